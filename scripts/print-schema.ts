@@ -1,0 +1,4 @@
+import { writeFileSync } from 'node:fs';
+import { printedSchema } from '../src/schema/index.js';
+
+writeFileSync(new URL('../schema.graphql', import.meta.url), printedSchema());

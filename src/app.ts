@@ -1,0 +1,131 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Config } from './config.js';
+import { openDatabase, type Database } from './db/client.js';
+import { createEventBus } from './events/bus.js';
+import { createGraphqlServer } from './graphql-server.js';
+import { createWorker, type Worker } from './jobs/worker.js';
+import type { Logger } from './logger.js';
+import type { Provider } from './schema/context.js';
+import { createSegmindClient } from './segmind/client.js';
+import { createSegmindSimulator, type SegmindSimulator } from './segmind/simulator.js';
+import { createLocalStorage } from './storage/local-storage.js';
+import { createVideoHandler } from './storage/video-route.js';
+
+/** Segmind's advertised job length, used for progress and ETA until we know better. */
+const SEGMIND_EXPECTED_JOB_MS = 100_000;
+/** Veo 3.1 Fast videos are a few MB; anything far larger is not a video we asked for. */
+const MAX_VIDEO_BYTES = 500 * 1024 * 1024;
+
+export interface App {
+  server: Server;
+  database: Database;
+  /** The built-in simulator, when no Segmind key is configured. */
+  simulator: SegmindSimulator | undefined;
+  worker: Worker | undefined;
+  provider: Provider;
+  /** Listens on `config.port` (0 picks a free one) and starts the worker; returns the base URL. */
+  start(): Promise<string>;
+  /** Graceful: stops claiming, lets work reach a safe point, closes sockets and the database. */
+  stop(): Promise<void>;
+}
+
+export interface AppOptions {
+  log: Logger;
+}
+
+/** Builds the whole server from its configuration. Only `main.ts` touches the process. */
+export async function createApp(config: Config, { log }: AppOptions): Promise<App> {
+  const serveApi = config.role !== 'worker';
+  const runWorker = config.role !== 'api';
+
+  let simulator: SegmindSimulator | undefined;
+  let segmindBaseUrl = config.segmindBaseUrl;
+  let segmindApiKey = config.segmindApiKey;
+  if (!segmindApiKey && runWorker) {
+    simulator = createSegmindSimulator({ processingMs: config.simulatorProcessingMs });
+    segmindBaseUrl = await simulator.start();
+    segmindApiKey = 'sim-key';
+    log.warn('SEGMIND_API_KEY is not set: using the built-in Segmind simulator. Videos are SIMULATED samples.', {
+      simulatorUrl: segmindBaseUrl,
+    });
+  }
+  const provider: Provider = config.segmindApiKey ? 'SEGMIND' : 'SIMULATOR';
+
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const bus = await createEventBus(database);
+  const storage = await createLocalStorage(path.join(config.dataDir, 'videos'));
+  const handleVideo = createVideoHandler(storage);
+
+  const server = createServer();
+  const graphql = serveApi
+    ? createGraphqlServer({
+        server,
+        log,
+        context: () => ({ db: database.db, bus, publicUrl: config.publicUrl, provider }),
+      })
+    : undefined;
+
+  server.on('request', (req, res) => {
+    void (async () => {
+      if (req.url === '/healthz') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+        return;
+      }
+      if (graphql && (await handleVideo(req, res))) return;
+      if (graphql) return graphql.yoga(req, res);
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('This process runs only the worker.\n');
+    })().catch((error: unknown) => {
+      log.error('request failed', { err: error, url: req.url });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end();
+    });
+  });
+
+  const worker = runWorker
+    ? createWorker({
+        database,
+        bus,
+        segmind: createSegmindClient({ baseUrl: segmindBaseUrl, apiKey: segmindApiKey ?? '' }),
+        storage,
+        log,
+        concurrency: config.workerConcurrency,
+        leaseMs: config.leaseMs,
+        pollMinMs: config.pollMinMs,
+        pollMaxMs: config.pollMaxMs,
+        expectedJobMs: simulator ? config.simulatorProcessingMs : SEGMIND_EXPECTED_JOB_MS,
+        backoff: { baseMs: 1000, maxMs: 60_000 },
+        maxVideoBytes: MAX_VIDEO_BYTES,
+      })
+    : undefined;
+
+  return {
+    server,
+    database,
+    simulator,
+    worker,
+    provider,
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => resolve());
+      });
+      await worker?.start();
+      const { port } = server.address() as AddressInfo;
+      return `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+    },
+    async stop() {
+      await worker?.stop();
+      // 1001 "going away": clients should reconnect, to this or another replica.
+      await graphql?.closeSockets(1001, 'Server shutting down');
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await bus.close();
+      await database.close();
+      await simulator?.stop();
+    },
+  };
+}

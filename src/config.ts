@@ -1,0 +1,95 @@
+import path from 'node:path';
+import { ConfigError } from './errors.js';
+
+export type Role = 'all' | 'api' | 'worker';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+/** Everything the server can be told, parsed once from the environment by {@link loadConfig}. */
+export interface Config {
+  /** HTTP port for GraphQL, WebSocket, SSE and videos. @default 4000 (env PORT) */
+  port: number;
+  /** Interface to bind. @default '0.0.0.0' (env HOST) */
+  host: string;
+  /** Postgres connection string; unset → embedded PGlite in `dataDir`. (env DATABASE_URL) */
+  databaseUrl: string | undefined;
+  /** Where PGlite and stored videos live. @default './.data' (env DATA_DIR) */
+  dataDir: string;
+  /** Base URL clients use to reach this server, for video links. @default `http://localhost:${port}` (env PUBLIC_URL) */
+  publicUrl: string;
+  /** Segmind key; unset → the built-in simulator is started and used. (env SEGMIND_API_KEY) */
+  segmindApiKey: string | undefined;
+  /** @default 'https://api.segmind.com' (env SEGMIND_BASE_URL) */
+  segmindBaseUrl: string;
+  /** Shortest wait between two status requests for one job. @default 1000 (env SEGMIND_POLL_MIN_MS) */
+  pollMinMs: number;
+  /** Longest wait between two status requests for one job. @default 10000 (env SEGMIND_POLL_MAX_MS) */
+  pollMaxMs: number;
+  /** Simulated job length when the simulator is used. @default 15000 (env SIMULATOR_PROCESSING_MS) */
+  simulatorProcessingMs: number;
+  /** Generations one worker process drives at once. @default 10 (env WORKER_CONCURRENCY) */
+  workerConcurrency: number;
+  /** How long a worker's claim on a generation lasts without a heartbeat. @default 30000 (env LEASE_MS) */
+  leaseMs: number;
+  /** Which parts run in this process. @default 'all' (env ROLE) */
+  role: Role;
+  /** @default 'info' (env LOG_LEVEL) */
+  logLevel: LogLevel;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got "${raw}".`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}; got "${raw}".`);
+  }
+  return raw as T;
+}
+
+function url(env: Env, name: string, fallback: string): string {
+  const raw = env[name] || fallback;
+  try {
+    const parsed = new URL(raw);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    throw new ConfigError(`${name} must be an absolute http(s) URL; got "${raw}".`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+/** Reads, validates and defaults every setting. Throws {@link ConfigError} naming the bad variable. */
+export function loadConfig(env: Env): Config {
+  const port = int(env, 'PORT', 4000, 0, 65535);
+  const pollMinMs = int(env, 'SEGMIND_POLL_MIN_MS', 1000, 10);
+  const pollMaxMs = int(env, 'SEGMIND_POLL_MAX_MS', 10000, 10);
+  if (pollMaxMs < pollMinMs) {
+    throw new ConfigError(`SEGMIND_POLL_MAX_MS (${pollMaxMs}) must not be below SEGMIND_POLL_MIN_MS (${pollMinMs}).`);
+  }
+  return {
+    port,
+    host: env.HOST || '0.0.0.0',
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: path.resolve(env.DATA_DIR || './.data'),
+    publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${port}`),
+    segmindApiKey: env.SEGMIND_API_KEY || undefined,
+    segmindBaseUrl: url(env, 'SEGMIND_BASE_URL', 'https://api.segmind.com'),
+    pollMinMs,
+    pollMaxMs,
+    simulatorProcessingMs: int(env, 'SIMULATOR_PROCESSING_MS', 15000, 0),
+    workerConcurrency: int(env, 'WORKER_CONCURRENCY', 10, 1, 1000),
+    leaseMs: int(env, 'LEASE_MS', 30000, 1000),
+    role: oneOf(env, 'ROLE', ['all', 'api', 'worker'] as const, 'all'),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+  };
+}

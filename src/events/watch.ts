@@ -1,0 +1,69 @@
+import { Repeater } from 'graphql-yoga';
+import type { Db } from '../db/client.js';
+import { getGeneration, isTerminal, versionsSince } from '../db/generations.js';
+import type { GenerationRow } from '../db/schema.js';
+import type { EventBus } from './bus.js';
+
+export interface WatchOptions {
+  /** Re-read the timeline this often even without a notification, so a lost NOTIFY only delays. @default 5000 */
+  sweepMs?: number;
+}
+
+/**
+ * Streams a generation: its current state first, then every later version exactly once and in order,
+ * ending after a terminal status. Listens before reading, and replays versions from the timeline, so
+ * nothing committed between the read and the first notification is missed.
+ * Resolves to null when the generation does not exist.
+ */
+export async function watchGeneration(
+  db: Db,
+  bus: EventBus,
+  id: string,
+  options: WatchOptions = {},
+): Promise<AsyncIterable<GenerationRow> | null> {
+  const sweepMs = options.sweepMs ?? 5000;
+  let pending = false;
+  let wake: (() => void) | undefined;
+  const unsubscribe = bus.subscribe(id, () => {
+    pending = true;
+    wake?.();
+  });
+  const current = await getGeneration(db, id);
+  if (!current) {
+    unsubscribe();
+    return null;
+  }
+  return new Repeater<GenerationRow>(async (push, stop) => {
+    let stopped = false;
+    void stop.then(() => {
+      stopped = true;
+      wake?.();
+    });
+    try {
+      await push(current);
+      let last = current.version;
+      let done = isTerminal(current.status);
+      while (!done && !stopped) {
+        if (!pending) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, sweepMs);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+        pending = false;
+        if (stopped) break;
+        for (const row of await versionsSince(db, id, last)) {
+          await push(row);
+          last = row.version;
+          if (isTerminal(row.status)) done = true;
+        }
+      }
+      stop();
+    } finally {
+      unsubscribe();
+    }
+  });
+}

@@ -1,0 +1,113 @@
+import { randomInt } from 'node:crypto';
+import { InputError } from './errors.js';
+
+export const aspectRatios = ['16:9', '9:16'] as const;
+export const resolutions = ['720p', '1080p'] as const;
+export const durations = [4, 6, 8] as const;
+export type AspectRatio = (typeof aspectRatios)[number];
+export type Resolution = (typeof resolutions)[number];
+
+/** What a client asks for, after GraphQL enum mapping and defaults. */
+export interface GenerationRequest {
+  prompt: string;
+  negativePrompt?: string | null;
+  image?: string | null;
+  lastFrame?: string | null;
+  aspectRatio: AspectRatio;
+  durationSeconds: number;
+  resolution: Resolution;
+  generateAudio: boolean;
+  seed?: number | null;
+  idempotencyKey?: string | null;
+}
+
+/** A request that passed validation, with the seed chosen. */
+export interface ValidGenerationRequest extends GenerationRequest {
+  negativePrompt: string | null;
+  image: string | null;
+  lastFrame: string | null;
+  seed: number;
+  idempotencyKey: string | null;
+}
+
+export const MAX_PROMPT_LENGTH = 2000;
+export const MAX_NEGATIVE_PROMPT_LENGTH = 500;
+export const MAX_URL_LENGTH = 2048;
+export const MAX_SEED = 2147483647;
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+function assertImageUrl(field: string, value: string): void {
+  if (value.length > MAX_URL_LENGTH) {
+    throw new InputError(field, `${field} must be at most ${MAX_URL_LENGTH} characters long; got ${value.length}.`);
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InputError(field, `${field} must be an absolute http(s) URL of a JPEG or PNG image, e.g. "https://example.com/frame.png".`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InputError(field, `${field} must use http or https; got "${url.protocol.replace(':', '')}".`);
+  }
+  if (url.username || url.password) {
+    throw new InputError(field, `${field} must not contain a user name or password.`);
+  }
+}
+
+/**
+ * Checks every field and returns the normalized request. Throws {@link InputError} naming the first bad
+ * field with a message that says what is allowed.
+ */
+export function validateGenerationRequest(input: GenerationRequest): ValidGenerationRequest {
+  const prompt = input.prompt.trim();
+  if (!prompt) throw new InputError('prompt', 'prompt must not be empty: describe the video you want.');
+  if (prompt.length > MAX_PROMPT_LENGTH) {
+    throw new InputError('prompt', `prompt must be at most ${MAX_PROMPT_LENGTH} characters long; got ${prompt.length}.`);
+  }
+  const negativePrompt = input.negativePrompt?.trim() || null;
+  if (negativePrompt && negativePrompt.length > MAX_NEGATIVE_PROMPT_LENGTH) {
+    throw new InputError(
+      'negativePrompt',
+      `negativePrompt must be at most ${MAX_NEGATIVE_PROMPT_LENGTH} characters long; got ${negativePrompt.length}.`,
+    );
+  }
+  const image = input.image?.trim() || null;
+  const lastFrame = input.lastFrame?.trim() || null;
+  if (image) assertImageUrl('image', image);
+  if (lastFrame) {
+    if (!image) throw new InputError('lastFrame', 'lastFrame needs image: give the first frame too, or leave lastFrame out.');
+    assertImageUrl('lastFrame', lastFrame);
+  }
+  if (!(durations as readonly number[]).includes(input.durationSeconds)) {
+    throw new InputError('durationSeconds', `durationSeconds must be 4, 6 or 8; got ${input.durationSeconds}.`);
+  }
+  if (input.seed != null && (!Number.isInteger(input.seed) || input.seed < 0 || input.seed > MAX_SEED)) {
+    throw new InputError('seed', `seed must be a whole number from 0 to ${MAX_SEED}; got ${input.seed}.`);
+  }
+  const idempotencyKey = input.idempotencyKey ?? null;
+  if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
+    throw new InputError('idempotencyKey', `idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters long.`);
+  }
+  return {
+    ...input,
+    prompt,
+    negativePrompt,
+    image,
+    lastFrame,
+    seed: input.seed ?? randomInt(0, MAX_SEED + 1),
+    idempotencyKey,
+  };
+}
+
+/**
+ * Segmind's price for Veo 3.1 Fast, in US cents: 10¢ a second without audio, 15¢ with it; resolution
+ * does not change it. Integer cents keep sums exact.
+ */
+export function priceCents(request: Pick<GenerationRequest, 'durationSeconds' | 'generateAudio'>): number {
+  return request.durationSeconds * (request.generateAudio ? 15 : 10);
+}
+
+/** Formats a USD amount (a number or a numeric string) as the two-decimal string clients see. */
+export function formatUsd(amount: number | string): string {
+  return Number(amount).toFixed(2);
+}

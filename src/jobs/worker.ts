@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { Database } from '../db/client.js';
+import { JOBS_CHANNEL } from '../db/generations.js';
+import type { EventBus } from '../events/bus.js';
+import { claimNext, releaseLease, renewLease } from './lease.js';
+import { runGeneration, type RunnerDeps } from './run-generation.js';
+
+export interface WorkerOptions extends Omit<RunnerDeps, 'db' | 'workerId'> {
+  database: Database;
+  /** Used to notice at once when a generation we drive is canceled. */
+  bus: EventBus;
+  /** Generations driven at once. */
+  concurrency: number;
+  /** Lease length; renewed every third of it. */
+  leaseMs: number;
+  /** Look for due work this often even without a notification (retries, expired leases). @default 1000 */
+  sweepMs?: number;
+}
+
+export interface Worker {
+  readonly id: string;
+  /** Generations being driven right now. */
+  readonly inFlight: number;
+  start(): Promise<void>;
+  /** Stops claiming, lets in-flight work reach a safe point, and hands its leases back. */
+  stop(): Promise<void>;
+}
+
+export function createWorker(options: WorkerOptions): Worker {
+  const id = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const { database, log } = options;
+  const db = database.db;
+  const deps: RunnerDeps = { ...options, db, workerId: id, log: log.child({ workerId: id }) };
+  const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  let stopping = false;
+  let claiming = false;
+  let claimAgain = false;
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let unlisten: (() => Promise<void>) | undefined;
+
+  async function fillSlots(): Promise<void> {
+    if (claiming) {
+      claimAgain = true;
+      return;
+    }
+    claiming = true;
+    try {
+      do {
+        claimAgain = false;
+        while (!stopping && running.size < options.concurrency) {
+          const row = await claimNext(db, id, options.leaseMs);
+          if (!row) break;
+          drive(row.id, row);
+        }
+      } while (claimAgain && !stopping);
+    } catch (error) {
+      deps.log.error('claiming failed', { err: error });
+    } finally {
+      claiming = false;
+    }
+  }
+
+  function drive(generationId: string, row: Parameters<typeof runGeneration>[0]): void {
+    const controller = new AbortController();
+    const check = async () => {
+      if (controller.signal.aborted) return;
+      try {
+        if (!(await renewLease(db, generationId, id, options.leaseMs))) controller.abort();
+      } catch (error) {
+        deps.log.warn('lease renewal failed', { err: error, generationId });
+      }
+    };
+    const heartbeat = setInterval(() => void check(), Math.max(100, Math.floor(options.leaseMs / 3)));
+    // A change made by someone else (a cancel) shows up as a notification: re-check our lease at once.
+    const unsubscribe = options.bus.subscribe(generationId, () => void check());
+    const started = Date.now();
+    const done = runGeneration(row, deps, controller.signal)
+      .catch((error: unknown) => deps.log.error('generation run crashed', { err: error, generationId }))
+      .finally(async () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+        running.delete(generationId);
+        if (stopping) await releaseLease(db, generationId, id).catch(() => undefined);
+        deps.log.debug('generation run ended', { generationId, durationMs: Date.now() - started });
+        void fillSlots();
+      });
+    running.set(generationId, { controller, done });
+  }
+
+  return {
+    id,
+    get inFlight() {
+      return running.size;
+    },
+    async start() {
+      unlisten = await database.listen(JOBS_CHANNEL, () => void fillSlots());
+      sweepTimer = setInterval(() => void fillSlots(), options.sweepMs ?? 1000);
+      void fillSlots();
+    },
+    async stop() {
+      stopping = true;
+      clearInterval(sweepTimer);
+      await unlisten?.().catch(() => undefined);
+      for (const { controller } of running.values()) controller.abort();
+      await Promise.all([...running.values()].map((r) => r.done));
+    },
+  };
+}

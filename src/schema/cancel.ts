@@ -1,0 +1,47 @@
+import { isTerminal, transition } from '../db/generations.js';
+import type { GenerationRow } from '../db/schema.js';
+import { NotCancelableError, NotFoundError } from '../errors.js';
+import { builder } from './builder.js';
+import { findGeneration, GenerationRef } from './generation.js';
+
+const CancelGenerationSuccess = builder
+  .objectRef<{ generation: GenerationRow; chargeMayApply: boolean }>('CancelGenerationSuccess')
+  .implement({
+    fields: (t) => ({
+      generation: t.field({ type: GenerationRef, resolve: (r) => r.generation }),
+      chargeMayApply: t.exposeBoolean('chargeMayApply', {
+        description: 'True when Segmind had already accepted the job: it cannot be stopped there and may still be charged.',
+      }),
+    }),
+  });
+
+builder.mutationField('cancelGeneration', (t) =>
+  t.field({
+    type: CancelGenerationSuccess,
+    description: 'Stops a generation. Before submission nothing is spent; after it, Segmind may still charge.',
+    args: { id: t.arg.id({ required: true }) },
+    errors: { types: [NotFoundError, NotCancelableError], directResult: true, union: { name: 'CancelGenerationResult' } },
+    resolve: async (_root, { id }, ctx) => {
+      // A worker may move the row on between our read and our write; the guarded update tells us, so retry.
+      for (;;) {
+        const current = await findGeneration(ctx, id);
+        if (!current) throw new NotFoundError(id);
+        const chargeMayApply = current.requestId !== null;
+        if (current.status === 'CANCELED') return { generation: current, chargeMayApply };
+        if (isTerminal(current.status)) throw new NotCancelableError(id, current.status);
+        const canceled = await transition(ctx.db, id, {
+          from: [current.status],
+          set: { status: 'CANCELED', completedAt: new Date(), leaseOwner: null, leaseExpiresAt: null, etaSeconds: null },
+          event: {
+            type: 'canceled',
+            message: chargeMayApply
+              ? 'Canceled. Segmind had already accepted the job and cannot stop it, so its charge may still apply.'
+              : 'Canceled before it was sent to Segmind; nothing is charged.',
+            data: { chargeMayApply },
+          },
+        });
+        if (canceled) return { generation: canceled, chargeMayApply: canceled.requestId !== null };
+      }
+    },
+  }),
+);

@@ -1,0 +1,14 @@
+import type { Db } from '../db/client.js';
+import type { EventBus } from '../events/bus.js';
+
+export type Provider = 'SEGMIND' | 'SIMULATOR';
+
+/** What every resolver gets, over HTTP, SSE and WebSocket alike. */
+export interface AppContext {
+  db: Db;
+  bus: EventBus;
+  /** Base URL for links this server hands out (video URLs). */
+  publicUrl: string;
+  /** Which backend new generations go to. */
+  provider: Provider;
+}

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { createGraphQLError } from 'graphql-yoga';
+import { insertGeneration } from '../db/generations.js';
+import type { GenerationRow } from '../db/schema.js';
+import { InputError } from '../errors.js';
+import {
+  MAX_PROMPT_LENGTH,
+  priceCents,
+  validateGenerationRequest,
+  type GenerationRequest,
+} from '../generation-input.js';
+import { builder } from './builder.js';
+import { AspectRatioEnum, ResolutionEnum } from './enums.js';
+import { GenerationRef } from './generation.js';
+import { MoneyRef, usd } from './money.js';
+
+export const GenerateVideoInput = builder.inputType('GenerateVideoInput', {
+  description: 'What to generate. Only prompt is required.',
+  fields: (t) => ({
+    prompt: t.string({ required: true, description: `What the video shows, in English; at most ${MAX_PROMPT_LENGTH} characters.` }),
+    negativePrompt: t.string({ description: 'What the video must not show; at most 500 characters.' }),
+    image: t.string({ description: 'http(s) URL of a JPEG or PNG to use as the first frame.' }),
+    lastFrame: t.string({ description: 'http(s) URL of the last frame; needs image.' }),
+    aspectRatio: t.field({ type: AspectRatioEnum, defaultValue: '16:9' }),
+    durationSeconds: t.int({ defaultValue: 8, description: '4, 6 or 8.' }),
+    resolution: t.field({ type: ResolutionEnum, defaultValue: '1080p' }),
+    generateAudio: t.boolean({ defaultValue: true, description: 'Audio raises the price from $0.10 to $0.15 per second.' }),
+    seed: t.int({ description: 'From 0 to 2147483647. Omitted: the server picks one and records it.' }),
+    idempotencyKey: t.string({ description: 'Send the same key again to get the same generation instead of a second one.' }),
+  }),
+});
+
+type InputShape = typeof GenerateVideoInput.$inferInput;
+
+/** GraphQL input → domain request, applying the schema defaults when a client sends explicit nulls. */
+export function toGenerationRequest(input: InputShape): GenerationRequest {
+  return {
+    prompt: input.prompt,
+    negativePrompt: input.negativePrompt,
+    image: input.image,
+    lastFrame: input.lastFrame,
+    aspectRatio: input.aspectRatio ?? '16:9',
+    durationSeconds: input.durationSeconds ?? 8,
+    resolution: input.resolution ?? '1080p',
+    generateAudio: input.generateAudio ?? true,
+    seed: input.seed,
+    idempotencyKey: input.idempotencyKey,
+  };
+}
+
+const GenerateVideoSuccess = builder.objectRef<{ generation: GenerationRow }>('GenerateVideoSuccess').implement({
+  fields: (t) => ({ generation: t.field({ type: GenerationRef, resolve: (r) => r.generation }) }),
+});
+
+builder.mutationField('generateVideo', (t) =>
+  t.field({
+    type: GenerateVideoSuccess,
+    description: 'Queues a generation and answers at once; follow it with the generationStatus subscription.',
+    args: { input: t.arg({ type: GenerateVideoInput, required: true }) },
+    errors: { types: [InputError], directResult: true, union: { name: 'GenerateVideoResult' } },
+    resolve: async (_root, { input }, ctx) => {
+      const request = validateGenerationRequest(toGenerationRequest(input));
+      const now = new Date();
+      const generation = await insertGeneration(ctx.db, {
+        id: randomUUID(),
+        ...request,
+        provider: ctx.provider,
+        costUsd: (priceCents(request) / 100).toFixed(2),
+        createdAt: now,
+        updatedAt: now,
+      });
+      return { generation };
+    },
+  }),
+);
+
+builder.queryField('estimateCost', (t) =>
+  t.field({
+    type: MoneyRef,
+    description: 'What generateVideo would cost for this input, before anything is spent.',
+    args: { input: t.arg({ type: GenerateVideoInput, required: true }) },
+    resolve: (_root, { input }) => {
+      try {
+        return usd(priceCents(validateGenerationRequest(toGenerationRequest(input))) / 100);
+      } catch (error) {
+        if (!(error instanceof InputError)) throw error;
+        throw createGraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', field: error.field } });
+      }
+    },
+  }),
+);

@@ -1,0 +1,13 @@
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import { builder } from './builder.js';
+import './scalars.js';
+import './errors.js';
+import './generation.js';
+import './generate-video.js';
+import './cancel.js';
+import './subscription.js';
+
+export const schema = builder.toSchema({ sortSchema: true });
+
+/** The SDL committed as schema.graphql. */
+export const printedSchema = () => `${printSchema(lexicographicSortSchema(schema)).trim()}\n`;

@@ -1,0 +1,20 @@
+import { createGraphQLError } from 'graphql-yoga';
+import { watchGeneration } from '../events/watch.js';
+import { builder } from './builder.js';
+import { GenerationRef, UUID } from './generation.js';
+
+builder.subscriptionField('generationStatus', (t) =>
+  t.field({
+    type: GenerationRef,
+    description: 'The generation now, then every change, once each and in order; completes when it is final.',
+    args: { id: t.arg.id({ required: true }) },
+    subscribe: async (_root, { id }, ctx) => {
+      const stream = UUID.test(id) ? await watchGeneration(ctx.db, ctx.bus, id) : null;
+      if (!stream) {
+        throw createGraphQLError(`No generation with id "${id}" exists.`, { extensions: { code: 'NOT_FOUND' } });
+      }
+      return stream;
+    },
+    resolve: (row) => row,
+  }),
+);

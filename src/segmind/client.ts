@@ -1,0 +1,165 @@
+import { SegmindError, segmindErrorFromFetchFailure, segmindErrorFromResponse } from './errors.js';
+import type { ResultAnswer, SegmindJobStatus, StatusAnswer, SubmitAnswer, VeoInput } from './types.js';
+
+/** Options of {@link createSegmindClient}. */
+export interface SegmindClientOptions {
+  /** e.g. `https://api.segmind.com`, or the simulator's URL. A trailing slash is ignored. */
+  baseUrl: string;
+  apiKey: string;
+  /** @default 'veo-3.1-fast' */
+  model?: string;
+  /** @default 'https://workflows-api.segmind.com/upload-asset' */
+  uploadUrl?: string;
+  /** Injected in unit tests. @default globalThis.fetch */
+  fetch?: typeof globalThis.fetch;
+  /** Per request, including reading the body. @default 30000 */
+  requestTimeoutMs?: number;
+}
+
+/** A typed client for Segmind's v2 async API. Every method throws {@link SegmindError} and nothing else. */
+export interface SegmindClient {
+  /** Starts a job. Each success is a new billed job: Segmind has no idempotency key, so never repeat blindly. */
+  submit(input: VeoInput): Promise<SubmitAnswer>;
+  /** Safe to repeat. A FAILED job (HTTP 422 with a final status) is an answer, not an error. */
+  status(requestId: string): Promise<StatusAnswer>;
+  /** Where the finished video is. Throws a `server` error while the job has no output yet. */
+  result(requestId: string): Promise<ResultAnswer>;
+  /** Hosts `data:` URLs (e.g. a user's first frame) and returns their http(s) URLs, in order. */
+  upload(dataUrls: string[]): Promise<string[]>;
+}
+
+const JOB_STATUSES: readonly string[] = ['QUEUED', 'PROCESSING', 'COMPLETED', 'FAILED'] satisfies SegmindJobStatus[];
+
+type Json = Record<string, unknown>;
+
+function isRecord(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Segmind sends numbers sometimes as strings (`file_size`). */
+function toNumber(value: unknown): number | undefined {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+}
+
+/** A 2xx answer we cannot use: the call may still have had effects (a submit may have been billed). */
+function unexpectedAnswer(what: string, status: number, body: string): SegmindError {
+  return new SegmindError({
+    kind: 'server',
+    message: `Segmind sent an unexpected answer to ${what}.`,
+    httpStatus: status,
+    requestSent: true,
+    upstreamMessage: body,
+  });
+}
+
+export function createSegmindClient(options: SegmindClientOptions): SegmindClient {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const model = options.model ?? 'veo-3.1-fast';
+  const uploadUrl = options.uploadUrl ?? 'https://workflows-api.segmind.com/upload-asset';
+  const fetchFn = options.fetch ?? globalThis.fetch;
+  const timeoutMs = options.requestTimeoutMs ?? 30_000;
+
+  /** One HTTP exchange; the timeout covers the body too, since a stalled body is as bad as a stalled answer. */
+  async function call(method: 'GET' | 'POST', url: string, body?: unknown) {
+    const headers: Record<string, string> = { 'x-api-key': options.apiKey, accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      const response = await fetchFn(url, {
+        method,
+        headers,
+        signal: AbortSignal.timeout(timeoutMs),
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return { status: response.status, ok: response.ok, headers: response.headers, text, json: parseJson(text) };
+    } catch (error) {
+      throw segmindErrorFromFetchFailure(error, timeoutMs);
+    }
+  }
+
+  function requestUrl(requestId: string, suffix = ''): string {
+    return `${baseUrl}/v2/requests/${encodeURIComponent(requestId)}${suffix}`;
+  }
+
+  return {
+    async submit(input) {
+      const answer = await call('POST', `${baseUrl}/v2/${model}`, input);
+      if (!answer.ok) throw segmindErrorFromResponse(answer.status, answer.headers, answer.text);
+      const requestId = isRecord(answer.json) ? answer.json.request_id : undefined;
+      if (typeof requestId !== 'string' || requestId === '') {
+        throw unexpectedAnswer('a submit', answer.status, answer.text);
+      }
+      return { requestId };
+    },
+
+    async status(requestId) {
+      const answer = await call('GET', requestUrl(requestId, '/status'));
+      const json = isRecord(answer.json) ? answer.json : undefined;
+      // A failed job answers 422 with a body like a status answer: that is news about the job, not a call failure.
+      const failedAnswer = answer.status === 422 && json?.status === 'FAILED';
+      if (!answer.ok && !failedAnswer) throw segmindErrorFromResponse(answer.status, answer.headers, answer.text);
+      const status = json?.status;
+      if (typeof status !== 'string' || !JOB_STATUSES.includes(status)) {
+        throw unexpectedAnswer('a status poll', answer.status, answer.text);
+      }
+      const error = json?.error;
+      return {
+        status: status as SegmindJobStatus,
+        metrics: isRecord(json?.metrics) ? json.metrics : {},
+        ...(typeof error === 'string' && { error }),
+      };
+    },
+
+    async result(requestId) {
+      const answer = await call('GET', requestUrl(requestId));
+      if (!answer.ok) throw segmindErrorFromResponse(answer.status, answer.headers, answer.text);
+      const json = isRecord(answer.json) ? answer.json : {};
+      const video = isRecord(json.video) ? json.video : {};
+      const outputUrl = typeof json.output === 'string' && json.output !== '' ? json.output : video.url;
+      const status = json.status;
+      if (typeof status !== 'string' || !JOB_STATUSES.includes(status)) {
+        throw unexpectedAnswer('a result fetch', answer.status, answer.text);
+      }
+      if (typeof outputUrl !== 'string' || outputUrl === '') {
+        // Typically a job still QUEUED or PROCESSING: asking again later is right, hence the transient kind.
+        throw new SegmindError({
+          kind: 'server',
+          message: `Segmind has no video for this request yet (status ${status}).`,
+          httpStatus: answer.status,
+          requestSent: true,
+          upstreamMessage: answer.text,
+        });
+      }
+      const fileSize = toNumber(video.file_size);
+      const cost = toNumber(isRecord(json.metrics) ? json.metrics.cost : undefined);
+      return {
+        status: status as SegmindJobStatus,
+        outputUrl,
+        contentType: typeof video.content_type === 'string' ? video.content_type : 'video/mp4',
+        ...(fileSize !== undefined && { fileSize }),
+        ...(cost !== undefined && { cost }),
+      };
+    },
+
+    async upload(dataUrls) {
+      const answer = await call('POST', uploadUrl, { data_urls: dataUrls });
+      if (!answer.ok) throw segmindErrorFromResponse(answer.status, answer.headers, answer.text);
+      // The docs name the field `urls`, the official SDK reads `file_urls`; a bare list is tolerated too.
+      const json = answer.json;
+      const urls: unknown = Array.isArray(json) ? json : isRecord(json) ? (json.file_urls ?? json.urls) : undefined;
+      if (!Array.isArray(urls) || urls.length !== dataUrls.length || !urls.every((u) => typeof u === 'string')) {
+        throw unexpectedAnswer('an upload', answer.status, answer.text);
+      }
+      return urls;
+    },
+  };
+}

@@ -1,0 +1,181 @@
+/** What went wrong talking to Segmind, as data the worker can decide on. */
+export type SegmindErrorKind =
+  | 'bad_request'
+  | 'unauthorized'
+  | 'insufficient_credits'
+  | 'forbidden'
+  | 'not_found'
+  | 'gone'
+  | 'rate_limited'
+  | 'server'
+  | 'network'
+  | 'timeout';
+
+/** Kinds where the same request may succeed later without anyone changing anything. */
+const TRANSIENT_KINDS: ReadonlySet<SegmindErrorKind> = new Set(['rate_limited', 'server', 'network', 'timeout']);
+
+/** Sentences a user can read; the upstream text (possibly an HTML page) goes to `upstreamMessage` only. */
+const MESSAGES: Record<SegmindErrorKind, string> = {
+  bad_request: 'Segmind rejected the request parameters.',
+  unauthorized: 'Segmind rejected the API key.',
+  insufficient_credits: 'The Segmind account does not have enough credits.',
+  forbidden: 'Segmind refused access to this model.',
+  not_found: 'Segmind does not know this model or request; request records expire one hour after submission.',
+  gone: 'Segmind has retired this model.',
+  rate_limited: 'Segmind is rate limiting this account; try again later.',
+  server: 'Segmind had a server error; try again later.',
+  network: 'Could not reach Segmind over the network.',
+  timeout: 'Segmind did not answer in time.',
+};
+
+/** Options of {@link SegmindError}. */
+export interface SegmindErrorOptions {
+  kind: SegmindErrorKind;
+  /** Replaces the default sentence for `kind`; must be readable by users. */
+  message?: string;
+  httpStatus?: number;
+  retryAt?: Date;
+  requestSent: boolean;
+  upstreamMessage?: string;
+  cause?: unknown;
+}
+
+/** Any failure of a Segmind call. `message` is safe to show; `upstreamMessage` is for logs. */
+export class SegmindError extends Error {
+  override readonly name = 'SegmindError';
+  readonly kind: SegmindErrorKind;
+  /** The HTTP status when Segmind (or a gateway) answered. */
+  readonly httpStatus?: number;
+  /** When a 429 says the limit resets (`x-rate-limit-reset-at-utc`). */
+  readonly retryAt?: Date;
+  /**
+   * False only when the request certainly never reached Segmind (connection refused, DNS failure). True otherwise,
+   * including timeouts and resets after sending: a submit may then have created a billed job.
+   */
+  readonly requestSent: boolean;
+  /** Raw error text from Segmind or the network stack, truncated; never show it to users. */
+  readonly upstreamMessage?: string;
+
+  constructor(options: SegmindErrorOptions) {
+    super(options.message ?? MESSAGES[options.kind], { cause: options.cause });
+    this.kind = options.kind;
+    this.requestSent = options.requestSent;
+    if (options.httpStatus !== undefined) this.httpStatus = options.httpStatus;
+    if (options.retryAt !== undefined) this.retryAt = options.retryAt;
+    if (options.upstreamMessage !== undefined) this.upstreamMessage = options.upstreamMessage.slice(0, 2000);
+  }
+
+  /** Whether trying the same call later may succeed (429, 5xx, network, timeout). */
+  get transient(): boolean {
+    return TRANSIENT_KINDS.has(this.kind);
+  }
+}
+
+export function isSegmindError(error: unknown): error is SegmindError {
+  return error instanceof SegmindError;
+}
+
+/** Which kind an HTTP status means. Unlisted 4xx (405, 413, 422 without a final status, …) count as bad requests. */
+export function kindForHttpStatus(status: number): SegmindErrorKind {
+  switch (status) {
+    case 400: return 'bad_request';
+    case 401: return 'unauthorized';
+    case 402: case 406: return 'insufficient_credits';
+    case 403: return 'forbidden';
+    case 404: return 'not_found';
+    case 410: return 'gone';
+    case 429: return 'rate_limited';
+    default: return status >= 400 && status < 500 ? 'bad_request' : 'server';
+  }
+}
+
+/**
+ * Reads `x-rate-limit-reset-at-utc`. Segmind documents only "a timestamp", so accept ISO strings and epoch
+ * seconds or milliseconds (told apart by size: 1e11 s is the year 5138).
+ */
+export function parseRateLimitReset(value: string | null | undefined): Date | undefined {
+  const text = value?.trim();
+  if (!text) return undefined;
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    const n = Number(text);
+    return new Date(n < 1e11 ? n * 1000 : n);
+  }
+  // A timestamp without a zone is UTC per the header's name; Date.parse would read it as local time.
+  const hasZone = /(Z|[+-]\d\d:?\d\d|GMT|UTC)$/i.test(text);
+  const ms = Date.parse(hasZone || !/\d{2}:\d{2}/.test(text) ? text : `${text}Z`);
+  return Number.isNaN(ms) ? undefined : new Date(ms);
+}
+
+/** The `error` field of a JSON body, or the body itself when it is not JSON (e.g. an HTML gateway page). */
+function upstreamText(body: string): string {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (parsed && typeof parsed === 'object' && 'error' in parsed && typeof parsed.error === 'string') {
+      return parsed.error;
+    }
+  } catch {
+    // Not JSON: keep the raw text for the logs.
+  }
+  return body;
+}
+
+/** The error for a non-2xx HTTP answer. Never throws on odd bodies. */
+export function segmindErrorFromResponse(status: number, headers: Headers, body: string): SegmindError {
+  const kind = kindForHttpStatus(status);
+  const retryAt = kind === 'rate_limited' ? parseRateLimitReset(headers.get('x-rate-limit-reset-at-utc')) : undefined;
+  let message: string | undefined;
+  if (retryAt) message = `Segmind is rate limiting this account; try again after ${retryAt.toISOString()}.`;
+  else if (kind === 'server') message = `Segmind had a server error (HTTP ${status}); try again later.`;
+  else if (kind === 'bad_request' && status !== 400) message = `Segmind rejected the request (HTTP ${status}).`;
+  return new SegmindError({
+    kind,
+    httpStatus: status,
+    requestSent: true,
+    upstreamMessage: upstreamText(body),
+    ...(message !== undefined && { message }),
+    ...(retryAt && { retryAt }),
+  });
+}
+
+/** Error codes that mean the connection never carried our request. */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Node codes found on an error, its cause, and an AggregateError's members (Happy Eyeballs tries many addresses). */
+function errorCodes(error: unknown, depth = 0): string[] {
+  if (!error || typeof error !== 'object' || depth > 4) return [];
+  const codes: string[] = [];
+  if ('code' in error && typeof error.code === 'string') codes.push(error.code);
+  if ('cause' in error) codes.push(...errorCodes(error.cause, depth + 1));
+  if (error instanceof AggregateError) for (const e of error.errors) codes.push(...errorCodes(e, depth + 1));
+  return codes;
+}
+
+/** The error for a fetch that threw: a timeout of ours, or a network failure. */
+export function segmindErrorFromFetchFailure(error: unknown, timeoutMs: number): SegmindError {
+  if (error instanceof DOMException && error.name === 'TimeoutError') {
+    return new SegmindError({
+      kind: 'timeout',
+      message: `Segmind did not answer within ${timeoutMs} ms.`,
+      requestSent: true,
+      upstreamMessage: error.message,
+      cause: error,
+    });
+  }
+  const codes = errorCodes(error);
+  const notSent = codes.length > 0 && codes.every((code) => NOT_SENT_CODES.has(code));
+  const detail = error instanceof Error ? error.message : String(error);
+  return new SegmindError({
+    kind: 'network',
+    requestSent: !notSent,
+    upstreamMessage: codes.length > 0 ? `${detail} (${[...new Set(codes)].join(', ')})` : detail,
+    cause: error,
+  });
+}

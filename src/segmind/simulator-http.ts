@@ -1,0 +1,66 @@
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+
+/** Small HTTP helpers of the Segmind simulator. */
+
+/** An HTTP answer before it is written. */
+export interface SimAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Buffer;
+}
+
+export function json(status: number, value: unknown, headers: Record<string, string> = {}): SimAnswer {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(value) };
+}
+
+/** Segmind's error shape: a human message and no symbolic code. */
+export function jsonError(status: number, message: string): SimAnswer {
+  return json(status, { error: message });
+}
+
+/** Gateways and the 405 handler answer HTML, which clients must survive. */
+export function htmlPage(status: number): SimAnswer {
+  const title = `${status} ${STATUS_CODES[status] ?? 'Error'}`;
+  const body =
+    `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n` +
+    '<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+  return { status, headers: { 'content-type': 'text/html' }, body };
+}
+
+export function sendAnswer(res: ServerResponse, answer: SimAnswer, headOnly = false): void {
+  res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)) });
+  res.end(headOnly ? undefined : answer.body);
+}
+
+/** The whole request body, or undefined past `maxBytes` (uploads carry base64 images of up to 20 MB). */
+export async function readBody(req: IncomingMessage, maxBytes = 64 * 1024 * 1024): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+export function parseJsonBody(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The decoded path; malformed escapes are kept as they are and simply match no route. */
+export function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+export function isLoopback(address: string | undefined): boolean {
+  return !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+}

@@ -1,0 +1,81 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { VideoStorage } from './local-storage.js';
+
+export const VIDEO_PATH_PREFIX = '/videos/';
+const VIDEO_PATH = /^\/videos\/([A-Za-z0-9-]{1,64})\.mp4$/;
+
+/** The public path of a stored video. */
+export const videoPath = (generationId: string) => `${VIDEO_PATH_PREFIX}${generationId}.mp4`;
+
+type ByteRange = { start: number; end: number };
+
+/** Parses a single `bytes=` range; 'unsatisfiable' for ranges outside the file, null to send it whole. */
+export function parseRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | null {
+  if (!header) return null;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  // Multiple or malformed ranges: RFC 9110 lets us ignore the header and send the whole file.
+  if (!match || (match[1] === '' && match[2] === '')) return null;
+  const [, first = '', last = ''] = match;
+  if (first === '') {
+    const suffix = Number(last);
+    if (suffix === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(first);
+  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
+  if (start >= size || end < start) return 'unsatisfiable';
+  return { start, end };
+}
+
+/**
+ * Serves stored videos with Range support so browsers can seek. Returns false when the request is not
+ * for a video path, so the caller can hand it on.
+ */
+export function createVideoHandler(storage: VideoStorage) {
+  return async function handleVideo(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!url.pathname.startsWith(VIDEO_PATH_PREFIX)) return false;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('Method not allowed: use GET or HEAD.\n');
+      return true;
+    }
+    const match = VIDEO_PATH.exec(url.pathname);
+    const key = match ? `${match[1]}.mp4` : null;
+    const size = key ? await storage.size(key) : null;
+    if (!key || size === null) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('No such video.\n');
+      return true;
+    }
+    const headers = {
+      'content-type': 'video/mp4',
+      'accept-ranges': 'bytes',
+      'cache-control': 'private, max-age=3600',
+    };
+    const range = parseRange(req.headers.range, size);
+    if (range === 'unsatisfiable') {
+      res.writeHead(416, { ...headers, 'content-range': `bytes */${size}` }).end();
+      return true;
+    }
+    if (range) {
+      res.writeHead(206, {
+        ...headers,
+        'content-range': `bytes ${range.start}-${range.end}/${size}`,
+        'content-length': range.end - range.start + 1,
+      });
+    } else {
+      res.writeHead(200, { ...headers, 'content-length': size });
+    }
+    if (req.method === 'HEAD' || size === 0) {
+      res.end();
+      return true;
+    }
+    try {
+      await pipeline(storage.read(key, range ?? undefined), res);
+    } catch {
+      // The client went away mid-download; nothing to clean up beyond the stream itself.
+      res.destroy();
+    }
+    return true;
+  };
+}
