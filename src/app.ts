@@ -58,12 +58,14 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
   const storage = await createLocalStorage(path.join(config.dataDir, 'videos'));
   const handleVideo = createVideoHandler(storage);
 
+  // Known once listening when PUBLIC_URL is unset (port 0 picks a free port).
+  let publicUrl = config.publicUrl ?? '';
   const server = createServer();
   const graphql = serveApi
     ? createGraphqlServer({
         server,
         log,
-        context: () => ({ db: database.db, bus, publicUrl: config.publicUrl, provider }),
+        context: () => ({ db: database.db, bus, publicUrl, provider }),
       })
     : undefined;
 
@@ -113,7 +115,9 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
       });
       await worker?.start();
       const { port } = server.address() as AddressInfo;
-      return `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+      const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+      publicUrl ||= url;
+      return url;
     },
     async stop() {
       await worker?.stop();

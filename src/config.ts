@@ -14,8 +14,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Where PGlite and stored videos live. @default './.data' (env DATA_DIR) */
   dataDir: string;
-  /** Base URL clients use to reach this server, for video links. @default `http://localhost:${port}` (env PUBLIC_URL) */
-  publicUrl: string;
+  /** Base URL clients use to reach this server, for video links. Unset → the address the server listens on. (env PUBLIC_URL) */
+  publicUrl: string | undefined;
   /** Segmind key; unset → the built-in simulator is started and used. (env SEGMIND_API_KEY) */
   segmindApiKey: string | undefined;
   /** @default 'https://api.segmind.com' (env SEGMIND_BASE_URL) */
@@ -38,6 +38,24 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
+/** Every environment variable {@link loadConfig} reads; `.env.example` and the compose file are checked against it. */
+export const CONFIG_VARIABLES = [
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'DATA_DIR',
+  'PUBLIC_URL',
+  'SEGMIND_API_KEY',
+  'SEGMIND_BASE_URL',
+  'SEGMIND_POLL_MIN_MS',
+  'SEGMIND_POLL_MAX_MS',
+  'SIMULATOR_PROCESSING_MS',
+  'WORKER_CONCURRENCY',
+  'LEASE_MS',
+  'ROLE',
+  'LOG_LEVEL',
+] as const;
+
 function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -57,8 +75,11 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
-function url(env: Env, name: string, fallback: string): string {
+function url(env: Env, name: string, fallback: string): string;
+function url(env: Env, name: string): string | undefined;
+function url(env: Env, name: string, fallback?: string): string | undefined {
   const raw = env[name] || fallback;
+  if (raw === undefined) return undefined;
   try {
     const parsed = new URL(raw);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http');
@@ -81,7 +102,7 @@ export function loadConfig(env: Env): Config {
     host: env.HOST || '0.0.0.0',
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: path.resolve(env.DATA_DIR || './.data'),
-    publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${port}`),
+    publicUrl: url(env, 'PUBLIC_URL'),
     segmindApiKey: env.SEGMIND_API_KEY || undefined,
     segmindBaseUrl: url(env, 'SEGMIND_BASE_URL', 'https://api.segmind.com'),
     pollMinMs,

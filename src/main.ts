@@ -1,4 +1,4 @@
-import { createApp } from './app.js';
+import { createApp, type App } from './app.js';
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -6,22 +6,15 @@ import { createLogger } from './logger.js';
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const log = createLogger(config.logLevel, (line) => process.stdout.write(line));
-  const started = Date.now();
-  const app = await createApp(config, { log });
-  const url = await app.start();
-  log.info(`reelql is ready: GraphiQL at ${url}/graphql`, {
-    role: config.role,
-    provider: app.provider,
-    database: app.database.kind,
-    startupMs: Date.now() - started,
-  });
 
+  // Handlers go in first: a signal that arrives while starting must still shut down cleanly.
+  let app: App | undefined;
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
-    app.stop().then(
+    Promise.resolve(app?.stop()).then(
       () => process.exit(0),
       (error: unknown) => {
         log.error('shutdown failed', { err: error });
@@ -31,6 +24,17 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+
+  const started = Date.now();
+  app = await createApp(config, { log });
+  const url = await app.start();
+  log.info(`reelql is ready: GraphiQL at ${url}/graphql`, {
+    url,
+    role: config.role,
+    provider: app.provider,
+    database: app.database.kind,
+    startupMs: Date.now() - started,
+  });
 }
 
 main().catch((error: unknown) => {

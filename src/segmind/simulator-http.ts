@@ -1,6 +1,6 @@
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-
 /** Small HTTP helpers of the Segmind simulator. */
+
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 
 /** An HTTP answer before it is written. */
 export interface SimAnswer {

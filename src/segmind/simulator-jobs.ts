@@ -1,3 +1,5 @@
+/** The simulator's job model and input checks: pure functions of the input and the clock. */
+
 import {
   VEO_ASPECT_RATIOS,
   VEO_DURATIONS,
@@ -7,8 +9,6 @@ import {
   type VeoInput,
 } from './types.js';
 import { json, type SimAnswer } from './simulator-http.js';
-
-/** The simulator's job model and input checks: pure functions of the input and the clock. */
 
 /** A job as the simulator keeps it. Its status is derived from the clock, so no timers run per job. */
 export interface SimJob {

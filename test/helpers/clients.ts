@@ -1,0 +1,96 @@
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import type { GraphqlBody } from './app.js';
+
+export interface Collected<T> {
+  results: GraphqlBody<T>[];
+  /** True when the server completed the stream (rather than the wait timing out). */
+  completed: boolean;
+}
+
+/** A graphql-ws client over a real socket; dispose it after the test. */
+export function createWsClient(baseUrl: string, connectionParams?: Record<string, unknown>): Client {
+  return createClient({
+    url: `${baseUrl.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams,
+    retryAttempts: 0,
+  });
+}
+
+/** Collects every result of one subscription until it completes, errors, or `timeoutMs` passes. */
+export async function collectWs<T = Record<string, any>>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  timeoutMs = 15_000,
+): Promise<Collected<T>> {
+  const results: GraphqlBody<T>[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      resolve({ results, completed: false });
+    }, timeoutMs);
+    const unsubscribe = client.subscribe<T>(
+      { query, variables },
+      {
+        next: (value) => results.push(value as GraphqlBody<T>),
+        error: (error: unknown) => {
+          clearTimeout(timer);
+          if (Array.isArray(error)) resolve({ results: [...results, { errors: error as GraphqlBody<T>['errors'] }], completed: true });
+          else reject(error instanceof Error ? error : new Error(JSON.stringify(error)));
+        },
+        complete: () => {
+          clearTimeout(timer);
+          resolve({ results, completed: true });
+        },
+      },
+    );
+  });
+}
+
+/** Runs a subscription over GraphQL-over-SSE (yoga's distinct-connections mode) and collects its results. */
+export async function collectSse<T = Record<string, any>>(
+  baseUrl: string,
+  query: string,
+  variables: Record<string, unknown>,
+  options: { headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<Collected<T>> {
+  const results: GraphqlBody<T>[] = [];
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 15_000);
+  try {
+    const response = await fetch(`${baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...options.headers },
+      body: JSON.stringify({ query, variables }),
+      signal: controller.signal,
+    });
+    if (!response.body) throw new Error(`SSE answered ${response.status} without a body`);
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of response.body) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) !== -1) {
+        const message = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(message)?.[1];
+        const data = message
+          .split('\n')
+          .filter((line) => line.startsWith('data:'))
+          .map((line) => line.slice(5).trimStart())
+          .join('\n');
+        if (event === 'complete') return { results, completed: true };
+        if (event === 'next' && data) results.push(JSON.parse(data) as GraphqlBody<T>);
+      }
+    }
+    return { results, completed: true };
+  } catch (error) {
+    if (controller.signal.aborted) return { results, completed: false };
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+}

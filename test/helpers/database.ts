@@ -1,0 +1,36 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import { withDatabase } from './global-setup.js';
+
+/** Whether a Postgres server is available; tests that need one use `describe.skipIf(!hasPostgres)`. */
+export const hasPostgres = inject('postgresUrl') !== null;
+
+export interface TestDatabase {
+  url: string;
+  /** Runs raw SQL against the test database (for assertions and fault setup). */
+  sql: postgres.Sql;
+  drop(): Promise<void>;
+}
+
+/** A fresh database cloned from the migrated template; drop it in afterAll. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = inject('postgresUrl');
+  if (!adminUrl) throw new Error('No Postgres server for tests: start one or set TEST_DATABASE_URL.');
+  const name = `reelql_test_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name} template ${inject('templateDatabase')}`);
+  await admin.end();
+  const url = withDatabase(adminUrl, name);
+  const sql = postgres(url, { max: 2, onnotice: () => {} });
+  return {
+    url,
+    sql,
+    async drop() {
+      await sql.end({ timeout: 1 });
+      const dropper = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      await dropper.unsafe(`drop database if exists ${name} with (force)`);
+      await dropper.end();
+    },
+  };
+}

@@ -1,0 +1,10 @@
+import { createSegmindSimulator, type SegmindSimulator, type SegmindSimulatorOptions } from '../../src/segmind/simulator.js';
+
+/** Starts a real simulator on loopback and returns it with the env that points an app at it. */
+export async function startSimulator(
+  options: SegmindSimulatorOptions = {},
+): Promise<{ simulator: SegmindSimulator; env: Record<string, string> }> {
+  const simulator = createSegmindSimulator({ processingMs: 300, ...options });
+  const url = await simulator.start();
+  return { simulator, env: { SEGMIND_BASE_URL: url, SEGMIND_API_KEY: options.apiKey ?? 'sim-key' } };
+}
