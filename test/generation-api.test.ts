@@ -265,6 +265,8 @@ describe.skipIf(!hasPostgres)('the generation API with a worker and the built-in
     expect(Number.isInteger(generation.seed)).toBe(true);
     expect(generation.seed).toBeGreaterThanOrEqual(0);
     expect(generation.seed).toBeLessThanOrEqual(2147483647);
+    const another = await generate(server, { prompt: 'a lighthouse at midnight' });
+    expect(another.seed).not.toBe(generation.seed);
 
     const rows = await database.sql<{ seed: string; cost_usd: string; duration_seconds: number; provider: string }[]>`
       select seed, cost_usd, duration_seconds, provider from generations where id = ${generation.id}`;
@@ -317,9 +319,13 @@ describe.skipIf(!hasPostgres)('the generation API with a worker and the built-in
 
   it('cancels a generation Segmind is already working on, says the charge may apply, and stops driving it', async () => {
     const created = await generate(server, { prompt: 'a very long take [sim:slow]', durationSeconds: 4 });
-    const requestId = await waitFor('the submission', async () => {
-      const [row] = await database.sql<{ request_id: string | null }[]>`select request_id from generations where id = ${created.id}`;
-      return row?.request_id ?? undefined;
+    // Wait until it is PROCESSING and past the expected job length, when the worker has no more progress to
+    // write and only polls: nothing but the cancel itself can make it stop early.
+    const requestId = await waitFor('the job to be processing for a while', async () => {
+      const [row] = await database.sql<{ request_id: string; status: string; age_ms: number }[]>`
+        select request_id, status, (extract(epoch from now() - submitted_at) * 1000)::float8 as age_ms
+        from generations where id = ${created.id}`;
+      return row?.status === 'PROCESSING' && row.age_ms > 400 ? row.request_id : undefined;
     });
 
     const result = await cancel(server, created.id);
@@ -352,6 +358,31 @@ describe.skipIf(!hasPostgres)('the generation API with a worker and the built-in
     expect(again.__typename).toBe('CancelGenerationSuccess');
     expect(again.chargeMayApply).toBe(true);
     expect(again.generation!.version).toBe(result.generation!.version);
+  });
+
+  it('says a charge may apply when canceled while the submission is on its way to Segmind', async () => {
+    // Segmind takes 600 ms to answer the submit: the row is still QUEUED, but the paid request is out.
+    simulator().injectFault({ endpoint: 'submit', delayMs: 600 });
+    const before = simulator().submissions();
+    const created = await generate(server, { prompt: 'caught in the door', durationSeconds: 4 });
+    await waitFor('the submit to go out', async () => {
+      const [row] = await database.sql<{ submit_started_at: Date | null }[]>`
+        select submit_started_at from generations where id = ${created.id}`;
+      return row?.submit_started_at ? true : undefined;
+    });
+
+    const result = await cancel(server, created.id);
+    expect(result.__typename).toBe('CancelGenerationSuccess');
+    expect(result.generation!.status).toBe('CANCELED');
+
+    // Segmind accepts (and bills) the job; the generation stays canceled but keeps the request id.
+    await waitFor('Segmind to accept the job', async () => {
+      const [row] = await database.sql<{ request_id: string | null }[]>`select request_id from generations where id = ${created.id}`;
+      return row?.request_id ? true : undefined;
+    });
+    expect(simulator().submissions()).toBe(before + 1);
+    expect(await rowStatus(database, created.id)).toBe('CANCELED');
+    expect(result.chargeMayApply, 'the client was told nothing is charged, but Segmind billed the job').toBe(true);
   });
 
   it('refuses to cancel a finished generation and reports an unknown one as not found', async () => {
@@ -579,7 +610,46 @@ describe.skipIf(!hasPostgres)('an API process with workers that come and go', ()
       const [{ version }] = await database.sql<[{ version: number }]>`select version from generations where id = ${created.id}`;
       expect(versions.at(-1)).toBe(version);
     } finally {
-      await Promise.all(clients.map((c) => c.dispose()));
+      for (const c of clients) await c.dispose();
+    }
+  });
+
+  it('replays every version, in order, to a subscriber that fell behind while its API process was busy', async () => {
+    const created = await generate(api, { prompt: 'watched from behind', durationSeconds: 4 });
+    const client = createWsClient(api.url);
+    try {
+      const watcher = watch(client, created.id);
+      await watcher.first;
+      // Occupy every connection of the API process's pool, so the subscriber cannot read while the worker
+      // (another process, another pool) commits several versions: it must catch up on all of them at once.
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const held = Array.from({ length: 10 }, () => api.app.database.db.transaction(() => gate));
+      const worker = await startWorker().catch((error: unknown) => {
+        release();
+        throw error;
+      });
+      let outcome: Awaited<typeof watcher.done>;
+      try {
+        try {
+          await waitForStatus(database, created.id, 'SUCCEEDED');
+        } finally {
+          release();
+          await Promise.all(held);
+        }
+        outcome = await watcher.done;
+      } finally {
+        await worker.stop();
+      }
+      const { results, completed } = outcome;
+      expect(completed).toBe(true);
+      const versions = results.map((g) => g.version);
+      const [{ version }] = await database.sql<[{ version: number }]>`select version from generations where id = ${created.id}`;
+      expect(version).toBeGreaterThan(3);
+      expect(versions).toEqual(Array.from({ length: version }, (_, i) => i + 1));
+      expect(results.map((g) => g.status)).toEqual(expect.arrayContaining(['QUEUED', 'SUBMITTED', 'STORING', 'SUCCEEDED']));
+    } finally {
+      await client.dispose();
     }
   });
 });
@@ -608,9 +678,11 @@ describe.skipIf(!hasPostgres)('subscribing to a generation that finishes at once
   it('delivers contiguous versions up to SUCCEEDED over graphql-ws, however late the subscription starts', async () => {
     const client = createWsClient(server.url);
     try {
+      // Most subscribe right after the mutation; some a little later, when a few versions already exist.
       const runs = await Promise.all(
-        [1, 2, 3].map(async (i) => {
+        [0, 0, 0, 80, 160, 240].map(async (delayMs, i) => {
           const created = await generate(server, { prompt: `quick ${i}`, durationSeconds: 4 });
+          if (delayMs) await sleep(delayMs);
           return { id: created.id, ...(await collectWs<WatchResult>(client, WATCH, { id: created.id }, 8000)) };
         }),
       );

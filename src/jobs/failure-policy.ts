@@ -6,11 +6,11 @@ export type Phase = 'submit' | 'poll' | 'download';
 
 /** What to do about one failure. */
 export type Decision =
-  | { action: 'fail'; code: GenerationErrorCode; message: string; retryable: boolean }
+  | { action: 'fail'; code: GenerationErrorCode; message: string; retryable: boolean; mayBeCharged?: boolean }
   | { action: 'retry'; reason: string; delayMs: number };
 
 type Rule =
-  | { action: 'fail'; code: GenerationErrorCode; retryable: boolean; message?: string }
+  | { action: 'fail'; code: GenerationErrorCode; retryable: boolean; message?: string; mayBeCharged?: boolean }
   | { action: 'backoff'; maxTries: number; exhausted: GenerationErrorCode }
   | { action: 'wait-for-reset'; maxTries: number };
 
@@ -37,6 +37,7 @@ const policy: Record<Phase, Partial<Record<SegmindErrorKind | 'ambiguous' | 'unk
       action: 'fail',
       code: 'UPSTREAM_UNAVAILABLE',
       retryable: true,
+      mayBeCharged: true,
       message:
         'Segmind did not confirm the submission. It may still have accepted (and will bill) the job, so it was not sent again; ask for a new generation if no video arrives.',
     },
@@ -86,9 +87,15 @@ export function decide(error: unknown, phase: Phase, tryNumber: number, backoff:
   const reason = error instanceof Error ? error.message : String(error);
   switch (rule.action) {
     case 'fail':
-      return { action: 'fail', code: rule.code, retryable: rule.retryable, message: rule.message ?? reason };
+      return {
+        action: 'fail',
+        code: rule.code,
+        retryable: rule.retryable,
+        message: rule.message ?? reason,
+        ...(rule.mayBeCharged && { mayBeCharged: true }),
+      };
     case 'wait-for-reset': {
-      if (tryNumber > rule.maxTries) {
+      if (tryNumber >= rule.maxTries) {
         return { action: 'fail', code: 'UPSTREAM_UNAVAILABLE', retryable: true, message: 'Segmind kept rate limiting the submission.' };
       }
       const resetAt = error instanceof SegmindError && error.retryAt ? error.retryAt.getTime() : now + backoff.baseMs;
@@ -96,7 +103,7 @@ export function decide(error: unknown, phase: Phase, tryNumber: number, backoff:
       return { action: 'retry', reason: 'rate limited by Segmind', delayMs: Math.max(0, resetAt - now) + jitter };
     }
     case 'backoff':
-      if (tryNumber > rule.maxTries) return { action: 'fail', code: rule.exhausted, retryable: true, message: reason };
+      if (tryNumber >= rule.maxTries) return { action: 'fail', code: rule.exhausted, retryable: true, message: reason };
       return { action: 'retry', reason, delayMs: backoffMs(tryNumber, backoff) };
   }
 }

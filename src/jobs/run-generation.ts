@@ -71,7 +71,11 @@ export async function runGeneration(claimed: GenerationRow, deps: RunnerDeps, si
     return next;
   };
   const fail = (decision: Extract<Decision, { action: 'fail' }>) =>
-    update(failedSet(decision.code, decision.message, decision.retryable), { type: 'failed', message: decision.message, data: { code: decision.code } });
+    update(failedSet(row, decision), {
+      type: 'failed',
+      message: decision.message,
+      data: { code: decision.code },
+    });
   const pause = async (ms: number) => {
     try {
       await sleep(ms, undefined, { signal });
@@ -145,12 +149,15 @@ type TransitionSet = Partial<Omit<NewGenerationRow, 'id' | 'version'>>;
 type Update = (set: TransitionSet, event?: EventInput) => Promise<GenerationRow>;
 type Fail = (decision: Extract<Decision, { action: 'fail' }>) => Promise<GenerationRow>;
 
-function failedSet(code: GenerationErrorCode, message: string, retryable: boolean): TransitionSet {
+/** Jobs Segmind never accepted, and safety blocks, are not charged: their cost becomes a final zero. */
+function failedSet(row: GenerationRow, decision: Extract<Decision, { action: 'fail' }>): TransitionSet {
+  const notCharged = decision.code === 'CONTENT_BLOCKED' || (!row.requestId && !decision.mayBeCharged);
   return {
+    ...(notCharged && { costUsd: '0', costFinal: true }),
     status: 'FAILED',
-    errorCode: code,
-    errorMessage: message,
-    errorRetryable: retryable,
+    errorCode: decision.code,
+    errorMessage: decision.message,
+    errorRetryable: decision.retryable,
     completedAt: new Date(),
     etaSeconds: null,
     leaseOwner: null,
