@@ -8,13 +8,13 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel, (line) => process.stdout.write(line));
 
   // Handlers go in first: a signal that arrives while starting must still shut down cleanly.
-  let app: App | undefined;
+  const running: { app?: App } = {};
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
-    Promise.resolve(app?.stop()).then(
+    Promise.resolve(running.app?.stop()).then(
       () => process.exit(0),
       (error: unknown) => {
         log.error('shutdown failed', { err: error });
@@ -26,7 +26,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   const started = Date.now();
-  app = await createApp(config, { log });
+  const app = await createApp(config, { log });
+  running.app = app;
   const url = await app.start();
   log.info(`reelql is ready: GraphiQL at ${url}/graphql`, {
     url,

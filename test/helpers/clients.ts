@@ -70,7 +70,7 @@ export async function collectSse<T = Record<string, any>>(
     const decoder = new TextDecoder();
     let buffer = '';
     for await (const chunk of response.body) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      buffer += decoder.decode(chunk, { stream: true });
       let end: number;
       while ((end = buffer.indexOf('\n\n')) !== -1) {
         const message = buffer.slice(0, end);

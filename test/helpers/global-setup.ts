@@ -33,7 +33,7 @@ export default async function setup(project: TestProject): Promise<void> {
   } catch (error) {
     await admin.end({ timeout: 1 });
     if (process.env.CI) {
-      throw new Error(`Postgres is required in CI but ${url} is unreachable: ${String(error)}`);
+      throw new Error(`Postgres is required in CI but ${url} is unreachable: ${String(error)}`, { cause: error });
     }
     console.warn(
       `\nPostgres is not reachable at ${url}: the Postgres tests are SKIPPED.\n` +
