@@ -71,8 +71,11 @@ export interface TransitionOptions {
   /** Only apply while this worker holds the lease. */
   leaseOwner?: string;
   set: Partial<Omit<NewGenerationRow, 'id' | 'version'>>;
-  /** Omitted → a `progress` event (kept for replay, hidden from the public timeline). */
-  event?: EventInput;
+  /**
+   * Omitted → a `progress` event (kept for replay, hidden from the public timeline). A function gets the
+   * updated row, for events that depend on what the row held when the change committed.
+   */
+  event?: EventInput | ((row: GenerationRow) => EventInput);
 }
 
 /**
@@ -90,7 +93,8 @@ export async function transition(db: Db, id: string, options: TransitionOptions)
       .where(and(...guards))
       .returning();
     if (!row) return null;
-    await appendEvent(tx, row, options.event ?? { type: 'progress', message: 'Progress updated.' });
+    const event = typeof options.event === 'function' ? options.event(row) : options.event;
+    await appendEvent(tx, row, event ?? { type: 'progress', message: 'Progress updated.' });
     return row;
   });
 }

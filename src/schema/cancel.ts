@@ -4,6 +4,9 @@ import { NotCancelableError, NotFoundError } from '../errors.js';
 import { builder } from './builder.js';
 import { findGeneration, GenerationRef } from './generation.js';
 
+/** Segmind bills every accepted submit and cannot cancel: once a submit may have gone out, so may a charge. */
+const chargeMayApply = (row: GenerationRow) => row.requestId !== null || row.submitStartedAt !== null;
+
 const CancelGenerationSuccess = builder
   .objectRef<{ generation: GenerationRow; chargeMayApply: boolean }>('CancelGenerationSuccess')
   .implement({
@@ -26,21 +29,22 @@ builder.mutationField('cancelGeneration', (t) =>
       for (;;) {
         const current = await findGeneration(ctx, id);
         if (!current) throw new NotFoundError(id);
-        const chargeMayApply = current.requestId !== null;
-        if (current.status === 'CANCELED') return { generation: current, chargeMayApply };
+        if (current.status === 'CANCELED') return { generation: current, chargeMayApply: chargeMayApply(current) };
         if (isTerminal(current.status)) throw new NotCancelableError(id, current.status);
+        // Whether a charge may apply is read from the row as the cancel commits: the worker marks a submit
+        // under the same row lock, so either it sees our cancel and never submits, or we see its mark.
         const canceled = await transition(ctx.db, id, {
           from: [current.status],
           set: { status: 'CANCELED', completedAt: new Date(), leaseOwner: null, leaseExpiresAt: null, etaSeconds: null },
-          event: {
+          event: (row) => ({
             type: 'canceled',
-            message: chargeMayApply
-              ? 'Canceled. Segmind had already accepted the job and cannot stop it, so its charge may still apply.'
+            message: chargeMayApply(row)
+              ? 'Canceled. Segmind had already been sent the job and cannot stop it, so its charge may still apply.'
               : 'Canceled before it was sent to Segmind; nothing is charged.',
-            data: { chargeMayApply },
-          },
+            data: { chargeMayApply: chargeMayApply(row) },
+          }),
         });
-        if (canceled) return { generation: canceled, chargeMayApply: canceled.requestId !== null };
+        if (canceled) return { generation: canceled, chargeMayApply: chargeMayApply(canceled) };
       }
     },
   }),

@@ -11,7 +11,8 @@ declare module 'vitest' {
   }
 }
 
-export const TEMPLATE_DATABASE = 'reelql_test_template';
+/** One template per run, so runs against the same server do not drop each other's template. */
+const TEMPLATE_DATABASE = `reelql_template_${process.pid}_${Date.now().toString(36)}`;
 
 /** Replaces the database name in a connection URL. */
 export function withDatabase(url: string, name: string): string {
@@ -24,7 +25,7 @@ export function withDatabase(url: string, name: string): string {
  * Migrates a template database once per run; each test file then clones it (CREATE DATABASE … TEMPLATE),
  * which is much faster than migrating per file.
  */
-export default async function setup(project: TestProject): Promise<void> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const url = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
   project.provide('templateDatabase', TEMPLATE_DATABASE);
   const admin = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 3 });
@@ -40,12 +41,21 @@ export default async function setup(project: TestProject): Promise<void> {
         'Start Postgres (or set TEST_DATABASE_URL) to run them.\n',
     );
     project.provide('postgresUrl', null);
-    return;
+    return async () => {};
   }
-  await admin.unsafe(`drop database if exists ${TEMPLATE_DATABASE} with (force)`);
+  // In CI (the only run on its server) clear databases left behind by runs that were killed.
+  const leftovers = !process.env.CI ? [] : await admin<{ datname: string }[]>`
+    select datname from pg_database
+    where (datname like 'reelql_template_%' or datname like 'reelql_test_%')
+      and (select count(*) from pg_stat_activity a where a.datname = pg_database.datname) = 0
+      and datname <> ${TEMPLATE_DATABASE}`;
+  for (const { datname } of leftovers) await admin.unsafe(`drop database if exists ${datname}`).catch(() => undefined);
   await admin.unsafe(`create database ${TEMPLATE_DATABASE}`);
-  await admin.end();
   const template = await openDatabase({ url: withDatabase(url, TEMPLATE_DATABASE), dataDir: '', maxConnections: 1 });
   await template.close();
   project.provide('postgresUrl', url);
+  return async () => {
+    await admin.unsafe(`drop database if exists ${TEMPLATE_DATABASE} with (force)`);
+    await admin.end();
+  };
 }
