@@ -28,6 +28,8 @@ CREATE TABLE "generations" (
 	"provider" text NOT NULL,
 	"request_id" text,
 	"attempts" integer DEFAULT 0 NOT NULL,
+	"rate_limit_waits" integer DEFAULT 0 NOT NULL,
+	"deadline_at" timestamp with time zone NOT NULL,
 	"lease_owner" text,
 	"lease_expires_at" timestamp with time zone,
 	"run_after" timestamp with time zone DEFAULT now() NOT NULL,
@@ -39,6 +41,7 @@ CREATE TABLE "generations" (
 	"error_message" text,
 	"error_retryable" boolean,
 	"output_url" text,
+	"upstream_seconds" real,
 	"video_key" text,
 	"video_content_type" text,
 	"video_size_bytes" bigint,
@@ -49,7 +52,16 @@ CREATE TABLE "generations" (
 	"completed_at" timestamp with time zone
 );
 --> statement-breakpoint
+CREATE TABLE "segmind_submits" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"key_id" text NOT NULL,
+	"generation_id" uuid NOT NULL,
+	"at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 ALTER TABLE "generation_events" ADD CONSTRAINT "generation_events_generation_id_generations_id_fk" FOREIGN KEY ("generation_id") REFERENCES "public"."generations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "generation_events_version_idx" ON "generation_events" USING btree ("generation_id","version");--> statement-breakpoint
 CREATE INDEX "generations_due_idx" ON "generations" USING btree ("run_after") WHERE "generations"."status" in ('QUEUED', 'SUBMITTED', 'PROCESSING', 'STORING');--> statement-breakpoint
-CREATE INDEX "generations_created_idx" ON "generations" USING btree ("created_at" DESC NULLS LAST,"id" DESC NULLS LAST);
+CREATE INDEX "generations_created_idx" ON "generations" USING btree ("created_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
+CREATE INDEX "generations_history_idx" ON "generations" USING btree ("duration_seconds","resolution","generate_audio","completed_at" DESC NULLS LAST) WHERE "generations"."upstream_seconds" is not null;--> statement-breakpoint
+CREATE INDEX "segmind_submits_key_at_idx" ON "segmind_submits" USING btree ("key_id","at");

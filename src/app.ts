@@ -5,6 +5,8 @@ import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/client.js';
 import { createEventBus } from './events/bus.js';
 import { createGraphqlServer } from './graphql-server.js';
+import { createHash } from 'node:crypto';
+import { createJobDurationEstimator } from './jobs/history.js';
 import { createWorker, type Worker } from './jobs/worker.js';
 import type { Logger } from './logger.js';
 import type { Provider } from './schema/context.js';
@@ -65,7 +67,7 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
     ? createGraphqlServer({
         server,
         log,
-        context: () => ({ db: database.db, bus, publicUrl, provider }),
+        context: () => ({ db: database.db, bus, publicUrl, provider, generationDeadlineMs: config.generationDeadlineMs }),
       })
     : undefined;
 
@@ -89,14 +91,26 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
     ? createWorker({
         database,
         bus,
-        segmind: createSegmindClient({ baseUrl: segmindBaseUrl, apiKey: segmindApiKey ?? '' }),
+        segmind: createSegmindClient({
+          baseUrl: segmindBaseUrl,
+          apiKey: segmindApiKey ?? '',
+          requestTimeoutMs: config.segmindRequestTimeoutMs,
+        }),
+        submitLimits: {
+          keyId: createHash('sha256').update(segmindApiKey ?? '').digest('hex').slice(0, 16),
+          maxInFlight: config.segmindMaxInFlight,
+          submitsPerMinute: config.segmindSubmitsPerMinute,
+        },
         storage,
         log,
         concurrency: config.workerConcurrency,
         leaseMs: config.leaseMs,
         pollMinMs: config.pollMinMs,
         pollMaxMs: config.pollMaxMs,
-        expectedJobMs: simulator ? config.simulatorProcessingMs : SEGMIND_EXPECTED_JOB_MS,
+        expectedJobMs: createJobDurationEstimator(
+          database.db,
+          simulator ? config.simulatorProcessingMs : SEGMIND_EXPECTED_JOB_MS,
+        ),
         backoff: { baseMs: 1000, maxMs: 60_000 },
         maxVideoBytes: MAX_VIDEO_BYTES,
       })
@@ -120,13 +134,15 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
       return url;
     },
     async stop() {
+      // New connections (HTTP and WebSocket upgrades alike) are refused from here on.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // In-flight work reaches a safe point and hands its leases back, so another worker resumes it at once.
       await worker?.stop();
-      // 1001 "going away": clients should reconnect, to this or another replica.
+      // 1001 "going away": subscribers should reconnect, to this or another replica, and will get the current state.
       await graphql?.closeSockets(1001, 'Server shutting down');
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      server.closeAllConnections();
+      await closed;
       await bus.close();
       await database.close();
       await simulator?.stop();

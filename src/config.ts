@@ -24,6 +24,16 @@ export interface Config {
   pollMinMs: number;
   /** Longest wait between two status requests for one job. @default 10000 (env SEGMIND_POLL_MAX_MS) */
   pollMaxMs: number;
+  /** Timeout of one request to Segmind. @default 30000 (env SEGMIND_REQUEST_TIMEOUT_MS) */
+  segmindRequestTimeoutMs: number;
+  /** Generations in flight at Segmind at once, across all workers. @default 20 (env SEGMIND_MAX_IN_FLIGHT) */
+  segmindMaxInFlight: number;
+  /** Submits per minute per Segmind key, across all workers (Segmind's Pro tier allows 50). @default 50 (env SEGMIND_SUBMITS_PER_MINUTE) */
+  segmindSubmitsPerMinute: number;
+  /** A generation not finished this long after it was created fails with TIMEOUT. @default 900000 (env GENERATION_DEADLINE_MS) */
+  generationDeadlineMs: number;
+  /** Time a SIGTERM'd process has to finish in-flight steps before it exits anyway. @default 30000 (env SHUTDOWN_GRACE_MS) */
+  shutdownGraceMs: number;
   /** Simulated job length when the simulator is used. @default 15000 (env SIMULATOR_PROCESSING_MS) */
   simulatorProcessingMs: number;
   /** Generations one worker process drives at once. @default 10 (env WORKER_CONCURRENCY) */
@@ -49,6 +59,11 @@ export const CONFIG_VARIABLES = [
   'SEGMIND_BASE_URL',
   'SEGMIND_POLL_MIN_MS',
   'SEGMIND_POLL_MAX_MS',
+  'SEGMIND_REQUEST_TIMEOUT_MS',
+  'SEGMIND_MAX_IN_FLIGHT',
+  'SEGMIND_SUBMITS_PER_MINUTE',
+  'GENERATION_DEADLINE_MS',
+  'SHUTDOWN_GRACE_MS',
   'SIMULATOR_PROCESSING_MS',
   'WORKER_CONCURRENCY',
   'LEASE_MS',
@@ -107,6 +122,11 @@ export function loadConfig(env: Env): Config {
     segmindBaseUrl: url(env, 'SEGMIND_BASE_URL', 'https://api.segmind.com'),
     pollMinMs,
     pollMaxMs,
+    segmindRequestTimeoutMs: int(env, 'SEGMIND_REQUEST_TIMEOUT_MS', 30000, 100),
+    segmindMaxInFlight: int(env, 'SEGMIND_MAX_IN_FLIGHT', 20, 1),
+    segmindSubmitsPerMinute: int(env, 'SEGMIND_SUBMITS_PER_MINUTE', 50, 1),
+    generationDeadlineMs: int(env, 'GENERATION_DEADLINE_MS', 900000, 1000),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30000, 0),
     simulatorProcessingMs: int(env, 'SIMULATOR_PROCESSING_MS', 15000, 0),
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 10, 1, 1000),
     leaseMs: int(env, 'LEASE_MS', 30000, 1000),

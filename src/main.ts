@@ -13,7 +13,12 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info('shutting down', { signal });
+    log.info('shutting down', { signal, graceMs: config.shutdownGraceMs });
+    // Whatever has not reached a safe point by then is resumed by another worker once its lease expires.
+    setTimeout(() => {
+      log.error('shutdown grace period exceeded; exiting now', { graceMs: config.shutdownGraceMs });
+      process.exit(1);
+    }, config.shutdownGraceMs).unref();
     Promise.resolve(running.app?.stop()).then(
       () => process.exit(0),
       (error: unknown) => {

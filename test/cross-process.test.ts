@@ -14,7 +14,7 @@ describe.skipIf(!hasPostgres)('two server processes on one Postgres', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     sim = await startSimulator({ processingMs: 400 });
-    const env = { DATABASE_URL: database.url, ...sim.env, SEGMIND_POLL_MIN_MS: '50' };
+    const env = { DATABASE_URL: database.url, ...sim.env, SEGMIND_POLL_MIN_MS: '50', SEGMIND_POLL_MAX_MS: '200' };
     [apiOnly, withWorker] = await Promise.all([spawnServer({ ...env, ROLE: 'api' }), spawnServer({ ...env, ROLE: 'all' })]);
   }, 60_000);
   afterAll(async () => {

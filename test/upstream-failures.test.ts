@@ -224,9 +224,10 @@ describe.skipIf(!hasPostgres)('how Segmind’s answers decide a generation’s f
     const final = await generateToEnd(context, 'a hummingbird, after a rate limit');
 
     expect(final.status).toBe('SUCCEEDED');
-    expect(final.attempts).toBe(2);
+    // Waiting on a rate limit is not a failed attempt.
+    expect(final.attempts).toBe(1);
     expect(simulator.submissions()).toBe(1);
-    const retry = final.events.find((e) => e.type === 'retry_scheduled');
+    const retry = final.events.find((e) => e.type === 'rate_limited');
     expect(retry).toBeDefined();
     expectReadable(retry!.message);
     expect(retry!.message).toMatch(ISO_TIMESTAMP);

@@ -13,8 +13,12 @@ export interface Database {
   db: Db;
   /** 'postgres' for a server, 'pglite' for the embedded database. */
   kind: 'postgres' | 'pglite';
-  /** Subscribes to a NOTIFY channel; the returned function stops listening. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribes to a NOTIFY channel; the returned function stops listening. `onRelisten` runs after the
+   * listening connection was lost and re-established: notifications sent meanwhile are gone, so callers
+   * re-read what they care about.
+   */
+  listen(channel: string, onPayload: (payload: string) => void, onRelisten?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -44,9 +48,14 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   return {
     db: db as unknown as Db,
     kind: 'postgres',
-    async listen(channel, onPayload) {
-      // postgres.js keeps one dedicated connection for all listeners and re-LISTENs after reconnecting.
-      const subscription = await client.listen(channel, onPayload);
+    async listen(channel, onPayload, onRelisten) {
+      // postgres.js keeps one dedicated connection for all listeners and re-LISTENs after reconnecting;
+      // its onlisten callback runs on every (re)connect, the first one included.
+      let connected = false;
+      const subscription = await client.listen(channel, onPayload, () => {
+        if (connected) onRelisten?.();
+        connected = true;
+      });
       return () => subscription.unlisten();
     },
     close: () => client.end({ timeout: 5 }),

@@ -25,7 +25,7 @@ export interface EventInput {
   data?: Record<string, unknown>;
 }
 
-const dateFields = ['leaseExpiresAt', 'runAfter', 'createdAt', 'updatedAt', 'submitStartedAt', 'submittedAt', 'completedAt'] as const;
+const dateFields = ['leaseExpiresAt', 'runAfter', 'deadlineAt', 'createdAt', 'updatedAt', 'submitStartedAt', 'submittedAt', 'completedAt'] as const;
 
 function toSnapshot(row: GenerationRow): Record<string, unknown> {
   return JSON.parse(JSON.stringify(row)) as Record<string, unknown>;
@@ -65,12 +65,15 @@ export async function insertGeneration(db: Db, values: NewGenerationRow): Promis
   });
 }
 
+/** Column values, or SQL expressions such as `attempts - 1`. */
+export type GenerationChanges = { [K in Exclude<keyof NewGenerationRow, 'id' | 'version'>]?: NewGenerationRow[K] | SQL };
+
 export interface TransitionOptions {
   /** Only apply when the row is in one of these statuses. @default any non-terminal status */
   from?: readonly GenerationStatus[];
   /** Only apply while this worker holds the lease. */
   leaseOwner?: string;
-  set: Partial<Omit<NewGenerationRow, 'id' | 'version'>>;
+  set: GenerationChanges;
   /**
    * Omitted → a `progress` event (kept for replay, hidden from the public timeline). A function gets the
    * updated row, for events that depend on what the row held when the change committed.

@@ -53,6 +53,10 @@ export const generations = pgTable(
 
     requestId: text('request_id'),
     attempts: integer('attempts').notNull().default(0),
+    /** Submits Segmind answered with 429; they wait for the reset and do not count as attempts. */
+    rateLimitWaits: integer('rate_limit_waits').notNull().default(0),
+    /** Past this the generation fails with TIMEOUT. */
+    deadlineAt: timestamptz('deadline_at').notNull(),
     leaseOwner: text('lease_owner'),
     leaseExpiresAt: timestamptz('lease_expires_at'),
     runAfter: timestamptz('run_after').notNull().defaultNow(),
@@ -68,6 +72,8 @@ export const generations = pgTable(
 
     /** Segmind's video URL, kept once fetched: the file outlives Segmind's one-hour job record. */
     outputUrl: text('output_url'),
+    /** Seconds Segmind took from submission to completion: the history behind polling and ETAs. */
+    upstreamSeconds: real('upstream_seconds'),
     videoKey: text('video_key'),
     videoContentType: text('video_content_type'),
     videoSizeBytes: bigint('video_size_bytes', { mode: 'number' }),
@@ -84,6 +90,9 @@ export const generations = pgTable(
       .on(t.runAfter)
       .where(sql`${t.status} in ('QUEUED', 'SUBMITTED', 'PROCESSING', 'STORING')`),
     index('generations_created_idx').on(t.createdAt.desc(), t.id.desc()),
+    index('generations_history_idx')
+      .on(t.durationSeconds, t.resolution, t.generateAudio, t.completedAt.desc())
+      .where(sql`${t.upstreamSeconds} is not null`),
   ],
 );
 
@@ -112,3 +121,18 @@ export const generationEvents = pgTable(
 export type GenerationRow = typeof generations.$inferSelect;
 export type NewGenerationRow = typeof generations.$inferInsert;
 export type GenerationEventRow = typeof generationEvents.$inferSelect;
+
+/**
+ * One row per submit a worker was allowed to make, keyed by a hash of the Segmind key: the shared
+ * counter that keeps every worker process together under Segmind's per-minute rate limit.
+ */
+export const segmindSubmits = pgTable(
+  'segmind_submits',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    keyId: text('key_id').notNull(),
+    generationId: uuid('generation_id').notNull(),
+    at: timestamptz('at').notNull().defaultNow(),
+  },
+  (t) => [index('segmind_submits_key_at_idx').on(t.keyId, t.at)],
+);

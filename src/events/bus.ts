@@ -1,6 +1,7 @@
 import type { Database } from '../db/client.js';
 import { UPDATES_CHANNEL } from '../db/generations.js';
 
+/** Called with the new version, or NaN when updates may have been missed and the listener should re-read. */
 export type VersionListener = (version: number) => void;
 
 /** Fans the process's one LISTEN connection out to local listeners by generation id. */
@@ -14,14 +15,21 @@ export interface EventBus {
 
 export async function createEventBus(database: Database): Promise<EventBus> {
   const listeners = new Map<string, Set<VersionListener>>();
-  const unlisten = await database.listen(UPDATES_CHANNEL, (payload) => {
-    const separator = payload.lastIndexOf(':');
-    const id = payload.slice(0, separator);
-    const version = Number(payload.slice(separator + 1));
-    const set = listeners.get(id);
-    if (!set) return;
-    for (const listener of set) listener(version);
-  });
+  const unlisten = await database.listen(
+    UPDATES_CHANNEL,
+    (payload) => {
+      const separator = payload.lastIndexOf(':');
+      const id = payload.slice(0, separator);
+      const version = Number(payload.slice(separator + 1));
+      const set = listeners.get(id);
+      if (!set) return;
+      for (const listener of set) listener(version);
+    },
+    // Notifications sent while the connection was down are lost: wake everyone to re-read.
+    () => {
+      for (const set of listeners.values()) for (const listener of set) listener(Number.NaN);
+    },
+  );
   return {
     subscribe(id, listener) {
       let set = listeners.get(id);

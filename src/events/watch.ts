@@ -55,7 +55,14 @@ export async function watchGeneration(
         }
         pending = false;
         if (stopped) break;
-        for (const row of await versionsSince(db, id, last)) {
+        let rows: GenerationRow[];
+        try {
+          rows = await versionsSince(db, id, last);
+        } catch {
+          // The database is unreachable (e.g. restarting): keep the subscription and try again on the next sweep.
+          continue;
+        }
+        for (const row of rows) {
           await push(row);
           last = row.version;
           if (isTerminal(row.status)) done = true;

@@ -1,36 +1,86 @@
-import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
+import { and, asc, count, eq, gt, inArray, isNotNull, isNull, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
+import type { Db, Tx } from '../db/client.js';
 import { activeStatuses } from '../db/generations.js';
-import { generations, type GenerationRow } from '../db/schema.js';
+import { generations, segmindSubmits, type GenerationRow } from '../db/schema.js';
 
 const expiresIn = (ms: number) => sql`now() + ${ms} * interval '1 millisecond'`;
 
+/** Advisory lock id that serializes the in-flight and rate-limit checks of new submits across workers. */
+const SUBMIT_SLOT_LOCK = 7_206_411_342;
+
+/** Limits on new submits to Segmind, shared by every worker through Postgres. */
+export interface SubmitLimits {
+  /** Identifies the Segmind key (a hash, never the key), since Segmind's rate limit is per key. */
+  keyId: string;
+  /** Generations at Segmind at once (submitted or being submitted). */
+  maxInFlight: number;
+  submitsPerMinute: number;
+}
+
+async function claimOne(tx: Tx, workerId: string, leaseMs: number, filter: SQL): Promise<GenerationRow | null> {
+  const [due] = await tx
+    .select({ id: generations.id })
+    .from(generations)
+    .where(
+      and(
+        inArray(generations.status, [...activeStatuses]),
+        lte(generations.runAfter, sql`now()`),
+        or(isNull(generations.leaseExpiresAt), lt(generations.leaseExpiresAt, sql`now()`)),
+        filter,
+      ),
+    )
+    .orderBy(asc(generations.runAfter))
+    .limit(1)
+    .for('update', { skipLocked: true });
+  if (!due) return null;
+  const [row] = await tx
+    .update(generations)
+    .set({ leaseOwner: workerId, leaseExpiresAt: expiresIn(leaseMs) })
+    .where(eq(generations.id, due.id))
+    .returning();
+  return row ?? null;
+}
+
 /**
- * Claims the most overdue generation that no live worker holds: skips rows other workers are claiming
- * right now (SKIP LOCKED) and takes over rows whose lease expired (their worker died).
+ * Claims the most overdue generation no live worker holds: SKIP LOCKED passes over rows other workers are
+ * claiming right now, and rows whose lease expired (their worker died) are taken over. Work Segmind already
+ * has, and generations past their deadline, come first and need no submit slot; a new submit is claimed
+ * only while the in-flight cap and the per-minute rate limit allow, and takes a slot in the same commit.
  */
-export async function claimNext(db: Db, workerId: string, leaseMs: number): Promise<GenerationRow | null> {
+export async function claimNext(db: Db, workerId: string, leaseMs: number, limits: SubmitLimits): Promise<GenerationRow | null> {
+  const resumed = await db.transaction((tx) =>
+    claimOne(
+      tx,
+      workerId,
+      leaseMs,
+      or(isNotNull(generations.requestId), ne(generations.status, 'QUEUED'), lt(generations.deadlineAt, sql`now()`))!,
+    ),
+  );
+  if (resumed) return resumed;
   return db.transaction(async (tx) => {
-    const [due] = await tx
-      .select({ id: generations.id })
+    await tx.execute(sql`select pg_advisory_xact_lock(${SUBMIT_SLOT_LOCK})`);
+    const [inFlight] = await tx
+      .select({ n: count() })
       .from(generations)
       .where(
-        and(
-          inArray(generations.status, [...activeStatuses]),
-          lte(generations.runAfter, sql`now()`),
-          or(isNull(generations.leaseExpiresAt), lt(generations.leaseExpiresAt, sql`now()`)),
+        or(
+          inArray(generations.status, ['SUBMITTED', 'PROCESSING']),
+          and(eq(generations.status, 'QUEUED'), gt(generations.leaseExpiresAt, sql`now()`)),
         ),
-      )
-      .orderBy(asc(generations.runAfter))
-      .limit(1)
-      .for('update', { skipLocked: true });
-    if (!due) return null;
-    const [row] = await tx
-      .update(generations)
-      .set({ leaseOwner: workerId, leaseExpiresAt: expiresIn(leaseMs) })
-      .where(eq(generations.id, due.id))
-      .returning();
-    return row ?? null;
+      );
+    if ((inFlight?.n ?? 0) >= limits.maxInFlight) return null;
+    const [recent] = await tx
+      .select({ n: count() })
+      .from(segmindSubmits)
+      .where(and(eq(segmindSubmits.keyId, limits.keyId), gt(segmindSubmits.at, sql`now() - interval '1 minute'`)));
+    if ((recent?.n ?? 0) >= limits.submitsPerMinute) return null;
+    const row = await claimOne(tx, workerId, leaseMs, isNull(generations.requestId));
+    if (!row) return null;
+    await tx.insert(segmindSubmits).values({ keyId: limits.keyId, generationId: row.id });
+    await tx
+      .delete(segmindSubmits)
+      .where(and(eq(segmindSubmits.keyId, limits.keyId), lt(segmindSubmits.at, sql`now() - interval '1 hour'`)));
+    return row;
   });
 }
 
@@ -46,10 +96,10 @@ export async function renewLease(db: Db, id: string, workerId: string, leaseMs: 
   return rows.length > 0;
 }
 
-/** Gives the generation back so any worker can pick it up at `runAfter` (default: now) without waiting for expiry. */
-export async function releaseLease(db: Db, id: string, workerId: string, runAfter?: Date): Promise<void> {
+/** Gives the generation back so any worker can pick it up at once, without waiting for the lease to expire. */
+export async function releaseLease(db: Db, id: string, workerId: string): Promise<void> {
   await db
     .update(generations)
-    .set({ leaseOwner: null, leaseExpiresAt: null, ...(runAfter ? { runAfter } : {}) })
+    .set({ leaseOwner: null, leaseExpiresAt: null })
     .where(and(eq(generations.id, id), eq(generations.leaseOwner, workerId)));
 }

@@ -3,14 +3,17 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { transition, type EventInput } from '../db/generations.js';
-import { generations, type GenerationRow, type NewGenerationRow } from '../db/schema.js';
+import { transition, type EventInput, type GenerationChanges } from '../db/generations.js';
+import { generations, type GenerationRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { SegmindClient } from '../segmind/client.js';
+import { SegmindError } from '../segmind/errors.js';
 import type { VeoInput } from '../segmind/types.js';
 import type { VideoStorage } from '../storage/local-storage.js';
 import type { GenerationErrorCode } from './error-codes.js';
 import { decide, type BackoffOptions, type Decision } from './failure-policy.js';
+import type { JobDurationEstimator } from './history.js';
+import { nextPollDelay } from './poll-schedule.js';
 import { estimateProgress, progressAt } from './progress.js';
 
 /** Everything a worker needs to drive one generation. */
@@ -22,8 +25,8 @@ export interface RunnerDeps {
   log: Logger;
   pollMinMs: number;
   pollMaxMs: number;
-  /** How long Segmind is expected to take, for progress and ETA. */
-  expectedJobMs: number;
+  /** How long Segmind is expected to take for a generation, for polling, progress and ETA. */
+  expectedJobMs: JobDurationEstimator;
   backoff: BackoffOptions;
   /** Largest video we agree to store. */
   maxVideoBytes: number;
@@ -34,7 +37,17 @@ export interface RunnerDeps {
 /** Thrown when the generation is no longer ours to drive (canceled, lease lost, shutting down). */
 class Stopped extends Error {}
 
+type TransitionSet = GenerationChanges;
+type FailDecision = Extract<Decision, { action: 'fail' }>;
+
+/**
+ * Progress ticks are written when the bar moves by this much, and at most every 2 s (or a twentieth of the
+ * job for short jobs), so a busy worker does not flood Postgres and subscribers with NOTIFY traffic.
+ */
 const MIN_PROGRESS_STEP = 0.01;
+const progressIntervalMs = (expectedMs: number) => Math.min(2000, expectedMs / 20);
+/** How long the commit of a request id keeps retrying through a database outage. */
+const REQUEST_ID_COMMIT_PATIENCE_MS = 120_000;
 
 export function toVeoInput(row: GenerationRow): VeoInput {
   return {
@@ -53,104 +66,8 @@ export function toVeoInput(row: GenerationRow): VeoInput {
 /** Safety blocks end with "Support codes: NNNN" (Google) or mention safety; they are not charged. */
 const isContentBlock = (message: string) => /support codes?:|safety|blocked/i.test(message);
 
-/**
- * Drives one claimed generation as far as it can go: submit (unless Segmind already has it), poll until
- * Segmind finishes, copy the video into storage, succeed. Every step is a guarded transition, so a
- * generation canceled or taken over meanwhile simply stops here. Returns when the generation is final,
- * rescheduled, or `signal` asks to stop at the next safe point.
- */
-export async function runGeneration(claimed: GenerationRow, deps: RunnerDeps, signal: AbortSignal): Promise<void> {
-  const { db, workerId } = deps;
-  const log = deps.log.child({ generationId: claimed.id });
-  let row = claimed;
-
-  const update = async (set: TransitionSet, event?: EventInput) => {
-    const next = await transition(db, row.id, { leaseOwner: workerId, set, event });
-    if (!next) throw new Stopped();
-    row = next;
-    return next;
-  };
-  const fail = (decision: Extract<Decision, { action: 'fail' }>) =>
-    update(failedSet(row, decision), {
-      type: 'failed',
-      message: decision.message,
-      data: { code: decision.code },
-    });
-  const pause = async (ms: number) => {
-    try {
-      await sleep(ms, undefined, { signal });
-    } catch {
-      throw new Stopped();
-    }
-  };
-
-  try {
-    if (!row.requestId) {
-      const submitted = await submit(row, deps, log, update, fail);
-      if (!submitted) return;
-      row = submitted;
-    }
-    let output: { url: string; cost?: number; contentType?: string | null } | null =
-      row.status === 'STORING' && row.outputUrl ? { url: row.outputUrl, contentType: row.videoContentType } : null;
-    let pollFailures = 0;
-    let delay = deps.pollMinMs;
-    while (output === null) {
-      await pause(delay);
-      delay = deps.pollMinMs;
-      try {
-        const answer = await deps.segmind.status(row.requestId!);
-        if (answer.status === 'FAILED') {
-          const message = answer.error || 'Segmind reported that the generation failed.';
-          const code: GenerationErrorCode = isContentBlock(message) ? 'CONTENT_BLOCKED' : 'GENERATION_FAILED';
-          await fail({ action: 'fail', code, message, retryable: code === 'GENERATION_FAILED' });
-          return;
-        }
-        if (answer.status === 'COMPLETED') {
-          const result = await deps.segmind.result(row.requestId!);
-          output = { url: result.outputUrl, cost: result.cost, contentType: result.contentType };
-          break;
-        }
-        pollFailures = 0;
-        if (answer.status === 'PROCESSING') await reportProgress(row, deps, update);
-      } catch (error) {
-        if (error instanceof Stopped) throw error;
-        const decision = decide(error, 'poll', ++pollFailures, deps.backoff);
-        log.warn('status poll failed', { err: error, tries: pollFailures, decision: decision.action });
-        if (decision.action === 'fail') {
-          await fail(decision);
-          return;
-        }
-        delay = Math.min(deps.pollMaxMs, Math.max(deps.pollMinMs, decision.delayMs));
-      }
-    }
-    if (row.status !== 'STORING') {
-      await update(
-        {
-          status: 'STORING',
-          outputUrl: output.url,
-          progress: progressAt('STORING'),
-          etaSeconds: 1,
-          ...(output.cost !== undefined && { costUsd: output.cost.toFixed(4), costFinal: true }),
-        },
-        { type: 'storing', message: 'Segmind finished; copying the video into storage.' },
-      );
-    }
-    await store(row, output.url, output.contentType ?? 'video/mp4', deps, signal, log, update, fail, pause);
-  } catch (error) {
-    if (error instanceof Stopped) {
-      log.debug('stopped driving generation', { status: row.status });
-      return;
-    }
-    throw error;
-  }
-}
-
-type TransitionSet = Partial<Omit<NewGenerationRow, 'id' | 'version'>>;
-type Update = (set: TransitionSet, event?: EventInput) => Promise<GenerationRow>;
-type Fail = (decision: Extract<Decision, { action: 'fail' }>) => Promise<GenerationRow>;
-
 /** Jobs Segmind never accepted, and safety blocks, are not charged: their cost becomes a final zero. */
-function failedSet(row: GenerationRow, decision: Extract<Decision, { action: 'fail' }>): TransitionSet {
+function failedSet(row: GenerationRow, decision: FailDecision): TransitionSet {
   const notCharged = decision.code === 'CONTENT_BLOCKED' || (!row.requestId && !decision.mayBeCharged);
   return {
     ...(notCharged && { costUsd: '0', costFinal: true }),
@@ -165,123 +82,289 @@ function failedSet(row: GenerationRow, decision: Extract<Decision, { action: 'fa
   };
 }
 
-/** Submits to Segmind and records the request id. Returns null when the generation was rescheduled, failed or canceled. */
-async function submit(row: GenerationRow, deps: RunnerDeps, log: Logger, update: Update, fail: Fail): Promise<GenerationRow | null> {
-  const { db } = deps;
-  if (row.submitStartedAt) {
-    // The last worker died between sending the job and recording Segmind's answer: the one window where
-    // we cannot know whether Segmind accepted. We submit again so the user gets a video, and say so.
-    await update(
-      {},
-      {
-        type: 'resubmitting_after_crash',
-        message:
-          'A worker stopped after sending this job to Segmind and before recording its answer. It is sent again; Segmind may bill both submissions.',
-        data: { previousSubmitStartedAt: row.submitStartedAt.toISOString() },
-      },
-    );
-  }
-  const [marked] = await db
-    .update(generations)
-    .set({ submitStartedAt: new Date(), attempts: sql`${generations.attempts} + 1` })
-    .where(and(eq(generations.id, row.id), eq(generations.leaseOwner, deps.workerId), isNull(generations.requestId)))
-    .returning();
-  if (!marked || marked.status !== 'QUEUED') return null;
+function timeoutDecision(row: GenerationRow): FailDecision {
+  return {
+    action: 'fail',
+    code: 'TIMEOUT' satisfies GenerationErrorCode,
+    retryable: true,
+    message: row.requestId
+      ? 'The generation did not finish before its deadline. Segmind had accepted it, so its charge may still apply.'
+      : 'The generation could not be sent to Segmind before its deadline; nothing is charged.',
+  };
+}
 
-  // Dangerous region: from the request going out until the commit below, Segmind may hold a billed job
-  // that only this process knows about. Nothing in here may be interrupted.
-  let requestId: string;
+/**
+ * Drives one claimed generation as far as it can go: submit (unless Segmind already has it), poll until
+ * Segmind finishes, copy the video into storage, succeed. Every step is a guarded transition, so a
+ * generation canceled or taken over meanwhile simply stops here. Returns when the generation is final,
+ * rescheduled, or `signal` asks to stop at the next safe point.
+ */
+export async function runGeneration(claimed: GenerationRow, deps: RunnerDeps, signal: AbortSignal): Promise<void> {
+  const run = new GenerationRun(claimed, deps, signal);
   try {
-    ({ requestId } = await deps.segmind.submit(toVeoInput(marked)));
+    await run.drive();
   } catch (error) {
-    const decision = decide(error, 'submit', marked.attempts, deps.backoff);
-    log.warn('submit failed', { err: error, attempt: marked.attempts, decision: decision.action });
-    if (decision.action === 'fail') {
-      await fail(decision);
-      return null;
+    if (error instanceof Stopped) {
+      run.log.debug('stopped driving generation', { status: run.row.status });
+      return;
     }
+    throw error;
+  }
+}
+
+class GenerationRun {
+  readonly log: Logger;
+
+  constructor(
+    public row: GenerationRow,
+    private readonly deps: RunnerDeps,
+    private readonly signal: AbortSignal,
+  ) {
+    this.log = deps.log.child({ generationId: row.id });
+  }
+
+  async drive(): Promise<void> {
+    if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row)));
+    if (!this.row.requestId && !(await this.submit())) return;
+    const output =
+      this.row.status === 'STORING' && this.row.outputUrl
+        ? { url: this.row.outputUrl, contentType: this.row.videoContentType ?? 'video/mp4' }
+        : await this.pollUntilDone();
+    if (output) await this.store(output.url, output.contentType);
+  }
+
+  /** A guarded transition while we hold the lease; Stopped when the row is no longer ours. */
+  private async update(set: TransitionSet, event?: EventInput): Promise<GenerationRow> {
+    const next = await transition(this.deps.db, this.row.id, { leaseOwner: this.deps.workerId, set, event });
+    if (!next) throw new Stopped();
+    this.row = next;
+    return next;
+  }
+
+  private fail(decision: FailDecision): Promise<GenerationRow> {
+    return this.update(failedSet(this.row, decision), { type: 'failed', message: decision.message, data: { code: decision.code } });
+  }
+
+  private async pause(ms: number): Promise<void> {
+    try {
+      await sleep(ms, undefined, { signal: this.signal });
+    } catch {
+      throw new Stopped();
+    }
+  }
+
+  private pastDeadline(): boolean {
+    return Date.now() > this.row.deadlineAt.getTime();
+  }
+
+  /** Submits to Segmind and records the request id. False when the generation was rescheduled, failed or canceled. */
+  private async submit(): Promise<boolean> {
+    const { db, workerId, segmind } = this.deps;
+    const row = this.row;
+    if (row.submitStartedAt) {
+      // The last worker died between sending the job and recording Segmind's answer: the one window where we
+      // cannot know whether Segmind accepted. We send it again so the user gets a video, and say so.
+      await this.update(
+        {},
+        {
+          type: 'resubmitting_after_crash',
+          message:
+            'A worker stopped after sending this job to Segmind and before recording its answer. It is sent again; Segmind may bill both submissions.',
+          data: { previousSubmitStartedAt: row.submitStartedAt.toISOString() },
+        },
+      );
+    }
+    const [marked] = await db
+      .update(generations)
+      .set({ submitStartedAt: new Date(), attempts: sql`${generations.attempts} + 1` })
+      .where(and(eq(generations.id, row.id), eq(generations.leaseOwner, workerId), isNull(generations.requestId)))
+      .returning();
+    if (!marked || marked.status !== 'QUEUED') return false;
+    this.row = marked;
+
+    // ---- Dangerous region: from the request going out until its id is committed, Segmind may hold a billed
+    // job that only this process knows about. Nothing in here may be interrupted by a stop request.
+    let requestId: string;
+    try {
+      ({ requestId } = await segmind.submit(toVeoInput(marked)));
+    } catch (error) {
+      await this.submitFailed(error, marked);
+      return false;
+    }
+    const submittedAt = new Date();
+    const committed = await this.withDatabaseRetry(() =>
+      transition(db, row.id, {
+        from: ['QUEUED'],
+        set: { status: 'SUBMITTED', requestId, submittedAt, submitStartedAt: null, progress: progressAt('SUBMITTED') },
+        event: { type: 'submitted', message: 'Sent to Segmind.', data: { attempt: marked.attempts } },
+      }),
+    );
+    if (committed) {
+      this.row = committed;
+      return true;
+    }
+    // Canceled while Segmind was accepting: keep the request id anyway, so the charge can be traced.
+    await this.withDatabaseRetry(() =>
+      db
+        .update(generations)
+        .set({ requestId, submittedAt, submitStartedAt: null })
+        .where(and(eq(generations.id, row.id), isNull(generations.requestId))),
+    );
+    this.log.warn('generation was canceled while Segmind accepted it', { requestId });
+    return false;
+    // ---- End of the dangerous region.
+  }
+
+  private async submitFailed(error: unknown, marked: GenerationRow): Promise<void> {
+    const rateLimited = error instanceof SegmindError && error.kind === 'rate_limited';
+    const tryNumber = rateLimited ? marked.rateLimitWaits + 1 : marked.attempts;
+    const decision = decide(error, 'submit', tryNumber, this.deps.backoff);
+    this.log.warn('submit failed', { err: error, attempt: marked.attempts, decision: decision.action });
+    if (decision.action === 'fail') return void (await this.fail(decision));
     const nextAttemptAt = new Date(Date.now() + decision.delayMs);
-    await update(
-      { runAfter: nextAttemptAt, submitStartedAt: null, leaseOwner: null, leaseExpiresAt: null },
+    const expectedMs = await this.deps.expectedJobMs(marked);
+    const reschedule = { runAfter: nextAttemptAt, submitStartedAt: null, leaseOwner: null, leaseExpiresAt: null };
+    if (rateLimited) {
+      // Waiting on Segmind's rate limit is not a failed attempt; it has its own cap.
+      await this.update(
+        {
+          ...reschedule,
+          attempts: sql`${generations.attempts} - 1`,
+          rateLimitWaits: sql`${generations.rateLimitWaits} + 1`,
+          etaSeconds: Math.ceil((decision.delayMs + expectedMs) / 1000),
+        },
+        {
+          type: 'rate_limited',
+          message: `Segmind is rate limiting submissions; waiting until ${nextAttemptAt.toISOString()} to send it.`,
+          data: { reason: decision.reason, nextAttemptAt: nextAttemptAt.toISOString(), waits: marked.rateLimitWaits + 1 },
+        },
+      );
+      return;
+    }
+    await this.update(
+      { ...reschedule, etaSeconds: Math.ceil((decision.delayMs + expectedMs) / 1000) },
       {
         type: 'retry_scheduled',
         message: `Submission attempt ${marked.attempts} failed (${decision.reason}); next attempt at ${nextAttemptAt.toISOString()}.`,
         data: { attempt: marked.attempts, reason: decision.reason, nextAttemptAt: nextAttemptAt.toISOString() },
       },
     );
-    return null;
   }
-  const submittedAt = new Date();
-  const committed = await transition(db, row.id, {
-    from: ['QUEUED'],
-    set: { status: 'SUBMITTED', requestId, submittedAt, submitStartedAt: null, progress: progressAt('SUBMITTED') },
-    event: { type: 'submitted', message: 'Sent to Segmind.', data: { attempt: marked.attempts } },
-  });
-  if (committed) return committed;
-  // Canceled while Segmind was accepting: keep the request id anyway, so the charge can be traced.
-  await db
-    .update(generations)
-    .set({ requestId, submittedAt, submitStartedAt: null })
-    .where(and(eq(generations.id, row.id), isNull(generations.requestId)));
-  log.warn('generation was canceled while Segmind accepted it', { requestId });
-  return null;
-  // End of the dangerous region.
-}
 
-/** A progress tick while PROCESSING, written only when the bar moves visibly. */
-async function reportProgress(row: GenerationRow, deps: RunnerDeps, update: Update): Promise<void> {
-  const elapsed = Date.now() - (row.submittedAt?.getTime() ?? Date.now());
-  const estimate = estimateProgress(elapsed, deps.expectedJobMs);
-  if (row.status === 'SUBMITTED') {
-    await update({ status: 'PROCESSING', ...estimate }, { type: 'processing', message: 'Segmind is generating the video.' });
-  } else if (estimate.progress - row.progress >= MIN_PROGRESS_STEP || estimate.etaSeconds < (row.etaSeconds ?? 0) - 1) {
-    await update(estimate);
-  }
-}
-
-async function store(
-  row: GenerationRow,
-  url: string,
-  contentType: string,
-  deps: RunnerDeps,
-  signal: AbortSignal,
-  log: Logger,
-  update: Update,
-  fail: Fail,
-  pause: (ms: number) => Promise<void>,
-): Promise<void> {
-  const key = `${row.id}.mp4`;
-  for (let tryNumber = 1; ; tryNumber++) {
-    try {
-      const response = await (deps.download ?? fetch)(url, { signal });
-      if (!response.ok || !response.body) throw new Error(`download answered HTTP ${response.status}`);
-      const { sizeBytes } = await deps.storage.save(key, Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), {
-        maxBytes: deps.maxVideoBytes,
-      });
-      await update(
-        {
-          status: 'SUCCEEDED',
-          videoKey: key,
-          videoSizeBytes: sizeBytes,
-          videoContentType: contentType,
-          progress: 1,
-          etaSeconds: 0,
-          completedAt: new Date(),
-          leaseOwner: null,
-          leaseExpiresAt: null,
-        },
-        { type: 'succeeded', message: 'The video is ready.' },
-      );
-      return;
-    } catch (error) {
-      if (error instanceof Stopped || signal.aborted) throw new Stopped();
-      const decision = decide(error, 'download', tryNumber, deps.backoff);
-      log.warn('video download failed', { err: error, tries: tryNumber, decision: decision.action });
-      if (decision.action === 'fail') {
-        await fail({ ...decision, message: 'The finished video could not be copied into storage.' });
-        return;
+  /** Retries a write through a database outage; used where losing the write would lose money. */
+  private async withDatabaseRetry<T>(write: () => Promise<T>): Promise<T> {
+    const giveUpAt = Date.now() + REQUEST_ID_COMMIT_PATIENCE_MS;
+    for (let tryNumber = 1; ; tryNumber++) {
+      try {
+        return await write();
+      } catch (error) {
+        if (Date.now() > giveUpAt) {
+          this.log.error('could not record Segmind request id', { err: error, row: this.row.id });
+          throw error;
+        }
+        this.log.warn('database write failed; retrying', { err: error, tries: tryNumber });
+        await sleep(Math.min(5000, 250 * tryNumber));
       }
-      await pause(decision.delayMs);
+    }
+  }
+
+  /** Polls Segmind until the job completes; null when it ended otherwise (failed, expired, timed out). */
+  private async pollUntilDone(): Promise<{ url: string; contentType: string } | null> {
+    const { segmind, pollMinMs, pollMaxMs } = this.deps;
+    const requestId = this.row.requestId!;
+    const expectedMs = await this.deps.expectedJobMs(this.row);
+    const submittedAt = this.row.submittedAt?.getTime() ?? Date.now();
+    let pollFailures = 0;
+    for (;;) {
+      const elapsed = Date.now() - submittedAt;
+      await this.pause(nextPollDelay(elapsed, { minMs: pollMinMs, maxMs: pollMaxMs, expectedMs }));
+      if (this.pastDeadline()) {
+        await this.fail(timeoutDecision(this.row));
+        return null;
+      }
+      try {
+        const answer = await segmind.status(requestId);
+        pollFailures = 0;
+        if (answer.status === 'FAILED') {
+          const message = answer.error || 'Segmind reported that the generation failed.';
+          const code: GenerationErrorCode = isContentBlock(message) ? 'CONTENT_BLOCKED' : 'GENERATION_FAILED';
+          await this.fail({ action: 'fail', code, message, retryable: code === 'GENERATION_FAILED' });
+          return null;
+        }
+        if (answer.status === 'COMPLETED') {
+          const result = await segmind.result(requestId);
+          await this.update(
+            {
+              status: 'STORING',
+              outputUrl: result.outputUrl,
+              progress: progressAt('STORING'),
+              etaSeconds: 1,
+              upstreamSeconds: result.totalSeconds ?? (Date.now() - submittedAt) / 1000,
+              ...(result.cost !== undefined && { costUsd: result.cost.toFixed(4), costFinal: true }),
+            },
+            { type: 'storing', message: 'Segmind finished; copying the video into storage.' },
+          );
+          return { url: result.outputUrl, contentType: result.contentType };
+        }
+        if (answer.status === 'PROCESSING') await this.reportProgress(Date.now() - submittedAt, expectedMs);
+      } catch (error) {
+        if (error instanceof Stopped) throw error;
+        const decision = decide(error, 'poll', ++pollFailures, this.deps.backoff);
+        this.log.warn('status poll failed', { err: error, tries: pollFailures, decision: decision.action });
+        if (decision.action === 'fail') {
+          await this.fail(decision);
+          return null;
+        }
+        await this.pause(Math.min(pollMaxMs, decision.delayMs));
+      }
+    }
+  }
+
+  /** A progress tick while PROCESSING, written only when the bar moves visibly, and not too often. */
+  private async reportProgress(elapsedMs: number, expectedMs: number): Promise<void> {
+    const estimate = estimateProgress(elapsedMs, expectedMs);
+    if (this.row.status === 'SUBMITTED') {
+      await this.update({ status: 'PROCESSING', ...estimate }, { type: 'processing', message: 'Segmind is generating the video.' });
+      return;
+    }
+    const moved = estimate.progress - this.row.progress >= MIN_PROGRESS_STEP;
+    if (moved && Date.now() - this.row.updatedAt.getTime() >= progressIntervalMs(expectedMs)) await this.update(estimate);
+  }
+
+  /** Streams the video into storage, retrying: Segmind keeps the file for days, long after the job record. */
+  private async store(url: string, contentType: string): Promise<void> {
+    const key = `${this.row.id}.mp4`;
+    for (let tryNumber = 1; ; tryNumber++) {
+      try {
+        const response = await (this.deps.download ?? fetch)(url, { signal: this.signal });
+        if (!response.ok || !response.body) throw new Error(`download answered HTTP ${response.status}`);
+        const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+        const { sizeBytes } = await this.deps.storage.save(key, body, { maxBytes: this.deps.maxVideoBytes });
+        await this.update(
+          {
+            status: 'SUCCEEDED',
+            videoKey: key,
+            videoSizeBytes: sizeBytes,
+            videoContentType: contentType,
+            progress: 1,
+            etaSeconds: 0,
+            completedAt: new Date(),
+            leaseOwner: null,
+            leaseExpiresAt: null,
+          },
+          { type: 'succeeded', message: 'The video is ready.' },
+        );
+        return;
+      } catch (error) {
+        if (error instanceof Stopped || this.signal.aborted) throw new Stopped();
+        const decision = decide(error, 'download', tryNumber, this.deps.backoff);
+        this.log.warn('video download failed', { err: error, tries: tryNumber, decision: decision.action });
+        if (decision.action === 'fail') {
+          await this.fail({ ...decision, message: 'The finished video could not be copied into storage.' });
+          return;
+        }
+        await this.pause(decision.delayMs);
+      }
     }
   }
 }

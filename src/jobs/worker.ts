@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Database } from '../db/client.js';
 import { JOBS_CHANNEL } from '../db/generations.js';
 import type { EventBus } from '../events/bus.js';
-import { claimNext, releaseLease, renewLease } from './lease.js';
+import { claimNext, releaseLease, renewLease, type SubmitLimits } from './lease.js';
 import { runGeneration, type RunnerDeps } from './run-generation.js';
 
 export interface WorkerOptions extends Omit<RunnerDeps, 'db' | 'workerId'> {
@@ -12,6 +12,8 @@ export interface WorkerOptions extends Omit<RunnerDeps, 'db' | 'workerId'> {
   bus: EventBus;
   /** Generations driven at once. */
   concurrency: number;
+  /** Caps on new submits, shared with every other worker through Postgres. */
+  submitLimits: SubmitLimits;
   /** Lease length; renewed every third of it. */
   leaseMs: number;
   /** Look for due work this often even without a notification (retries, expired leases). @default 1000 */
@@ -49,7 +51,7 @@ export function createWorker(options: WorkerOptions): Worker {
       do {
         claimAgain = false;
         while (!stopping && running.size < options.concurrency) {
-          const row = await claimNext(db, id, options.leaseMs);
+          const row = await claimNext(db, id, options.leaseMs, options.submitLimits);
           if (!row) break;
           drive(row.id, row);
         }
@@ -94,7 +96,11 @@ export function createWorker(options: WorkerOptions): Worker {
       return running.size;
     },
     async start() {
-      unlisten = await database.listen(JOBS_CHANNEL, () => void fillSlots());
+      unlisten = await database.listen(
+        JOBS_CHANNEL,
+        () => void fillSlots(),
+        () => void fillSlots(),
+      );
       sweepTimer = setInterval(() => void fillSlots(), options.sweepMs ?? 1000);
       void fillSlots();
     },

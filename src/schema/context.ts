@@ -11,4 +11,6 @@ export interface AppContext {
   publicUrl: string;
   /** Which backend new generations go to. */
   provider: Provider;
+  /** How long a new generation may take before it fails with TIMEOUT. */
+  generationDeadlineMs: number;
 }

@@ -68,6 +68,7 @@ builder.mutationField('generateVideo', (t) =>
         costUsd: (priceCents(request) / 100).toFixed(2),
         createdAt: now,
         updatedAt: now,
+        deadlineAt: new Date(now.getTime() + ctx.generationDeadlineMs),
       });
       return { generation };
     },

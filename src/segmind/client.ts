@@ -140,13 +140,20 @@ export function createSegmindClient(options: SegmindClientOptions): SegmindClien
         });
       }
       const fileSize = toNumber(video.file_size);
-      const cost = toNumber(isRecord(json.metrics) ? json.metrics.cost : undefined);
+      const metrics = isRecord(json.metrics) ? json.metrics : {};
+      const cost = toNumber(metrics.cost);
+      const queueSeconds = toNumber(metrics.queue_time);
+      const inferenceSeconds = toNumber(metrics.inference_time);
+      const totalSeconds =
+        toNumber(metrics.total_time) ??
+        (queueSeconds !== undefined && inferenceSeconds !== undefined ? queueSeconds + inferenceSeconds : undefined);
       return {
         status: status as SegmindJobStatus,
         outputUrl,
         contentType: typeof video.content_type === 'string' ? video.content_type : 'video/mp4',
         ...(fileSize !== undefined && { fileSize }),
         ...(cost !== undefined && { cost }),
+        ...(totalSeconds !== undefined && { totalSeconds }),
       };
     },
 

@@ -67,6 +67,8 @@ export interface ResultAnswer {
   fileSize?: number;
   /** The real charge in USD (`metrics.cost`), when reported. */
   cost?: number;
+  /** Seconds from submission to completion at Segmind (`metrics.total_time`, or queue + inference time). */
+  totalSeconds?: number;
 }
 
 /**
