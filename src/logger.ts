@@ -1,8 +1,9 @@
+import { pino, type DestinationStream } from 'pino';
 import type { LogLevel } from './config.js';
 
 export type LogFields = Record<string, unknown>;
 
-/** A structured logger: one JSON object per line. */
+/** A structured logger (pino underneath): one JSON object per line. */
 export interface Logger {
   debug(message: string, fields?: LogFields): void;
   info(message: string, fields?: LogFields): void;
@@ -11,24 +12,55 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+/**
+ * Anything that may hold a secret is replaced before a line is written: API keys, authorization headers
+ * and connection parameters, wherever they appear in the logged fields.
+ */
+export const REDACTED_PATHS = [
+  'apiKey',
+  '*.apiKey',
+  'key',
+  '*.key',
+  'segmindApiKey',
+  '*.segmindApiKey',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'headers["x-api-key"]',
+  '*.headers["x-api-key"]',
+  'connectionParams',
+  '*.connectionParams',
+  'databaseUrl',
+  '*.databaseUrl',
+];
 
-export function createLogger(
-  level: LogLevel,
-  write: (line: string) => void,
-  base: LogFields = {},
-): Logger {
-  const emit = (at: Exclude<LogLevel, 'silent'>) => (message: string, fields: LogFields = {}) => {
-    if (rank[at] < rank[level]) return;
-    const entry: LogFields = { level: at, time: new Date().toISOString(), msg: message, ...base, ...fields };
-    if (entry.err instanceof Error) entry.err = { name: entry.err.name, message: entry.err.message, stack: entry.err.stack };
-    write(`${JSON.stringify(entry)}\n`);
-  };
+function wrap(logger: pino.Logger): Logger {
   return {
-    debug: emit('debug'),
-    info: emit('info'),
-    warn: emit('warn'),
-    error: emit('error'),
-    child: (fields) => createLogger(level, write, { ...base, ...fields }),
+    debug: (message, fields) => logger.debug(fields ?? {}, message),
+    info: (message, fields) => logger.info(fields ?? {}, message),
+    warn: (message, fields) => logger.warn(fields ?? {}, message),
+    error: (message, fields) => logger.error(fields ?? {}, message),
+    child: (fields) => wrap(logger.child(fields)),
   };
 }
+
+/** A logger writing JSON lines to `destination` (a file descriptor stream, a pretty printer, or a test buffer). */
+export function createLogger(level: LogLevel, destination: DestinationStream): Logger {
+  return wrap(
+    pino(
+      {
+        level,
+        base: undefined,
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+        serializers: { err: pino.stdSerializers.err },
+        redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      },
+      destination,
+    ),
+  );
+}
+
+/** A destination that hands every line to `write`, for tests and tools that keep logs in memory. */
+export const lineDestination = (write: (line: string) => void): DestinationStream => ({ write });

@@ -2,10 +2,17 @@ import { createApp, type App } from './app.js';
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
+import { pino } from 'pino';
+import prettyStream from 'pino-pretty';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const log = createLogger(config.logLevel, (line) => process.stdout.write(line));
+  // Readable lines for a person at a terminal in development; JSON everywhere else.
+  const pretty = process.env.NODE_ENV !== 'production' && process.stdout.isTTY;
+  const log = createLogger(
+    config.logLevel,
+    pretty ? prettyStream({ colorize: true, translateTime: 'HH:MM:ss.l' }) : pino.destination({ fd: 1, sync: true }),
+  );
 
   // Handlers go in first: a signal that arrives while starting must still shut down cleanly.
   const running: { app?: App } = {};

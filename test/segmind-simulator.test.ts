@@ -231,3 +231,79 @@ describe('the simulator control endpoints', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 });
+
+describe('the simulator counters and timing', () => {
+  it('counts status requests per job, also faulted and unauthorized ones, in jobs() and over /__sim/stats', async () => {
+    const first = await submit();
+    const second = await submit();
+    for (let i = 0; i < 3; i += 1) await fetch(`${base}/v2/requests/${first}/status`, { headers: KEY });
+    sim.injectFault({ endpoint: 'status', status: 503 });
+    expect((await fetch(`${base}/v2/requests/${first}/status`, { headers: KEY })).status).toBe(503);
+    expect((await fetch(`${base}/v2/requests/${first}/status`)).status).toBe(401);
+    await fetch(`${base}/v2/requests/${second}/status`, { headers: KEY });
+    await fetch(`${base}/v2/requests/${second}`, { headers: KEY }); // a result request is not a status request
+    await fetch(`${base}/v2/requests/unknown/status`, { headers: KEY });
+
+    const counts = Object.fromEntries(sim.jobs().map((job) => [job.requestId, job.statusRequests]));
+    expect(counts).toEqual({ [first]: 5, [second]: 1 });
+    expect(sim.statusRequests()).toBe(7);
+    const stats = (await (await fetch(`${base}/__sim/stats`)).json()) as { jobs: { requestId: string; statusRequests: number }[] };
+    expect(Object.fromEntries(stats.jobs.map((job) => [job.requestId, job.statusRequests]))).toEqual(counts);
+
+    sim.reset();
+    expect(sim.statusRequests()).toBe(0);
+  });
+
+  it('records when each job finishes, and the status turns final at that moment', async () => {
+    const id = await submit();
+    const job = sim.jobs()[0]!;
+    expect(job.completesAt.getTime() - job.submittedAt.getTime()).toBe(100);
+    const stats = (await (await fetch(`${base}/__sim/stats`)).json()) as { jobs: { completesAt: string }[] };
+    expect(stats.jobs[0]?.completesAt).toBe(job.completesAt.toISOString());
+    const statusNow = async () =>
+      ((await (await fetch(`${base}/v2/requests/${id}/status`, { headers: KEY })).json()) as { status: string }).status;
+    await sleep(Math.max(0, job.completesAt.getTime() - Date.now() - 30));
+    expect(await statusNow()).not.toBe('COMPLETED');
+    await sleep(Math.max(0, job.completesAt.getTime() - Date.now() + 5));
+    expect(await statusNow()).toBe('COMPLETED');
+  });
+
+  it('varies job lengths by up to processingJitter, reproducibly for the same seed', async () => {
+    const lengths = async (options: { processingJitter?: number; jitterSeed?: number }) => {
+      const jittery = createSegmindSimulator({ processingMs: 1000, ...options });
+      const url = await jittery.start();
+      try {
+        for (let i = 0; i < 40; i += 1) {
+          await fetch(`${url}/v2/veo-3.1-fast`, { method: 'POST', headers: KEY, body: JSON.stringify(body) });
+        }
+        const durations = jittery.jobs().map((job) => job.completesAt.getTime() - job.submittedAt.getTime());
+        jittery.reset();
+        await fetch(`${url}/v2/veo-3.1-fast`, { method: 'POST', headers: KEY, body: JSON.stringify(body) });
+        const afterReset = jittery.jobs()[0]!;
+        return { durations, firstAfterReset: afterReset.completesAt.getTime() - afterReset.submittedAt.getTime() };
+      } finally {
+        await jittery.stop();
+      }
+    };
+    const steady = await lengths({});
+    expect(new Set(steady.durations)).toEqual(new Set([1000]));
+
+    const a = await lengths({ processingJitter: 0.1, jitterSeed: 7 });
+    expect(Math.min(...a.durations)).toBeGreaterThanOrEqual(900);
+    expect(Math.max(...a.durations)).toBeLessThanOrEqual(1100);
+    expect(new Set(a.durations).size).toBeGreaterThan(20);
+    // Spread over the whole range, not bunched at one end.
+    expect(a.durations.some((ms) => ms < 960)).toBe(true);
+    expect(a.durations.some((ms) => ms > 1040)).toBe(true);
+    expect(a.firstAfterReset).toBe(a.durations[0]);
+
+    expect((await lengths({ processingJitter: 0.1, jitterSeed: 7 })).durations).toEqual(a.durations);
+    expect((await lengths({ processingJitter: 0.1, jitterSeed: 8 })).durations).not.toEqual(a.durations);
+  });
+
+  it('refuses a processingJitter outside [0, 1)', () => {
+    for (const processingJitter of [-0.1, 1, Number.NaN]) {
+      expect(() => createSegmindSimulator({ processingJitter })).toThrow(RangeError);
+    }
+  });
+});

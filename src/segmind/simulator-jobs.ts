@@ -23,6 +23,8 @@ export interface SimJob {
   cost: number;
   /** Set by `expire()`; records also expire by age. */
   expired: boolean;
+  /** `GET /v2/requests/<id>/status` requests received for this job, whatever they were answered. */
+  statusRequests: number;
 }
 
 /** A job as tests see it. */
@@ -35,11 +37,45 @@ export interface SimulatedJobInfo {
   readonly cost: number;
   /** True once status and result answer 404. */
   readonly expired: boolean;
+  /** When the job reaches (or reached) its final status, COMPLETED or FAILED. */
+  readonly completesAt: Date;
+  /** Status requests received for this job so far, including ones answered with a fault, 401 or 404. */
+  readonly statusRequests: number;
 }
 
 export function jobInfo(job: SimJob, now: number, expired: boolean): SimulatedJobInfo {
-  const { id: requestId, input, cost } = job;
-  return { requestId, input, status: jobStatus(job, now), submittedAt: new Date(job.submittedAt), cost, expired };
+  const { id: requestId, input, cost, statusRequests } = job;
+  return {
+    requestId,
+    input,
+    status: jobStatus(job, now),
+    submittedAt: new Date(job.submittedAt),
+    cost,
+    expired,
+    completesAt: new Date(job.submittedAt + job.durationMs),
+    statusRequests,
+  };
+}
+
+/**
+ * A small seeded pseudo-random generator (mulberry32) returning numbers in [0, 1): the same seed gives the
+ * same sequence, so jittered runs are reproducible.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `baseMs` scaled by a random factor in [1 − jitter, 1 + jitter]; exactly `baseMs` when jitter is 0. */
+export function jitteredMs(baseMs: number, jitter: number, random: () => number): number {
+  if (jitter === 0) return baseMs;
+  return Math.round(baseMs * (1 + jitter * (2 * random() - 1)));
 }
 
 /** Share of a job's time spent QUEUED before PROCESSING. */

@@ -22,11 +22,13 @@ import {
   type SimAnswer,
 } from './simulator-http.js';
 import {
+  jitteredMs,
   jobInfo,
   jobStatus,
   parseDataUrl,
   parseVeoInput,
   resultAnswer,
+  seededRandom,
   statusAnswer,
   type SimJob,
   type SimulatedJobInfo,
@@ -46,6 +48,13 @@ export interface SegmindSimulatorOptions {
   port?: number;
   /** Time from submit to the final status; the first 5% is QUEUED, the rest PROCESSING. @default 15000 */
   processingMs?: number;
+  /**
+   * Random variation of each job's length, as a fraction: 0.1 makes every job take `processingMs` × a factor
+   * drawn uniformly from [0.9, 1.1], as real jobs vary. From 0 to 1 (exclusive). @default 0
+   */
+  processingJitter?: number;
+  /** Seed of the jitter's random sequence; the same seed gives the same job lengths in submit order. @default 1 */
+  jitterSeed?: number;
   /** Status and result records answer 404 this long after submission (Segmind keeps them 1 hour). @default 3600000 */
   expiryMs?: number;
   /**
@@ -66,6 +75,8 @@ export interface SegmindSimulator {
   stop(): Promise<void>;
   /** Accepted (HTTP 200 or `acceptThenFail`) submissions since start or reset: the number of billed jobs. */
   submissions(): number;
+  /** Status requests since start or reset, for known and unknown ids alike (each job counts its own too). */
+  statusRequests(): number;
   jobs(): readonly SimulatedJobInfo[];
   injectFault(fault: SimulatorFault): void;
   /** Forgets jobs, faults, uploads and submissions and refills the credits. */
@@ -87,7 +98,8 @@ let sampleVideo: Promise<Buffer> | undefined;
  * - `[sim:slow]` — the job takes 10 × `processingMs`.
  *
  * Control endpoints (no key, loopback only): `POST /__sim/faults` (body: a {@link SimulatorFault}),
- * `GET /__sim/stats` → `{ submissions, credits, jobs }`, `POST /__sim/reset`, `POST /__sim/expire/<id>`.
+ * `GET /__sim/stats` → `{ submissions, credits, jobs }` (each job with its `statusRequests` and `completesAt`),
+ * `POST /__sim/reset`, `POST /__sim/expire/<id>`.
  */
 export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): SegmindSimulator {
   const apiKey = options.apiKey ?? 'sim-key';
@@ -95,6 +107,9 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
   const expiryMs = options.expiryMs ?? 3_600_000;
   const initialCredits = options.credits ?? Infinity;
   const model = options.model ?? 'veo-3.1-fast';
+  const jitter = options.processingJitter ?? 0;
+  if (!(jitter >= 0 && jitter < 1)) throw new RangeError(`processingJitter must be from 0 to below 1; got ${jitter}`);
+  const jitterSeed = options.jitterSeed ?? 1;
 
   let server: Server | undefined;
   let baseUrl: string | undefined;
@@ -103,6 +118,8 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
   let lifetime = new AbortController();
   let credits = initialCredits;
   let submissionCount = 0;
+  let statusRequestCount = 0;
+  let random = seededRandom(jitterSeed);
   const jobs = new Map<string, SimJob>();
   const assets = new Map<string, { contentType: string; bytes: Buffer }>();
   const faults = createFaultQueue();
@@ -123,11 +140,11 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
     const price = veoPriceUsd(input);
     if (credits < price) return jsonError(402, `Insufficient credits: this request costs $${price.toFixed(2)}`);
     const fails = input.prompt.includes('[sim:fail]');
-    const durationMs = processingMs * (input.prompt.includes('[sim:slow]') ? 10 : 1);
+    const durationMs = jitteredMs(processingMs, jitter, random) * (input.prompt.includes('[sim:slow]') ? 10 : 1);
     const id = randomUUID();
     const cost = fails ? 0 : price;
     credits -= cost;
-    jobs.set(id, { id, input, submittedAt: Date.now(), durationMs, fails, cost, expired: false });
+    jobs.set(id, { id, input, submittedAt: Date.now(), durationMs, fails, cost, expired: false, statusRequests: 0 });
     submissionCount += 1;
     const base = url();
     return json(200, {
@@ -181,6 +198,7 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
   function control(method: string, path: string, body: unknown): SimAnswer {
     if (method === 'GET' && path === '/__sim/stats') {
       const balance = Number.isFinite(credits) ? credits : null;
+      // Status request counts are per job; the body keeps its original top-level keys for existing clients.
       return json(200, { submissions: submissionCount, credits: balance, jobs: jobInfos() });
     }
     if (method !== 'POST') return htmlPage(405);
@@ -229,6 +247,7 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
     const raw = await readBody(req);
     if (!raw) return send(jsonError(413, 'Request body too large'));
     const r = route(method, path, req);
+    if (r.endpoint === 'status') countStatusRequest(path);
     const run = (): SimAnswer =>
       r.needsKey && req.headers['x-api-key'] !== apiKey
         ? jsonError(401, 'Invalid or missing API key')
@@ -239,6 +258,13 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
     if (fault.delayMs) await sleep(fault.delayMs, undefined, { signal: lifetime.signal });
     if (fault.hang) return; // stop() destroys the socket
     send(fault.status !== undefined ? faultAnswer(fault, fault.status) : (real ?? run()));
+  }
+
+  /** Counted as the request arrives, before key checks and faults: it is what the client spent. */
+  function countStatusRequest(path: string): void {
+    statusRequestCount += 1;
+    const job = jobs.get(/^\/v2\/requests\/([^/]+)\/status$/.exec(path)?.[1] ?? '');
+    if (job) job.statusRequests += 1;
   }
 
   function jobInfos(): SimulatedJobInfo[] {
@@ -282,6 +308,7 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
       await new Promise<void>((resolve) => s.close(() => resolve()));
     },
     submissions: () => submissionCount,
+    statusRequests: () => statusRequestCount,
     jobs: jobInfos,
     injectFault(fault) {
       const checked = checkFault(fault);
@@ -293,6 +320,8 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
       assets.clear();
       faults.clear();
       submissionCount = 0;
+      statusRequestCount = 0;
+      random = seededRandom(jitterSeed);
       credits = initialCredits;
     },
     expire(requestId) {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, lineDestination } from '../../src/logger.js';
 
 export interface TestApp {
   app: App;
@@ -39,7 +39,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     SEGMIND_POLL_MAX_MS: '500',
     ...env,
   });
-  const app = await createApp(config, { log: createLogger(config.logLevel, (line) => logs.push(line)) });
+  const app = await createApp(config, { log: createLogger(config.logLevel, lineDestination((line) => logs.push(line))) });
   const url = await app.start();
   return {
     app,

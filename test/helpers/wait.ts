@@ -1,0 +1,30 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * Calls `check` until it returns something other than undefined, and returns that. Throws naming `what` when
+ * `timeoutMs` passes first, with the last error `check` threw, if any.
+ */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  { timeoutMs = 10_000, intervalMs = 25 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const cause = lastError === undefined ? '' : ` (last error: ${String(lastError)})`;
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${cause}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/** Milliseconds since `start` (a `Date.now()` value). */
+export const since = (start: number) => Date.now() - start;
