@@ -45,6 +45,7 @@ CREATE TABLE "generations" (
 	"video_key" text,
 	"video_content_type" text,
 	"video_size_bytes" bigint,
+	"video_expired_at" timestamp with time zone,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"submit_started_at" timestamp with time zone,

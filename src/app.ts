@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -5,20 +6,24 @@ import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/client.js';
 import { createEventBus } from './events/bus.js';
 import { createGraphqlServer } from './graphql-server.js';
-import { createHash } from 'node:crypto';
+import { createHealthHandler } from './health.js';
 import { createJobDurationEstimator } from './jobs/history.js';
+import { applyRetention } from './jobs/retention.js';
 import { createWorker, type Worker } from './jobs/worker.js';
 import type { Logger } from './logger.js';
+import { createMetrics, instrumentedFetch } from './metrics.js';
+import { requestIdOf } from './request-id.js';
 import type { Provider } from './schema/context.js';
 import { createSegmindClient } from './segmind/client.js';
 import { createSegmindSimulator, type SegmindSimulator } from './segmind/simulator.js';
 import { createLocalStorage } from './storage/local-storage.js';
 import { createVideoHandler } from './storage/video-route.js';
 
-/** Segmind's advertised job length, used for progress and ETA until we know better. */
+/** Segmind's advertised job length, used for progress and ETA until we have our own history. */
 const SEGMIND_EXPECTED_JOB_MS = 100_000;
 /** Veo 3.1 Fast videos are a few MB; anything far larger is not a video we asked for. */
 const MAX_VIDEO_BYTES = 500 * 1024 * 1024;
+const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface App {
   server: Server;
@@ -41,6 +46,7 @@ export interface AppOptions {
 export async function createApp(config: Config, { log }: AppOptions): Promise<App> {
   const serveApi = config.role !== 'worker';
   const runWorker = config.role !== 'api';
+  const metrics = createMetrics();
 
   let simulator: SegmindSimulator | undefined;
   let segmindBaseUrl = config.segmindBaseUrl;
@@ -62,31 +68,27 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
 
   // Known once listening when PUBLIC_URL is unset (port 0 picks a free port).
   let publicUrl = config.publicUrl ?? '';
+  let shuttingDown = false;
   const server = createServer();
   const graphql = serveApi
     ? createGraphqlServer({
         server,
         log,
-        context: () => ({ db: database.db, bus, publicUrl, provider, generationDeadlineMs: config.generationDeadlineMs }),
+        isAccepting: () => !shuttingDown,
+        context: ({ requestId }) => ({
+          requestId,
+          log: log.child({ requestId }),
+          db: database.db,
+          bus,
+          publicUrl,
+          provider,
+          metrics,
+          generationDeadlineMs: config.generationDeadlineMs,
+        }),
       })
     : undefined;
 
-  server.on('request', (req, res) => {
-    void (async () => {
-      if (req.url === '/healthz') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-        return;
-      }
-      if (graphql && (await handleVideo(req, res))) return;
-      if (graphql) return graphql.yoga(req, res);
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('This process runs only the worker.\n');
-    })().catch((error: unknown) => {
-      log.error('request failed', { err: error, url: req.url });
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end();
-    });
-  });
-
+  const segmindFetch = instrumentedFetch(metrics);
   const worker = runWorker
     ? createWorker({
         database,
@@ -95,7 +97,10 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
           baseUrl: segmindBaseUrl,
           apiKey: segmindApiKey ?? '',
           requestTimeoutMs: config.segmindRequestTimeoutMs,
+          fetch: segmindFetch,
         }),
+        download: segmindFetch,
+        metrics,
         submitLimits: {
           keyId: createHash('sha256').update(segmindApiKey ?? '').digest('hex').slice(0, 16),
           maxInFlight: config.segmindMaxInFlight,
@@ -116,6 +121,52 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
       })
     : undefined;
 
+  metrics.bind({ db: database.db, inFlight: () => worker?.inFlight ?? 0, webSockets: () => graphql?.connections ?? 0 });
+  const handleHealth = createHealthHandler({
+    db: database.db,
+    worker,
+    metrics,
+    metricsToken: config.metricsToken,
+    isShuttingDown: () => shuttingDown,
+    workerStaleMs: 30_000,
+  });
+
+  server.on('request', (req, res) => {
+    const requestId = requestIdOf(req);
+    res.setHeader('x-request-id', requestId);
+    const started = Date.now();
+    res.once('finish', () => {
+      const quiet = req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics';
+      log[quiet ? 'debug' : 'info']('http request', {
+        requestId,
+        method: req.method,
+        path: req.url?.split('?')[0],
+        status: res.statusCode,
+        durationMs: Date.now() - started,
+      });
+    });
+    void (async () => {
+      if (await handleHealth(req, res)) return;
+      if (graphql && (await handleVideo(req, res))) return;
+      if (graphql) return graphql.yoga(req, res);
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('This process runs only the worker.\n');
+    })().catch((error: unknown) => {
+      log.error('request failed', { err: error, requestId, path: req.url?.split('?')[0] });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end();
+    });
+  });
+
+  let retentionTimer: NodeJS.Timeout | undefined;
+  const runRetention = () =>
+    applyRetention({
+      db: database.db,
+      storage,
+      log,
+      videoRetentionDays: config.videoRetentionDays,
+      eventRetentionDays: config.eventRetentionDays,
+    }).catch((error: unknown) => log.error('retention failed', { err: error }));
+
   return {
     server,
     database,
@@ -128,17 +179,25 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
         server.listen(config.port, config.host, () => resolve());
       });
       await worker?.start();
+      if (worker) {
+        void runRetention();
+        retentionTimer = setInterval(() => void runRetention(), RETENTION_INTERVAL_MS);
+        retentionTimer.unref();
+      }
       const { port } = server.address() as AddressInfo;
       const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
       publicUrl ||= url;
       return url;
     },
     async stop() {
-      // New connections (HTTP and WebSocket upgrades alike) are refused from here on.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      // Readiness answers 503 and new WebSocket connections are refused from here on, so load balancers
+      // drain this replica while HTTP keeps answering until the worker is done.
+      shuttingDown = true;
+      clearInterval(retentionTimer);
       // In-flight work reaches a safe point and hands its leases back, so another worker resumes it at once.
       await worker?.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
       // 1001 "going away": subscribers should reconnect, to this or another replica, and will get the current state.
       await graphql?.closeSockets(1001, 'Server shutting down');
       server.closeAllConnections();

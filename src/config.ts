@@ -34,6 +34,12 @@ export interface Config {
   generationDeadlineMs: number;
   /** Time a SIGTERM'd process has to finish in-flight steps before it exits anyway. @default 30000 (env SHUTDOWN_GRACE_MS) */
   shutdownGraceMs: number;
+  /** When set, /metrics requires `Authorization: Bearer <token>`. (env METRICS_TOKEN) */
+  metricsToken: string | undefined;
+  /** Stored videos are deleted this many days after completion; 0 keeps them. @default 30 (env VIDEO_RETENTION_DAYS) */
+  videoRetentionDays: number;
+  /** Timeline rows of finished generations are deleted after this many days; 0 keeps them. @default 90 (env EVENT_RETENTION_DAYS) */
+  eventRetentionDays: number;
   /** Simulated job length when the simulator is used. @default 15000 (env SIMULATOR_PROCESSING_MS) */
   simulatorProcessingMs: number;
   /** Generations one worker process drives at once. @default 10 (env WORKER_CONCURRENCY) */
@@ -64,6 +70,9 @@ export const CONFIG_VARIABLES = [
   'SEGMIND_SUBMITS_PER_MINUTE',
   'GENERATION_DEADLINE_MS',
   'SHUTDOWN_GRACE_MS',
+  'METRICS_TOKEN',
+  'VIDEO_RETENTION_DAYS',
+  'EVENT_RETENTION_DAYS',
   'SIMULATOR_PROCESSING_MS',
   'WORKER_CONCURRENCY',
   'LEASE_MS',
@@ -127,6 +136,9 @@ export function loadConfig(env: Env): Config {
     segmindSubmitsPerMinute: int(env, 'SEGMIND_SUBMITS_PER_MINUTE', 50, 1),
     generationDeadlineMs: int(env, 'GENERATION_DEADLINE_MS', 900000, 1000),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30000, 0),
+    metricsToken: env.METRICS_TOKEN || undefined,
+    videoRetentionDays: int(env, 'VIDEO_RETENTION_DAYS', 30, 0),
+    eventRetentionDays: int(env, 'EVENT_RETENTION_DAYS', 90, 0),
     simulatorProcessingMs: int(env, 'SIMULATOR_PROCESSING_MS', 15000, 0),
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 10, 1, 1000),
     leaseMs: int(env, 'LEASE_MS', 30000, 1000),

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Logger } from './logger.js';
+import { requestIdOf } from './request-id.js';
 import type { AppContext } from './schema/context.js';
 import { schema } from './schema/index.js';
 
@@ -35,7 +37,10 @@ query Recent {
 
 export interface GraphqlServerOptions {
   server: Server;
-  context: () => AppContext;
+  /** Builds the context of one operation; `requestId` identifies the HTTP request or WebSocket connection. */
+  context: (request: { requestId: string }) => AppContext;
+  /** False once the server is shutting down: new WebSocket connections are refused. */
+  isAccepting: () => boolean;
   log: Logger;
   /** Show GraphiQL at the GraphQL path. @default true */
   graphiql?: boolean;
@@ -43,6 +48,8 @@ export interface GraphqlServerOptions {
 
 export interface GraphqlServer {
   yoga: YogaServerInstance<Record<string, unknown>, AppContext>;
+  /** Open graphql-ws connections. */
+  readonly connections: number;
   /** Closes every WebSocket connection with `code` and stops accepting new ones. */
   closeSockets(code: number, reason: string): Promise<void>;
 }
@@ -55,7 +62,11 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
   const yoga = createYoga<Record<string, unknown>, AppContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    context: options.context,
+    // Node's request arrives as `req` over HTTP (yoga's node adapter) and over WebSocket (see onSubscribe).
+    context: (initial) => {
+      const req = initial.req as IncomingMessage | undefined;
+      return options.context({ requestId: req ? requestIdOf(req) : randomUUID() });
+    },
     landingPage: false,
     graphiql: options.graphiql === false ? false : { title: 'reelql', subscriptionsProtocol: 'WS', defaultQuery: exampleOperations },
     logging: {
@@ -66,7 +77,11 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
     },
   });
 
-  const wss = new WebSocketServer({ server: options.server, path: GRAPHQL_PATH });
+  const wss = new WebSocketServer({
+    server: options.server,
+    path: GRAPHQL_PATH,
+    verifyClient: (_info, accept) => (options.isAccepting() ? accept(true) : accept(false, 503, 'Server shutting down')),
+  });
   /** The part of yoga's envelop we use; its own typing is loose. */
   interface Enveloped {
     schema: GraphQLSchema;
@@ -113,6 +128,9 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
 
   return {
     yoga,
+    get connections() {
+      return wss.clients.size;
+    },
     async closeSockets(code, reason) {
       for (const client of wss.clients) client.close(code, reason);
       await new Promise<void>((resolve) => wss.close(() => resolve()));

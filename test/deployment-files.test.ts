@@ -30,47 +30,68 @@ describe('.env.example', () => {
   });
 });
 
+describe('README.md', () => {
+  it('has a configuration table row for every variable the configuration reads', () => {
+    const rows = read('README.md')
+      .split('\n')
+      .filter((line) => line.startsWith('| `'));
+    for (const variable of CONFIG_VARIABLES) expect(rows.some((row) => row.includes(`\`${variable}\``)), variable).toBe(true);
+  });
+});
+
 describe('docker-compose.yml', () => {
   const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
-  const app = compose.services.app!;
-  const postgres = compose.services.postgres!;
+  const { postgres, api, worker } = compose.services;
+  /** Compose substitutes ${VAR:-default}; with nothing set, the default is what the container sees. */
+  const resolve = (environment: Record<string, string> = {}) =>
+    Object.fromEntries(Object.entries(environment).map(([k, v]) => [k, v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]));
 
-  it('runs Postgres with a health check and a named volume, and the app after it is healthy', () => {
-    expect(postgres.image).toMatch(/^postgres:\d+/);
-    expect(postgres.healthcheck?.test.join(' ')).toContain('pg_isready');
-    expect(postgres.volumes?.[0]?.split(':')[0]).toBeOneOf(Object.keys(compose.volumes));
-    expect(app.depends_on?.postgres?.condition).toBe('service_healthy');
+  it('runs Postgres with a pinned major version, a health check and a named volume', () => {
+    expect(postgres?.image).toMatch(/^postgres:\d+$/);
+    expect(postgres?.healthcheck?.test.join(' ')).toContain('pg_isready');
+    expect(postgres?.volumes?.[0]?.split(':')[0]).toBeOneOf(Object.keys(compose.volumes));
   });
 
-  it('sets only variables the app knows, with values it accepts', () => {
-    const environment = app.environment ?? {};
-    for (const name of Object.keys(environment)) expect(CONFIG_VARIABLES).toContain(name);
-    const resolved = Object.fromEntries(
-      Object.entries(environment).map(([k, v]) => [k, v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]),
-    );
-    const config = loadConfig(resolved);
+  it.each(['api', 'worker'])('runs the %s role with only variables the app knows and values it accepts', (name) => {
+    const service = compose.services[name]!;
+    for (const variable of Object.keys(service.environment ?? {})) expect(CONFIG_VARIABLES).toContain(variable);
+    const config = loadConfig(resolve(service.environment));
+    expect(config.role).toBe(name);
     expect(config.databaseUrl).toMatch(/@postgres:5432\//);
-    expect(app.ports).toContain(`${config.port}:${config.port}`);
-    expect(app.healthcheck?.test.join(' ')).toContain(`localhost:${config.port}/healthz`);
-    const videoVolume = app.volumes?.find((v) => v.endsWith(`:${config.dataDir}`));
-    expect(videoVolume?.split(':')[0]).toBeOneOf(Object.keys(compose.volumes));
+    expect(service.depends_on?.postgres?.condition).toBe('service_healthy');
+    expect(service.healthcheck?.test.join(' ')).toContain(`127.0.0.1:${config.port}/readyz`);
+    const videoVolume = service.volumes?.find((v) => v.endsWith(`:${config.dataDir}`));
+    expect(videoVolume?.split(':')[0]).toBe('videos');
+  });
+
+  it('publishes the API port as a range, so the API can be scaled', () => {
+    const config = loadConfig(resolve(api?.environment));
+    expect(api?.ports).toEqual([`4000-4009:${config.port}`]);
+    expect(worker?.ports).toBeUndefined();
   });
 
   it('connects the app with the credentials the Postgres service creates', () => {
-    const url = new URL(app.environment!.DATABASE_URL!);
-    const env = postgres.environment as unknown as Record<string, string>;
-    expect(decodeURIComponent(url.username)).toBe(env.POSTGRES_USER);
-    expect(decodeURIComponent(url.password)).toBe(env.POSTGRES_PASSWORD);
-    expect(url.pathname.slice(1)).toBe(env.POSTGRES_DB);
+    for (const service of [api!, worker!]) {
+      const url = new URL(resolve(service.environment).DATABASE_URL!);
+      const env = resolve(postgres?.environment);
+      expect(decodeURIComponent(url.username)).toBe(env.POSTGRES_USER);
+      expect(decodeURIComponent(url.password)).toBe(env.POSTGRES_PASSWORD);
+      expect(url.pathname.slice(1)).toBe(env.POSTGRES_DB);
+    }
   });
 });
 
 describe('Dockerfile', () => {
-  it('starts the same command as npm start, as a non-root user', () => {
-    const dockerfile = read('Dockerfile');
-    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+  const dockerfile = read('Dockerfile');
+
+  it('builds in one stage and runs compiled JavaScript with production dependencies as a non-root user', () => {
+    expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
+    expect(dockerfile).toContain('RUN npm run build');
+    expect(dockerfile).toContain('npm ci --omit=dev');
     expect(dockerfile).toMatch(/^USER node$/m);
-    expect(pkg.scripts.start).toBe('tsx src/main.ts');
-    expect(dockerfile).toContain('CMD ["node", "--import", "tsx", "src/main.ts"]');
+    expect(dockerfile).toContain('CMD ["node", "dist/main.js"]');
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
+    expect(pkg.scripts['start:prod']).toBe('node dist/main.js');
+    expect(Object.keys(pkg.dependencies)).not.toContain('tsx');
   });
 });

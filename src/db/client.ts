@@ -22,6 +22,9 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** Advisory lock id held while migrating (released when the migrating connection closes). */
+const MIGRATION_LOCK = 7_206_411_341;
+
 export const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
 export interface DatabaseOptions {
@@ -42,9 +45,16 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   const { default: postgres } = await import('postgres');
   const { drizzle } = await import('drizzle-orm/postgres-js');
   const { migrate } = await import('drizzle-orm/postgres-js/migrator');
+  // Replicas starting together take turns: the first migrates, the others find nothing left to do.
+  const migrator = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await migrator`select pg_advisory_lock(${MIGRATION_LOCK})`;
+    await migrate(drizzle(migrator), { migrationsFolder });
+  } finally {
+    await migrator.end({ timeout: 5 });
+  }
   const client = postgres(url, { max, onnotice: () => {} });
   const db = drizzle(client, { schema });
-  await migrate(db, { migrationsFolder });
   return {
     db: db as unknown as Db,
     kind: 'postgres',

@@ -25,7 +25,7 @@ export interface EventInput {
   data?: Record<string, unknown>;
 }
 
-const dateFields = ['leaseExpiresAt', 'runAfter', 'deadlineAt', 'createdAt', 'updatedAt', 'submitStartedAt', 'submittedAt', 'completedAt'] as const;
+const dateFields = ['leaseExpiresAt', 'runAfter', 'deadlineAt', 'createdAt', 'updatedAt', 'submitStartedAt', 'submittedAt', 'completedAt', 'videoExpiredAt'] as const;
 
 function toSnapshot(row: GenerationRow): Record<string, unknown> {
   return JSON.parse(JSON.stringify(row)) as Record<string, unknown>;

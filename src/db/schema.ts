@@ -77,6 +77,8 @@ export const generations = pgTable(
     videoKey: text('video_key'),
     videoContentType: text('video_content_type'),
     videoSizeBytes: bigint('video_size_bytes', { mode: 'number' }),
+    /** Set when retention deleted the stored video; the row itself is kept. */
+    videoExpiredAt: timestamptz('video_expired_at'),
 
     createdAt: timestamptz('created_at').notNull().defaultNow(),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),

@@ -7,6 +7,11 @@ import type { EventBus } from './bus.js';
 export interface WatchOptions {
   /** Re-read the timeline this often even without a notification, so a lost NOTIFY only delays. @default 5000 */
   sweepMs?: number;
+  /** Called as each version is handed to the subscriber (for delivery-latency metrics). */
+  onDeliver?: (row: GenerationRow) => void;
+  /** Called once when the stream starts and once when it ends. */
+  onOpen?: () => void;
+  onClose?: () => void;
 }
 
 /**
@@ -33,14 +38,19 @@ export async function watchGeneration(
     unsubscribe();
     return null;
   }
+  const deliver = async (push: (row: GenerationRow) => Promise<unknown>, row: GenerationRow) => {
+    options.onDeliver?.(row);
+    await push(row);
+  };
   return new Repeater<GenerationRow>(async (push, stop) => {
+    options.onOpen?.();
     let stopped = false;
     void stop.then(() => {
       stopped = true;
       wake?.();
     });
     try {
-      await push(current);
+      await deliver(push, current);
       let last = current.version;
       let done = isTerminal(current.status);
       while (!done && !stopped) {
@@ -63,7 +73,7 @@ export async function watchGeneration(
           continue;
         }
         for (const row of rows) {
-          await push(row);
+          await deliver(push, row);
           last = row.version;
           if (isTerminal(row.status)) done = true;
         }
@@ -71,6 +81,7 @@ export async function watchGeneration(
       stop();
     } finally {
       unsubscribe();
+      options.onClose?.();
     }
   });
 }

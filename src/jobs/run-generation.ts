@@ -6,6 +6,7 @@ import type { Db } from '../db/client.js';
 import { transition, type EventInput, type GenerationChanges } from '../db/generations.js';
 import { generations, type GenerationRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { SegmindClient } from '../segmind/client.js';
 import { SegmindError } from '../segmind/errors.js';
 import type { VeoInput } from '../segmind/types.js';
@@ -32,6 +33,7 @@ export interface RunnerDeps {
   maxVideoBytes: number;
   /** Fetch for downloading results. @default globalThis.fetch */
   download?: typeof fetch;
+  metrics?: Pick<Metrics, 'statusDuration' | 'rateLimitWaits'>;
 }
 
 /** Thrown when the generation is no longer ours to drive (canceled, lease lost, shutting down). */
@@ -137,6 +139,15 @@ class GenerationRun {
   private async update(set: TransitionSet, event?: EventInput): Promise<GenerationRow> {
     const next = await transition(this.deps.db, this.row.id, { leaseOwner: this.deps.workerId, set, event });
     if (!next) throw new Stopped();
+    return this.adopt(next);
+  }
+
+  /** Takes a newer version of the row, timing the status it leaves. */
+  private adopt(next: GenerationRow): GenerationRow {
+    if (next.status !== this.row.status) {
+      const seconds = (next.updatedAt.getTime() - this.row.updatedAt.getTime()) / 1000;
+      this.deps.metrics?.statusDuration.observe({ status: this.row.status }, Math.max(0, seconds));
+    }
     this.row = next;
     return next;
   }
@@ -180,7 +191,7 @@ class GenerationRun {
       .where(and(eq(generations.id, row.id), eq(generations.leaseOwner, workerId), isNull(generations.requestId)))
       .returning();
     if (!marked || marked.status !== 'QUEUED') return false;
-    this.row = marked;
+    this.adopt(marked);
 
     // ---- Dangerous region: from the request going out until its id is committed, Segmind may hold a billed
     // job that only this process knows about. Nothing in here may be interrupted by a stop request.
@@ -200,7 +211,7 @@ class GenerationRun {
       }),
     );
     if (committed) {
-      this.row = committed;
+      this.adopt(committed);
       return true;
     }
     // Canceled while Segmind was accepting: keep the request id anyway, so the charge can be traced.
@@ -225,6 +236,7 @@ class GenerationRun {
     const expectedMs = await this.deps.expectedJobMs(marked);
     const reschedule = { runAfter: nextAttemptAt, submitStartedAt: null, leaseOwner: null, leaseExpiresAt: null };
     if (rateLimited) {
+      this.deps.metrics?.rateLimitWaits.inc();
       // Waiting on Segmind's rate limit is not a failed attempt; it has its own cap.
       await this.update(
         {

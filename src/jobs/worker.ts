@@ -24,6 +24,8 @@ export interface Worker {
   readonly id: string;
   /** Generations being driven right now. */
   readonly inFlight: number;
+  /** When the worker last looked for work successfully; readiness checks it is recent. */
+  readonly lastClaimCheckAt: number;
   start(): Promise<void>;
   /** Stops claiming, lets in-flight work reach a safe point, and hands its leases back. */
   stop(): Promise<void>;
@@ -37,6 +39,7 @@ export function createWorker(options: WorkerOptions): Worker {
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   let stopping = false;
   let claiming = false;
+  let lastClaimCheckAt = Date.now();
   let claimAgain = false;
   let sweepTimer: NodeJS.Timeout | undefined;
   let unlisten: (() => Promise<void>) | undefined;
@@ -56,6 +59,7 @@ export function createWorker(options: WorkerOptions): Worker {
           drive(row.id, row);
         }
       } while (claimAgain && !stopping);
+      lastClaimCheckAt = Date.now();
     } catch (error) {
       deps.log.error('claiming failed', { err: error });
     } finally {
@@ -94,6 +98,9 @@ export function createWorker(options: WorkerOptions): Worker {
     id,
     get inFlight() {
       return running.size;
+    },
+    get lastClaimCheckAt() {
+      return lastClaimCheckAt;
     },
     async start() {
       unlisten = await database.listen(

@@ -70,6 +70,7 @@ builder.mutationField('generateVideo', (t) =>
         updatedAt: now,
         deadlineAt: new Date(now.getTime() + ctx.generationDeadlineMs),
       });
+      ctx.log.info('generation accepted', { generationId: generation.id, provider: generation.provider });
       return { generation };
     },
   }),

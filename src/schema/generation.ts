@@ -78,7 +78,7 @@ export const GenerationRef = builder.objectRef<GenerationRow>('Generation').impl
       nullable: true,
       description: 'Present when SUCCEEDED.',
       resolve: (g, _args, ctx) =>
-        g.status === 'SUCCEEDED' && g.videoKey
+        g.status === 'SUCCEEDED' && g.videoKey && !g.videoExpiredAt
           ? { url: ctx.publicUrl + videoPath(g.id), contentType: g.videoContentType ?? 'video/mp4', sizeBytes: g.videoSizeBytes ?? 0 }
           : null,
     }),
@@ -107,6 +107,11 @@ export const GenerationRef = builder.objectRef<GenerationRow>('Generation').impl
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     completedAt: t.expose('completedAt', { type: 'DateTime', nullable: true }),
+    videoExpiredAt: t.expose('videoExpiredAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the stored video was deleted by the retention policy (video is then null).',
+    }),
   }),
 });
 

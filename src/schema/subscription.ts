@@ -9,7 +9,14 @@ builder.subscriptionField('generationStatus', (t) =>
     description: 'The generation now, then every change, once each and in order; completes when it is final.',
     args: { id: t.arg.id({ required: true }) },
     subscribe: async (_root, { id }, ctx) => {
-      const stream = UUID.test(id) ? await watchGeneration(ctx.db, ctx.bus, id) : null;
+      const transport = 'socket' in ctx ? 'websocket' : 'sse';
+      const stream = UUID.test(id)
+        ? await watchGeneration(ctx.db, ctx.bus, id, {
+            onOpen: () => ctx.metrics.subscriptions.inc({ transport }),
+            onClose: () => ctx.metrics.subscriptions.dec({ transport }),
+            onDeliver: (row) => ctx.metrics.eventDelivery.observe(Math.max(0, Date.now() - row.updatedAt.getTime()) / 1000),
+          })
+        : null;
       if (!stream) {
         throw createGraphQLError(`No generation with id "${id}" exists.`, { extensions: { code: 'NOT_FOUND' } });
       }

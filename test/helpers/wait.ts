@@ -19,7 +19,8 @@ export async function waitFor<T>(
       lastError = error;
     }
     if (Date.now() > deadline) {
-      const cause = lastError === undefined ? '' : ` (last error: ${String(lastError)})`;
+      const cause =
+        lastError === undefined ? '' : ` (last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})`;
       throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${cause}`);
     }
     await sleep(intervalMs);

@@ -1,0 +1,156 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { sql } from 'drizzle-orm';
+import type { Db } from './db/client.js';
+import { generations } from './db/schema.js';
+
+/** Prometheus metrics of one app instance (its own registry, so several apps can share a process in tests). */
+export type Metrics = ReturnType<typeof createMetrics>;
+
+interface MetricsSources {
+  db: Db;
+  /** Generations this process's worker is driving. */
+  inFlight: () => number;
+  /** Open graphql-ws connections. */
+  webSockets: () => number;
+}
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const STATUS_BUCKETS = [0.1, 0.5, 1, 5, 15, 30, 60, 90, 120, 180, 300, 600, 900];
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'reelql_process_' });
+  let sources: MetricsSources | undefined;
+
+  const metrics = {
+    registry,
+    segmindRequests: new Histogram({
+      name: 'reelql_segmind_request_duration_seconds',
+      help: 'Requests to Segmind by endpoint and HTTP status (0 when no answer came).',
+      labelNames: ['endpoint', 'status'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    rateLimitWaits: new Counter({
+      name: 'reelql_segmind_rate_limit_waits_total',
+      help: 'Submits that waited for Segmind rate-limit resets.',
+      registers: [registry],
+    }),
+    statusDuration: new Histogram({
+      name: 'reelql_generation_status_duration_seconds',
+      help: 'Time generations spent in a status before leaving it.',
+      labelNames: ['status'] as const,
+      buckets: STATUS_BUCKETS,
+      registers: [registry],
+    }),
+    eventDelivery: new Histogram({
+      name: 'reelql_event_delivery_seconds',
+      help: 'From the commit of a change to handing it to a subscriber.',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    subscriptions: new Gauge({
+      name: 'reelql_active_subscriptions',
+      help: 'generationStatus subscriptions open on this process, by transport.',
+      labelNames: ['transport'] as const,
+      registers: [registry],
+    }),
+    /** Connects the gauges that are read at scrape time. */
+    bind(next: MetricsSources) {
+      sources = next;
+    },
+  };
+
+  new Gauge({
+    name: 'reelql_jobs_in_flight',
+    help: 'Generations this process is driving.',
+    registers: [registry],
+    collect() {
+      this.set(sources?.inFlight() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'reelql_websocket_connections',
+    help: 'Open graphql-ws connections on this process.',
+    registers: [registry],
+    collect() {
+      this.set(sources?.webSockets() ?? 0);
+    },
+  });
+  // Read from the database at scrape time, so every replica reports the same truth.
+  const byStatus = new Gauge({
+    name: 'reelql_generations',
+    help: 'Generations by status and error code.',
+    labelNames: ['status', 'error_code'] as const,
+    registers: [registry],
+  });
+  const queueDepth = new Gauge({ name: 'reelql_queue_depth', help: 'Generations due and waiting for a worker.', registers: [registry] });
+  const oldestDue = new Gauge({
+    name: 'reelql_queue_oldest_due_seconds',
+    help: 'Age of the oldest generation due and waiting for a worker.',
+    registers: [registry],
+  });
+  const spend = new Gauge({ name: 'reelql_spend_usd', help: 'Cost of generations (estimated or charged), by status.', labelNames: ['status'] as const, registers: [registry] });
+  new Gauge({
+    name: 'reelql_metrics_scrape_ok',
+    help: '1 when the database figures in this scrape are current.',
+    registers: [registry],
+    async collect() {
+      if (!sources) return this.set(0);
+      try {
+        const counts = await sources.db
+          .select({
+            status: generations.status,
+            errorCode: generations.errorCode,
+            n: sql<number>`count(*)::int`,
+            spend: sql<string>`coalesce(sum(${generations.costUsd}), 0)::text`,
+          })
+          .from(generations)
+          .groupBy(generations.status, generations.errorCode);
+        byStatus.reset();
+        spend.reset();
+        for (const row of counts) {
+          byStatus.set({ status: row.status, error_code: row.errorCode ?? '' }, Number(row.n));
+          spend.inc({ status: row.status }, Number(row.spend));
+        }
+        const [queue] = await sources.db
+          .select({
+            depth: sql<number>`count(*)::int`,
+            oldest: sql<number | null>`extract(epoch from now() - min(${generations.runAfter}))::float8`,
+          })
+          .from(generations)
+          .where(sql`${generations.status} = 'QUEUED' and ${generations.runAfter} <= now() and ${generations.leaseOwner} is null`);
+        queueDepth.set(Number(queue?.depth ?? 0));
+        oldestDue.set(Number(queue?.oldest ?? 0));
+        this.set(1);
+      } catch {
+        this.set(0);
+      }
+    },
+  });
+  return metrics;
+}
+
+/** Wraps fetch so every request to Segmind is timed and counted by endpoint and status. */
+export function instrumentedFetch(metrics: Metrics, inner: typeof fetch = fetch): typeof fetch {
+  return async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const endpoint = segmindEndpoint(url.pathname, init?.method ?? 'GET');
+    const stop = metrics.segmindRequests.startTimer({ endpoint });
+    try {
+      const response = await inner(input, init);
+      stop({ status: String(response.status) });
+      return response;
+    } catch (error) {
+      stop({ status: '0' });
+      throw error;
+    }
+  };
+}
+
+function segmindEndpoint(path: string, method: string): string {
+  if (path.endsWith('/status')) return 'status';
+  if (/\/requests\//.test(path)) return 'result';
+  if (path.includes('upload')) return 'upload';
+  return method === 'POST' ? 'submit' : 'download';
+}
