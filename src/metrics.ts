@@ -77,58 +77,87 @@ export function createMetrics() {
       this.set(sources?.webSockets() ?? 0);
     },
   });
-  // Read from the database at scrape time, so every replica reports the same truth.
-  const byStatus = new Gauge({
-    name: 'reelql_generations',
-    help: 'Generations by status and error code.',
-    labelNames: ['status', 'error_code'] as const,
-    registers: [registry],
-  });
-  const queueDepth = new Gauge({ name: 'reelql_queue_depth', help: 'Generations due and waiting for a worker.', registers: [registry] });
-  const oldestDue = new Gauge({
-    name: 'reelql_queue_oldest_due_seconds',
-    help: 'Age of the oldest generation due and waiting for a worker.',
-    registers: [registry],
-  });
-  const spend = new Gauge({ name: 'reelql_spend_usd', help: 'Cost of generations (estimated or charged), by status.', labelNames: ['status'] as const, registers: [registry] });
-  new Gauge({
-    name: 'reelql_metrics_scrape_ok',
-    help: '1 when the database figures in this scrape are current.',
-    registers: [registry],
-    async collect() {
-      if (!sources) return this.set(0);
-      try {
-        const counts = await sources.db
-          .select({
-            status: generations.status,
-            errorCode: generations.errorCode,
-            n: sql<number>`count(*)::int`,
-            spend: sql<string>`coalesce(sum(${generations.costUsd}), 0)::text`,
-          })
-          .from(generations)
-          .groupBy(generations.status, generations.errorCode);
-        byStatus.reset();
-        spend.reset();
-        for (const row of counts) {
-          byStatus.set({ status: row.status, error_code: row.errorCode ?? '' }, Number(row.n));
-          spend.inc({ status: row.status }, Number(row.spend));
-        }
-        const [queue] = await sources.db
-          .select({
-            depth: sql<number>`count(*)::int`,
-            oldest: sql<number | null>`extract(epoch from now() - min(${generations.runAfter}))::float8`,
-          })
-          .from(generations)
-          .where(sql`${generations.status} = 'QUEUED' and ${generations.runAfter} <= now() and ${generations.leaseOwner} is null`);
-        queueDepth.set(Number(queue?.depth ?? 0));
-        oldestDue.set(Number(queue?.oldest ?? 0));
-        this.set(1);
-      } catch {
-        this.set(0);
-      }
+  // Read from the database at scrape time, so every replica reports the same truth. prom-client collects all
+  // metrics concurrently, so the gauges share one query per scrape.
+  let figures: Promise<DatabaseFigures | null> | undefined;
+  const loadFigures = () => {
+    figures ??= queryFigures(sources?.db).finally(() => setTimeout(() => (figures = undefined), 100).unref());
+    return figures;
+  };
+  const fromDatabase = (
+    name: string,
+    help: string,
+    apply: (gauge: Gauge<string>, data: DatabaseFigures | null) => void,
+    labelNames: string[] = [],
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        apply(this, await loadFigures());
+      },
+    });
+  fromDatabase('reelql_metrics_scrape_ok', '1 when the database figures in this scrape are current.', (g, d) => g.set(d ? 1 : 0));
+  fromDatabase(
+    'reelql_generations',
+    'Generations by status and error code.',
+    (g, d) => {
+      g.reset();
+      for (const row of d?.byStatus ?? []) g.set({ status: row.status, error_code: row.errorCode ?? '' }, row.n);
     },
-  });
+    ['status', 'error_code'],
+  );
+  fromDatabase(
+    'reelql_spend_usd',
+    'Cost of generations (estimated, or charged once Segmind reported it), by status.',
+    (g, d) => {
+      g.reset();
+      for (const row of d?.byStatus ?? []) g.inc({ status: row.status }, row.spend);
+    },
+    ['status'],
+  );
+  fromDatabase('reelql_queue_depth', 'Generations due and waiting for a worker.', (g, d) => g.set(d?.queueDepth ?? 0));
+  fromDatabase('reelql_queue_oldest_due_seconds', 'Age of the oldest generation due and waiting for a worker.', (g, d) =>
+    g.set(d?.oldestDueSeconds ?? 0),
+  );
   return metrics;
+}
+
+interface DatabaseFigures {
+  byStatus: { status: string; errorCode: string | null; n: number; spend: number }[];
+  queueDepth: number;
+  oldestDueSeconds: number;
+}
+
+async function queryFigures(db: Db | undefined): Promise<DatabaseFigures | null> {
+  if (!db) return null;
+  try {
+    const byStatus = await db
+      .select({
+        status: generations.status,
+        errorCode: generations.errorCode,
+        n: sql<number>`count(*)::int`,
+        spend: sql<string>`coalesce(sum(${generations.costUsd}), 0)::text`,
+      })
+      .from(generations)
+      .groupBy(generations.status, generations.errorCode);
+    const [queue] = await db
+      .select({
+        depth: sql<number>`count(*)::int`,
+        oldest: sql<number | null>`extract(epoch from now() - min(${generations.runAfter}))::float8`,
+      })
+      .from(generations)
+      .where(sql`${generations.status} = 'QUEUED' and ${generations.runAfter} <= now() and ${generations.leaseOwner} is null`);
+    return {
+      byStatus: byStatus.map((r) => ({ ...r, n: Number(r.n), spend: Number(r.spend) })),
+      queueDepth: Number(queue?.depth ?? 0),
+      oldestDueSeconds: Number(queue?.oldest ?? 0),
+    };
+  } catch {
+    return null;
+  }
 }
 
 /** Wraps fetch so every request to Segmind is timed and counted by endpoint and status. */

@@ -183,7 +183,7 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
     await sleep(Math.max(0, job.completesAt.getTime() - 300 - Date.now()));
     const stoppedAt = Date.now();
     await pg.stop();
-    await sleep(1000);
+    await sleep(Number(process.env.DEBUG_DOWN_MS ?? 1000));
     await pg.start();
     const startedAt = Date.now();
     expect(job.completesAt.getTime()).toBeLessThan(startedAt); // Segmind finished during the outage
@@ -208,6 +208,10 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
     expect(sim.simulator.jobs().filter((j) => j.input.prompt === prompt)).toHaveLength(1);
 
     const firstAfter = received.find((r) => r.at > startedAt)!;
+    if (process.env.DEBUG_RESTART) {
+      console.log(`stopped ${new Date(stoppedAt).toISOString()} started ${new Date(startedAt).toISOString()}`);
+      console.log(server.logs.filter((l) => !l.includes('"debug"')).map((l) => { const o = JSON.parse(l); return `${o.time} ${o.level} ${o.msg} ${o.err?.message ?? ''} ${o.tries ?? ''}\n`; }).join(''));
+    }
     const succeeded = received.find((r) => r.row.status === 'SUCCEEDED')!;
     console.info(
       `[database-restart] outage ${startedAt - stoppedAt} ms (stop + 1 s + start); ` +

@@ -17,9 +17,14 @@ export interface ServerProcess {
 }
 
 /** Runs `src/main.ts` as a real separate process, exactly as `npm start` does, and waits until it is ready. */
-export async function spawnServer(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
+export async function spawnServer(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+  /** What node runs: the TypeScript entry (as `npm start`) by default, or e.g. ['dist/main.js'] (as the image). */
+  command: string[] = ['--import', 'tsx', 'src/main.ts'],
+): Promise<ServerProcess> {
   const dataDir = env.DATA_DIR ?? (await mkdtemp(path.join(os.tmpdir(), 'reelql-proc-')));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, command, {
     cwd: root,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,214 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { collectWs, createWsClient } from './helpers/clients.js';
+import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
+import { GENERATE, GET, WATCH } from './helpers/operations.js';
+import { spawnServer } from './helpers/process.js';
+import { startSimulator } from './helpers/simulator.js';
+
+const run = promisify(execFile);
+const SECRET_KEY = 'sk-live-THIS-MUST-NEVER-BE-LOGGED-4f7a';
+
+async function generateAndWait(server: TestApp, prompt: string) {
+  const created = await server.graphql(GENERATE, { input: { prompt, durationSeconds: 4 } });
+  const id = created.data!.generateVideo.generation.id as string;
+  const client = createWsClient(server.url);
+  const { results } = await collectWs(client, WATCH, { id }, 20_000);
+  await client.dispose();
+  return results.at(-1)!.data!.generationStatus;
+}
+
+describe.skipIf(!hasPostgres)('operating the server', () => {
+  let database: TestDatabase;
+  let sim: Awaited<ReturnType<typeof startSimulator>>;
+  let server: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    sim = await startSimulator({ apiKey: SECRET_KEY, processingMs: 200 });
+    server = await startTestApp({ DATABASE_URL: database.url, ...sim.env, METRICS_TOKEN: 'scrape-token' });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await sim?.simulator.stop();
+    await database?.drop();
+  });
+
+  it('answers /healthz, and /readyz with each check it made', async () => {
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { accepting: true, database: true, worker: true } });
+  });
+
+  it('serves Prometheus metrics only with the bearer token, counting generations and Segmind requests', async () => {
+    const final = await generateAndWait(server, 'metrics please');
+    expect(final.status).toBe('SUCCEEDED');
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
+    const response = await fetch(`${server.url}/metrics`, { headers: { authorization: 'Bearer scrape-token' } });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text).toMatch(/^reelql_generations\{status="SUCCEEDED",error_code=""\} [1-9]/m);
+    expect(text).toMatch(/^reelql_segmind_request_duration_seconds_count\{endpoint="submit",status="200"\} 1$/m);
+    expect(text).toMatch(/^reelql_segmind_request_duration_seconds_count\{endpoint="download",status="200"\} 1$/m);
+    expect(text).toMatch(/^reelql_generation_status_duration_seconds_count\{status="STORING"\} 1$/m);
+    expect(text).toMatch(/^reelql_event_delivery_seconds_count [1-9]/m);
+    expect(text).toMatch(/^reelql_queue_depth 0$/m);
+    expect(text).toMatch(/^reelql_metrics_scrape_ok 1$/m);
+  });
+
+  it('logs JSON lines with the request id and generation id, and never a secret', async () => {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-trace-42', authorization: `Bearer ${SECRET_KEY}` },
+      body: JSON.stringify({ query: GENERATE, variables: { input: { prompt: 'trace me', durationSeconds: 4 } } }),
+    });
+    expect(response.headers.get('x-request-id')).toBe('req-trace-42');
+    const body = (await response.json()) as { data: { generateVideo: { generation: { id: string } } } };
+    const id = body.data.generateVideo.generation.id;
+    await generateAndWait(server, 'and another');
+    const lines = server.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const accepted = lines.find((l) => l.msg === 'generation accepted' && l.generationId === id);
+    expect(accepted?.requestId).toBe('req-trace-42');
+    expect(lines.some((l) => l.msg === 'http request' && l.requestId === 'req-trace-42' && l.status === 200)).toBe(true);
+    expect(server.logs.join('\n')).not.toContain(SECRET_KEY);
+    expect(server.logs.join('\n')).not.toContain(database.url);
+  });
+
+  it('turns readiness off and refuses new WebSocket connections as soon as shutdown starts', async () => {
+    const own = await createTestDatabase();
+    const other = await startTestApp({ DATABASE_URL: own.url, ...sim.env });
+    try {
+      // Keep the worker inside a submit (a step that is never interrupted) so that shutdown takes a while.
+      sim.simulator.injectFault({ endpoint: 'submit', delayMs: 1500 });
+      await other.graphql(GENERATE, { input: { prompt: 'slow to submit', durationSeconds: 4 } });
+      await expect
+        .poll(async () => (await own.sql`select count(*)::int as n from generations where submit_started_at is not null`)[0]?.n)
+        .toBe(1);
+      const stopping = other.app.stop();
+      const ready = await fetch(`${other.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { checks: { accepting: boolean } }).checks.accepting).toBe(false);
+      const socket = new WebSocket(`${other.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+      const refusedWith = await new Promise<number>((resolve) => {
+        socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+        socket.on('open', () => resolve(101));
+        socket.on('error', () => undefined);
+      });
+      expect(refusedWith).toBe(503);
+      await stopping;
+      await expect(fetch(`${other.url}/healthz`)).rejects.toThrow();
+    } finally {
+      await own.drop();
+    }
+  });
+});
+
+describe.skipIf(!hasPostgres)('retention', () => {
+  let database: TestDatabase;
+  let sim: Awaited<ReturnType<typeof startSimulator>>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    sim = await startSimulator({ processingMs: 200 });
+  });
+  afterAll(async () => {
+    await sim?.simulator.stop();
+    await database?.drop();
+  });
+
+  it('deletes old videos but keeps the generation, marked expired, and deletes old timelines', async () => {
+    // Both apps share one data directory, as a restarted server would.
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-retention-'));
+    const first = await startTestApp({ DATABASE_URL: database.url, ...sim.env, DATA_DIR: dataDir });
+    const oldVideo = await generateAndWait(first, 'an old video');
+    const oldTimeline = await generateAndWait(first, 'an old timeline');
+    const recent = await generateAndWait(first, 'a recent video');
+    await first.stop();
+    await database.sql`update generations set completed_at = now() - interval '40 days' where id = ${oldVideo.id}`;
+    await database.sql`update generations set completed_at = now() - interval '100 days' where id = ${oldTimeline.id}`;
+
+    // The worker applies retention when it starts (and hourly after that).
+    const second = await startTestApp({
+      DATABASE_URL: database.url,
+      ...sim.env,
+      DATA_DIR: dataDir,
+      VIDEO_RETENTION_DAYS: '30',
+      EVENT_RETENTION_DAYS: '90',
+    });
+    try {
+      await expect.poll(async () => (await second.graphql(GET, { id: oldVideo.id })).data?.generation.video, { timeout: 10_000 }).toBeNull();
+      const expired = (await second.graphql(GET, { id: oldVideo.id })).data!.generation;
+      expect(expired.status).toBe('SUCCEEDED');
+      expect(expired.events.at(-1).type).toBe('video_expired');
+      const [row] = await database.sql`select video_expired_at, video_key from generations where id = ${oldVideo.id}`;
+      expect(row?.video_expired_at).toBeInstanceOf(Date);
+      expect((await fetch(`${second.url}/videos/${oldVideo.id}.mp4`)).status).toBe(404);
+
+      const timelineRows = async () =>
+        ((await database.sql`select count(*)::int as n from generation_events where generation_id = ${oldTimeline.id}`) as [{ n: number }])[0].n;
+      await expect.poll(timelineRows, { timeout: 10_000 }).toBe(0);
+      const stillThere = (await second.graphql(GET, { id: recent.id })).data!.generation;
+      expect(stillThere.video.url).toBeTruthy();
+      expect((await fetch(stillThere.video.url)).status).toBe(200);
+    } finally {
+      await second.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!hasPostgres)('the production build', () => {
+  const root = path.resolve(import.meta.dirname, '..');
+
+  beforeAll(async () => {
+    await run('npm', ['run', 'build'], { cwd: root });
+  }, 120_000);
+
+  it('runs with plain node, and two replicas starting together migrate an empty database once', async () => {
+    expect(existsSync(path.join(root, 'dist/main.js'))).toBe(true);
+    const adminUrl = new URL(process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test');
+    const name = `reelql_test_empty_${process.pid}`;
+    const admin = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} });
+    await admin.unsafe(`drop database if exists ${name} with (force)`);
+    await admin.unsafe(`create database ${name}`);
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    const sim = await startSimulator({ processingMs: 200 });
+    const env = { DATABASE_URL: url.toString(), ...sim.env, ROLE: 'api' };
+    const replicas = await Promise.all([
+      spawnServer(env, 60_000, ['dist/main.js']),
+      spawnServer(env, 60_000, ['dist/main.js']),
+    ]);
+    try {
+      const db = postgres(url.toString(), { max: 1, onnotice: () => {} });
+      const migrations = await db`select count(*)::int as n from drizzle.__drizzle_migrations`;
+      await db.end();
+      const journal = (await import('../drizzle/meta/_journal.json', { with: { type: 'json' } })).default as { entries: unknown[] };
+      expect(migrations[0]?.n).toBe(journal.entries.length);
+      for (const replica of replicas) expect((await fetch(`${replica.url}/readyz`)).status).toBe(200);
+    } finally {
+      await Promise.all(replicas.map((r) => r.stop()));
+      await sim.simulator.stop();
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    }
+  });
+
+  it('stops start-up with one message naming a bad variable', async () => {
+    const result = await run('node', ['dist/main.js'], { cwd: root, env: { ...process.env, PORT: 'abc' } }).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect('code' in result && result.code).toBe(1);
+    expect(result.stderr.trim()).toBe('Invalid configuration: PORT must be a whole number from 0 to 65535; got "abc".');
+  });
+});
