@@ -18,7 +18,7 @@ COPY --from=build /app/dist ./dist
 COPY drizzle ./drizzle
 RUN mkdir -p /data && chown node:node /data
 USER node
-ENV DATA_DIR=/data PORT=4000
+ENV DATA_DIR=/data PORT=4000 HOST=0.0.0.0
 EXPOSE 4000
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

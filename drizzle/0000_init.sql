@@ -1,4 +1,18 @@
 CREATE TYPE "public"."generation_status" AS ENUM('QUEUED', 'SUBMITTED', 'PROCESSING', 'STORING', 'SUCCEEDED', 'FAILED', 'CANCELED');--> statement-breakpoint
+CREATE TABLE "api_keys" (
+	"id" uuid PRIMARY KEY NOT NULL,
+	"name" text NOT NULL,
+	"prefix" text NOT NULL,
+	"hash" text NOT NULL,
+	"daily_budget_usd" numeric(10, 2),
+	"max_active" integer,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"revoked_at" timestamp with time zone,
+	CONSTRAINT "api_keys_name_unique" UNIQUE("name"),
+	CONSTRAINT "api_keys_prefix_unique" UNIQUE("prefix"),
+	CONSTRAINT "api_keys_hash_unique" UNIQUE("hash")
+);
+--> statement-breakpoint
 CREATE TABLE "generation_events" (
 	"id" bigserial PRIMARY KEY NOT NULL,
 	"generation_id" uuid NOT NULL,
@@ -24,7 +38,9 @@ CREATE TABLE "generations" (
 	"resolution" text NOT NULL,
 	"generate_audio" boolean NOT NULL,
 	"seed" bigint NOT NULL,
+	"api_key_id" uuid,
 	"idempotency_key" text,
+	"input_hash" text,
 	"provider" text NOT NULL,
 	"request_id" text,
 	"attempts" integer DEFAULT 0 NOT NULL,
@@ -60,9 +76,16 @@ CREATE TABLE "segmind_submits" (
 	"at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "server_secrets" (
+	"name" text PRIMARY KEY NOT NULL,
+	"value" text NOT NULL
+);
+--> statement-breakpoint
 ALTER TABLE "generation_events" ADD CONSTRAINT "generation_events_generation_id_generations_id_fk" FOREIGN KEY ("generation_id") REFERENCES "public"."generations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "generations" ADD CONSTRAINT "generations_api_key_id_api_keys_id_fk" FOREIGN KEY ("api_key_id") REFERENCES "public"."api_keys"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "generation_events_version_idx" ON "generation_events" USING btree ("generation_id","version");--> statement-breakpoint
 CREATE INDEX "generations_due_idx" ON "generations" USING btree ("run_after") WHERE "generations"."status" in ('QUEUED', 'SUBMITTED', 'PROCESSING', 'STORING');--> statement-breakpoint
-CREATE INDEX "generations_created_idx" ON "generations" USING btree ("created_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
+CREATE INDEX "generations_created_idx" ON "generations" USING btree ("api_key_id","created_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
+CREATE UNIQUE INDEX "generations_idempotency_idx" ON "generations" USING btree ("api_key_id","idempotency_key") WHERE "generations"."idempotency_key" is not null;--> statement-breakpoint
 CREATE INDEX "generations_history_idx" ON "generations" USING btree ("duration_seconds","resolution","generate_audio","completed_at" DESC NULLS LAST) WHERE "generations"."upstream_seconds" is not null;--> statement-breakpoint
 CREATE INDEX "segmind_submits_key_at_idx" ON "segmind_submits" USING btree ("key_id","at");

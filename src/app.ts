@@ -3,6 +3,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Config } from './config.js';
+import { ensureDevelopmentKey } from './auth/development-key.js';
+import { findActiveKey, keyFromAuthorization } from './auth/keys.js';
+import { createSessions } from './auth/sessions.js';
+import { loadVideoSigningSecret } from './auth/video-token.js';
 import { openDatabase, type Database } from './db/client.js';
 import { createEventBus } from './events/bus.js';
 import { createGraphqlServer } from './graphql-server.js';
@@ -32,6 +36,8 @@ export interface App {
   simulator: SegmindSimulator | undefined;
   worker: Worker | undefined;
   provider: Provider;
+  /** The development key made on first run (never in production), to show the person starting the server. */
+  developmentKey: string | undefined;
   /** Listens on `config.port` (0 picks a free one) and starts the worker; returns the base URL. */
   start(): Promise<string>;
   /** Graceful: stops claiming, lets work reach a safe point, closes sockets and the database. */
@@ -62,9 +68,19 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
   const provider: Provider = config.segmindApiKey ? 'SEGMIND' : 'SIMULATOR';
 
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const db = database.db;
   const bus = await createEventBus(database);
+  const sessions = await createSessions(database);
   const storage = await createLocalStorage(path.join(config.dataDir, 'videos'));
-  const handleVideo = createVideoHandler(storage);
+  const videoSigningSecret = await loadVideoSigningSecret(db);
+  const handleVideo = createVideoHandler(storage, { signingSecret: videoSigningSecret });
+  // First run in development: a key to try the API with. Production requires keys made with `npm run keys`.
+  const developmentKey = config.production || !serveApi ? undefined : await ensureDevelopmentKey(db, config.dataDir);
+  const loopbackOnly = ['127.0.0.1', 'localhost', '::1'].includes(config.host);
+  const authenticate = async (authorization: unknown) => {
+    const key = keyFromAuthorization(authorization);
+    return key ? findActiveKey(db, key) : null;
+  };
 
   // Known once listening when PUBLIC_URL is unset (port 0 picks a free port).
   let publicUrl = config.publicUrl ?? '';
@@ -74,17 +90,30 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
     ? createGraphqlServer({
         server,
         log,
+        sessions,
+        authenticate,
+        production: config.production,
         isAccepting: () => !shuttingDown,
-        context: ({ requestId }) => ({
-          requestId,
-          log: log.child({ requestId }),
-          db: database.db,
-          bus,
-          publicUrl,
-          provider,
-          metrics,
-          generationDeadlineMs: config.generationDeadlineMs,
-        }),
+        ...(developmentKey && loopbackOnly && { graphiqlHeaders: { Authorization: `Bearer ${developmentKey}` } }),
+        context: async ({ requestId, authorization, apiKey }) => {
+          const key = apiKey ?? (await authenticate(authorization));
+          return {
+            requestId,
+            log: log.child({ requestId, ...(key && { keyPrefix: key.prefix }) }),
+            apiKey: key,
+            authProblem: key ? null : authorization ? 'invalid' : 'missing',
+            sessions,
+            videoSigningSecret,
+            videoUrlTtlSeconds: config.videoUrlTtlSeconds,
+            db,
+            bus,
+            publicUrl,
+            provider,
+            metrics,
+            serverDailyBudgetUsd: config.dailyBudgetUsd,
+            generationDeadlineMs: config.generationDeadlineMs,
+          };
+        },
       })
     : undefined;
 
@@ -173,6 +202,7 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
     simulator,
     worker,
     provider,
+    developmentKey,
     async start() {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -203,6 +233,7 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
       server.closeAllConnections();
       await closed;
       await bus.close();
+      await sessions.close();
       await database.close();
       await simulator?.stop();
     },

@@ -8,7 +8,7 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export interface Config {
   /** HTTP port for GraphQL, WebSocket, SSE and videos. @default 4000 (env PORT) */
   port: number;
-  /** Interface to bind. @default '0.0.0.0' (env HOST) */
+  /** Interface to bind; the default is loopback only, containers set 0.0.0.0. @default '127.0.0.1' (env HOST) */
   host: string;
   /** Postgres connection string; unset → embedded PGlite in `dataDir`. (env DATABASE_URL) */
   databaseUrl: string | undefined;
@@ -34,6 +34,12 @@ export interface Config {
   generationDeadlineMs: number;
   /** Time a SIGTERM'd process has to finish in-flight steps before it exits anyway. @default 30000 (env SHUTDOWN_GRACE_MS) */
   shutdownGraceMs: number;
+  /** NODE_ENV=production: keys must be created explicitly, error details and field suggestions are hidden. (env NODE_ENV) */
+  production: boolean;
+  /** Server-wide spend limit per UTC day in USD; unset for none. (env DAILY_BUDGET_USD) */
+  dailyBudgetUsd: number | undefined;
+  /** How long a video link stays valid. @default 86400 (env VIDEO_URL_TTL_SECONDS) */
+  videoUrlTtlSeconds: number;
   /** When set, /metrics requires `Authorization: Bearer <token>`. (env METRICS_TOKEN) */
   metricsToken: string | undefined;
   /** Stored videos are deleted this many days after completion; 0 keeps them. @default 30 (env VIDEO_RETENTION_DAYS) */
@@ -70,6 +76,9 @@ export const CONFIG_VARIABLES = [
   'SEGMIND_SUBMITS_PER_MINUTE',
   'GENERATION_DEADLINE_MS',
   'SHUTDOWN_GRACE_MS',
+  'NODE_ENV',
+  'DAILY_BUDGET_USD',
+  'VIDEO_URL_TTL_SECONDS',
   'METRICS_TOKEN',
   'VIDEO_RETENTION_DAYS',
   'EVENT_RETENTION_DAYS',
@@ -87,6 +96,14 @@ function int(env: Env, name: string, fallback: number, min: number, max = Number
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got "${raw}".`);
   }
+  return value;
+}
+
+function usd(env: Env, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${name} must be an amount of US dollars such as 25 or 12.50; got "${raw}".`);
   return value;
 }
 
@@ -123,7 +140,7 @@ export function loadConfig(env: Env): Config {
   }
   return {
     port,
-    host: env.HOST || '0.0.0.0',
+    host: env.HOST || '127.0.0.1',
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: path.resolve(env.DATA_DIR || './.data'),
     publicUrl: url(env, 'PUBLIC_URL'),
@@ -136,6 +153,9 @@ export function loadConfig(env: Env): Config {
     segmindSubmitsPerMinute: int(env, 'SEGMIND_SUBMITS_PER_MINUTE', 50, 1),
     generationDeadlineMs: int(env, 'GENERATION_DEADLINE_MS', 900000, 1000),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30000, 0),
+    production: env.NODE_ENV === 'production',
+    dailyBudgetUsd: usd(env, 'DAILY_BUDGET_USD'),
+    videoUrlTtlSeconds: int(env, 'VIDEO_URL_TTL_SECONDS', 86400, 1),
     metricsToken: env.METRICS_TOKEN || undefined,
     videoRetentionDays: int(env, 'VIDEO_RETENTION_DAYS', 30, 0),
     eventRetentionDays: int(env, 'EVENT_RETENTION_DAYS', 90, 0),

@@ -38,3 +38,48 @@ export class NotCancelableError extends AppError {
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
+
+export type BudgetScope = 'KEY' | 'SERVER';
+
+/** A daily spend budget would be exceeded by this generation. */
+export class BudgetExceededError extends AppError {
+  override name = 'BudgetExceededError';
+  constructor(
+    readonly scope: BudgetScope,
+    readonly limitUsd: number,
+    readonly usedUsd: number,
+    readonly priceUsd: number,
+    readonly resetsAt: Date,
+  ) {
+    super(
+      `${scope === 'KEY' ? 'Your API key' : 'The server'} has a daily budget of $${limitUsd.toFixed(2)} and has used ` +
+        `$${usedUsd.toFixed(2)} today; this generation costs $${priceUsd.toFixed(2)}. The budget resets at ` +
+        `${resetsAt.toISOString()}, or ask for a cheaper video (shorter, or without audio).`,
+    );
+  }
+}
+
+/** The key already has as many unfinished generations as it may. */
+export class TooManyActiveGenerationsError extends AppError {
+  override name = 'TooManyActiveGenerationsError';
+  constructor(
+    readonly limit: number,
+    readonly active: number,
+  ) {
+    super(`Your API key may have ${limit} unfinished generations at once and has ${active}. Wait for one to finish, or cancel one.`);
+  }
+}
+
+/** The idempotency key was used before with a different input. */
+export class IdempotencyKeyReusedError extends AppError {
+  override name = 'IdempotencyKeyReusedError';
+  constructor(
+    readonly idempotencyKey: string,
+    readonly generationId: string,
+  ) {
+    super(
+      `idempotencyKey "${idempotencyKey}" was already used for a different input (generation ${generationId}). ` +
+        'Use a new key for a new request, or send exactly the same input to get that generation back.',
+    );
+  }
+}

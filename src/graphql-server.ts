@@ -2,8 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { createGraphQLError, createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ApiKey } from './auth/keys.js';
+import type { Sessions } from './auth/sessions.js';
 import type { Logger } from './logger.js';
 import { requestIdOf } from './request-id.js';
 import type { AppContext } from './schema/context.js';
@@ -37,13 +45,22 @@ query Recent {
 
 export interface GraphqlServerOptions {
   server: Server;
-  /** Builds the context of one operation; `requestId` identifies the HTTP request or WebSocket connection. */
-  context: (request: { requestId: string }) => AppContext;
+  /**
+   * Builds the context of one operation. `requestId` identifies the HTTP request or WebSocket connection;
+   * `authorization` is what the client sent (header or connectionParams); `apiKey` is set when the
+   * WebSocket connection was already authenticated.
+   */
+  context: (request: { requestId: string; authorization: unknown; apiKey?: ApiKey }) => Promise<AppContext>;
+  /** Resolves a client's credentials to an active key, or null. */
+  authenticate: (authorization: unknown) => Promise<ApiKey | null>;
+  sessions: Sessions;
   /** False once the server is shutting down: new WebSocket connections are refused. */
   isAccepting: () => boolean;
+  /** Production mode hides field suggestions and error details. */
+  production: boolean;
   log: Logger;
-  /** Show GraphiQL at the GraphQL path. @default true */
-  graphiql?: boolean;
+  /** Values to pre-fill GraphiQL's headers with (a development key on a loopback-only server). */
+  graphiqlHeaders?: Record<string, string>;
 }
 
 export interface GraphqlServer {
@@ -54,21 +71,55 @@ export interface GraphqlServer {
   closeSockets(code: number, reason: string): Promise<void>;
 }
 
+/** Limits that apply identically over HTTP, SSE and WebSocket (they run in the shared envelop pipeline). */
+export const LIMITS = {
+  depth: 12,
+  aliases: 15,
+  tokens: 2000,
+  cost: 5000,
+  /** graphql-ws frames, in bytes. */
+  webSocketPayload: 64 * 1024,
+  /** Time a new socket has to send ConnectionInit. */
+  connectionInitMs: 5000,
+  subscriptionsPerConnection: 20,
+  subscriptionsPerKey: 100,
+} as const;
+
 /**
  * GraphQL over HTTP and SSE (yoga) and over WebSocket (graphql-ws) on one server and one path. WebSocket
- * operations go through yoga's envelop pipeline, so the same plugins, context and masking apply.
+ * operations go through yoga's envelop pipeline, so the same plugins, context, limits and masking apply.
  */
 export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServer {
+  const armor = { propagateOnRejection: true, exposeLimits: true } as const;
   const yoga = createYoga<Record<string, unknown>, AppContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     // Node's request arrives as `req` over HTTP (yoga's node adapter) and over WebSocket (see onSubscribe).
     context: (initial) => {
       const req = initial.req as IncomingMessage | undefined;
-      return options.context({ requestId: req ? requestIdOf(req) : randomUUID() });
+      return options.context({
+        requestId: req ? requestIdOf(req) : randomUUID(),
+        authorization: initial.apiKey ? undefined : req?.headers.authorization,
+        apiKey: initial.apiKey as ApiKey | undefined,
+      });
     },
     landingPage: false,
-    graphiql: options.graphiql === false ? false : { title: 'reelql', subscriptionsProtocol: 'WS', defaultQuery: exampleOperations },
+    maskedErrors: { isDev: !options.production },
+    plugins: [
+      // Browsers may only send GraphQL with a header a simple cross-site form cannot set.
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'content-type', 'authorization'] }),
+      maxTokensPlugin({ n: LIMITS.tokens, ...armor }),
+      maxDepthPlugin({ n: LIMITS.depth, ignoreIntrospection: true, flattenFragments: true, ...armor }),
+      maxAliasesPlugin({ n: LIMITS.aliases, ...armor }),
+      costLimitPlugin({ maxCost: LIMITS.cost, ignoreIntrospection: true, ...armor }),
+      ...(options.production ? [blockFieldSuggestionsPlugin()] : []),
+    ],
+    graphiql: {
+      title: 'reelql',
+      subscriptionsProtocol: 'WS',
+      defaultQuery: exampleOperations,
+      ...(options.graphiqlHeaders && { headers: JSON.stringify(options.graphiqlHeaders, null, 2) }),
+    },
     logging: {
       debug: (...args: unknown[]) => options.log.debug('yoga', { args }),
       info: (...args: unknown[]) => options.log.info('yoga', { args }),
@@ -80,6 +131,7 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
   const wss = new WebSocketServer({
     server: options.server,
     path: GRAPHQL_PATH,
+    maxPayload: LIMITS.webSocketPayload,
     verifyClient: (_info, accept) => (options.isAccepting() ? accept(true) : accept(false, 503, 'Server shutting down')),
   });
   /** The part of yoga's envelop we use; its own typing is loose. */
@@ -92,16 +144,39 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
     subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
   }
   type EnvelopedArgs = ExecutionArgs & { rootValue: Enveloped };
-  useServer<Record<string, unknown>, { request: IncomingMessage }>(
+  type Extra = { request: IncomingMessage; apiKey?: ApiKey; untrack?: () => void };
+  const subscriptionsByKey = new Map<string, number>();
+  const limitError = (message: string) => [createGraphQLError(message, { extensions: { code: 'RATE_LIMITED' } })];
+
+  useServer<Record<string, unknown>, Extra>(
     {
+      connectionInitWaitTimeout: LIMITS.connectionInitMs,
+      // A missing or bad key closes the socket with 4403 Forbidden (graphql-ws's answer to a false here).
+      onConnect: async (ctx) => {
+        const apiKey = await options.authenticate(ctx.connectionParams?.authorization);
+        if (!apiKey) return false;
+        ctx.extra.apiKey = apiKey;
+        const socket = (ctx.extra as { socket?: WebSocket }).socket;
+        ctx.extra.untrack = options.sessions.track(apiKey.id, () => socket?.close(4403, 'API key revoked'));
+        return true;
+      },
+      onClose: (ctx) => ctx.extra.untrack?.(),
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args),
       subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args),
       onSubscribe: async (ctx, _id, payload) => {
+        const apiKey = ctx.extra.apiKey!;
+        if (Object.keys(ctx.subscriptions).length >= LIMITS.subscriptionsPerConnection) {
+          return limitError(`At most ${LIMITS.subscriptionsPerConnection} operations may run at once on one connection.`);
+        }
+        if ((subscriptionsByKey.get(apiKey.id) ?? 0) >= LIMITS.subscriptionsPerKey) {
+          return limitError(`At most ${LIMITS.subscriptionsPerKey} operations may run at once for one API key.`);
+        }
         const enveloped = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.request.socket,
           params: payload,
+          apiKey,
         }) as unknown as Enveloped;
         let document: DocumentNode;
         try {
@@ -120,7 +195,15 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
         };
         const errors = enveloped.validate(args.schema, args.document);
         if (errors.length) return errors;
+        subscriptionsByKey.set(apiKey.id, (subscriptionsByKey.get(apiKey.id) ?? 0) + 1);
         return args;
+      },
+      onComplete: (ctx) => {
+        const apiKey = ctx.extra.apiKey;
+        if (!apiKey) return;
+        const left = (subscriptionsByKey.get(apiKey.id) ?? 1) - 1;
+        if (left > 0) subscriptionsByKey.set(apiKey.id, left);
+        else subscriptionsByKey.delete(apiKey.id);
       },
     },
     wss,

@@ -41,6 +41,13 @@ async function main(): Promise<void> {
   const app = await createApp(config, { log });
   running.app = app;
   const url = await app.start();
+  if (app.developmentKey) {
+    // Shown to the person at the terminal, deliberately outside the logs (which never carry keys).
+    process.stderr.write(
+      `\nDevelopment API key (stored in ${config.dataDir}/development-key):\n  ${app.developmentKey}\n` +
+        `Send it as "Authorization: Bearer <key>"${['127.0.0.1', 'localhost', '::1'].includes(config.host) ? '; GraphiQL already does' : ''}.\n\n`,
+    );
+  }
   log.info(`reelql is ready: GraphiQL at ${url}/graphql`, {
     url,
     role: config.role,

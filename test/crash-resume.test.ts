@@ -31,6 +31,8 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL at a dangerous point
   let sim: Awaited<ReturnType<typeof startSimulator>>;
   let api: TestApp;
   let workers: ServerProcess[] = [];
+  /** An idle worker a passing test left running; the next test uses it as its worker A, saving a start. */
+  let spare: ServerProcess | undefined;
   /** Video storage shared by every process, as a volume would be in a deployment. */
   let dataDir: string;
 
@@ -42,10 +44,13 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL at a dangerous point
   });
   beforeEach(() => sim.simulator.reset());
   afterEach(async () => {
-    await Promise.all(workers.map((w) => w.stop('SIGKILL')));
-    workers = [];
+    await Promise.all(workers.filter((w) => w !== spare).map((w) => w.stop('SIGKILL')));
+    workers = spare ? [spare] : [];
+    // A generation a failed test left unfinished must not become the next test's work.
+    await database.sql`update generations set status = 'CANCELED' where status not in ('SUCCEEDED', 'FAILED', 'CANCELED')`;
   });
   afterAll(async () => {
+    await Promise.all(workers.map((w) => w.stop('SIGKILL')));
     await api?.stop();
     await sim?.simulator.stop();
     await database?.drop();
@@ -80,7 +85,8 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL at a dangerous point
    * started while A still held its lease, must finish it. Returns the final generation and the timings.
    */
   async function killAndResume(input: Record<string, unknown>, reached: (row: Row) => boolean | Promise<boolean>) {
-    const workerA = await startWorker();
+    const workerA = spare ?? (await startWorker());
+    spare = undefined;
     const created = await api.graphql(GENERATE, { input });
     const id = created.data?.generateVideo.generation?.id as string;
     expect(id, JSON.stringify(created)).toBeTruthy();
@@ -119,6 +125,7 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL at a dangerous point
       select (extract(epoch from created_at) * 1000)::float8 as at_ms, type, version from generation_events
       where generation_id = ${id} and version > ${atKill.version} order by version limit 1`;
     const resumeMs = first ? first.at_ms - killedAt : Number.NaN;
+    spare = workerB; // done with its generation, so idle
     return { id, final, atKill, workerB, takeoverMs: takeoverMs - killedAt, resumeMs, firstEvent: first?.type };
   }
 

@@ -129,10 +129,13 @@ function watch(client: Client, id: string): Watched {
   return { received, errors, ended, stop: () => stop() };
 }
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+async function waitFor(what: string, check: () => boolean, watched: Watched, timeoutMs = 15_000): Promise<void> {
   const giveUpAt = Date.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > giveUpAt) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > giveUpAt) {
+      const seen = watched.received.map((r) => r.row.status as string).join(', ');
+      throw new Error(`timed out waiting for ${what}; saw [${seen}], errors ${JSON.stringify(watched.errors)}`);
+    }
     await sleep(10);
   }
 }
@@ -163,7 +166,7 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
     sql = postgres(pg.url, { max: 1, onnotice: () => {} });
   });
   afterAll(async () => {
-    await Promise.all(clients.map((client) => client.dispose()));
+    await Promise.all(clients.map(async (client) => client.dispose()));
     await server?.stop();
     await sim?.simulator.stop();
     await sql?.end({ timeout: 1 });
@@ -173,17 +176,14 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
     const prompt = 'a lighthouse keeps its light through the storm';
     const { id } = await generate(prompt);
     const watched = watch(wsClient(), id);
-    await waitFor('PROCESSING', () => watched.received.some((r) => r.row.status === 'PROCESSING')).catch((e) => {
-      console.log(JSON.stringify(watched.errors), watched.received.map((r) => r.row.status), server.logs.slice(-20).join(''));
-      throw e;
-    });
+    await waitFor('PROCESSING', () => watched.received.some((r) => r.row.status === 'PROCESSING'), watched);
     const job = sim.simulator.jobs().find((j) => j.input.prompt === prompt)!;
 
     // Stop shortly before Segmind finishes, so the worker notices completion while it cannot write.
     await sleep(Math.max(0, job.completesAt.getTime() - 300 - Date.now()));
     const stoppedAt = Date.now();
     await pg.stop();
-    await sleep(Number(process.env.DEBUG_DOWN_MS ?? 1000));
+    await sleep(1000);
     await pg.start();
     const startedAt = Date.now();
     expect(job.completesAt.getTime()).toBeLessThan(startedAt); // Segmind finished during the outage
@@ -197,7 +197,7 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
       expect(again.received[0]!.row.version).toBeGreaterThanOrEqual(watched.received.at(-1)!.row.version);
       received = [...watched.received, ...again.received];
     }
-    expect(outcome).toBe('complete');
+    expect(outcome, JSON.stringify(watched.errors)).toBe('complete');
     const final = received.at(-1)!.row;
     expect(final.status).toBe('SUCCEEDED');
     expect(final.video.contentType).toBe('video/mp4');
@@ -208,10 +208,6 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
     expect(sim.simulator.jobs().filter((j) => j.input.prompt === prompt)).toHaveLength(1);
 
     const firstAfter = received.find((r) => r.at > startedAt)!;
-    if (process.env.DEBUG_RESTART) {
-      console.log(`stopped ${new Date(stoppedAt).toISOString()} started ${new Date(startedAt).toISOString()}`);
-      console.log(server.logs.filter((l) => !l.includes('"debug"')).map((l) => { const o = JSON.parse(l); return `${o.time} ${o.level} ${o.msg} ${o.err?.message ?? ''} ${o.tries ?? ''}\n`; }).join(''));
-    }
     const succeeded = received.find((r) => r.row.status === 'SUCCEEDED')!;
     console.info(
       `[database-restart] outage ${startedAt - stoppedAt} ms (stop + 1 s + start); ` +
@@ -270,9 +266,7 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
     const prompt = 'a paper boat after the restart';
     const { id } = await generate(prompt);
     const watched = watch(wsClient(), id);
-    const o = await within(watched.ended, 30_000, 'the subscription');
-    if (o !== 'complete') console.log(JSON.stringify(watched.errors), server.logs.filter((l) => !l.includes('"debug"')).slice(-30).join(''));
-    expect(o).toBe('complete');
+    expect(await within(watched.ended, 30_000, 'the subscription'), JSON.stringify(watched.errors)).toBe('complete');
     expect(watched.received.at(-1)!.row.status).toBe('SUCCEEDED');
 
     // Picked up through the worker's LISTEN, not only by its 1 s sweep (or a 30 s lease expiry).

@@ -1,7 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
+import { startTestApp, type TestApp } from './helpers/app.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
+import { authHeaders, keyFor } from './helpers/keys.js';
 import { GENERATE, WATCH } from './helpers/operations.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';
@@ -25,10 +27,13 @@ describe.skipIf(!hasPostgres)('SIGTERM', () => {
   let database: TestDatabase;
   let sim: Awaited<ReturnType<typeof startSimulator>>;
   let processes: ServerProcess[] = [];
+  /** Creates generations for the worker tests; the API test starts its own process. */
+  let api: TestApp;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     sim = await startSimulator({ processingMs: 4000 });
+    api = await startTestApp({ ROLE: 'api', DATABASE_URL: database.url, ...sim.env });
   });
   beforeEach(() => sim.simulator.reset());
   afterEach(async () => {
@@ -38,6 +43,7 @@ describe.skipIf(!hasPostgres)('SIGTERM', () => {
     await database.sql`update generations set status = 'CANCELED' where status not in ('SUCCEEDED', 'FAILED', 'CANCELED')`;
   });
   afterAll(async () => {
+    await api?.stop();
     await sim?.simulator.stop();
     await database?.drop();
   });
@@ -64,7 +70,7 @@ describe.skipIf(!hasPostgres)('SIGTERM', () => {
   async function create(url: string, prompt: string): Promise<string> {
     const response = await fetch(`${url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...authHeaders(url) },
       body: JSON.stringify({ query: GENERATE, variables: { input: { prompt, durationSeconds: 4 } } }),
     });
     const body = (await response.json()) as { data?: { generateVideo: { generation?: { id: string } } } };
@@ -83,8 +89,6 @@ describe.skipIf(!hasPostgres)('SIGTERM', () => {
   it('makes a worker hand its PROCESSING generation back and exit 0 at once, so the next worker resumes it without waiting for the lease', async () => {
     const graceMs = 10_000;
     const workerEnv = { ROLE: 'worker', LEASE_MS: '60000', SHUTDOWN_GRACE_MS: String(graceMs) };
-    // The API role of this same process set creates the generation; the worker drives it.
-    const api = await start({ ROLE: 'api' });
     const first = await start(workerEnv);
     const prompt = 'a worker that is told to stop';
     const id = await create(api.url, prompt);
@@ -126,10 +130,10 @@ describe.skipIf(!hasPostgres)('SIGTERM', () => {
 
   it('closes open graphql-ws subscriptions with 1001 and then refuses new connections', async () => {
     // No worker: the generation stays QUEUED, so its subscription stays open until the server goes away.
-    const api = await start({ ROLE: 'api', SHUTDOWN_GRACE_MS: '10000' });
-    const id = await create(api.url, 'a subscriber told to go away');
+    const apiProcess = await start({ ROLE: 'api', SHUTDOWN_GRACE_MS: '10000' });
+    const id = await create(apiProcess.url, 'a subscriber told to go away');
 
-    const wsUrl = `${api.url.replace(/^http/, 'ws')}/graphql`;
+    const wsUrl = `${apiProcess.url.replace(/^http/, 'ws')}/graphql`;
     const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
     const messages: WsMessage[] = [];
     socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString()) as WsMessage));
@@ -140,14 +144,14 @@ describe.skipIf(!hasPostgres)('SIGTERM', () => {
       socket.once('open', () => resolve());
       socket.once('error', reject);
     });
-    socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${keyFor(apiProcess.url)}` } }));
     await waitFor('connection_ack', () => (messages.some((m) => m.type === 'connection_ack') ? true : undefined));
     socket.send(JSON.stringify({ id: 'watch', type: 'subscribe', payload: { query: WATCH, variables: { id } } }));
     const firstResult = await waitFor('the current state', () => messages.find((m) => m.type === 'next'));
     expect(firstResult.payload.data.generationStatus.status).toBe('QUEUED');
 
-    const stopped = await terminate(api);
-    expect(stopped.code, api.output()).toBe(0);
+    const stopped = await terminate(apiProcess);
+    expect(stopped.code, apiProcess.output()).toBe(0);
     const close = await Promise.race([closed, sleep(1000).then(() => undefined)]);
     expect(close, 'the socket was still open after the process exited').toBeDefined();
     expect(close!.code).toBe(1001);
@@ -165,7 +169,6 @@ describe.skipIf(!hasPostgres)('SIGTERM', () => {
   });
 
   it('exits anyway, with a non-zero code, when a worker stuck in a submit cannot finish within SHUTDOWN_GRACE_MS', async () => {
-    const api = await start({ ROLE: 'api' });
     const worker = await start({
       ROLE: 'worker',
       SHUTDOWN_GRACE_MS: '1000',

@@ -91,35 +91,58 @@ function expectFailed(generation: Generation, code: string, retryable: boolean):
 
 const isContiguous = (versions: number[]) => versions.every((v, i) => i === 0 || v === versions[i - 1]! + 1);
 
-describe.skipIf(!hasPostgres)('the in-flight cap, shared by two worker processes', () => {
+/** An API process, two worker processes and a simulator behind a recording proxy, on their own database. */
+interface WorkerPair {
+  database: TestDatabase;
+  sim: Simulator;
+  proxy: RecordingProxy;
+  api: TestApp;
+  workers: ServerProcess[];
+}
+
+async function startWorkerPair(processingMs: number, workerEnv: Record<string, string>): Promise<WorkerPair> {
+  const database = await createTestDatabase();
+  const sim = await startSimulator({ processingMs });
+  const proxy = await startRecordingProxy(sim.env.SEGMIND_BASE_URL!);
+  const env = { DATABASE_URL: database.url, ...sim.env, SEGMIND_BASE_URL: proxy.url, ...FAST_POLLING };
+  const [api, ...workers] = await Promise.all([
+    startTestApp({ ...env, ROLE: 'api' }),
+    spawnServer({ ...env, ...workerEnv, ROLE: 'worker' }),
+    spawnServer({ ...env, ...workerEnv, ROLE: 'worker' }),
+  ]);
+  return { database, sim, proxy, api, workers };
+}
+
+async function stopWorkerPair(pair: WorkerPair | undefined): Promise<void> {
+  if (!pair) return;
+  await Promise.all(pair.workers.map((w) => w.stop()));
+  await pair.api.stop();
+  await pair.proxy.stop();
+  await pair.sim.simulator.stop();
+  await pair.database.drop();
+}
+
+describe.skipIf(!hasPostgres)('submit limits shared by two worker processes through Postgres', () => {
   const PROCESSING_MS = 1500;
-  let database: TestDatabase;
-  let sim: Simulator;
-  let api: TestApp;
-  let workers: ServerProcess[] = [];
+  /** SEGMIND_MAX_IN_FLIGHT=2; each worker could take three at once, so only the shared cap keeps the pair at two. */
+  let capped: WorkerPair;
+  /** SEGMIND_SUBMITS_PER_MINUTE=2. */
+  let limited: WorkerPair;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    sim = await startSimulator({ processingMs: PROCESSING_MS });
-    const env = { DATABASE_URL: database.url, ...sim.env, ...FAST_POLLING };
-    // Each worker could take three at once: only the shared cap keeps the pair at two.
-    const workerEnv = { ...env, ROLE: 'worker', SEGMIND_MAX_IN_FLIGHT: '2', WORKER_CONCURRENCY: '3' };
-    [api, ...workers] = await Promise.all([
-      startTestApp({ ...env, ROLE: 'api' }),
-      spawnServer(workerEnv),
-      spawnServer(workerEnv),
+    // Worker processes take seconds to start: start all four at once.
+    [capped, limited] = await Promise.all([
+      startWorkerPair(PROCESSING_MS, { SEGMIND_MAX_IN_FLIGHT: '2', WORKER_CONCURRENCY: '3' }),
+      startWorkerPair(300, { SEGMIND_SUBMITS_PER_MINUTE: '2' }),
     ]);
   }, 60_000);
   afterAll(async () => {
-    await Promise.all(workers.map((w) => w.stop()));
-    await api?.stop();
-    await sim?.simulator.stop();
-    await database?.drop();
+    await Promise.all([stopWorkerPair(capped), stopWorkerPair(limited)]);
   });
 
   it('never has more than two generations at Segmind at once, and finishes all six', async () => {
     const sampler = startSampler(50, async () => {
-      const [row] = await database.sql<[{ atSegmind: number; beingSubmitted: number }]>`
+      const [row] = await capped.database.sql<[{ atSegmind: number; beingSubmitted: number }]>`
         select count(*) filter (where status in ('SUBMITTED', 'PROCESSING'))::int as "atSegmind",
                count(*) filter (where status = 'QUEUED' and lease_expires_at > now())::int as "beingSubmitted"
         from generations`;
@@ -128,18 +151,18 @@ describe.skipIf(!hasPostgres)('the in-flight cap, shared by two worker processes
     const prompts = Array.from({ length: 6 }, (_, i) => `a lantern festival, shot ${i + 1} of 6`);
     let samples: { atSegmind: number; beingSubmitted: number }[];
     try {
-      const created = await Promise.all(prompts.map((prompt) => create(api, prompt)));
+      const created = await Promise.all(prompts.map((prompt) => create(capped.api, prompt)));
       const ids = created.map((g) => g.id);
       await waitFor(
         'all six generations to be final',
         async () => {
-          const [{ n }] = await database.sql<[{ n: number }]>`
-            select count(*)::int as n from generations where id in ${database.sql(ids)} and status in ('SUCCEEDED', 'FAILED', 'CANCELED')`;
+          const [{ n }] = await capped.database.sql<[{ n: number }]>`
+            select count(*)::int as n from generations where id in ${capped.database.sql(ids)} and status in ('SUCCEEDED', 'FAILED', 'CANCELED')`;
           return n === 6 ? true : undefined;
         },
         { timeoutMs: 25_000 },
       );
-      const finals = await Promise.all(ids.map((id) => fetchGeneration(api, id)));
+      const finals = await Promise.all(ids.map((id) => fetchGeneration(capped.api, id)));
       expect(finals.map((g) => g.status)).toEqual(Array(6).fill('SUCCEEDED'));
       expect(finals.map((g) => g.attempts)).toEqual(Array(6).fill(1));
     } finally {
@@ -147,8 +170,9 @@ describe.skipIf(!hasPostgres)('the in-flight cap, shared by two worker processes
     }
 
     // Segmind's view: each job is at Segmind from its submit until it finishes there.
-    const jobs = sim.simulator.jobs();
+    const jobs = capped.sim.simulator.jobs();
     expect(jobs.map((j) => j.input.prompt).sort()).toEqual([...prompts].sort());
+    expect(capped.proxy.count('POST', SUBMIT_PATH)).toBe(6);
     const atSegmind = maxOverlap(
       jobs.map((j) => ({ start: j.submittedAt.getTime(), end: j.submittedAt.getTime() + PROCESSING_MS })),
     );
@@ -161,51 +185,23 @@ describe.skipIf(!hasPostgres)('the in-flight cap, shared by two worker processes
     expect(Math.max(...samples.map((s) => s.atSegmind + s.beingSubmitted))).toBeLessThanOrEqual(2);
     expect(Math.max(...samples.map((s) => s.atSegmind))).toBe(2);
   });
-});
-
-describe.skipIf(!hasPostgres)('the per-key submit rate limit, shared by two worker processes', () => {
-  let database: TestDatabase;
-  let sim: Simulator;
-  let proxy: RecordingProxy;
-  let api: TestApp;
-  let workers: ServerProcess[] = [];
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    sim = await startSimulator({ processingMs: 300 });
-    proxy = await startRecordingProxy(sim.env.SEGMIND_BASE_URL!);
-    const env = { DATABASE_URL: database.url, ...sim.env, SEGMIND_BASE_URL: proxy.url, ...FAST_POLLING };
-    const workerEnv = { ...env, ROLE: 'worker', SEGMIND_SUBMITS_PER_MINUTE: '2' };
-    [api, ...workers] = await Promise.all([
-      startTestApp({ ...env, ROLE: 'api' }),
-      spawnServer(workerEnv),
-      spawnServer(workerEnv),
-    ]);
-  }, 60_000);
-  afterAll(async () => {
-    await Promise.all(workers.map((w) => w.stop()));
-    await api?.stop();
-    await proxy?.stop();
-    await sim?.simulator.stop();
-    await database?.drop();
-  });
 
   it('submits two of four generations in the first five seconds and keeps the other two queued, without a 429', async () => {
     const started = Date.now();
-    const created = await Promise.all([1, 2, 3, 4].map((i) => create(api, `a kite over the bay, take ${i}`)));
+    const created = await Promise.all([1, 2, 3, 4].map((i) => create(limited.api, `a kite over the bay, take ${i}`)));
     const ids = created.map((g) => g.id);
-    await waitFor('two submits to reach Segmind', () => (proxy.count('POST', SUBMIT_PATH) >= 2 ? true : undefined), {
+    await waitFor('two submits to reach Segmind', () => (limited.proxy.count('POST', SUBMIT_PATH) >= 2 ? true : undefined), {
       timeoutMs: 5000,
     });
     // Both workers sweep every second: several chances to break the limit before the five seconds are up.
     await sleep(Math.max(2500, started + 5000 - Date.now()));
 
     // Segmind saw exactly two submit requests: the limit was kept by us, not enforced by a 429 from Segmind.
-    expect(proxy.count('POST', SUBMIT_PATH)).toBe(2);
-    expect(sim.simulator.submissions()).toBe(2);
+    expect(limited.proxy.count('POST', SUBMIT_PATH)).toBe(2);
+    expect(limited.sim.simulator.submissions()).toBe(2);
 
-    const rows = await database.sql<{ id: string; status: string; request_id: string | null; attempts: number; lease_owner: string | null }[]>`
-      select id, status, request_id, attempts, lease_owner from generations where id in ${database.sql(ids)}`;
+    const rows = await limited.database.sql<{ id: string; status: string; request_id: string | null; attempts: number; lease_owner: string | null }[]>`
+      select id, status, request_id, attempts, lease_owner from generations where id in ${limited.database.sql(ids)}`;
     const submitted = rows.filter((r) => r.request_id !== null);
     const waiting = rows.filter((r) => r.request_id === null);
     expect(submitted).toHaveLength(2);
@@ -214,12 +210,12 @@ describe.skipIf(!hasPostgres)('the per-key submit rate limit, shared by two work
       { status: 'QUEUED', attempts: 0, lease_owner: null },
     ]);
 
-    const submits = await database.sql<{ key_id: string; generation_id: string }[]>`
+    const submits = await limited.database.sql<{ key_id: string; generation_id: string }[]>`
       select key_id, generation_id from segmind_submits order by generation_id`;
     expect(submits.map((s) => s.key_id)).toEqual([SIM_KEY_ID, SIM_KEY_ID]);
     expect(submits.map((s) => s.generation_id)).toEqual(submitted.map((r) => r.id).sort());
 
-    const [{ n: rateLimited }] = await database.sql<[{ n: number }]>`
+    const [{ n: rateLimited }] = await limited.database.sql<[{ n: number }]>`
       select count(*)::int as n from generation_events where type = 'rate_limited'`;
     expect(rateLimited).toBe(0);
   });
@@ -285,6 +281,42 @@ describe.skipIf(!hasPostgres)('the generation deadline', () => {
   });
 });
 
+describe.skipIf(!hasPostgres)('a generation whose deadline passes while it waits to be sent again', () => {
+  let database: TestDatabase;
+  let sim: Simulator;
+  let server: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    sim = await startSimulator({ processingMs: 300 });
+    server = await startTestApp({ DATABASE_URL: database.url, ...sim.env, ...FAST_POLLING, GENERATION_DEADLINE_MS: '1500' });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await sim?.simulator.stop();
+    await database?.drop();
+  });
+
+  it('fails as TIMEOUT at its deadline, free of charge, instead of waiting out a rate limit that ends later', async () => {
+    // Segmind's limit resets 5 s from now, long after the 1.5 s deadline: the generation can no longer make it.
+    const resetAt = Date.now() + 5000;
+    sim.simulator.injectFault({ endpoint: 'submit', status: 429, headers: { 'x-rate-limit-reset-at-utc': new Date(resetAt).toISOString() } });
+    const generation = await create(server, 'a comet, too late');
+    const final = await untilFinal(server, generation.id);
+
+    const message = expectFailed(final, 'TIMEOUT', true);
+    expect(message).toMatch(/nothing is charged/i);
+    expect(final.cost).toEqual({ amount: '0.00', currency: 'USD' });
+    expect(final.costIsFinal).toBe(true);
+    expect(final.events.map((e) => e.type)).toEqual(['created', 'rate_limited', 'failed']);
+    // Failed at the deadline (workers sweep every second), not when the wait ends.
+    const failedAfter = Date.parse(final.completedAt!) - Date.parse(final.createdAt);
+    expect(failedAfter).toBeGreaterThanOrEqual(1500);
+    expect(failedAfter, 'ms from creation to TIMEOUT').toBeLessThan(3000);
+    expect(sim.simulator.submissions()).toBe(0);
+  });
+});
+
 describe.skipIf(!hasPostgres)('a submit whose answer never comes', () => {
   let database: TestDatabase;
   let sim: Simulator;
@@ -324,8 +356,8 @@ describe.skipIf(!hasPostgres)('a submit whose answer never comes', () => {
     expect(final.attempts).toBe(1);
     expect(sim.simulator.submissions()).toBe(1);
 
-    // A worker that (wrongly) retried would do so within a few backoff steps.
-    await sleep(3000);
+    // A worker that (wrongly) retried would do so within a second or two (the first backoff is under 1 s).
+    await sleep(2000);
     expect(sim.simulator.submissions()).toBe(1);
     expect(proxy.count('POST', SUBMIT_PATH)).toBe(1);
     const after = await fetchGeneration(server, generation.id);
@@ -431,6 +463,13 @@ describe.skipIf(!hasPostgres)('canceling a generation a worker is polling', () =
     expect(body.data?.cancelGeneration).toMatchObject({ __typename: 'CancelGenerationSuccess', chargeMayApply: true });
     const canceledVersion = body.data!.cancelGeneration.generation.version;
 
+    // The worker notices at once (the cancel's notification, or at worst its next heartbeat), not when the lease expires.
+    const runEndedAt = await waitFor('the worker to stop driving it', () => {
+      const line = server.logs.find((l) => l.includes('generation run ended') && l.includes(generation.id));
+      return line ? Date.parse((JSON.parse(line) as { time: string }).time) : undefined;
+    });
+    expect(runEndedAt - canceledAt).toBeLessThan(LEASE_MS);
+
     await sleep(LEASE_MS * 2);
 
     const [row] = await database.sql<{ status: string; lease_owner: string | null; lease_expires_at: Date | null; version: number }[]>`
@@ -439,8 +478,8 @@ describe.skipIf(!hasPostgres)('canceling a generation a worker is polling', () =
     const [{ n: laterEvents }] = await database.sql<[{ n: number }]>`
       select count(*)::int as n from generation_events where generation_id = ${generation.id} and version > ${canceledVersion}`;
     expect(laterEvents).toBe(0);
-    // A poll already on its way may land; none may start once the worker had time to notice (a heartbeat: LEASE_MS / 3).
-    expect(proxy.count('GET', statusPath(requestId), canceledAt + 400)).toBe(0);
+    // Nobody asks Segmind about it any more: not the worker that held it, nor one that took it over later.
+    expect(proxy.count('GET', statusPath(requestId), runEndedAt)).toBe(0);
     expect(proxy.count('GET', resultPath(requestId))).toBe(0);
     expect(proxy.count('POST', SUBMIT_PATH)).toBe(1);
     expect(server.logs.filter((l) => l.includes('generation run ended') && l.includes(generation.id))).toHaveLength(1);

@@ -69,7 +69,7 @@ describe.skipIf(!hasPostgres)('operating the server', () => {
   it('logs JSON lines with the request id and generation id, and never a secret', async () => {
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-request-id': 'req-trace-42', authorization: `Bearer ${SECRET_KEY}` },
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-trace-42', authorization: `Bearer ${server.key}` },
       body: JSON.stringify({ query: GENERATE, variables: { input: { prompt: 'trace me', durationSeconds: 4 } } }),
     });
     expect(response.headers.get('x-request-id')).toBe('req-trace-42');
@@ -79,8 +79,10 @@ describe.skipIf(!hasPostgres)('operating the server', () => {
     const lines = server.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
     const accepted = lines.find((l) => l.msg === 'generation accepted' && l.generationId === id);
     expect(accepted?.requestId).toBe('req-trace-42');
+    expect(accepted?.keyPrefix).toBe(server.key.slice(0, 12));
     expect(lines.some((l) => l.msg === 'http request' && l.requestId === 'req-trace-42' && l.status === 200)).toBe(true);
     expect(server.logs.join('\n')).not.toContain(SECRET_KEY);
+    expect(server.logs.join('\n')).not.toContain(server.key);
     expect(server.logs.join('\n')).not.toContain(database.url);
   });
 
@@ -146,18 +148,24 @@ describe.skipIf(!hasPostgres)('retention', () => {
       EVENT_RETENTION_DAYS: '90',
     });
     try {
-      await expect.poll(async () => (await second.graphql(GET, { id: oldVideo.id })).data?.generation.video, { timeout: 10_000 }).toBeNull();
-      const expired = (await second.graphql(GET, { id: oldVideo.id })).data!.generation;
+      // The generations belong to the first server's key.
+      const asOwner = { authorization: `Bearer ${first.key}` };
+      await expect
+        .poll(async () => (await second.graphql(GET, { id: oldVideo.id }, asOwner)).data?.generation.video, { timeout: 10_000 })
+        .toBeNull();
+      const expired = (await second.graphql(GET, { id: oldVideo.id }, asOwner)).data!.generation;
       expect(expired.status).toBe('SUCCEEDED');
       expect(expired.events.at(-1).type).toBe('video_expired');
       const [row] = await database.sql`select video_expired_at, video_key from generations where id = ${oldVideo.id}`;
       expect(row?.video_expired_at).toBeInstanceOf(Date);
-      expect((await fetch(`${second.url}/videos/${oldVideo.id}.mp4`)).status).toBe(404);
+      expect(existsSync(path.join(dataDir, 'videos', `${oldVideo.id}.mp4`))).toBe(false);
+      const oldLink = new URL(oldVideo.video.url);
+      expect((await fetch(`${second.url}${oldLink.pathname}${oldLink.search}`)).status).toBe(404);
 
       const timelineRows = async () =>
         ((await database.sql`select count(*)::int as n from generation_events where generation_id = ${oldTimeline.id}`) as [{ n: number }])[0].n;
       await expect.poll(timelineRows, { timeout: 10_000 }).toBe(0);
-      const stillThere = (await second.graphql(GET, { id: recent.id })).data!.generation;
+      const stillThere = (await second.graphql(GET, { id: recent.id }, asOwner)).data!.generation;
       expect(stillThere.video.url).toBeTruthy();
       expect((await fetch(stillThere.video.url)).status).toBe(200);
     } finally {

@@ -3,6 +3,7 @@ import type { Client } from 'graphql-ws';
 import type { GraphqlBody } from './helpers/app.js';
 import { collectWs, createWsClient, type Collected } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
+import { authHeaders } from './helpers/keys.js';
 import { GENERATE, WATCH } from './helpers/operations.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';
@@ -60,7 +61,7 @@ describe.skipIf(!hasPostgres)('two API processes and two workers on one Postgres
   async function create(url: string, prompt: string): Promise<string> {
     const response = await fetch(`${url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...authHeaders(url) },
       body: JSON.stringify({ query: GENERATE, variables: { input: { prompt, durationSeconds: 4 } } }),
     });
     const body = (await response.json()) as GraphqlBody<{ generateVideo: { generation?: { id: string } } }>;

@@ -65,8 +65,10 @@ describe.skipIf(!hasPostgres)('serving a stored video', () => {
     expect(final.status).toBe('SUCCEEDED');
     expect(final.video).toEqual({ url: expect.any(String) as unknown, contentType: 'video/mp4', sizeBytes: size });
     videoUrl = final.video!.url;
-    videoPath = new URL(videoUrl).pathname;
-    expect(videoPath).toBe(`/videos/${final.id}.mp4`);
+    const link = new URL(videoUrl);
+    expect(link.pathname).toBe(`/videos/${final.id}.mp4`);
+    expect(link.searchParams.get('token')).toBeTruthy();
+    videoPath = link.pathname + link.search;
   });
   afterAll(async () => {
     await server?.stop();
@@ -137,8 +139,17 @@ describe.skipIf(!hasPostgres)('serving a stored video', () => {
     expect(Buffer.from(await response.arrayBuffer()).equals(sample)).toBe(true);
   });
 
-  it('answers 404 for a video that does not exist', async () => {
-    for (const path of [`/videos/${randomUUID()}.mp4`, '/videos/not-a-generation.mp4', '/videos/', '/videos/x.webm']) {
+  it('answers 403 for a video link without a valid token, whether or not the video exists', async () => {
+    const search = new URL(videoUrl).search;
+    for (const path of [`/videos/${randomUUID()}.mp4`, `/videos/${randomUUID()}.mp4${search}`, new URL(videoUrl).pathname]) {
+      const response = await rawRequest(server.url, 'GET', path);
+      expect(response.status, path).toBe(403);
+      expect(response.headers['content-type']).not.toBe('video/mp4');
+    }
+  });
+
+  it('answers 404 for paths that are not video links', async () => {
+    for (const path of ['/videos/not-a-generation.mp4', '/videos/', '/videos/x.webm']) {
       const response = await rawRequest(server.url, 'GET', path);
       expect(response.status, path).toBe(404);
       expect(response.headers['content-type']).not.toBe('video/mp4');

@@ -277,7 +277,7 @@ describe('loadConfig', () => {
   it('has the documented defaults', () => {
     expect(loadConfig({})).toEqual({
       port: 4000,
-      host: '0.0.0.0',
+      host: '127.0.0.1',
       databaseUrl: undefined,
       dataDir: path.resolve('./.data'),
       publicUrl: undefined,
@@ -290,6 +290,12 @@ describe('loadConfig', () => {
       segmindSubmitsPerMinute: 50,
       generationDeadlineMs: 900_000,
       shutdownGraceMs: 30_000,
+      production: false,
+      dailyBudgetUsd: undefined,
+      videoUrlTtlSeconds: 86_400,
+      metricsToken: undefined,
+      videoRetentionDays: 30,
+      eventRetentionDays: 90,
       simulatorProcessingMs: 15_000,
       workerConcurrency: 10,
       leaseMs: 30_000,

@@ -55,14 +55,12 @@ async function appendEvent(tx: Tx, row: GenerationRow, event: EventInput): Promi
   if (row.status === 'QUEUED') await tx.execute(sql`select pg_notify(${JOBS_CHANNEL}, ${row.id})`);
 }
 
-/** Inserts a new generation (version 1) with its `created` event, in one transaction. */
-export async function insertGeneration(db: Db, values: NewGenerationRow): Promise<GenerationRow> {
-  return db.transaction(async (tx) => {
-    const [row] = await tx.insert(generations).values(values).returning();
-    if (!row) throw new Error('insert returned no row');
-    await appendEvent(tx, row, { type: 'created', message: 'Accepted and queued.' });
-    return row;
-  });
+/** Inserts a new generation (version 1) with its `created` event, inside the caller's transaction. */
+export async function insertGenerationTx(tx: Tx, values: NewGenerationRow): Promise<GenerationRow> {
+  const [row] = await tx.insert(generations).values(values).returning();
+  if (!row) throw new Error('insert returned no row');
+  await appendEvent(tx, row, { type: 'created', message: 'Accepted and queued.' });
+  return row;
 }
 
 /** Column values, or SQL expressions such as `attempts - 1`. */
@@ -102,8 +100,12 @@ export async function transition(db: Db, id: string, options: TransitionOptions)
   });
 }
 
-export async function getGeneration(db: Db, id: string): Promise<GenerationRow | null> {
-  const [row] = await db.select().from(generations).where(eq(generations.id, id));
+/** A generation by id; with `apiKeyId`, only when that key owns it (anything else looks missing). */
+export async function getGeneration(db: Db, id: string, apiKeyId?: string): Promise<GenerationRow | null> {
+  const [row] = await db
+    .select()
+    .from(generations)
+    .where(and(eq(generations.id, id), apiKeyId ? eq(generations.apiKeyId, apiKeyId) : undefined));
   return row ?? null;
 }
 
@@ -140,9 +142,9 @@ export interface ListCursor {
 
 export async function listGenerations(
   db: Db,
-  options: { limit: number; after?: ListCursor; statuses?: readonly GenerationStatus[] },
+  options: { apiKeyId: string; limit: number; after?: ListCursor; statuses?: readonly GenerationStatus[] },
 ): Promise<GenerationRow[]> {
-  const where: SQL[] = [];
+  const where: SQL[] = [eq(generations.apiKeyId, options.apiKeyId)];
   if (options.statuses?.length) where.push(inArray(generations.status, [...options.statuses]));
   if (options.after) {
     const { createdAt, id } = options.after;

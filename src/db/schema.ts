@@ -31,6 +31,26 @@ export const generationStatus = pgEnum('generation_status', generationStatuses);
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
+/** API keys: only a hash of each key is stored; `prefix` is the part shown in listings and logs. */
+export const apiKeys = pgTable('api_keys', {
+  id: uuid('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  prefix: text('prefix').notNull().unique(),
+  hash: text('hash').notNull().unique(),
+  /** USD a key may spend per UTC day; null for no limit. */
+  dailyBudgetUsd: numeric('daily_budget_usd', { precision: 10, scale: 2 }),
+  /** Generations a key may have QUEUED..STORING at once; null for no limit. */
+  maxActive: integer('max_active'),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+  revokedAt: timestamptz('revoked_at'),
+});
+
+/** Server-wide secrets shared by every replica (e.g. the key that signs video URLs), made on first start. */
+export const serverSecrets = pgTable('server_secrets', {
+  name: text('name').primaryKey(),
+  value: text('value').notNull(),
+});
+
 /** One row per generation; the row is the job. Every change bumps `version`. */
 export const generations = pgTable(
   'generations',
@@ -48,7 +68,11 @@ export const generations = pgTable(
     resolution: text('resolution').notNull(),
     generateAudio: boolean('generate_audio').notNull(),
     seed: bigint('seed', { mode: 'number' }).notNull(),
+    /** The key that created it: only that key sees and controls it. */
+    apiKeyId: uuid('api_key_id').references(() => apiKeys.id),
     idempotencyKey: text('idempotency_key'),
+    /** Hash of the effective input, to tell a repeated request from a reused idempotency key. */
+    inputHash: text('input_hash'),
     provider: text('provider').notNull(),
 
     requestId: text('request_id'),
@@ -91,7 +115,10 @@ export const generations = pgTable(
     index('generations_due_idx')
       .on(t.runAfter)
       .where(sql`${t.status} in ('QUEUED', 'SUBMITTED', 'PROCESSING', 'STORING')`),
-    index('generations_created_idx').on(t.createdAt.desc(), t.id.desc()),
+    index('generations_created_idx').on(t.apiKeyId, t.createdAt.desc(), t.id.desc()),
+    uniqueIndex('generations_idempotency_idx')
+      .on(t.apiKeyId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
     index('generations_history_idx')
       .on(t.durationSeconds, t.resolution, t.generateAudio, t.completedAt.desc())
       .where(sql`${t.upstreamSeconds} is not null`),

@@ -12,6 +12,10 @@ export interface WatchOptions {
   /** Called once when the stream starts and once when it ends. */
   onOpen?: () => void;
   onClose?: () => void;
+  /** Only stream a generation this key owns; another key's looks missing. */
+  apiKeyId?: string;
+  /** Ends the stream (e.g. when the key is revoked). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -33,7 +37,7 @@ export async function watchGeneration(
     pending = true;
     wake?.();
   });
-  const current = await getGeneration(db, id);
+  const current = await getGeneration(db, id, options.apiKeyId);
   if (!current) {
     unsubscribe();
     return null;
@@ -49,6 +53,7 @@ export async function watchGeneration(
       stopped = true;
       wake?.();
     });
+    options.signal?.addEventListener('abort', () => stop(), { once: true });
     try {
       await deliver(push, current);
       let last = current.version;

@@ -1,5 +1,6 @@
 import { isTerminal, transition } from '../db/generations.js';
-import type { GenerationRow } from '../db/schema.js';
+import { sql } from 'drizzle-orm';
+import { generations, type GenerationRow } from '../db/schema.js';
 import { NotCancelableError, NotFoundError } from '../errors.js';
 import { builder } from './builder.js';
 import { findGeneration, GenerationRef } from './generation.js';
@@ -35,7 +36,16 @@ builder.mutationField('cancelGeneration', (t) =>
         // under the same row lock, so either it sees our cancel and never submits, or we see its mark.
         const canceled = await transition(ctx.db, id, {
           from: [current.status],
-          set: { status: 'CANCELED', completedAt: new Date(), leaseOwner: null, leaseExpiresAt: null, etaSeconds: null },
+          // Whether anything is charged is only known at commit: the SQL sets cost 0 when no submit went out.
+          set: {
+            status: 'CANCELED',
+            completedAt: new Date(),
+            leaseOwner: null,
+            leaseExpiresAt: null,
+            etaSeconds: null,
+            costUsd: sql`case when ${generations.requestId} is null and ${generations.submitStartedAt} is null then 0 else ${generations.costUsd} end`,
+            costFinal: sql`${generations.requestId} is null and ${generations.submitStartedAt} is null`,
+          },
           event: (row) => ({
             type: 'canceled',
             message: chargeMayApply(row)

@@ -1,4 +1,6 @@
 import type { Db } from '../db/client.js';
+import type { ApiKey } from '../auth/keys.js';
+import type { Sessions } from '../auth/sessions.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -7,6 +9,14 @@ export type Provider = 'SEGMIND' | 'SIMULATOR';
 
 /** What every resolver gets, over HTTP, SSE and WebSocket alike. */
 export interface AppContext {
+  /** The caller's key; null when none (or an invalid one) was sent. Resolvers call requireKey(). */
+  apiKey: ApiKey | null;
+  /** Why apiKey is null, for the error message. */
+  authProblem: 'missing' | 'invalid' | null;
+  sessions: Sessions;
+  videoSigningSecret: Buffer;
+  /** How long video links stay valid. */
+  videoUrlTtlSeconds: number;
   db: Db;
   bus: EventBus;
   /** Base URL for links this server hands out (video URLs). */
@@ -17,6 +27,8 @@ export interface AppContext {
   /** Carries the request id on every line. */
   log: Logger;
   requestId: string;
+  /** Server-wide spend per UTC day; undefined for no limit. */
+  serverDailyBudgetUsd: number | undefined;
   /** How long a new generation may take before it fails with TIMEOUT. */
   generationDeadlineMs: number;
 }

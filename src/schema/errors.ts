@@ -1,6 +1,15 @@
-import { AppError, InputError, NotCancelableError, NotFoundError } from '../errors.js';
+import {
+  AppError,
+  BudgetExceededError,
+  IdempotencyKeyReusedError,
+  InputError,
+  NotCancelableError,
+  NotFoundError,
+  TooManyActiveGenerationsError,
+} from '../errors.js';
 import { builder } from './builder.js';
 import { GenerationStatusEnum } from './enums.js';
+import { MoneyRef, usd } from './money.js';
 
 /** Every error returned as data implements this, so clients can always ask `... on Error { message }`. */
 export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement({
@@ -27,4 +36,44 @@ builder.objectType(NotCancelableError, {
   description: 'The generation already reached a final status.',
   interfaces: [ErrorInterface],
   fields: (t) => ({ id: t.exposeID('id'), status: t.expose('status', { type: GenerationStatusEnum }) }),
+});
+
+const BudgetScopeEnum = builder.enumType('BudgetScope', {
+  values: {
+    KEY: { description: "Your API key's daily budget." },
+    SERVER: { description: "The server's daily budget, shared by every key." },
+  } as const,
+});
+
+builder.objectType(BudgetExceededError, {
+  name: 'BudgetExceededError',
+  description: 'This generation would take a daily spend budget over its limit. Nothing was queued or charged.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    scope: t.expose('scope', { type: BudgetScopeEnum }),
+    limit: t.field({ type: MoneyRef, resolve: (e) => usd(e.limitUsd) }),
+    used: t.field({ type: MoneyRef, description: 'Spent today (UTC), estimates included.', resolve: (e) => usd(e.usedUsd) }),
+    price: t.field({ type: MoneyRef, description: 'What this generation would cost.', resolve: (e) => usd(e.priceUsd) }),
+    resetsAt: t.expose('resetsAt', { type: 'DateTime', description: 'The next midnight UTC.' }),
+  }),
+});
+
+builder.objectType(TooManyActiveGenerationsError, {
+  name: 'TooManyActiveGenerationsError',
+  description: 'Your API key has as many unfinished generations as it may. A slot frees up when one finishes or is canceled.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    limit: t.exposeInt('limit'),
+    active: t.exposeInt('active', { description: 'Your generations now QUEUED, SUBMITTED, PROCESSING or STORING.' }),
+  }),
+});
+
+builder.objectType(IdempotencyKeyReusedError, {
+  name: 'IdempotencyKeyReusedError',
+  description: 'The idempotencyKey was used before with a different input.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    idempotencyKey: t.exposeString('idempotencyKey'),
+    generationId: t.exposeID('generationId', { description: 'The generation the key was first used for.' }),
+  }),
 });

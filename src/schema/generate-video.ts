@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createGraphQLError } from 'graphql-yoga';
-import { insertGeneration } from '../db/generations.js';
+import { createHash } from 'node:crypto';
+import { admitGeneration } from '../db/admit-generation.js';
 import type { GenerationRow } from '../db/schema.js';
-import { InputError } from '../errors.js';
+import { BudgetExceededError, IdempotencyKeyReusedError, InputError, TooManyActiveGenerationsError } from '../errors.js';
+import { requireKey } from './auth.js';
 import {
   MAX_PROMPT_LENGTH,
   priceCents,
@@ -32,6 +34,18 @@ export const GenerateVideoInput = builder.inputType('GenerateVideoInput', {
 
 type InputShape = typeof GenerateVideoInput.$inferInput;
 
+/**
+ * What makes two requests "the same" for idempotency: every input field as the client sent it (trimmed, with
+ * defaults applied), but not the idempotency key itself nor the seed the server would pick.
+ */
+function inputHash(request: GenerationRequest): string {
+  const { idempotencyKey: _ignored, ...fields } = request;
+  const normalized = Object.fromEntries(
+    Object.entries({ ...fields, seed: fields.seed ?? null }).map(([k, v]) => [k, typeof v === 'string' ? v.trim() || null : (v ?? null)]),
+  );
+  return createHash('sha256').update(JSON.stringify(normalized, Object.keys(normalized).sort())).digest('hex');
+}
+
 /** GraphQL input → domain request, applying the schema defaults when a client sends explicit nulls. */
 export function toGenerationRequest(input: InputShape): GenerationRequest {
   return {
@@ -57,20 +71,38 @@ builder.mutationField('generateVideo', (t) =>
     type: GenerateVideoSuccess,
     description: 'Queues a generation and answers at once; follow it with the generationStatus subscription.',
     args: { input: t.arg({ type: GenerateVideoInput, required: true }) },
-    errors: { types: [InputError], directResult: true, union: { name: 'GenerateVideoResult' } },
+    errors: {
+      types: [InputError, BudgetExceededError, TooManyActiveGenerationsError, IdempotencyKeyReusedError],
+      directResult: true,
+      union: { name: 'GenerateVideoResult' },
+    },
     resolve: async (_root, { input }, ctx) => {
-      const request = validateGenerationRequest(toGenerationRequest(input));
+      const apiKey = requireKey(ctx);
+      const asked = toGenerationRequest(input);
+      const request = validateGenerationRequest(asked);
+      const priceUsd = priceCents(request) / 100;
       const now = new Date();
-      const generation = await insertGeneration(ctx.db, {
-        id: randomUUID(),
-        ...request,
-        provider: ctx.provider,
-        costUsd: (priceCents(request) / 100).toFixed(2),
-        createdAt: now,
-        updatedAt: now,
-        deadlineAt: new Date(now.getTime() + ctx.generationDeadlineMs),
+      const { generation, repeated } = await admitGeneration(ctx.db, {
+        apiKey,
+        priceUsd,
+        serverDailyBudgetUsd: ctx.serverDailyBudgetUsd,
+        values: {
+          id: randomUUID(),
+          ...request,
+          apiKeyId: apiKey.id,
+          inputHash: inputHash(asked),
+          provider: ctx.provider,
+          costUsd: priceUsd.toFixed(2),
+          createdAt: now,
+          updatedAt: now,
+          deadlineAt: new Date(now.getTime() + ctx.generationDeadlineMs),
+        },
       });
-      ctx.log.info('generation accepted', { generationId: generation.id, provider: generation.provider });
+      ctx.log[repeated ? 'debug' : 'info'](repeated ? 'idempotent repeat' : 'generation accepted', {
+        generationId: generation.id,
+        keyPrefix: apiKey.prefix,
+        provider: generation.provider,
+      });
       return { generation };
     },
   }),
@@ -81,7 +113,8 @@ builder.queryField('estimateCost', (t) =>
     type: MoneyRef,
     description: 'What generateVideo would cost for this input, before anything is spent.',
     args: { input: t.arg({ type: GenerateVideoInput, required: true }) },
-    resolve: (_root, { input }) => {
+    resolve: (_root, { input }, ctx) => {
+      requireKey(ctx);
       try {
         return usd(priceCents(validateGenerationRequest(toGenerationRequest(input))) / 100);
       } catch (error) {

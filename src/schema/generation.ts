@@ -2,7 +2,10 @@ import { createGraphQLError } from 'graphql-yoga';
 import { getGeneration, listEvents, listGenerations, type ListCursor } from '../db/generations.js';
 import type { GenerationEventRow, GenerationRow } from '../db/schema.js';
 import type { GenerationErrorCode } from '../jobs/error-codes.js';
+import { signVideo } from '../auth/video-token.js';
 import { videoPath } from '../storage/video-route.js';
+import { requireKey } from './auth.js';
+import type { AppContext } from './context.js';
 import { builder } from './builder.js';
 import {
   AspectRatioEnum,
@@ -76,10 +79,12 @@ export const GenerationRef = builder.objectRef<GenerationRow>('Generation').impl
     video: t.field({
       type: VideoRef,
       nullable: true,
-      description: 'Present when SUCCEEDED.',
+      description: 'Present when SUCCEEDED. The URL carries a signed token and expires (ask again for a fresh one).',
       resolve: (g, _args, ctx) =>
         g.status === 'SUCCEEDED' && g.videoKey && !g.videoExpiredAt
-          ? { url: ctx.publicUrl + videoPath(g.id), contentType: g.videoContentType ?? 'video/mp4', sizeBytes: g.videoSizeBytes ?? 0 }
+          ? {
+              url: `${ctx.publicUrl}${videoPath(g.id)}?${signVideo(ctx.videoSigningSecret, g.id, ctx.videoUrlTtlSeconds)}`,
+              contentType: g.videoContentType ?? 'video/mp4', sizeBytes: g.videoSizeBytes ?? 0 }
           : null,
     }),
     error: t.field({
@@ -159,9 +164,14 @@ function decodeCursor(cursor: string): ListCursor {
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const MAX_PAGE_SIZE = 100;
 
-/** Loads a generation by a client-supplied id; malformed ids are simply not found. */
-export const findGeneration = (ctx: { db: Parameters<typeof getGeneration>[0] }, id: string) =>
-  UUID.test(id) ? getGeneration(ctx.db, id) : Promise.resolve(null);
+/**
+ * Loads a generation of the caller's by a client-supplied id. Malformed ids, unknown ids and other keys'
+ * generations all look the same: not found.
+ */
+export function findGeneration(ctx: AppContext, id: string) {
+  const apiKey = requireKey(ctx);
+  return UUID.test(id) ? getGeneration(ctx.db, id, apiKey.id) : Promise.resolve(null);
+}
 
 builder.queryFields((t) => ({
   generation: t.field({
@@ -180,6 +190,7 @@ builder.queryFields((t) => ({
       status: t.arg({ type: [GenerationStatusEnum], description: 'Only generations in these statuses.' }),
     },
     resolve: async (_root, args, ctx) => {
+      const apiKey = requireKey(ctx);
       const first = args.first ?? 20;
       if (first < 1 || first > MAX_PAGE_SIZE) {
         throw createGraphQLError(`first must be from 1 to ${MAX_PAGE_SIZE}; got ${first}.`, {
@@ -187,6 +198,7 @@ builder.queryFields((t) => ({
         });
       }
       const rows = await listGenerations(ctx.db, {
+        apiKeyId: apiKey.id,
         limit: first + 1,
         after: args.after ? decodeCursor(args.after) : undefined,
         statuses: args.status ?? undefined,

@@ -1,5 +1,6 @@
 import { createGraphQLError } from 'graphql-yoga';
 import { watchGeneration } from '../events/watch.js';
+import { requireKey } from './auth.js';
 import { builder } from './builder.js';
 import { GenerationRef, UUID } from './generation.js';
 
@@ -9,11 +10,23 @@ builder.subscriptionField('generationStatus', (t) =>
     description: 'The generation now, then every change, once each and in order; completes when it is final.',
     args: { id: t.arg.id({ required: true }) },
     subscribe: async (_root, { id }, ctx) => {
+      const apiKey = requireKey(ctx);
       const transport = 'socket' in ctx ? 'websocket' : 'sse';
+      // Revoking the key ends the stream at once, over SSE as over WebSocket.
+      const revoked = new AbortController();
+      let untrack = () => {};
       const stream = UUID.test(id)
         ? await watchGeneration(ctx.db, ctx.bus, id, {
-            onOpen: () => ctx.metrics.subscriptions.inc({ transport }),
-            onClose: () => ctx.metrics.subscriptions.dec({ transport }),
+            apiKeyId: apiKey.id,
+            signal: revoked.signal,
+            onOpen: () => {
+              ctx.metrics.subscriptions.inc({ transport });
+              untrack = ctx.sessions.track(apiKey.id, () => revoked.abort());
+            },
+            onClose: () => {
+              ctx.metrics.subscriptions.dec({ transport });
+              untrack();
+            },
             onDeliver: (row) => ctx.metrics.eventDelivery.observe(Math.max(0, Date.now() - row.updatedAt.getTime()) / 1000),
           })
         : null;

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { verifyVideo } from '../auth/video-token.js';
 import type { VideoStorage } from './local-storage.js';
 
 export const VIDEO_PATH_PREFIX = '/videos/';
-const VIDEO_PATH = /^\/videos\/([A-Za-z0-9-]{1,64})\.mp4$/;
+const VIDEO_PATH = /^\/videos\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.mp4$/;
 
 /** The public path of a stored video. */
 export const videoPath = (generationId: string) => `${VIDEO_PATH_PREFIX}${generationId}.mp4`;
@@ -32,7 +33,7 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
  * Serves stored videos with Range support so browsers can seek. Returns false when the request is not
  * for a video path, so the caller can hand it on.
  */
-export function createVideoHandler(storage: VideoStorage) {
+export function createVideoHandler(storage: VideoStorage, options: { signingSecret: Buffer }) {
   return async function handleVideo(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!url.pathname.startsWith(VIDEO_PATH_PREFIX)) return false;
@@ -41,6 +42,12 @@ export function createVideoHandler(storage: VideoStorage) {
       return true;
     }
     const match = VIDEO_PATH.exec(url.pathname);
+    // Links carry a signed, expiring token, so <video src> works without headers and only for the owner's
+    // links. A bad token is refused before the file is looked up, so nothing reveals which videos exist.
+    if (match && !verifyVideo(options.signingSecret, match[1]!, url.searchParams)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('This video link is invalid or expired: ask the API for a fresh video.url.\n');
+      return true;
+    }
     const key = match ? `${match[1]}.mp4` : null;
     const size = key ? await storage.size(key) : null;
     if (!key || size === null) {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger, lineDestination } from '../../src/logger.js';
+import { createKey, keyForDatabase, rememberKey } from './keys.js';
 
 export interface TestApp {
   app: App;
@@ -12,6 +13,8 @@ export interface TestApp {
   /** POSTs one GraphQL operation and returns the parsed body. */
   graphql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphqlBody<T>>;
   dataDir: string;
+  /** The key the helpers send (graphql(), WebSocket and SSE clients). */
+  key: string;
   /** Every log line the app wrote. */
   logs: string[];
   stop(): Promise<void>;
@@ -41,15 +44,24 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
   });
   const app = await createApp(config, { log: createLogger(config.logLevel, lineDestination((line) => logs.push(line))) });
   const url = await app.start();
+  // Every test server has a key its helpers send: the development key, or a fresh one when keys already exist.
+  const key = env.DATABASE_URL ? await keyForDatabase(env.DATABASE_URL) : (app.developmentKey ?? (await createKey(app.database.db)).key);
+  rememberKey(url, key);
   return {
     app,
     url,
+    key,
     dataDir,
     logs,
     async graphql(query, variables, headers = {}) {
       const response = await fetch(`${url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json',
+          authorization: `Bearer ${key}`,
+          ...headers,
+        },
         body: JSON.stringify({ query, variables }),
       });
       return (await response.json()) as GraphqlBody<any>;

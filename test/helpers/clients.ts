@@ -1,6 +1,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { GraphqlBody } from './app.js';
+import { authHeaders, keyFor } from './keys.js';
 
 export interface Collected<T> {
   results: GraphqlBody<T>[];
@@ -13,7 +14,7 @@ export function createWsClient(baseUrl: string, connectionParams?: Record<string
   return createClient({
     url: `${baseUrl.replace(/^http/, 'ws')}/graphql`,
     webSocketImpl: WebSocket,
-    connectionParams,
+    connectionParams: connectionParams ?? { authorization: `Bearer ${keyFor(baseUrl) ?? ''}` },
     retryAttempts: 0,
   });
 }
@@ -62,7 +63,7 @@ export async function collectSse<T = Record<string, any>>(
   try {
     const response = await fetch(`${baseUrl}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...options.headers },
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...authHeaders(baseUrl), ...options.headers },
       body: JSON.stringify({ query, variables }),
       signal: controller.signal,
     });

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { keyForDatabase, rememberKey } from './keys.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -10,6 +11,8 @@ export interface ServerProcess {
   process: ChildProcess;
   /** Base URL once ready. */
   url: string;
+  /** The key helpers send to this server. */
+  key: string | undefined;
   /** Everything the process printed. */
   output: () => string;
   /** Sends a signal and waits for the exit code. */
@@ -49,9 +52,14 @@ export async function spawnServer(
       reject(new Error(`server exited with ${code} before it was ready:\n${output}`));
     });
   });
+  // The helpers authenticate as the development key the server printed, or a key made for its database.
+  const printed = /Development API key[^\n]*\n\s*(rql_\S+)/.exec(output)?.[1];
+  const key = env.DATABASE_URL ? await keyForDatabase(env.DATABASE_URL) : printed;
+  if (key) rememberKey(url, key);
   return {
     process: child,
     url,
+    key,
     output: () => output,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

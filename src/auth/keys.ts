@@ -1,0 +1,90 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { apiKeys } from '../db/schema.js';
+
+/** NOTIFY channel carrying the id of a key that was just revoked, so every process drops its sessions. */
+export const REVOKED_CHANNEL = 'api_key_revoked';
+/** Every key starts with this, so a leaked one is recognizable (and can be found by secret scanners). */
+export const KEY_PREFIX = 'rql_';
+/** Characters of the key shown in listings and logs: `rql_` and 8 more. */
+const SHOWN_LENGTH = 12;
+
+export type ApiKey = typeof apiKeys.$inferSelect;
+
+export interface NewKeyOptions {
+  name: string;
+  dailyBudgetUsd?: number | null;
+  maxActive?: number | null;
+}
+
+export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
+
+/** A new random key: `rql_` and 43 base64url characters (256 bits). */
+export function generateKey(): string {
+  return KEY_PREFIX + randomBytes(32).toString('base64url');
+}
+
+/** Creates a key and returns it in clear: the only time it is ever seen. Throws when the name is taken. */
+export async function createApiKey(db: Db, options: NewKeyOptions): Promise<{ key: string; apiKey: ApiKey }> {
+  const created = await insertKey(db, options, false);
+  if (!created) throw new Error(`A key named "${options.name}" already exists.`);
+  return created;
+}
+
+/** Like {@link createApiKey}, but answers null instead of failing when the name is taken (a race to create it). */
+export const createApiKeyUnlessNameTaken = (db: Db, options: NewKeyOptions) => insertKey(db, options, true);
+
+async function insertKey(db: Db, options: NewKeyOptions, tolerateTakenName: boolean): Promise<{ key: string; apiKey: ApiKey } | null> {
+  const name = options.name.trim();
+  if (!/^[\w.@-]{1,64}$/.test(name)) {
+    throw new Error('A key name is 1 to 64 letters, digits, dots, dashes, underscores or @.');
+  }
+  const key = generateKey();
+  const insert = db
+    .insert(apiKeys)
+    .values({
+      id: randomUUID(),
+      name,
+      prefix: key.slice(0, SHOWN_LENGTH),
+      hash: hashKey(key),
+      dailyBudgetUsd: options.dailyBudgetUsd == null ? null : options.dailyBudgetUsd.toFixed(2),
+      maxActive: options.maxActive ?? null,
+    });
+  const [apiKey] = await (tolerateTakenName ? insert.onConflictDoNothing({ target: apiKeys.name }) : insert).returning();
+  return apiKey ? { key, apiKey } : null;
+}
+
+export function listApiKeys(db: Db): Promise<ApiKey[]> {
+  return db.select().from(apiKeys).orderBy(asc(apiKeys.createdAt));
+}
+
+/** Revokes by name or shown prefix, at once everywhere (NOTIFY). Returns the key, or null when none matched. */
+export async function revokeApiKey(db: Db, nameOrPrefix: string): Promise<ApiKey | null> {
+  return db.transaction(async (tx) => {
+    const [revoked] = await tx
+      .update(apiKeys)
+      .set({ revokedAt: sql`now()` })
+      .where(and(or(eq(apiKeys.name, nameOrPrefix), eq(apiKeys.prefix, nameOrPrefix)), isNull(apiKeys.revokedAt)))
+      .returning();
+    if (revoked) await tx.execute(sql`select pg_notify(${REVOKED_CHANNEL}, ${revoked.id})`);
+    return revoked ?? null;
+  });
+}
+
+/** The active key matching `key`, or null. Keys are random, so a plain hash lookup is safe. */
+export async function findActiveKey(db: Db, key: string): Promise<ApiKey | null> {
+  if (!key.startsWith(KEY_PREFIX) || key.length > 200) return null;
+  const [apiKey] = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.hash, hashKey(key)), isNull(apiKeys.revokedAt)));
+  return apiKey ?? null;
+}
+
+/** Reads a key from `Bearer <key>` (or a bare key, as some WebSocket clients send it). */
+export function keyFromAuthorization(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const match = /^(?:Bearer\s+)?(\S+)$/i.exec(value.trim());
+  return match?.[1] ?? null;
+}

@@ -1,0 +1,75 @@
+import { and, eq, gte, inArray, sql } from 'drizzle-orm';
+import { BudgetExceededError, IdempotencyKeyReusedError, TooManyActiveGenerationsError } from '../errors.js';
+import type { ApiKey } from '../auth/keys.js';
+import type { Db, Tx } from './client.js';
+import { activeStatuses, insertGenerationTx } from './generations.js';
+import { apiKeys, generations, type GenerationRow, type NewGenerationRow } from './schema.js';
+
+/** Advisory lock that serializes server-wide budget checks (only taken when a server budget is set). */
+const SERVER_BUDGET_LOCK = 7_206_411_343;
+
+export interface AdmitOptions {
+  apiKey: ApiKey;
+  values: NewGenerationRow;
+  priceUsd: number;
+  /** Server-wide USD per UTC day; undefined for no limit. */
+  serverDailyBudgetUsd: number | undefined;
+}
+
+const startOfUtcDay = sql`date_trunc('day', now() at time zone 'utc') at time zone 'utc'`;
+
+export function nextUtcMidnight(now = new Date()): Date {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
+}
+
+async function spentToday(tx: Tx, apiKeyId?: string): Promise<number> {
+  const [row] = await tx
+    .select({ usd: sql<string>`coalesce(sum(${generations.costUsd}), 0)::text` })
+    .from(generations)
+    .where(and(gte(generations.createdAt, startOfUtcDay), apiKeyId ? eq(generations.apiKeyId, apiKeyId) : undefined));
+  return Number(row?.usd ?? 0);
+}
+
+/**
+ * Admits a generation for a key in one transaction: an idempotent repeat returns the earlier generation; the
+ * key's active-generation cap and daily budget and the server's daily budget are checked; then the row is
+ * inserted. Locking the key's row first makes concurrent calls of one key take turns, so two of them can
+ * neither overspend nor create two jobs for one idempotency key.
+ */
+export async function admitGeneration(db: Db, options: AdmitOptions): Promise<{ generation: GenerationRow; repeated: boolean }> {
+  const { apiKey, values, priceUsd } = options;
+  return db.transaction(async (tx) => {
+    await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, apiKey.id)).for('update');
+    if (values.idempotencyKey) {
+      const [earlier] = await tx
+        .select()
+        .from(generations)
+        .where(and(eq(generations.apiKeyId, apiKey.id), eq(generations.idempotencyKey, values.idempotencyKey)));
+      if (earlier) {
+        if (earlier.inputHash !== values.inputHash) throw new IdempotencyKeyReusedError(values.idempotencyKey, earlier.id);
+        return { generation: earlier, repeated: true };
+      }
+    }
+    if (apiKey.maxActive !== null) {
+      const [active] = await tx
+        .select({ n: sql<number>`count(*)::int` })
+        .from(generations)
+        .where(and(eq(generations.apiKeyId, apiKey.id), inArray(generations.status, [...activeStatuses])));
+      const count = Number(active?.n ?? 0);
+      if (count >= apiKey.maxActive) throw new TooManyActiveGenerationsError(apiKey.maxActive, count);
+    }
+    if (apiKey.dailyBudgetUsd !== null) {
+      const limit = Number(apiKey.dailyBudgetUsd);
+      const used = await spentToday(tx, apiKey.id);
+      if (used + priceUsd > limit + 1e-9) throw new BudgetExceededError('KEY', limit, used, priceUsd, nextUtcMidnight());
+    }
+    if (options.serverDailyBudgetUsd !== undefined) {
+      await tx.execute(sql`select pg_advisory_xact_lock(${SERVER_BUDGET_LOCK})`);
+      const used = await spentToday(tx);
+      if (used + priceUsd > options.serverDailyBudgetUsd + 1e-9) {
+        throw new BudgetExceededError('SERVER', options.serverDailyBudgetUsd, used, priceUsd, nextUtcMidnight());
+      }
+    }
+    return { generation: await insertGenerationTx(tx, values), repeated: false };
+  });
+}
