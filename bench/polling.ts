@@ -130,15 +130,15 @@ export async function runPollingScenario(options: PollingScenarioOptions): Promi
   const fixedEnv = { ...env, SEGMIND_POLL_MIN_MS: String(pollMinMs), SEGMIND_POLL_MAX_MS: String(pollMinMs) };
 
   log(`polling: warming up with ${warmup} generations (jobs of ~${(realJobSeconds * 1000) / scale} ms, scale 1/${scale})`);
-  await runGenerations(smartEnv, 'warm-up', warmup, staggerMs, simulator);
+  const { key } = await runGenerations(smartEnv, 'warm-up', warmup, staggerMs, simulator);
   const warmJobs = simulator.jobs().filter((job) => job.input.prompt.startsWith('warm-up'));
   const historyMedianSeconds = toReal(median(warmJobs.map((j) => j.completesAt.getTime() - j.submittedAt.getTime()))!);
 
   // A fresh server: the previous one cached the no-history estimate for 30 s.
   log(`polling: ${n} generations with smart polling (${pollMinMs}–${pollMaxMs} ms)`);
-  const smart = await runGenerations(smartEnv, 'smart', n, staggerMs, simulator);
+  const { measured: smart } = await runGenerations(smartEnv, 'smart', n, staggerMs, simulator, key);
   log(`polling: ${n} generations with a fixed ${pollMinMs} ms loop`);
-  const fixed = await runGenerations(fixedEnv, 'fixed', n, staggerMs, simulator);
+  const { measured: fixed } = await runGenerations(fixedEnv, 'fixed', n, staggerMs, simulator, key);
 
   const mode = (name: 'smart' | 'fixed', label: string, samples: PollingSample[], maxMs: number): PollingModeResult => ({
     mode: name,
@@ -194,16 +194,20 @@ interface Measured {
   clientMs: number;
 }
 
-/** Starts a fresh server, runs `count` generations to SUCCEEDED while watching each, and stops it. */
+/**
+ * Starts a fresh server, runs `count` generations to SUCCEEDED while watching each, and stops it. Returns the
+ * measurements and the API key used (created on the first run, when `key` is omitted).
+ */
 async function runGenerations(
   env: Record<string, string>,
   prefix: string,
   count: number,
   staggerMs: number,
   simulator: SegmindSimulator,
-): Promise<Measured[]> {
-  const bench = await startBenchApp(env);
-  const client = createBenchWsClient(bench.url);
+  key?: string,
+): Promise<{ measured: Measured[]; key: string }> {
+  const bench = await startBenchApp(env, key);
+  const client = createBenchWsClient(bench);
   try {
     const runs: { prompt: string; watch: ReturnType<typeof collectUpdates<Update>> }[] = [];
     for (let i = 0; i < count; i += 1) {
@@ -224,7 +228,7 @@ async function runGenerations(
       throw new Error(`${String(error)}\nserver log:\n${bench.logs.slice(-20).join('')}`);
     });
     const jobs = simulator.jobs();
-    return runs.map(({ prompt, watch }) => {
+    const measured = runs.map(({ prompt, watch }) => {
       const job = jobs.find((j) => j.input.prompt === prompt);
       const statuses = watch.updates.map((u) => u.value.generationStatus);
       const storing = statuses.find((s) => s.status === 'STORING');
@@ -240,6 +244,7 @@ async function runGenerations(
         clientMs: succeeded.at - completesAt,
       };
     });
+    return { measured, key: bench.key };
   } finally {
     await client.dispose();
     await bench.stop();

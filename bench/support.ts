@@ -8,6 +8,7 @@ import { createClient, type Client } from 'graphql-ws';
 import postgres from 'postgres';
 import WebSocket from 'ws';
 import { createApp, type App } from '../src/app.js';
+import { createApiKey } from '../src/auth/keys.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 
@@ -50,13 +51,16 @@ export async function createBenchDatabase(adminUrl: string): Promise<BenchDataba
 export interface BenchApp {
   app: App;
   url: string;
+  /** The API key its requests carry. */
+  key: string;
   /** Warnings and errors the app logged. */
   logs: string[];
   graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<T>;
   stop(): Promise<void>;
 }
 
-export async function startBenchApp(env: Record<string, string>): Promise<BenchApp> {
+/** `key`: an API key already in the database; omitted, a new key (no budget, no cap) is created. */
+export async function startBenchApp(env: Record<string, string>, key?: string): Promise<BenchApp> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-bench-'));
   const logs: string[] = [];
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env });
@@ -64,14 +68,20 @@ export async function startBenchApp(env: Record<string, string>): Promise<BenchA
   const destination = { write: (line: string) => void logs.push(line) };
   const app = await createApp(config, { log: createLogger(config.logLevel, destination) });
   const url = await app.start();
+  key ??= (await createApiKey(app.database.db, { name: `bench-${randomBytes(4).toString('hex')}` })).key;
   return {
     app,
     url,
+    key,
     logs,
     async graphql<T>(query: string, variables?: Record<string, unknown>): Promise<T> {
       const response = await fetch(`${url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json',
+          authorization: `Bearer ${key}`,
+        },
         body: JSON.stringify({ query, variables }),
       });
       const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
@@ -85,8 +95,13 @@ export async function startBenchApp(env: Record<string, string>): Promise<BenchA
   };
 }
 
-export function createBenchWsClient(baseUrl: string): Client {
-  return createClient({ url: `${baseUrl.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+export function createBenchWsClient(bench: BenchApp): Client {
+  return createClient({
+    url: `${bench.url.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${bench.key}` },
+    retryAttempts: 0,
+  });
 }
 
 /** Every update of one subscription with the time it arrived; resolves when the stream ends. */

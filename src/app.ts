@@ -25,8 +25,6 @@ import { createVideoHandler } from './storage/video-route.js';
 
 /** Segmind's advertised job length, used for progress and ETA until we have our own history. */
 const SEGMIND_EXPECTED_JOB_MS = 100_000;
-/** Veo 3.1 Fast videos are a few MB; anything far larger is not a video we asked for. */
-const MAX_VIDEO_BYTES = 500 * 1024 * 1024;
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface App {
@@ -146,7 +144,11 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
           simulator ? config.simulatorProcessingMs : SEGMIND_EXPECTED_JOB_MS,
         ),
         backoff: { baseMs: 1000, maxMs: 60_000 },
-        maxVideoBytes: MAX_VIDEO_BYTES,
+        maxVideoBytes: config.maxVideoMb * 1024 * 1024,
+        downloadPolicy: {
+          // The simulator's loopback address is allowed only when we started the simulator ourselves.
+          allowedHosts: simulator ? [...config.segmindOutputHosts, new URL(segmindBaseUrl).hostname] : config.segmindOutputHosts,
+        },
       })
     : undefined;
 

@@ -24,6 +24,12 @@ export interface Config {
   pollMinMs: number;
   /** Longest wait between two status requests for one job. @default 10000 (env SEGMIND_POLL_MAX_MS) */
   pollMaxMs: number;
+  /** Hosts result videos may be downloaded from (`*.` for subdomains). (env SEGMIND_OUTPUT_HOSTS) */
+  segmindOutputHosts: string[];
+  /** Segmind's asset upload endpoint, for uploaded first/last frames. (env SEGMIND_UPLOAD_URL) */
+  segmindUploadUrl: string;
+  /** Largest result video accepted, in MB. @default 200 (env MAX_VIDEO_MB) */
+  maxVideoMb: number;
   /** Timeout of one request to Segmind. @default 30000 (env SEGMIND_REQUEST_TIMEOUT_MS) */
   segmindRequestTimeoutMs: number;
   /** Generations in flight at Segmind at once, across all workers. @default 20 (env SEGMIND_MAX_IN_FLIGHT) */
@@ -60,6 +66,9 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
+/** Where Segmind serves results from (its own domains and the buckets behind them). */
+export const DEFAULT_OUTPUT_HOSTS = '*.segmind.com,*.amazonaws.com,storage.googleapis.com';
+
 /** Every environment variable {@link loadConfig} reads; `.env.example` and the compose file are checked against it. */
 export const CONFIG_VARIABLES = [
   'PORT',
@@ -71,6 +80,9 @@ export const CONFIG_VARIABLES = [
   'SEGMIND_BASE_URL',
   'SEGMIND_POLL_MIN_MS',
   'SEGMIND_POLL_MAX_MS',
+  'SEGMIND_OUTPUT_HOSTS',
+  'SEGMIND_UPLOAD_URL',
+  'MAX_VIDEO_MB',
   'SEGMIND_REQUEST_TIMEOUT_MS',
   'SEGMIND_MAX_IN_FLIGHT',
   'SEGMIND_SUBMITS_PER_MINUTE',
@@ -148,6 +160,9 @@ export function loadConfig(env: Env): Config {
     segmindBaseUrl: url(env, 'SEGMIND_BASE_URL', 'https://api.segmind.com'),
     pollMinMs,
     pollMaxMs,
+    segmindOutputHosts: (env.SEGMIND_OUTPUT_HOSTS || DEFAULT_OUTPUT_HOSTS).split(',').map((h) => h.trim()).filter(Boolean),
+    segmindUploadUrl: url(env, 'SEGMIND_UPLOAD_URL', 'https://workflows-api.segmind.com/upload-asset'),
+    maxVideoMb: int(env, 'MAX_VIDEO_MB', 200, 1),
     segmindRequestTimeoutMs: int(env, 'SEGMIND_REQUEST_TIMEOUT_MS', 30000, 100),
     segmindMaxInFlight: int(env, 'SEGMIND_MAX_IN_FLIGHT', 20, 1),
     segmindSubmitsPerMinute: int(env, 'SEGMIND_SUBMITS_PER_MINUTE', 50, 1),

@@ -10,7 +10,8 @@ import type { Metrics } from '../metrics.js';
 import type { SegmindClient } from '../segmind/client.js';
 import { SegmindError } from '../segmind/errors.js';
 import type { VeoInput } from '../segmind/types.js';
-import type { VideoStorage } from '../storage/local-storage.js';
+import { VideoTooLargeError, type VideoStorage } from '../storage/local-storage.js';
+import { safeDownload, UnsafeDownloadError, type DownloadPolicy } from '../storage/safe-download.js';
 import type { GenerationErrorCode } from './error-codes.js';
 import { decide, type BackoffOptions, type Decision } from './failure-policy.js';
 import type { JobDurationEstimator } from './history.js';
@@ -33,6 +34,8 @@ export interface RunnerDeps {
   maxVideoBytes: number;
   /** Fetch for downloading results. @default globalThis.fetch */
   download?: typeof fetch;
+  /** Where result videos may come from. */
+  downloadPolicy: DownloadPolicy;
   metrics?: Pick<Metrics, 'statusDuration' | 'rateLimitWaits'>;
 }
 
@@ -348,7 +351,7 @@ class GenerationRun {
     const key = `${this.row.id}.mp4`;
     for (let tryNumber = 1; ; tryNumber++) {
       try {
-        const response = await (this.deps.download ?? fetch)(url, { signal: this.signal });
+        const response = await safeDownload(url, this.deps.downloadPolicy, this.deps.download ?? fetch, this.signal);
         if (!response.ok || !response.body) throw new Error(`download answered HTTP ${response.status}`);
         const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
         const { sizeBytes } = await this.deps.storage.save(key, body, { maxBytes: this.deps.maxVideoBytes });
@@ -369,6 +372,11 @@ class GenerationRun {
         return;
       } catch (error) {
         if (error instanceof Stopped || this.signal.aborted) throw new Stopped();
+        if (error instanceof UnsafeDownloadError || error instanceof VideoTooLargeError) {
+          this.log.error('refused the result download', { err: error });
+          await this.fail({ action: 'fail', code: 'STORAGE_FAILED', retryable: false, message: 'The finished video could not be copied into storage.' });
+          return;
+        }
         const decision = decide(error, 'download', tryNumber, this.deps.backoff);
         this.log.warn('video download failed', { err: error, tries: tryNumber, decision: decision.action });
         if (decision.action === 'fail') {

@@ -6,5 +6,14 @@ export async function startSimulator(
 ): Promise<{ simulator: SegmindSimulator; env: Record<string, string> }> {
   const simulator = createSegmindSimulator({ processingMs: 300, ...options });
   const url = await simulator.start();
-  return { simulator, env: { SEGMIND_BASE_URL: url, SEGMIND_API_KEY: options.apiKey ?? 'sim-key' } };
+  return {
+    simulator,
+    env: {
+      SEGMIND_BASE_URL: url,
+      SEGMIND_API_KEY: options.apiKey ?? 'sim-key',
+      SEGMIND_UPLOAD_URL: `${url}/upload-asset`,
+      // Results come from the simulator on loopback over plain http: allowed only because it is listed.
+      SEGMIND_OUTPUT_HOSTS: '127.0.0.1',
+    },
+  };
 }
