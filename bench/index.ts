@@ -10,6 +10,11 @@ import { pollingMarkdown, runPollingScenario } from './polling.js';
 
 const DEADLINE_MS = 110_000;
 const adminUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+/** Optional overrides: BENCH_SCALE (real ÷ benchmark time, default 20) and BENCH_GENERATIONS (per mode, default 20). */
+const positive = (name: string) => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : undefined;
+};
 const resultsDir = new URL('./results/', import.meta.url);
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -29,13 +34,21 @@ const deadline = setTimeout(() => {
 }, DEADLINE_MS);
 
 try {
-  const polling = await runPollingScenario({ adminUrl, log, defer: (cleanup) => void cleanups.push(cleanup) });
+  const polling = await runPollingScenario({
+    adminUrl,
+    log,
+    defer: (cleanup) => void cleanups.push(cleanup),
+    ...(positive('BENCH_SCALE') && { scale: positive('BENCH_SCALE') }),
+    ...(positive('BENCH_GENERATIONS') && { generations: Math.round(positive('BENCH_GENERATIONS')!) }),
+  });
   await cleanUp();
   const environment = {
     node: process.version,
     platform: `${os.platform()} ${os.arch()}`,
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    /** Other work on the machine skews the timings; recorded so results can be judged. */
+    loadAverage: os.loadavg().map((load) => Math.round(load * 100) / 100),
   };
   const generatedAt = new Date().toISOString();
   const json = { generatedAt, environment, durationSeconds: (Date.now() - startedAt) / 1000, scenarios: { polling } };
@@ -43,7 +56,8 @@ try {
     '# reelql benchmarks',
     '',
     `Generated ${generatedAt} by \`npm run bench\` in ${json.durationSeconds.toFixed(1)} s ` +
-      `(Node ${environment.node}, ${environment.platform}, ${environment.cpus} × ${environment.cpuModel}).`,
+      `(Node ${environment.node}, ${environment.platform}, ${environment.cpus} × ${environment.cpuModel}, ` +
+      `load average ${environment.loadAverage.join(' / ')}).`,
     '',
     pollingMarkdown(polling),
   ].join('\n');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Config } from './config.js';
@@ -21,6 +21,7 @@ import type { Provider } from './schema/context.js';
 import { createSegmindClient } from './segmind/client.js';
 import { createSegmindSimulator, type SegmindSimulator } from './segmind/simulator.js';
 import { createLocalStorage } from './storage/local-storage.js';
+import { MAX_UPLOAD_BYTES } from './uploads.js';
 import { createVideoHandler } from './storage/video-route.js';
 
 /** Segmind's advertised job length, used for progress and ETA until we have our own history. */
@@ -40,6 +41,25 @@ export interface App {
   start(): Promise<string>;
   /** Graceful: stops claiming, lets work reach a safe point, closes sockets and the database. */
   stop(): Promise<void>;
+}
+
+/** Request bodies: JSON operations are small; multipart requests carry up to two 20 MB frames. */
+const MAX_JSON_BODY_BYTES = 1024 * 1024;
+const MAX_MULTIPART_BODY_BYTES = 2 * MAX_UPLOAD_BYTES + 1024 * 1024;
+
+/** Refuses bodies over the limit before reading them (the Content-Length is required for that). */
+function bodyRefusal(req: IncomingMessage): { status: number; message: string } | null {
+  if (req.method !== 'POST') return null;
+  const multipart = (req.headers['content-type'] ?? '').startsWith('multipart/form-data');
+  const limit = multipart ? MAX_MULTIPART_BODY_BYTES : MAX_JSON_BODY_BYTES;
+  const length = req.headers['content-length'];
+  if (length === undefined) {
+    return req.headers['transfer-encoding'] ? { status: 411, message: 'Send a Content-Length with the request body.' } : null;
+  }
+  if (Number(length) > limit) {
+    return { status: 413, message: `The request body is larger than ${Math.round(limit / 1024 / 1024)} MB.` };
+  }
+  return null;
 }
 
 export interface AppOptions {
@@ -109,6 +129,7 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
             provider,
             metrics,
             serverDailyBudgetUsd: config.dailyBudgetUsd,
+            uploadFrames: (dataUrls: string[]) => segmind.upload(dataUrls),
             generationDeadlineMs: config.generationDeadlineMs,
           };
         },
@@ -116,16 +137,18 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
     : undefined;
 
   const segmindFetch = instrumentedFetch(metrics);
+  const segmind = createSegmindClient({
+    baseUrl: segmindBaseUrl,
+    apiKey: segmindApiKey ?? '',
+    requestTimeoutMs: config.segmindRequestTimeoutMs,
+    uploadUrl: simulator ? `${segmindBaseUrl}/upload-asset` : config.segmindUploadUrl,
+    fetch: segmindFetch,
+  });
   const worker = runWorker
     ? createWorker({
         database,
         bus,
-        segmind: createSegmindClient({
-          baseUrl: segmindBaseUrl,
-          apiKey: segmindApiKey ?? '',
-          requestTimeoutMs: config.segmindRequestTimeoutMs,
-          fetch: segmindFetch,
-        }),
+        segmind,
         download: segmindFetch,
         metrics,
         submitLimits: {
@@ -176,6 +199,13 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
         durationMs: Date.now() - started,
       });
     });
+    const refusal = bodyRefusal(req);
+    if (refusal) {
+      res.writeHead(refusal.status, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: 'BAD_REQUEST' } }] }));
+      req.resume();
+      return;
+    }
     void (async () => {
       if (await handleHealth(req, res)) return;
       if (graphql && (await handleVideo(req, res))) return;

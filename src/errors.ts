@@ -83,3 +83,11 @@ export class IdempotencyKeyReusedError extends AppError {
     );
   }
 }
+
+/** An uploaded frame could not be stored at Segmind; nothing was queued. */
+export class UploadFailedError extends AppError {
+  override name = 'UploadFailedError';
+  constructor() {
+    super('The uploaded image could not be stored at Segmind right now. Nothing was queued or charged; try again, or pass an image URL.');
+  }
+}

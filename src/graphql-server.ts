@@ -106,8 +106,9 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
     landingPage: false,
     maskedErrors: { isDev: !options.production },
     plugins: [
-      // Browsers may only send GraphQL with a header a simple cross-site form cannot set.
-      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'content-type', 'authorization'] }),
+      // A request a cross-site form or <img> could send (GET, multipart, urlencoded, text/plain) must carry a
+      // header such a page cannot set; JSON bodies are preflighted by browsers anyway.
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       maxTokensPlugin({ n: LIMITS.tokens, ...armor }),
       maxDepthPlugin({ n: LIMITS.depth, ignoreIntrospection: true, flattenFragments: true, ...armor }),
       maxAliasesPlugin({ n: LIMITS.aliases, ...armor }),

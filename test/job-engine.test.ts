@@ -298,8 +298,8 @@ describe.skipIf(!hasPostgres)('a generation whose deadline passes while it waits
   });
 
   it('fails as TIMEOUT at its deadline, free of charge, instead of waiting out a rate limit that ends later', async () => {
-    // Segmind's limit resets 5 s from now, long after the 1.5 s deadline: the generation can no longer make it.
-    const resetAt = Date.now() + 5000;
+    // Segmind's limit resets 4 s from now, long after the 1.5 s deadline: the generation can no longer make it.
+    const resetAt = Date.now() + 4000;
     sim.simulator.injectFault({ endpoint: 'submit', status: 429, headers: { 'x-rate-limit-reset-at-utc': new Date(resetAt).toISOString() } });
     const generation = await create(server, 'a comet, too late');
     const final = await untilFinal(server, generation.id);

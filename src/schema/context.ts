@@ -27,6 +27,8 @@ export interface AppContext {
   /** Carries the request id on every line. */
   log: Logger;
   requestId: string;
+  /** Stores data-URL images at Segmind's asset storage and returns their URLs, in order. */
+  uploadFrames: (dataUrls: string[]) => Promise<string[]>;
   /** Server-wide spend per UTC day; undefined for no limit. */
   serverDailyBudgetUsd: number | undefined;
   /** How long a new generation may take before it fails with TIMEOUT. */

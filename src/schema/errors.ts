@@ -6,6 +6,7 @@ import {
   NotCancelableError,
   NotFoundError,
   TooManyActiveGenerationsError,
+  UploadFailedError,
 } from '../errors.js';
 import { builder } from './builder.js';
 import { GenerationStatusEnum } from './enums.js';
@@ -76,4 +77,11 @@ builder.objectType(IdempotencyKeyReusedError, {
     idempotencyKey: t.exposeString('idempotencyKey'),
     generationId: t.exposeID('generationId', { description: 'The generation the key was first used for.' }),
   }),
+});
+
+builder.objectType(UploadFailedError, {
+  name: 'UploadFailedError',
+  description: 'An uploaded frame could not be stored at Segmind. Nothing was queued or charged.',
+  interfaces: [ErrorInterface],
+  fields: () => ({}),
 });

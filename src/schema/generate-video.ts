@@ -3,7 +3,15 @@ import { createGraphQLError } from 'graphql-yoga';
 import { createHash } from 'node:crypto';
 import { admitGeneration } from '../db/admit-generation.js';
 import type { GenerationRow } from '../db/schema.js';
-import { BudgetExceededError, IdempotencyKeyReusedError, InputError, TooManyActiveGenerationsError } from '../errors.js';
+import {
+  BudgetExceededError,
+  IdempotencyKeyReusedError,
+  InputError,
+  TooManyActiveGenerationsError,
+  UploadFailedError,
+} from '../errors.js';
+import { frameToDataUrl } from '../uploads.js';
+import type { AppContext } from './context.js';
 import { requireKey } from './auth.js';
 import {
   MAX_PROMPT_LENGTH,
@@ -28,6 +36,11 @@ export const GenerateVideoInput = builder.inputType('GenerateVideoInput', {
     resolution: t.field({ type: ResolutionEnum, defaultValue: '1080p' }),
     generateAudio: t.boolean({ defaultValue: true, description: 'Audio raises the price from $0.10 to $0.15 per second.' }),
     seed: t.int({ description: 'From 0 to 2147483647. Omitted: the server picks one and records it.' }),
+    imageFile: t.field({
+      type: 'File',
+      description: 'The first frame as an uploaded JPEG, PNG or WebP (at most 20 MB), instead of image. Use a GraphQL multipart request.',
+    }),
+    lastFrameFile: t.field({ type: 'File', description: 'The last frame as an uploaded image, instead of lastFrame.' }),
     idempotencyKey: t.string({ description: 'Send the same key again to get the same generation instead of a second one.' }),
   }),
 });
@@ -44,6 +57,36 @@ function inputHash(request: GenerationRequest): string {
     Object.entries({ ...fields, seed: fields.seed ?? null }).map(([k, v]) => [k, typeof v === 'string' ? v.trim() || null : (v ?? null)]),
   );
   return createHash('sha256').update(JSON.stringify(normalized, Object.keys(normalized).sort())).digest('hex');
+}
+
+/** Uploaded frames stand in as placeholder URLs during validation, so every field rule applies to them too. */
+async function framePlaceholders(input: InputShape): Promise<{ image?: string; lastFrame?: string }> {
+  const placeholders: { image?: string; lastFrame?: string } = {};
+  for (const [fileField, urlField] of [
+    ['imageFile', 'image'],
+    ['lastFrameFile', 'lastFrame'],
+  ] as const) {
+    const file = input[fileField];
+    if (!file) continue;
+    if (input[urlField]) throw new InputError(fileField, `Give ${urlField} or ${fileField}, not both.`);
+    await frameToDataUrl(fileField, file);
+    placeholders[urlField] = `https://upload.invalid/${fileField}`;
+  }
+  return placeholders;
+}
+
+async function uploadFrames(ctx: AppContext, input: InputShape): Promise<{ image?: string; lastFrame?: string }> {
+  const files = (['imageFile', 'lastFrameFile'] as const).filter((field) => input[field]);
+  if (files.length === 0) return {};
+  const dataUrls = await Promise.all(files.map((field) => frameToDataUrl(field, input[field]!)));
+  let urls: string[];
+  try {
+    urls = await ctx.uploadFrames(dataUrls);
+  } catch (error) {
+    ctx.log.warn('frame upload failed', { err: error });
+    throw new UploadFailedError();
+  }
+  return Object.fromEntries(files.map((field, i) => [field === 'imageFile' ? 'image' : 'lastFrame', urls[i]]));
 }
 
 /** GraphQL input → domain request, applying the schema defaults when a client sends explicit nulls. */
@@ -72,14 +115,16 @@ builder.mutationField('generateVideo', (t) =>
     description: 'Queues a generation and answers at once; follow it with the generationStatus subscription.',
     args: { input: t.arg({ type: GenerateVideoInput, required: true }) },
     errors: {
-      types: [InputError, BudgetExceededError, TooManyActiveGenerationsError, IdempotencyKeyReusedError],
+      types: [InputError, BudgetExceededError, TooManyActiveGenerationsError, IdempotencyKeyReusedError, UploadFailedError],
       directResult: true,
       union: { name: 'GenerateVideoResult' },
     },
     resolve: async (_root, { input }, ctx) => {
       const apiKey = requireKey(ctx);
       const asked = toGenerationRequest(input);
-      const request = validateGenerationRequest(asked);
+      let request = validateGenerationRequest({ ...asked, ...(await framePlaceholders(input)) });
+      // Frames are checked above (type, size, field rules) before anything is sent upstream.
+      request = { ...request, ...(await uploadFrames(ctx, input)) };
       const priceUsd = priceCents(request) / 100;
       const now = new Date();
       const { generation, repeated } = await admitGeneration(ctx.db, {

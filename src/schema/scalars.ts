@@ -15,3 +15,15 @@ builder.scalarType('DateTime', {
   parseValue: parseDate,
   parseLiteral: (ast) => parseDate(ast.kind === Kind.STRING ? ast.value : undefined),
 });
+
+builder.scalarType('File', {
+  description: 'A file sent with a GraphQL multipart request (https://github.com/jaydenseric/graphql-multipart-request-spec).',
+  serialize: () => {
+    throw new GraphQLError('File is an input-only type.');
+  },
+  parseValue: (value) => {
+    // yoga hands over its own File implementation, so check the shape rather than the class.
+    if (typeof value === 'object' && value !== null && 'arrayBuffer' in value && 'size' in value) return value as File;
+    throw new GraphQLError('Expected an uploaded file: send a GraphQL multipart request.');
+  },
+});
