@@ -10,7 +10,7 @@ import { pollingMarkdown, runPollingScenario } from './polling.js';
 
 const DEADLINE_MS = 110_000;
 const adminUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-/** Optional overrides: BENCH_SCALE (real ÷ benchmark time, default 20) and BENCH_GENERATIONS (per mode, default 20). */
+/** Optional overrides: BENCH_SCALE (real ÷ benchmark time, default 10) and BENCH_GENERATIONS (per mode, default 20). */
 const positive = (name: string) => {
   const value = Number(process.env[name]);
   return Number.isFinite(value) && value > 0 ? value : undefined;
