@@ -154,7 +154,9 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       connectionInitWaitTimeout: LIMITS.connectionInitMs,
       // A missing or bad key closes the socket with 4403 Forbidden (graphql-ws's answer to a false here).
       onConnect: async (ctx) => {
-        const apiKey = await options.authenticate(ctx.connectionParams?.authorization);
+        // GraphiQL sends its header editor's contents as connectionParams, so accept "Authorization" too.
+        const params = ctx.connectionParams ?? {};
+        const apiKey = await options.authenticate(params.authorization ?? params.Authorization);
         if (!apiKey) return false;
         ctx.extra.apiKey = apiKey;
         const socket = (ctx.extra as { socket?: WebSocket }).socket;
