@@ -24,7 +24,8 @@ async function claimOne(tx: Tx, workerId: string, leaseMs: number, filter: SQL):
     .where(
       and(
         inArray(generations.status, [...activeStatuses]),
-        lte(generations.runAfter, sql`now()`),
+        // Past its deadline a generation is due at once, even when a retry was scheduled later: it must fail now.
+        or(lte(generations.runAfter, sql`now()`), lt(generations.deadlineAt, sql`now()`)),
         or(isNull(generations.leaseExpiresAt), lt(generations.leaseExpiresAt, sql`now()`)),
         filter,
       ),

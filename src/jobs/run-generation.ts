@@ -196,6 +196,7 @@ class GenerationRun {
     if (!marked || marked.status !== 'QUEUED') return false;
     this.adopt(marked);
 
+    const expectedSeconds = Math.ceil((await this.deps.expectedJobMs(marked)) / 1000);
     // ---- Dangerous region: from the request going out until its id is committed, Segmind may hold a billed
     // job that only this process knows about. Nothing in here may be interrupted by a stop request.
     let requestId: string;
@@ -209,7 +210,14 @@ class GenerationRun {
     const committed = await this.withDatabaseRetry(() =>
       transition(db, row.id, {
         from: ['QUEUED'],
-        set: { status: 'SUBMITTED', requestId, submittedAt, submitStartedAt: null, progress: progressAt('SUBMITTED') },
+        set: {
+          status: 'SUBMITTED',
+          requestId,
+          submittedAt,
+          submitStartedAt: null,
+          progress: progressAt('SUBMITTED'),
+          etaSeconds: expectedSeconds,
+        },
         event: { type: 'submitted', message: 'Sent to Segmind.', data: { attempt: marked.attempts } },
       }),
     );
