@@ -188,6 +188,7 @@ class GenerationRun {
         },
       );
     }
+    const expectedSeconds = Math.ceil((await this.deps.expectedJobMs(row)) / 1000);
     const [marked] = await db
       .update(generations)
       .set({ submitStartedAt: new Date(), attempts: sql`${generations.attempts} + 1` })
@@ -196,7 +197,6 @@ class GenerationRun {
     if (!marked || marked.status !== 'QUEUED') return false;
     this.adopt(marked);
 
-    const expectedSeconds = Math.ceil((await this.deps.expectedJobMs(marked)) / 1000);
     // ---- Dangerous region: from the request going out until its id is committed, Segmind may hold a billed
     // job that only this process knows about. Nothing in here may be interrupted by a stop request.
     let requestId: string;
