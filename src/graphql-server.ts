@@ -104,7 +104,8 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       });
     },
     landingPage: false,
-    maskedErrors: { isDev: !options.production },
+    // Unexpected errors reach clients as "Unexpected error." in every mode; the details go to the logs only.
+    maskedErrors: { isDev: false },
     plugins: [
       // A request a cross-site form or <img> could send (GET, multipart, urlencoded, text/plain) must carry a
       // header such a page cannot set; JSON bodies are preflighted by browsers anyway.

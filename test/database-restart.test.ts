@@ -101,16 +101,14 @@ interface Watched {
   errors: unknown[];
   /** Resolves when the stream ends: 'complete', or 'error' when the subscription failed. */
   ended: Promise<'complete' | 'error'>;
-  stop(): void;
 }
 
 /** Subscribes and records every update with the time it arrived. */
 function watch(client: Client, id: string): Watched {
   const received: Received[] = [];
   const errors: unknown[] = [];
-  let stop = () => {};
   const ended = new Promise<'complete' | 'error'>((resolve) => {
-    stop = client.subscribe(
+    client.subscribe(
       { query: WATCH, variables: { id } },
       {
         next: (value) => {
@@ -126,7 +124,7 @@ function watch(client: Client, id: string): Watched {
       },
     );
   });
-  return { received, errors, ended, stop: () => stop() };
+  return { received, errors, ended };
 }
 
 async function waitFor(what: string, check: () => boolean, watched: Watched, timeoutMs = 15_000): Promise<void> {
@@ -140,8 +138,17 @@ async function waitFor(what: string, check: () => boolean, watched: Watched, tim
   }
 }
 
-const within = <T>(promise: Promise<T>, ms: number, what: string) =>
-  Promise.race([promise, sleep(ms).then(() => Promise.reject(new Error(`${what} took over ${ms} ms`)))]);
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 describe.skipIf(!privatePostgres)('a Postgres restart under a running server', () => {
   const pg = privatePostgres!;
@@ -181,6 +188,8 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
     const job = sim.simulator.jobs().find((j) => j.input.prompt === prompt)!;
 
     // Stop shortly before Segmind finishes, so the worker notices completion while it cannot write.
+    // (An uncaught "Cannot read properties of null (reading 'write')" at postgres.js nextWrite during a restart is
+    // the driver's bug porsager/postgres#1154 / #1208: in a real server process it is fatal.)
     await sleep(Math.max(0, job.completesAt.getTime() - 300 - Date.now()));
     const stoppedAt = Date.now();
     await pg.stop();
@@ -195,8 +204,9 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
       // The subscription may fail during the outage; a new one must start from the current state.
       const again = watch(wsClient(), id);
       outcome = await within(again.ended, 30_000, 'the re-subscription');
-      expect(again.received[0]!.row.version).toBeGreaterThanOrEqual(watched.received.at(-1)!.row.version);
-      received = [...watched.received, ...again.received];
+      const lastSeen = watched.received.at(-1)!.row.version as number;
+      expect(again.received[0]!.row.version).toBeGreaterThanOrEqual(lastSeen);
+      received = [...watched.received, ...again.received.filter((r) => (r.row.version as number) > lastSeen)];
     }
     expect(outcome, JSON.stringify(watched.errors)).toBe('complete');
     const final = received.at(-1)!.row;
@@ -217,7 +227,7 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
         `Subscription ${outcome === 'complete' && received === watched.received ? 'survived' : 'was re-established'}.`,
     );
     expect(firstAfter.at - startedAt).toBeLessThan(15_000);
-  });
+  }, 60_000);
 
   it('answers generateVideo with a masked GraphQL error at once while Postgres is down, and works again after', async () => {
     await pg.stop();
@@ -296,5 +306,5 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
     expect(submittedAt - createdAt).toBeLessThan(1500);
     expect(delays.length).toBeGreaterThanOrEqual(3);
     expect(Math.max(...delays)).toBeLessThan(1000);
-  });
+  }, 60_000);
 });

@@ -53,7 +53,8 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   } finally {
     await migrator.end({ timeout: 5 });
   }
-  const client = postgres(url, { max, onnotice: () => {} });
+  // Reconnect quickly after Postgres restarts: the driver's default waits up to 20 s between attempts.
+  const client = postgres(url, { max, onnotice: () => {}, backoff: (attempt) => Math.min(0.05 * 2 ** attempt, 1) });
   const db = drizzle(client, { schema });
   return {
     db: db as unknown as Db,

@@ -281,6 +281,7 @@ class GenerationRun {
       try {
         return await write();
       } catch (error) {
+        if (error instanceof Stopped) throw error;
         if (Date.now() > giveUpAt) {
           this.log.error('could not record Segmind request id', { err: error, row: this.row.id });
           throw error;
@@ -357,29 +358,15 @@ class GenerationRun {
   /** Streams the video into storage, retrying: Segmind keeps the file for days, long after the job record. */
   private async store(url: string, contentType: string): Promise<void> {
     const key = `${this.row.id}.mp4`;
-    for (let tryNumber = 1; ; tryNumber++) {
+    let sizeBytes: number | undefined;
+    for (let tryNumber = 1; sizeBytes === undefined; tryNumber++) {
       try {
         const response = await safeDownload(url, this.deps.downloadPolicy, this.deps.download ?? fetch, this.signal);
         if (!response.ok || !response.body) throw new Error(`download answered HTTP ${response.status}`);
         const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-        const { sizeBytes } = await this.deps.storage.save(key, body, { maxBytes: this.deps.maxVideoBytes });
-        await this.update(
-          {
-            status: 'SUCCEEDED',
-            videoKey: key,
-            videoSizeBytes: sizeBytes,
-            videoContentType: contentType,
-            progress: 1,
-            etaSeconds: 0,
-            completedAt: new Date(),
-            leaseOwner: null,
-            leaseExpiresAt: null,
-          },
-          { type: 'succeeded', message: 'The video is ready.' },
-        );
-        return;
+        ({ sizeBytes } = await this.deps.storage.save(key, body, { maxBytes: this.deps.maxVideoBytes }));
       } catch (error) {
-        if (error instanceof Stopped || this.signal.aborted) throw new Stopped();
+        if (this.signal.aborted) throw new Stopped();
         if (error instanceof UnsafeDownloadError || error instanceof VideoTooLargeError) {
           this.log.error('refused the result download', { err: error });
           await this.fail({ action: 'fail', code: 'STORAGE_FAILED', retryable: false, message: 'The finished video could not be copied into storage.' });
@@ -394,5 +381,23 @@ class GenerationRun {
         await this.pause(decision.delayMs);
       }
     }
+    // The file is stored: a database hiccup now must not turn it into a failed download.
+    const stored = sizeBytes;
+    await this.withDatabaseRetry(() =>
+      this.update(
+        {
+          status: 'SUCCEEDED',
+          videoKey: key,
+          videoSizeBytes: stored,
+          videoContentType: contentType,
+          progress: 1,
+          etaSeconds: 0,
+          completedAt: new Date(),
+          leaseOwner: null,
+          leaseExpiresAt: null,
+        },
+        { type: 'succeeded', message: 'The video is ready.' },
+      ),
+    );
   }
 }

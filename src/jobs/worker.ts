@@ -82,6 +82,8 @@ export function createWorker(options: WorkerOptions): Worker {
     const unsubscribe = options.bus.subscribe(generationId, () => void check());
     const started = Date.now();
     const done = runGeneration(row, deps, controller.signal)
+      // The lease is kept on purpose: the generation is resumed when it expires, which also keeps an
+      // error that repeats from retrying (and, around a submit, from paying) in a tight loop.
       .catch((error: unknown) => deps.log.error('generation run crashed', { err: error, generationId }))
       .finally(async () => {
         clearInterval(heartbeat);
