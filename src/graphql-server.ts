@@ -13,6 +13,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiKey } from './auth/keys.js';
 import type { Sessions } from './auth/sessions.js';
 import type { Logger } from './logger.js';
+import { LIMITS, subscriptionsPerKeyMessage } from './limits.js';
 import { requestIdOf } from './request-id.js';
 import type { AppContext } from './schema/context.js';
 import { schema } from './schema/index.js';
@@ -71,19 +72,6 @@ export interface GraphqlServer {
   closeSockets(code: number, reason: string): Promise<void>;
 }
 
-/** Limits that apply identically over HTTP, SSE and WebSocket (they run in the shared envelop pipeline). */
-export const LIMITS = {
-  depth: 12,
-  aliases: 15,
-  tokens: 2000,
-  cost: 5000,
-  /** graphql-ws frames, in bytes. */
-  webSocketPayload: 64 * 1024,
-  /** Time a new socket has to send ConnectionInit. */
-  connectionInitMs: 5000,
-  subscriptionsPerConnection: 20,
-  subscriptionsPerKey: 100,
-} as const;
 
 /**
  * GraphQL over HTTP and SSE (yoga) and over WebSocket (graphql-ws) on one server and one path. WebSocket
@@ -113,7 +101,7 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       maxTokensPlugin({ n: LIMITS.tokens, ...armor }),
       maxDepthPlugin({ n: LIMITS.depth, ignoreIntrospection: true, flattenFragments: true, ...armor }),
       maxAliasesPlugin({ n: LIMITS.aliases, ...armor }),
-      costLimitPlugin({ maxCost: LIMITS.cost, ignoreIntrospection: true, ...armor }),
+      costLimitPlugin({ maxCost: LIMITS.cost, ignoreIntrospection: true, flattenFragments: true, ...armor }),
       ...(options.production ? [blockFieldSuggestionsPlugin()] : []),
     ],
     graphiql: {
@@ -147,7 +135,6 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
   }
   type EnvelopedArgs = ExecutionArgs & { rootValue: Enveloped };
   type Extra = { request: IncomingMessage; apiKey?: ApiKey; untrack?: () => void };
-  const subscriptionsByKey = new Map<string, number>();
   const limitError = (message: string) => [createGraphQLError(message, { extensions: { code: 'RATE_LIMITED' } })];
 
   useServer<Record<string, unknown>, Extra>(
@@ -169,11 +156,13 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args),
       onSubscribe: async (ctx, _id, payload) => {
         const apiKey = ctx.extra.apiKey!;
-        if (Object.keys(ctx.subscriptions).length >= LIMITS.subscriptionsPerConnection) {
+        // graphql-ws has already registered this operation, so it is included in the count.
+        if (Object.keys(ctx.subscriptions).length > LIMITS.subscriptionsPerConnection) {
           return limitError(`At most ${LIMITS.subscriptionsPerConnection} operations may run at once on one connection.`);
         }
-        if ((subscriptionsByKey.get(apiKey.id) ?? 0) >= LIMITS.subscriptionsPerKey) {
-          return limitError(`At most ${LIMITS.subscriptionsPerKey} operations may run at once for one API key.`);
+        // Checked here too (the resolver checks for SSE), so WebSocket clients get a proper error message.
+        if (options.sessions.count(apiKey.id, 'subscription') >= LIMITS.subscriptionsPerKey) {
+          return limitError(subscriptionsPerKeyMessage);
         }
         const enveloped = yoga.getEnveloped({
           ...ctx,
@@ -197,17 +186,16 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
           contextValue: await enveloped.contextFactory(),
           rootValue: enveloped,
         };
-        const errors = enveloped.validate(args.schema, args.document);
+        // Limit plugins (GraphQL Armor) may throw from validation; answer with the error, keep the socket.
+        let errors: readonly GraphQLError[];
+        try {
+          errors = enveloped.validate(args.schema, args.document);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
         if (errors.length) return errors;
-        subscriptionsByKey.set(apiKey.id, (subscriptionsByKey.get(apiKey.id) ?? 0) + 1);
         return args;
-      },
-      onComplete: (ctx) => {
-        const apiKey = ctx.extra.apiKey;
-        if (!apiKey) return;
-        const left = (subscriptionsByKey.get(apiKey.id) ?? 1) - 1;
-        if (left > 0) subscriptionsByKey.set(apiKey.id, left);
-        else subscriptionsByKey.delete(apiKey.id);
       },
     },
     wss,

@@ -26,11 +26,20 @@ function positiveNumber(flag: string, raw: string | undefined, integer: boolean)
   return value;
 }
 
-async function main(): Promise<void> {
-  const { positionals, values } = parseArgs({
+const parseOptions = () =>
+  parseArgs({
     allowPositionals: true,
     options: { 'daily-budget-usd': { type: 'string' }, 'max-active': { type: 'string' } },
   });
+
+async function main(): Promise<void> {
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions();
+  } catch (error) {
+    fail(error instanceof Error ? error.message : String(error));
+  }
+  const { positionals, values } = parsed;
   const [command, target] = positionals;
   if (!command || !['create', 'list', 'revoke'].includes(command)) fail('Say what to do: create, list or revoke.');
   if (command !== 'list' && !target) fail(`"${command}" needs a key name${command === 'revoke' ? ' or prefix' : ''}.`);

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Db } from './db/client.js';
-import { generations } from './db/schema.js';
+import { apiKeys, generations } from './db/schema.js';
 
 /** Prometheus metrics of one app instance (its own registry, so several apps can share a process in tests). */
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -111,12 +111,12 @@ export function createMetrics() {
   );
   fromDatabase(
     'reelql_spend_usd',
-    'Cost of generations (estimated, or charged once Segmind reported it), by status.',
+    'Cost of generations (estimated, or charged once Segmind reported it), by API key prefix and status.',
     (g, d) => {
       g.reset();
-      for (const row of d?.byStatus ?? []) g.inc({ status: row.status }, row.spend);
+      for (const row of d?.spend ?? []) g.set({ key_prefix: row.keyPrefix ?? '', status: row.status }, row.usd);
     },
-    ['status'],
+    ['key_prefix', 'status'],
   );
   fromDatabase('reelql_queue_depth', 'Generations due and waiting for a worker.', (g, d) => g.set(d?.queueDepth ?? 0));
   fromDatabase('reelql_queue_oldest_due_seconds', 'Age of the oldest generation due and waiting for a worker.', (g, d) =>
@@ -126,7 +126,8 @@ export function createMetrics() {
 }
 
 interface DatabaseFigures {
-  byStatus: { status: string; errorCode: string | null; n: number; spend: number }[];
+  byStatus: { status: string; errorCode: string | null; n: number }[];
+  spend: { keyPrefix: string | null; status: string; usd: number }[];
   queueDepth: number;
   oldestDueSeconds: number;
 }
@@ -139,10 +140,18 @@ async function queryFigures(db: Db | undefined): Promise<DatabaseFigures | null>
         status: generations.status,
         errorCode: generations.errorCode,
         n: sql<number>`count(*)::int`,
-        spend: sql<string>`coalesce(sum(${generations.costUsd}), 0)::text`,
       })
       .from(generations)
       .groupBy(generations.status, generations.errorCode);
+    const spend = await db
+      .select({
+        keyPrefix: apiKeys.prefix,
+        status: generations.status,
+        usd: sql<string>`coalesce(sum(${generations.costUsd}), 0)::text`,
+      })
+      .from(generations)
+      .leftJoin(apiKeys, eq(apiKeys.id, generations.apiKeyId))
+      .groupBy(apiKeys.prefix, generations.status);
     const [queue] = await db
       .select({
         depth: sql<number>`count(*)::int`,
@@ -151,7 +160,8 @@ async function queryFigures(db: Db | undefined): Promise<DatabaseFigures | null>
       .from(generations)
       .where(sql`${generations.status} = 'QUEUED' and ${generations.runAfter} <= now() and ${generations.leaseOwner} is null`);
     return {
-      byStatus: byStatus.map((r) => ({ ...r, n: Number(r.n), spend: Number(r.spend) })),
+      byStatus: byStatus.map((r) => ({ ...r, n: Number(r.n) })),
+      spend: spend.map((r) => ({ ...r, usd: Number(r.usd) })),
       queueDepth: Number(queue?.depth ?? 0),
       oldestDueSeconds: Number(queue?.oldest ?? 0),
     };

@@ -768,7 +768,7 @@ describe.skipIf(!hasPostgres)('GraphQL limits over HTTP and WebSocket', () => {
       connections.push(another);
       const extra = hold(another, own);
       expect(await extra.settled).toBe('error');
-      expect(JSON.stringify(extra.state.errors)).toContain('At most 100 operations may run at once for one API key');
+      expect(JSON.stringify(extra.state.errors)).toContain('At most 100 generationStatus subscriptions may be open at once for one API key');
       // Another key is not limited by this one.
       expect(await hold(client(), queued).settled).toBe('open');
     } finally {
@@ -796,13 +796,17 @@ describe.skipIf(!hasPostgres)('GraphQL limits over HTTP and WebSocket', () => {
           body: JSON.stringify({ query: `subscription($id: ID!) { generationStatus(id: $id) { id } }`, variables: { id: own } }),
           signal: controller.signal,
         });
+        // Read with a reader and leave it unreleased: leaving a for-await loop would cancel the body and so
+        // close the stream, which is exactly what this test must not do.
+        const reader = response.body!.getReader();
         let text = '';
-        for await (const chunk of response.body!) {
-          text += Buffer.from(chunk).toString();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return 'error' as const;
+          text += Buffer.from(value).toString();
           const data = /^data: (.*)$/m.exec(text)?.[1];
           if (data) return (JSON.parse(data) as GraphqlBody<unknown>).errors ? ('error' as const) : ('open' as const);
         }
-        return 'error' as const;
       })();
       return { settled, abort: () => controller.abort() };
     };

@@ -63,6 +63,7 @@ describe.skipIf(!hasPostgres)('operating the server', () => {
     expect(text).toMatch(/^reelql_generation_status_duration_seconds_count\{status="STORING"\} 1$/m);
     expect(text).toMatch(/^reelql_event_delivery_seconds_count [1-9]/m);
     expect(text).toMatch(/^reelql_queue_depth 0$/m);
+    expect(text).toContain(`reelql_spend_usd{key_prefix="${server.key.slice(0, 12)}",status="SUCCEEDED"}`);
     expect(text).toMatch(/^reelql_metrics_scrape_ok 1$/m);
   });
 
@@ -81,6 +82,10 @@ describe.skipIf(!hasPostgres)('operating the server', () => {
     expect(accepted?.requestId).toBe('req-trace-42');
     expect(accepted?.keyPrefix).toBe(server.key.slice(0, 12));
     expect(lines.some((l) => l.msg === 'http request' && l.requestId === 'req-trace-42' && l.status === 200)).toBe(true);
+    // The worker's lines about it carry the generation id and the key prefix too.
+    const workerLines = lines.filter((l) => l.generationId === id && l.workerId);
+    expect(workerLines.length).toBeGreaterThan(0);
+    for (const line of workerLines) expect(line.keyPrefix, JSON.stringify(line)).toBe(server.key.slice(0, 12));
     expect(server.logs.join('\n')).not.toContain(SECRET_KEY);
     expect(server.logs.join('\n')).not.toContain(server.key);
     expect(server.logs.join('\n')).not.toContain(database.url);

@@ -1,27 +1,36 @@
 import type { Database } from '../db/client.js';
 import { REVOKED_CHANNEL } from './keys.js';
 
+export type SessionKind = 'socket' | 'subscription';
+
 /** Open subscriptions and sockets by API key, so revoking a key ends them at once in every process. */
 export interface Sessions {
   /** Registers `end` to run when `keyId` is revoked; returns the unregister function. */
-  track(keyId: string, end: () => void): () => void;
+  track(keyId: string, end: () => void, kind?: SessionKind): () => void;
+  /** Sessions of one kind that `keyId` has open in this process. */
+  count(keyId: string, kind: SessionKind): number;
   close(): Promise<void>;
 }
 
 export async function createSessions(database: Database): Promise<Sessions> {
-  const byKey = new Map<string, Set<() => void>>();
+  const byKey = new Map<string, Set<{ end: () => void; kind: SessionKind }>>();
   const unlisten = await database.listen(REVOKED_CHANNEL, (keyId) => {
     const ends = byKey.get(keyId);
     byKey.delete(keyId);
-    for (const end of ends ?? []) end();
+    for (const session of ends ?? []) session.end();
   });
   return {
-    track(keyId, end) {
+    track(keyId, end, kind = 'socket') {
       let set = byKey.get(keyId);
       if (!set) byKey.set(keyId, (set = new Set()));
-      set.add(end);
-      return () => void set.delete(end);
+      const session = { end, kind };
+      set.add(session);
+      return () => {
+        set.delete(session);
+        if (set.size === 0 && byKey.get(keyId) === set) byKey.delete(keyId);
+      };
     },
+    count: (keyId, kind) => [...(byKey.get(keyId) ?? [])].filter((session) => session.kind === kind).length,
     close: unlisten,
   };
 }

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { transition, type EventInput, type GenerationChanges } from '../db/generations.js';
-import { generations, type GenerationRow } from '../db/schema.js';
+import { apiKeys, generations, type GenerationRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { SegmindClient } from '../segmind/client.js';
@@ -24,6 +24,7 @@ export interface RunnerDeps {
   segmind: SegmindClient;
   storage: VideoStorage;
   workerId: string;
+  /** Lines about this generation: the worker gives one carrying its id and key prefix. */
   log: Logger;
   pollMinMs: number;
   pollMaxMs: number;
@@ -117,6 +118,13 @@ export async function runGeneration(claimed: GenerationRow, deps: RunnerDeps, si
   }
 }
 
+/** The shown prefix of the key that owns a generation, for log lines (never the key). */
+export async function keyPrefixOf(db: Db, apiKeyId: string | null): Promise<string | null> {
+  if (!apiKeyId) return null;
+  const [key] = await db.select({ prefix: apiKeys.prefix }).from(apiKeys).where(eq(apiKeys.id, apiKeyId));
+  return key?.prefix ?? null;
+}
+
 class GenerationRun {
   readonly log: Logger;
 
@@ -125,7 +133,7 @@ class GenerationRun {
     private readonly deps: RunnerDeps,
     private readonly signal: AbortSignal,
   ) {
-    this.log = deps.log.child({ generationId: row.id });
+    this.log = deps.log;
   }
 
   async drive(): Promise<void> {

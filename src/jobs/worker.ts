@@ -4,7 +4,7 @@ import type { Database } from '../db/client.js';
 import { JOBS_CHANNEL } from '../db/generations.js';
 import type { EventBus } from '../events/bus.js';
 import { claimNext, releaseLease, renewLease, type SubmitLimits } from './lease.js';
-import { runGeneration, type RunnerDeps } from './run-generation.js';
+import { keyPrefixOf, runGeneration, type RunnerDeps } from './run-generation.js';
 
 export interface WorkerOptions extends Omit<RunnerDeps, 'db' | 'workerId'> {
   database: Database;
@@ -69,28 +69,34 @@ export function createWorker(options: WorkerOptions): Worker {
 
   function drive(generationId: string, row: Parameters<typeof runGeneration>[0]): void {
     const controller = new AbortController();
+    // Every line about this generation carries its id and its key's prefix.
+    let log = deps.log.child({ generationId });
     const check = async () => {
       if (controller.signal.aborted) return;
       try {
         if (!(await renewLease(db, generationId, id, options.leaseMs))) controller.abort();
       } catch (error) {
-        deps.log.warn('lease renewal failed', { err: error, generationId });
+        log.warn('lease renewal failed', { err: error });
       }
     };
     const heartbeat = setInterval(() => void check(), Math.max(100, Math.floor(options.leaseMs / 3)));
     // A change made by someone else (a cancel) shows up as a notification: re-check our lease at once.
     const unsubscribe = options.bus.subscribe(generationId, () => void check());
     const started = Date.now();
-    const done = runGeneration(row, deps, controller.signal)
+    const done = keyPrefixOf(db, row.apiKeyId)
+      .then((keyPrefix) => {
+        log = log.child({ keyPrefix });
+        return runGeneration(row, { ...deps, log }, controller.signal);
+      })
       // The lease is kept on purpose: the generation is resumed when it expires, which also keeps an
       // error that repeats from retrying (and, around a submit, from paying) in a tight loop.
-      .catch((error: unknown) => deps.log.error('generation run crashed', { err: error, generationId }))
+      .catch((error: unknown) => log.error('generation run crashed', { err: error }))
       .finally(async () => {
         clearInterval(heartbeat);
         unsubscribe();
         running.delete(generationId);
         if (stopping) await releaseLease(db, generationId, id).catch(() => undefined);
-        deps.log.debug('generation run ended', { generationId, durationMs: Date.now() - started });
+        log.debug('generation run ended', { durationMs: Date.now() - started });
         void fillSlots();
       });
     running.set(generationId, { controller, done });

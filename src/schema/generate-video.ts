@@ -51,13 +51,22 @@ type InputShape = typeof GenerateVideoInput.$inferInput;
  * What makes two requests "the same" for idempotency: every input field as the client sent it (trimmed, with
  * defaults applied), but not the idempotency key itself nor the seed the server would pick.
  */
-function inputHash(request: GenerationRequest): string {
+async function inputHash(request: GenerationRequest, input: InputShape): Promise<string> {
   const { idempotencyKey: _ignored, ...fields } = request;
+  const frames = {
+    imageFile: input.imageFile ? await fileDigest(input.imageFile) : null,
+    lastFrameFile: input.lastFrameFile ? await fileDigest(input.lastFrameFile) : null,
+  };
   const normalized = Object.fromEntries(
-    Object.entries({ ...fields, seed: fields.seed ?? null }).map(([k, v]) => [k, typeof v === 'string' ? v.trim() || null : (v ?? null)]),
+    Object.entries({ ...fields, seed: fields.seed ?? null, ...frames }).map(([k, v]) => [
+      k,
+      typeof v === 'string' ? v.trim() || null : (v ?? null),
+    ]),
   );
   return createHash('sha256').update(JSON.stringify(normalized, Object.keys(normalized).sort())).digest('hex');
 }
+
+const fileDigest = async (file: File) => createHash('sha256').update(new Uint8Array(await file.arrayBuffer())).digest('hex');
 
 /** Uploaded frames stand in as placeholder URLs during validation, so every field rule applies to them too. */
 async function framePlaceholders(input: InputShape): Promise<{ image?: string; lastFrame?: string }> {
@@ -135,7 +144,7 @@ builder.mutationField('generateVideo', (t) =>
           id: randomUUID(),
           ...request,
           apiKeyId: apiKey.id,
-          inputHash: inputHash(asked),
+          inputHash: await inputHash(asked, input),
           provider: ctx.provider,
           costUsd: priceUsd.toFixed(2),
           createdAt: now,

@@ -153,7 +153,8 @@ const encodeCursor = (row: GenerationRow) =>
 function decodeCursor(cursor: string): ListCursor {
   const [iso = '', id = ''] = Buffer.from(cursor, 'base64url').toString().split('|');
   const createdAt = new Date(iso);
-  if (Number.isNaN(createdAt.getTime()) || !UUID.test(id)) {
+  // Only cursors we issued round-trip exactly; anything else (e.g. a forged far-past date) is bad input.
+  if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso || !iso.startsWith('2') || !UUID.test(id)) {
     throw createGraphQLError('after is not a cursor this server issued; pass an endCursor from a previous page.', {
       extensions: { code: 'BAD_USER_INPUT', field: 'after' },
     });

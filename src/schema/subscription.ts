@@ -1,5 +1,6 @@
 import { createGraphQLError } from 'graphql-yoga';
 import { watchGeneration } from '../events/watch.js';
+import { LIMITS, subscriptionsPerKeyMessage } from '../limits.js';
 import { requireKey } from './auth.js';
 import { builder } from './builder.js';
 import { GenerationRef, UUID } from './generation.js';
@@ -12,17 +13,18 @@ builder.subscriptionField('generationStatus', (t) =>
     subscribe: async (_root, { id }, ctx) => {
       const apiKey = requireKey(ctx);
       const transport = 'socket' in ctx ? 'websocket' : 'sse';
-      // Revoking the key ends the stream at once, over SSE as over WebSocket.
+      if (ctx.sessions.count(apiKey.id, 'subscription') >= LIMITS.subscriptionsPerKey) {
+        throw createGraphQLError(subscriptionsPerKeyMessage, { extensions: { code: 'RATE_LIMITED' } });
+      }
+      // Revoking the key ends the stream at once, over SSE as over WebSocket. Counted from here, so that
+      // concurrent subscribes cannot all slip under the limit.
       const revoked = new AbortController();
-      let untrack = () => {};
+      const untrack = ctx.sessions.track(apiKey.id, () => revoked.abort(), 'subscription');
       const stream = UUID.test(id)
         ? await watchGeneration(ctx.db, ctx.bus, id, {
             apiKeyId: apiKey.id,
             signal: revoked.signal,
-            onOpen: () => {
-              ctx.metrics.subscriptions.inc({ transport });
-              untrack = ctx.sessions.track(apiKey.id, () => revoked.abort());
-            },
+            onOpen: () => ctx.metrics.subscriptions.inc({ transport }),
             onClose: () => {
               ctx.metrics.subscriptions.dec({ transport });
               untrack();
@@ -31,6 +33,7 @@ builder.subscriptionField('generationStatus', (t) =>
           })
         : null;
       if (!stream) {
+        untrack();
         throw createGraphQLError(`No generation with id "${id}" exists.`, { extensions: { code: 'NOT_FOUND' } });
       }
       return stream;
