@@ -6,11 +6,23 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import postgres from 'postgres';
+import { runDeliveryScenario } from './delivery.js';
+import { runMutationScenario } from './mutation.js';
+import { runPickupScenario } from './pickup.js';
 import { pollingMarkdown, runPollingScenario } from './polling.js';
+import { scenariosMarkdown, type Scenarios } from './report.js';
+import { runStartupScenario } from './startup.js';
+import { findActiveKey } from '../src/auth/keys.js';
+import { createBenchDatabase, startBenchApp } from './support.js';
 
-const DEADLINE_MS = 110_000;
+const DEADLINE_MS = 540_000;
 const adminUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-/** Optional overrides: BENCH_SCALE (real ÷ benchmark time, default 10) and BENCH_GENERATIONS (per mode, default 20). */
+/**
+ * Optional overrides: BENCH_SCALE (real ÷ benchmark time, default 10), BENCH_GENERATIONS (per mode, default 20),
+ * BENCH_SUBSCRIBERS (graphql-ws subscribers, default 1000), BENCH_ONLY (comma-separated: polling, startup, mutation,
+ * delivery, pickup).
+ */
 const positive = (name: string) => {
   const value = Number(process.env[name]);
   return Number.isFinite(value) && value > 0 ? value : undefined;
@@ -27,20 +39,88 @@ async function cleanUp(): Promise<void> {
 
 const log = (message: string) => console.log(`[bench +${((Date.now() - startedAt) / 1000).toFixed(1)} s] ${message}`);
 const startedAt = Date.now();
+const loadAverageAtStart = os.loadavg().map((load) => Math.round(load * 100) / 100);
 
 const deadline = setTimeout(() => {
   console.error(`bench: still running after ${DEADLINE_MS / 1000} s; cleaning up and giving up.`);
   void cleanUp().finally(() => process.exit(2));
 }, DEADLINE_MS);
 
-try {
-  const polling = await runPollingScenario({
-    adminUrl,
-    log,
-    defer: (cleanup) => void cleanups.push(cleanup),
-    ...(positive('BENCH_SCALE') && { scale: positive('BENCH_SCALE') }),
-    ...(positive('BENCH_GENERATIONS') && { generations: Math.round(positive('BENCH_GENERATIONS')!) }),
+const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
+const wanted = (name: string) => !only || only.includes(name);
+const defer = (cleanup: () => Promise<void>) => void cleanups.push(cleanup);
+const scenarios: Scenarios = { failed: {} };
+/** Runs one scenario; a failure is recorded (and reported) instead of ending the run. */
+async function attempt<T>(name: string, run: () => Promise<T>): Promise<T | undefined> {
+  if (!wanted(name)) {
+    scenarios.failed[name] = 'left out by BENCH_ONLY.';
+    return undefined;
+  }
+  try {
+    return await run();
+  } catch (error) {
+    console.error(`bench: ${name} failed:`, error);
+    scenarios.failed[name] = `failed: ${String(error).split('\n')[0]}`;
+    return undefined;
+  }
+}
+
+/** Scenarios 1–3 share one database and one server without a worker (ROLE=api). */
+async function runApiScenarios(): Promise<void> {
+  const database = await createBenchDatabase(adminUrl);
+  defer(() => database.drop());
+  const bench = await startBenchApp({ DATABASE_URL: database.url, ROLE: 'api' });
+  defer(() => bench.stop());
+  scenarios.mutation = await attempt('mutation', () => runMutationScenario({ bench, databaseUrl: database.url, log }));
+  const subscribers = Math.round(positive('BENCH_SUBSCRIBERS') ?? 1000);
+  scenarios.delivery = await attempt('delivery', async () => {
+    const apiKeyId = (await findActiveKey(bench.app.database.db, bench.key))?.id ?? '';
+    const sql = postgres(database.url, { max: 1, onnotice: () => {} });
+    let ids: string[];
+    try {
+      // Generations of the app's key: subscriptions only stream generations their key owns.
+      const rows = await sql<{ id: string }[]>`
+        select id from generations
+        where api_key_id = ${apiKeyId} and status = 'QUEUED' order by created_at limit ${subscribers + 1}`;
+      ids = rows.map((r) => r.id);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+    // Only when the mutation scenario did not leave enough: create the rest, 16 at a time.
+    const generate = `mutation { generateVideo(input: { prompt: "bench delivery: rain on a window" }) {
+      ... on GenerateVideoSuccess { generation { id } } } }`;
+    while (ids.length < subscribers + 1) {
+      const batch = Math.min(16, subscribers + 1 - ids.length);
+      const made = await Promise.all(
+        Array.from({ length: batch }, () => bench.graphql<{ generateVideo: { generation: { id: string } } }>(generate)),
+      );
+      ids.push(...made.map((m) => m.generateVideo.generation.id));
+    }
+    return runDeliveryScenario({ bench, databaseUrl: database.url, ids, subscribers, log });
   });
+}
+
+try {
+  const polling = await attempt('polling', () =>
+    runPollingScenario({
+      adminUrl,
+      log,
+      defer,
+      ...(positive('BENCH_SCALE') && { scale: positive('BENCH_SCALE') }),
+      ...(positive('BENCH_GENERATIONS') && { generations: Math.round(positive('BENCH_GENERATIONS')!) }),
+    }),
+  );
+  await cleanUp();
+  scenarios.startup = await attempt('startup', () => runStartupScenario({ adminUrl, defer, log }));
+  await cleanUp();
+  if (wanted('mutation') || wanted('delivery')) {
+    await runApiScenarios().catch((error: unknown) => {
+      console.error('bench: the API scenarios could not start:', error);
+      scenarios.failed['mutation/delivery'] = `failed: ${String(error).split('\n')[0]}`;
+    });
+  }
+  await cleanUp();
+  scenarios.pickup = await attempt('pickup', () => runPickupScenario({ adminUrl, defer, log }));
   await cleanUp();
   const environment = {
     node: process.version,
@@ -49,17 +129,27 @@ try {
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
     /** Other work on the machine skews the timings; recorded so results can be judged. */
     loadAverage: os.loadavg().map((load) => Math.round(load * 100) / 100),
+    loadAverageAtStart,
   };
   const generatedAt = new Date().toISOString();
-  const json = { generatedAt, environment, durationSeconds: (Date.now() - startedAt) / 1000, scenarios: { polling } };
+  const { failed, ...measured } = scenarios;
+  const json = {
+    generatedAt,
+    environment,
+    durationSeconds: (Date.now() - startedAt) / 1000,
+    scenarios: { ...(polling && { polling }), ...measured },
+    notMeasured: failed,
+  };
   const markdown = [
     '# reelql benchmarks',
     '',
     `Generated ${generatedAt} by \`npm run bench\` in ${json.durationSeconds.toFixed(1)} s ` +
       `(Node ${environment.node}, ${environment.platform}, ${environment.cpus} × ${environment.cpuModel}, ` +
-      `load average ${environment.loadAverage.join(' / ')}).`,
+      `load average ${environment.loadAverage.join(' / ')} at the end, ${loadAverageAtStart.join(' / ')} at the start). ` +
+      'The machine is shared and its load varies: compare figures within one run, not across runs.',
     '',
-    pollingMarkdown(polling),
+    scenariosMarkdown(scenarios),
+    ...(polling ? [pollingMarkdown(polling)] : []),
   ].join('\n');
   await mkdir(resultsDir, { recursive: true });
   await writeFile(new URL('latest.json', resultsDir), `${JSON.stringify(json, null, 2)}\n`);
