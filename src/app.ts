@@ -95,6 +95,7 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
   // First run in development: a key to try the API with. Production requires keys made with `npm run keys`.
   const developmentKey = config.production || !serveApi ? undefined : await ensureDevelopmentKey(db, config.dataDir);
   const loopbackOnly = ['127.0.0.1', 'localhost', '::1'].includes(config.host);
+  // Looked up on every request (one indexed query), so a revocation takes effect at once.
   const authenticate = async (authorization: unknown) => {
     const key = keyFromAuthorization(authorization);
     return key ? findActiveKey(db, key) : null;

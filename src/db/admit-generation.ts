@@ -38,8 +38,11 @@ async function spentToday(tx: Tx, apiKeyId?: string): Promise<number> {
  */
 export async function admitGeneration(db: Db, options: AdmitOptions): Promise<{ generation: GenerationRow; repeated: boolean }> {
   const { apiKey, values, priceUsd } = options;
+  // Only a per-key rule (idempotency, active cap, budget) needs the key's calls to take turns; without one,
+  // concurrent calls of a key run in parallel.
+  const perKeyRules = Boolean(values.idempotencyKey) || apiKey.maxActive !== null || apiKey.dailyBudgetUsd !== null;
   return db.transaction(async (tx) => {
-    await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, apiKey.id)).for('update');
+    if (perKeyRules) await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, apiKey.id)).for('update');
     if (values.idempotencyKey) {
       const [earlier] = await tx
         .select()
