@@ -7,6 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import postgres from 'postgres';
+import { runConnectionsScenario } from './connections.js';
 import { runDeliveryScenario } from './delivery.js';
 import { runMutationScenario } from './mutation.js';
 import { runPickupScenario } from './pickup.js';
@@ -21,7 +22,7 @@ const adminUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.
 /**
  * Optional overrides: BENCH_SCALE (real ÷ benchmark time, default 10), BENCH_GENERATIONS (per mode, default 20),
  * BENCH_SUBSCRIBERS (graphql-ws subscribers, default 1000), BENCH_ONLY (comma-separated: polling, startup, mutation,
- * delivery, pickup).
+ * delivery, pickup, connections).
  */
 const positive = (name: string) => {
   const value = Number(process.env[name]);
@@ -69,10 +70,15 @@ async function attempt<T>(name: string, run: () => Promise<T>): Promise<T | unde
 async function runApiScenarios(): Promise<void> {
   const database = await createBenchDatabase(adminUrl);
   defer(() => database.drop());
-  const bench = await startBenchApp({ DATABASE_URL: database.url, ROLE: 'api' });
+  const subscribers = Math.round(positive('BENCH_SUBSCRIBERS') ?? 1000);
+  // All subscribers share the bench key, so the per-key cap is raised to fit them (WebSocket and SSE rounds).
+  const bench = await startBenchApp({
+    DATABASE_URL: database.url,
+    ROLE: 'api',
+    MAX_SUBSCRIPTIONS_PER_KEY: String(2 * subscribers + 10),
+  });
   defer(() => bench.stop());
   scenarios.mutation = await attempt('mutation', () => runMutationScenario({ bench, databaseUrl: database.url, log }));
-  const subscribers = Math.round(positive('BENCH_SUBSCRIBERS') ?? 1000);
   scenarios.delivery = await attempt('delivery', async () => {
     const apiKeyId = (await findActiveKey(bench.app.database.db, bench.key))?.id ?? '';
     const sql = postgres(database.url, { max: 1, onnotice: () => {} });
@@ -96,7 +102,7 @@ async function runApiScenarios(): Promise<void> {
       );
       ids.push(...made.map((m) => m.generateVideo.generation.id));
     }
-    return runDeliveryScenario({ bench, databaseUrl: database.url, ids, subscribers, log });
+    return runDeliveryScenario({ bench, databaseUrl: database.url, ids, subscribers, subscriptionCapPerKey: 2 * subscribers + 10, log });
   });
 }
 
@@ -121,6 +127,8 @@ try {
   }
   await cleanUp();
   scenarios.pickup = await attempt('pickup', () => runPickupScenario({ adminUrl, defer, log }));
+  await cleanUp();
+  scenarios.connections = await attempt('connections', () => runConnectionsScenario({ adminUrl, defer, log }));
   await cleanUp();
   const environment = {
     node: process.version,

@@ -88,7 +88,7 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   const db = database.db;
   const bus = await createEventBus(database);
-  const sessions = await createSessions(database);
+  const sessions = await createSessions(database, { subscriptionsPerKey: config.maxSubscriptionsPerKey });
   const storage = await createLocalStorage(path.join(config.dataDir, 'videos'));
   const videoSigningSecret = await loadVideoSigningSecret(db);
   const handleVideo = createVideoHandler(storage, { signingSecret: videoSigningSecret });

@@ -46,6 +46,8 @@ export interface Config {
   dailyBudgetUsd: number | undefined;
   /** How long a video link stays valid. @default 86400 (env VIDEO_URL_TTL_SECONDS) */
   videoUrlTtlSeconds: number;
+  /** generationStatus streams one key may hold open per process. @default 100 (env MAX_SUBSCRIPTIONS_PER_KEY) */
+  maxSubscriptionsPerKey: number;
   /** When set, /metrics requires `Authorization: Bearer <token>`. (env METRICS_TOKEN) */
   metricsToken: string | undefined;
   /** Stored videos are deleted this many days after completion; 0 keeps them. @default 30 (env VIDEO_RETENTION_DAYS) */
@@ -91,6 +93,7 @@ export const CONFIG_VARIABLES = [
   'NODE_ENV',
   'DAILY_BUDGET_USD',
   'VIDEO_URL_TTL_SECONDS',
+  'MAX_SUBSCRIPTIONS_PER_KEY',
   'METRICS_TOKEN',
   'VIDEO_RETENTION_DAYS',
   'EVENT_RETENTION_DAYS',
@@ -171,6 +174,7 @@ export function loadConfig(env: Env): Config {
     production: env.NODE_ENV === 'production',
     dailyBudgetUsd: usd(env, 'DAILY_BUDGET_USD'),
     videoUrlTtlSeconds: int(env, 'VIDEO_URL_TTL_SECONDS', 86400, 1),
+    maxSubscriptionsPerKey: int(env, 'MAX_SUBSCRIPTIONS_PER_KEY', 100, 1),
     metricsToken: env.METRICS_TOKEN || undefined,
     videoRetentionDays: int(env, 'VIDEO_RETENTION_DAYS', 30, 0),
     eventRetentionDays: int(env, 'EVENT_RETENTION_DAYS', 90, 0),

@@ -161,8 +161,8 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
           return limitError(`At most ${LIMITS.subscriptionsPerConnection} operations may run at once on one connection.`);
         }
         // Checked here too (the resolver checks for SSE), so WebSocket clients get a proper error message.
-        if (options.sessions.count(apiKey.id, 'subscription') >= LIMITS.subscriptionsPerKey) {
-          return limitError(subscriptionsPerKeyMessage);
+        if (options.sessions.count(apiKey.id, 'subscription') >= options.sessions.subscriptionsPerKey) {
+          return limitError(subscriptionsPerKeyMessage(options.sessions.subscriptionsPerKey));
         }
         const enveloped = yoga.getEnveloped({
           ...ctx,

@@ -10,8 +10,8 @@ export const LIMITS = {
   /** Time a new socket has to send ConnectionInit. */
   connectionInitMs: 5000,
   subscriptionsPerConnection: 20,
-  /** generationStatus streams one key may hold open in one process, over WebSocket and SSE together. */
-  subscriptionsPerKey: 100,
 } as const;
 
-export const subscriptionsPerKeyMessage = `At most ${LIMITS.subscriptionsPerKey} generationStatus subscriptions may be open at once for one API key; close one first.`;
+/** The refusal when a key holds as many generationStatus streams as MAX_SUBSCRIPTIONS_PER_KEY allows. */
+export const subscriptionsPerKeyMessage = (limit: number) =>
+  `At most ${limit} generationStatus subscriptions may be open at once for one API key; close one first.`;

@@ -296,6 +296,7 @@ describe('loadConfig', () => {
       production: false,
       dailyBudgetUsd: undefined,
       videoUrlTtlSeconds: 86_400,
+      maxSubscriptionsPerKey: 100,
       metricsToken: undefined,
       videoRetentionDays: 30,
       eventRetentionDays: 90,

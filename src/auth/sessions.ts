@@ -9,10 +9,12 @@ export interface Sessions {
   track(keyId: string, end: () => void, kind?: SessionKind): () => void;
   /** Sessions of one kind that `keyId` has open in this process. */
   count(keyId: string, kind: SessionKind): number;
+  /** generationStatus streams one key may hold open in one process, over WebSocket and SSE together. */
+  readonly subscriptionsPerKey: number;
   close(): Promise<void>;
 }
 
-export async function createSessions(database: Database): Promise<Sessions> {
+export async function createSessions(database: Database, options: { subscriptionsPerKey: number }): Promise<Sessions> {
   const byKey = new Map<string, Set<{ end: () => void; kind: SessionKind }>>();
   const unlisten = await database.listen(REVOKED_CHANNEL, (keyId) => {
     const ends = byKey.get(keyId);
@@ -30,6 +32,7 @@ export async function createSessions(database: Database): Promise<Sessions> {
         if (set.size === 0 && byKey.get(keyId) === set) byKey.delete(keyId);
       };
     },
+    subscriptionsPerKey: options.subscriptionsPerKey,
     count: (keyId, kind) => [...(byKey.get(keyId) ?? [])].filter((session) => session.kind === kind).length,
     close: unlisten,
   };

@@ -1,6 +1,6 @@
 import { createGraphQLError } from 'graphql-yoga';
 import { watchGeneration } from '../events/watch.js';
-import { LIMITS, subscriptionsPerKeyMessage } from '../limits.js';
+import { subscriptionsPerKeyMessage } from '../limits.js';
 import { requireKey } from './auth.js';
 import { builder } from './builder.js';
 import { GenerationRef, UUID } from './generation.js';
@@ -13,8 +13,10 @@ builder.subscriptionField('generationStatus', (t) =>
     subscribe: async (_root, { id }, ctx) => {
       const apiKey = requireKey(ctx);
       const transport = 'socket' in ctx ? 'websocket' : 'sse';
-      if (ctx.sessions.count(apiKey.id, 'subscription') >= LIMITS.subscriptionsPerKey) {
-        throw createGraphQLError(subscriptionsPerKeyMessage, { extensions: { code: 'RATE_LIMITED' } });
+      if (ctx.sessions.count(apiKey.id, 'subscription') >= ctx.sessions.subscriptionsPerKey) {
+        throw createGraphQLError(subscriptionsPerKeyMessage(ctx.sessions.subscriptionsPerKey), {
+          extensions: { code: 'RATE_LIMITED' },
+        });
       }
       // Revoking the key ends the stream at once, over SSE as over WebSocket. Counted from here, so that
       // concurrent subscribes cannot all slip under the limit.
