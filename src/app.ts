@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Config } from './config.js';
+import { isLoopbackHost, type Config } from './config.js';
 import { ensureDevelopmentKey } from './auth/development-key.js';
 import { findActiveKey, keyFromAuthorization } from './auth/keys.js';
 import { createSessions } from './auth/sessions.js';
@@ -94,7 +94,7 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
   const handleVideo = createVideoHandler(storage, { signingSecret: videoSigningSecret });
   // First run in development: a key to try the API with. Production requires keys made with `npm run keys`.
   const developmentKey = config.production || !serveApi ? undefined : await ensureDevelopmentKey(db, config.dataDir);
-  const loopbackOnly = ['127.0.0.1', 'localhost', '::1'].includes(config.host);
+  const loopbackOnly = isLoopbackHost(config.host);
   // Looked up on every request (one indexed query), so a revocation takes effect at once.
   const authenticate = async (authorization: unknown) => {
     const key = keyFromAuthorization(authorization);

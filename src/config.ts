@@ -68,6 +68,11 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/** Whether a host name or address is this machine only. */
+export const isLoopbackHost = (host: string) => LOOPBACK_HOSTS.has(host.toLowerCase());
+
 /** Where Segmind serves results from (its own domains and the buckets behind them). */
 export const DEFAULT_OUTPUT_HOSTS = '*.segmind.com,*.amazonaws.com,storage.googleapis.com';
 

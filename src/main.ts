@@ -1,5 +1,5 @@
 import { createApp, type App } from './app.js';
-import { loadConfig } from './config.js';
+import { isLoopbackHost, loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
 import { pino } from 'pino';
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     // Shown to the person at the terminal, deliberately outside the logs (which never carry keys).
     process.stderr.write(
       `\nDevelopment API key (stored in ${config.dataDir}/development-key):\n  ${app.developmentKey}\n` +
-        `Send it as "Authorization: Bearer <key>"${['127.0.0.1', 'localhost', '::1'].includes(config.host) ? '; GraphiQL already does' : ''}.\n\n`,
+        `Send it as "Authorization: Bearer <key>"${isLoopbackHost(config.host) ? '; GraphiQL already does' : ''}.\n\n`,
     );
   }
   log.info(`reelql is ready: GraphiQL at ${url}/graphql`, {

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createGraphQLError } from 'graphql-yoga';
-import { createHash } from 'node:crypto';
 import { admitGeneration } from '../db/admit-generation.js';
 import type { GenerationRow } from '../db/schema.js';
 import {
@@ -47,18 +46,41 @@ export const GenerateVideoInput = builder.inputType('GenerateVideoInput', {
 
 type InputShape = typeof GenerateVideoInput.$inferInput;
 
+/** The frame fields that can be uploaded, and the URL field each stands in for. */
+const FRAME_FIELDS = [
+  ['imageFile', 'image'],
+  ['lastFrameFile', 'lastFrame'],
+] as const;
+
+/** An uploaded frame, checked and read once: its data URL for Segmind and its digest for idempotency. */
+interface Frame {
+  urlField: 'image' | 'lastFrame';
+  dataUrl: string;
+  digest: string;
+}
+
+/** Checks and reads the uploaded frames (type, size, not alongside a URL) before anything goes upstream. */
+async function readFrames(input: InputShape): Promise<Partial<Record<'imageFile' | 'lastFrameFile', Frame>>> {
+  const frames: Partial<Record<'imageFile' | 'lastFrameFile', Frame>> = {};
+  for (const [fileField, urlField] of FRAME_FIELDS) {
+    const file = input[fileField];
+    if (!file) continue;
+    if (input[urlField]) throw new InputError(fileField, `Give ${urlField} or ${fileField}, not both.`);
+    const dataUrl = await frameToDataUrl(fileField, file);
+    frames[fileField] = { urlField, dataUrl, digest: createHash('sha256').update(dataUrl).digest('hex') };
+  }
+  return frames;
+}
+
 /**
  * What makes two requests "the same" for idempotency: every input field as the client sent it (trimmed, with
- * defaults applied), but not the idempotency key itself nor the seed the server would pick.
+ * defaults applied) and the uploaded frames' contents, but not the idempotency key nor a server-picked seed.
  */
-async function inputHash(request: GenerationRequest, input: InputShape): Promise<string> {
+function inputHash(request: GenerationRequest, frames: Awaited<ReturnType<typeof readFrames>>): string {
   const { idempotencyKey: _ignored, ...fields } = request;
-  const frames = {
-    imageFile: input.imageFile ? await fileDigest(input.imageFile) : null,
-    lastFrameFile: input.lastFrameFile ? await fileDigest(input.lastFrameFile) : null,
-  };
+  const digests = { imageFile: frames.imageFile?.digest ?? null, lastFrameFile: frames.lastFrameFile?.digest ?? null };
   const normalized = Object.fromEntries(
-    Object.entries({ ...fields, seed: fields.seed ?? null, ...frames }).map(([k, v]) => [
+    Object.entries({ ...fields, seed: fields.seed ?? null, ...digests }).map(([k, v]) => [
       k,
       typeof v === 'string' ? v.trim() || null : (v ?? null),
     ]),
@@ -66,36 +88,17 @@ async function inputHash(request: GenerationRequest, input: InputShape): Promise
   return createHash('sha256').update(JSON.stringify(normalized, Object.keys(normalized).sort())).digest('hex');
 }
 
-const fileDigest = async (file: File) => createHash('sha256').update(new Uint8Array(await file.arrayBuffer())).digest('hex');
-
-/** Uploaded frames stand in as placeholder URLs during validation, so every field rule applies to them too. */
-async function framePlaceholders(input: InputShape): Promise<{ image?: string; lastFrame?: string }> {
-  const placeholders: { image?: string; lastFrame?: string } = {};
-  for (const [fileField, urlField] of [
-    ['imageFile', 'image'],
-    ['lastFrameFile', 'lastFrame'],
-  ] as const) {
-    const file = input[fileField];
-    if (!file) continue;
-    if (input[urlField]) throw new InputError(fileField, `Give ${urlField} or ${fileField}, not both.`);
-    await frameToDataUrl(fileField, file);
-    placeholders[urlField] = `https://upload.invalid/${fileField}`;
-  }
-  return placeholders;
-}
-
-async function uploadFrames(ctx: AppContext, input: InputShape): Promise<{ image?: string; lastFrame?: string }> {
-  const files = (['imageFile', 'lastFrameFile'] as const).filter((field) => input[field]);
-  if (files.length === 0) return {};
-  const dataUrls = await Promise.all(files.map((field) => frameToDataUrl(field, input[field]!)));
+/** Stores the frames at Segmind's asset storage; returns the URL fields to use instead. */
+async function uploadFrames(ctx: AppContext, frames: Frame[]): Promise<{ image?: string; lastFrame?: string }> {
+  if (frames.length === 0) return {};
   let urls: string[];
   try {
-    urls = await ctx.uploadFrames(dataUrls);
+    urls = await ctx.uploadFrames(frames.map((frame) => frame.dataUrl));
   } catch (error) {
     ctx.log.warn('frame upload failed', { err: error });
     throw new UploadFailedError();
   }
-  return Object.fromEntries(files.map((field, i) => [field === 'imageFile' ? 'image' : 'lastFrame', urls[i]]));
+  return Object.fromEntries(frames.map((frame, i) => [frame.urlField, urls[i]]));
 }
 
 /** GraphQL input → domain request, applying the schema defaults when a client sends explicit nulls. */
@@ -131,9 +134,14 @@ builder.mutationField('generateVideo', (t) =>
     resolve: async (_root, { input }, ctx) => {
       const apiKey = requireKey(ctx);
       const asked = toGenerationRequest(input);
-      let request = validateGenerationRequest({ ...asked, ...(await framePlaceholders(input)) });
-      // Frames are checked above (type, size, field rules) before anything is sent upstream.
-      request = { ...request, ...(await uploadFrames(ctx, input)) };
+      const frames = await readFrames(input);
+      // Uploaded frames stand in as placeholder URLs during validation, so every field rule applies to them too.
+      const placeholders = Object.fromEntries(
+        Object.values(frames).map((frame) => [frame.urlField, `https://upload.invalid/${frame.urlField}`]),
+      );
+      let request = validateGenerationRequest({ ...asked, ...placeholders });
+      // Everything is checked by now; only then does anything go upstream.
+      request = { ...request, ...(await uploadFrames(ctx, Object.values(frames))) };
       const priceUsd = priceCents(request) / 100;
       const now = new Date();
       const { generation, repeated } = await admitGeneration(ctx.db, {
@@ -144,7 +152,7 @@ builder.mutationField('generateVideo', (t) =>
           id: randomUUID(),
           ...request,
           apiKeyId: apiKey.id,
-          inputHash: await inputHash(asked, input),
+          inputHash: inputHash(asked, frames),
           provider: ctx.provider,
           costUsd: priceUsd.toFixed(2),
           createdAt: now,

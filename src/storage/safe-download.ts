@@ -1,3 +1,5 @@
+import { isLoopbackHost } from '../config.js';
+
 /** Which result URLs the worker may download from, and how. */
 export interface DownloadPolicy {
   /** Host names; `*.example.com` matches subdomains of example.com. */
@@ -10,7 +12,6 @@ export class UnsafeDownloadError extends Error {
   override name = 'UnsafeDownloadError';
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 export function hostAllowed(hostname: string, allowedHosts: readonly string[]): boolean {
   const host = hostname.toLowerCase();
@@ -23,7 +24,7 @@ export function hostAllowed(hostname: string, allowedHosts: readonly string[]): 
 /** Throws unless `url` is https on an allowed host, or plain http on a loopback host that is explicitly listed. */
 export function assertDownloadable(url: URL, policy: DownloadPolicy): void {
   const listed = hostAllowed(url.hostname, policy.allowedHosts);
-  const httpOk = url.protocol === 'http:' && LOOPBACK.has(url.hostname) && listed;
+  const httpOk = url.protocol === 'http:' && isLoopbackHost(url.hostname) && listed;
   if (url.protocol !== 'https:' && !httpOk) {
     throw new UnsafeDownloadError(`refusing to download over ${url.protocol} from ${url.host}`);
   }
