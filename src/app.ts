@@ -23,6 +23,8 @@ import { createSegmindSimulator, type SegmindSimulator } from './segmind/simulat
 import { createLocalStorage } from './storage/local-storage.js';
 import { MAX_UPLOAD_BYTES } from './uploads.js';
 import { createVideoHandler } from './storage/video-route.js';
+import { loadWebAssets } from './web/bundle.js';
+import { createPageHandler } from './web/page-route.js';
 
 /** Segmind's advertised job length, used for progress and ETA until we have our own history. */
 const SEGMIND_EXPECTED_JOB_MS = 100_000;
@@ -85,6 +87,8 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
   }
   const provider: Provider = config.segmindApiKey ? 'SEGMIND' : 'SIMULATOR';
 
+  // Bundled (or read, when prebuilt) while the database opens.
+  const webAssets = serveApi ? loadWebAssets() : undefined;
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   const db = database.db;
   const bus = await createEventBus(database);
@@ -95,6 +99,9 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
   // First run in development: a key to try the API with. Production requires keys made with `npm run keys`.
   const developmentKey = config.production || !serveApi ? undefined : await ensureDevelopmentKey(db, config.dataDir);
   const loopbackOnly = isLoopbackHost(config.host);
+  const handlePage =
+    webAssets &&
+    createPageHandler(await webAssets, { provider, ...(developmentKey && loopbackOnly && { developmentKey }) });
   // Looked up on every request (one indexed query), so a revocation takes effect at once.
   const authenticate = async (authorization: unknown) => {
     const key = keyFromAuthorization(authorization);
@@ -209,6 +216,7 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
     }
     void (async () => {
       if (await handleHealth(req, res)) return;
+      if (handlePage?.(req, res)) return;
       if (graphql && (await handleVideo(req, res))) return;
       if (graphql) return graphql.yoga(req, res);
       res.writeHead(404, { 'content-type': 'text/plain' }).end('This process runs only the worker.\n');

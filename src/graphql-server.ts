@@ -8,6 +8,7 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createGraphQLError, createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiKey } from './auth/keys.js';
@@ -92,6 +93,8 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       });
     },
     landingPage: false,
+    // GraphiQL with its assets inlined (no CDN), so it works offline and behind strict networks.
+    renderGraphiQL,
     // Unexpected errors reach clients as "Unexpected error." in every mode; the details go to the logs only.
     maskedErrors: { isDev: false },
     plugins: [

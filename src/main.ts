@@ -45,10 +45,11 @@ async function main(): Promise<void> {
     // Shown to the person at the terminal, deliberately outside the logs (which never carry keys).
     process.stderr.write(
       `\nDevelopment API key (stored in ${config.dataDir}/development-key):\n  ${app.developmentKey}\n` +
-        `Send it as "Authorization: Bearer <key>"${isLoopbackHost(config.host) ? '; GraphiQL already does' : ''}.\n\n`,
+        `Send it as "Authorization: Bearer <key>"${isLoopbackHost(config.host) ? '; the web page and GraphiQL already do' : ''}.\n\n`,
     );
   }
-  log.info(`reelql is ready: GraphiQL at ${url}/graphql`, {
+  const ready = config.role === 'worker' ? 'worker running' : `open ${url}/ to make a video (GraphiQL at ${url}/graphql)`;
+  log.info(`reelql is ready: ${ready}`, {
     url,
     role: config.role,
     provider: app.provider,

@@ -1,0 +1,61 @@
+/**
+ * The web page at `/`: make a video and watch it being made. Queries and mutations go over HTTP, live updates
+ * over graphql-ws (generationStatus). The address ends in #<generation id>, so a reload resumes where it was.
+ */
+import './styles.css';
+import { Api, ApiError } from './api.js';
+import { setupCurrentPanel } from './current.js';
+import { byId, show } from './dom.js';
+import { setupForm } from './form.js';
+import { initialKey, setupKeySection } from './key.js';
+import { GENERATION, type Generation } from './operations.js';
+import { setupRecentList } from './recent.js';
+import { GenerationStore } from './store.js';
+import { API_ERROR_WORDS } from './words.js';
+
+const start = initialKey();
+const api = new Api(start?.key ?? '');
+
+const keySection = setupKeySection((key) => {
+  api.setKey(key);
+  store.clear();
+  recent.clear();
+  keySection.describe(key, 'saved');
+  void refresh();
+});
+
+function reportError(error: unknown) {
+  const apiError = error instanceof ApiError ? error : new ApiError(String(error), 'UNKNOWN');
+  if (apiError.code === 'UNAUTHENTICATED') keySection.reject(API_ERROR_WORDS.UNAUTHENTICATED!);
+  else console.error(apiError);
+}
+
+const store = new GenerationStore(api, (_id, error) => reportError(error));
+const recent = setupRecentList(api, store);
+const current = setupCurrentPanel(api, store, (generation) => form.fill(generation));
+const form = setupForm(api, (generation: Generation) => {
+  store.put(generation);
+  location.hash = generation.id;
+  current.show(generation, true);
+});
+
+/** Shows the generation named in the address, fetching it when the page does not know it yet. */
+async function showFromAddress() {
+  const id = decodeURIComponent(location.hash.slice(1));
+  if (!id || id === current.currentId) return;
+  const known = store.get(id);
+  if (known?.events) return current.show(known);
+  const { generation } = await api.request<{ generation: Generation | null }>(GENERATION, { id });
+  if (!generation) return current.missing(id);
+  store.put(generation);
+  current.show(generation);
+}
+
+async function refresh() {
+  await Promise.all([form.estimate(), recent.load(), showFromAddress()]).catch(reportError);
+}
+
+window.addEventListener('hashchange', () => void showFromAddress().catch(reportError));
+show(byId('simulator-banner'), document.querySelector<HTMLMetaElement>('meta[name="reelql-provider"]')?.content === 'SIMULATOR');
+keySection.describe(start?.key ?? null, start?.source);
+if (start) void refresh();

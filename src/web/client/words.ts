@@ -1,0 +1,55 @@
+/** Plain-language wording for statuses, error codes and numbers. */
+import type { Money, Status } from './operations.js';
+
+export const STATUS_WORDS: Record<Status, string> = {
+  QUEUED: 'Waiting in line',
+  SUBMITTED: 'Sent to the model',
+  PROCESSING: 'Making your video',
+  STORING: 'Saving the video',
+  SUCCEEDED: 'Ready',
+  FAILED: 'Failed',
+  CANCELED: 'Canceled',
+};
+
+/** What a generation's error code means for the person who asked, and what they can do. */
+export const FAILURE_WORDS: Record<string, string> = {
+  CONTENT_BLOCKED:
+    'The model refused this prompt or image for safety reasons. Nothing was charged. Reword the prompt or use another image.',
+  GENERATION_FAILED: 'The model could not make this video. Trying again often works.',
+  INSUFFICIENT_CREDITS: "The server's Segmind account has run out of credits. Ask the operator to top it up.",
+  INTERNAL: 'Something went wrong on the server. Try again; if it keeps happening, tell the operator.',
+  INVALID_INPUT: 'Segmind rejected these settings. Check the frames and options and try again.',
+  MODEL_UNAVAILABLE: 'The video model is not available right now. Try again later.',
+  RESULT_EXPIRED: 'Segmind no longer has this video (results are kept for an hour). Generate it again.',
+  STORAGE_FAILED: 'The finished video could not be saved on the server. Try again.',
+  TIMEOUT: 'The video took too long and was given up. Try again.',
+  UPSTREAM_FORBIDDEN: "The server's Segmind account may not use this model. Tell the operator.",
+  UPSTREAM_UNAUTHORIZED: "The server's Segmind key was rejected. Tell the operator.",
+  UPSTREAM_UNAVAILABLE: 'Segmind could not be reached or kept failing. Try again in a few minutes.',
+};
+
+/** Wording for errors the API answers with (extensions.code), as opposed to a generation's failure. */
+export const API_ERROR_WORDS: Record<string, string> = {
+  UNAUTHENTICATED: 'Your API key is missing or was not accepted. Enter a valid key above.',
+  RATE_LIMITED: 'Too many requests or live updates at once. Wait a moment and try again.',
+  NETWORK: 'The server cannot be reached. Check your connection; the page reconnects by itself.',
+};
+
+export const money = (value: Money) => (value.currency === 'USD' ? `$${value.amount}` : `${value.amount} ${value.currency}`);
+
+export function duration(seconds: number): string {
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+  const minutes = Math.floor(seconds / 60);
+  const rest = Math.round(seconds % 60);
+  return rest ? `${minutes} min ${rest} s` : `${minutes} min`;
+}
+
+export function fileSize(bytes: number): string {
+  if (bytes < 1024 * 1024) return `${Math.max(1, Math.round(bytes / 1024))} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+export const dateTime = (iso: string) =>
+  new Date(iso).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
