@@ -109,7 +109,9 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
     ],
     graphiql: {
       title: 'reelql',
-      subscriptionsProtocol: 'WS',
+      // Over SSE the header editor's Authorization goes with every request, subscriptions included
+      // (GraphiQL's WebSocket client sends no connectionParams).
+      subscriptionsProtocol: 'SSE',
       defaultQuery: exampleOperations,
       ...(options.graphiqlHeaders && { headers: JSON.stringify(options.graphiqlHeaders, null, 2) }),
     },
@@ -145,7 +147,7 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       connectionInitWaitTimeout: LIMITS.connectionInitMs,
       // A missing or bad key closes the socket with 4403 Forbidden (graphql-ws's answer to a false here).
       onConnect: async (ctx) => {
-        // GraphiQL sends its header editor's contents as connectionParams, so accept "Authorization" too.
+        // Clients that copy their HTTP headers into connectionParams send "Authorization"; accept it too.
         const params = ctx.connectionParams ?? {};
         const apiKey = await options.authenticate(params.authorization ?? params.Authorization);
         if (!apiKey) return false;

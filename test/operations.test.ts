@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -209,6 +209,12 @@ describe.skipIf(!hasPostgres)('the production build', () => {
       const journal = (await import('../drizzle/meta/_journal.json', { with: { type: 'json' } })).default as { entries: unknown[] };
       expect(migrations[0]?.n).toBe(journal.entries.length);
       for (const replica of replicas) expect((await fetch(`${replica.url}/readyz`)).status).toBe(200);
+      // The web page comes prebuilt from dist/web/public: production installs have no bundler.
+      const page = await (await fetch(`${replicas[0].url}/`)).text();
+      const script = /src="(\/app\.[0-9a-f]{12}\.js)"/.exec(page)?.[1];
+      expect(script).toBeDefined();
+      const served = await (await fetch(`${replicas[0].url}${script}`)).text();
+      expect(served).toBe(readFileSync(path.join(root, 'dist/web/public/app.js'), 'utf8'));
     } finally {
       await Promise.all(replicas.map((r) => r.stop()));
       await sim.simulator.stop();

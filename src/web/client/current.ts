@@ -31,6 +31,8 @@ export function setupCurrentPanel(api: Api, store: GenerationStore, onReuse: (ge
     const final = isFinal(generation.status);
     const percent = Math.round((generation.status === 'SUCCEEDED' ? 1 : generation.progress) * 100);
     progress.value = percent / 100;
+    // A bar stopped part-way would read as "still going".
+    show(progress, !['FAILED', 'CANCELED'].includes(generation.status));
     progress.setAttribute('aria-valuetext', `${percent}%`);
     eta.textContent = final
       ? ''
