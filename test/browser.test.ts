@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { canRunBrowser, collectPageErrors, launchBrowser, screenshot } from './helpers/browser.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
+import { imageBytes } from './helpers/multipart.js';
 import { startSimulator } from './helpers/simulator.js';
 import type { SegmindSimulator } from '../src/segmind/simulator.js';
 
@@ -155,6 +156,34 @@ describe.skipIf(!hasPostgres || !canRunBrowser)('the web page in a real browser'
     await screenshot(page, '5-input-error');
   });
 
+  it('uploads a first frame chosen as a file and generates from it', async () => {
+    await page.goto(t.url);
+    await page.setInputFiles('#imageFile', { name: 'first.png', mimeType: 'image/png', buffer: Buffer.from(imageBytes('png')) });
+    const id = await submit('The still comes alive: leaves start to move');
+    await expect.poll(statusText, { timeout: 20_000 }).toBe('Ready');
+    const stored = await database.sql`select image from generations where id = ${id}`;
+    // The upload went to Segmind's asset storage; the generation refers to it by URL.
+    expect(stored[0]?.image).toMatch(new RegExp(`^${simulator.url}/`));
+    const asset = await fetch(stored[0]!.image as string);
+    expect(Buffer.from(await asset.arrayBuffer())).toEqual(Buffer.from(imageBytes('png')));
+  });
+
+  it('cancels a running generation after asking, and says so', async () => {
+    await page.goto(t.url);
+    await submit('[sim:slow] A glacier calving into the sea');
+    await expect.poll(statusText, { timeout: 10_000 }).toBe('Making your video');
+    let question = '';
+    page.once('dialog', (dialog) => {
+      question = dialog.message();
+      void dialog.accept();
+    });
+    await page.click('#cancel');
+    await expect.poll(statusText, { timeout: 10_000 }).toBe('Canceled');
+    expect(question).toContain('may still be charged');
+    expect(await page.textContent('#current-error')).toContain('This generation was canceled.');
+    expect(await page.isVisible('#cancel')).toBe(false);
+  });
+
   it('resumes a running generation after a reload, with its whole timeline', async () => {
     await page.goto(t.url);
     const id = await submit('A hot air balloon drifts over a foggy valley');
@@ -228,6 +257,12 @@ describe.skipIf(!hasPostgres || !canRunBrowser)('the web page in a real browser'
     page.on('request', (request) => {
       if (!request.url().startsWith(t.url) && !/^(data|blob):/.test(request.url())) external.push(request.url());
     });
+    // Opened plainly, GraphiQL holds the example operations: generate, watch, list.
+    await page.goto(`${t.url}/graphql`);
+    await page.waitForSelector('.graphiql-execute-button');
+    // The editor renders spaces as no-break spaces.
+    const examples = (await page.locator('.graphiql-query-editor').innerText()).replace(/\u00a0/g, ' ');
+    for (const operation of ['mutation Generate', 'subscription Watch', 'query Recent']) expect(examples).toContain(operation);
     const query = `subscription Watch { generationStatus(id: "${id}") { status progress video { sizeBytes } } }`;
     await page.goto(`${t.url}/graphql?query=${encodeURIComponent(query)}`);
     await page.waitForSelector('.graphiql-execute-button');

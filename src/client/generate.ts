@@ -1,0 +1,179 @@
+import path from 'node:path';
+import { resolveApiKey } from './api-key.js';
+import type { GenerateOptions } from './args.js';
+import { checkOutput, downloadVideo } from './download.js';
+import { CliError, EXIT_CODES } from './exit-codes.js';
+import { follow, type FollowOutcome } from './follow.js';
+import { frameInput } from './frames.js';
+import { createGraphqlHttp, type GraphqlHttp } from './graphql-http.js';
+import { CANCEL, ESTIMATE, GENERATE, type CancelResult, type GenerateResult, type Generation, type Money } from './operations.js';
+import { createProgressView, formatSize } from './progress.js';
+import type { Terminal } from './terminal.js';
+import { watchGeneration } from './watch.js';
+
+const ASPECT_ENUM = { '16:9': 'RATIO_16_9', '9:16': 'RATIO_9_16' } as const;
+const RESOLUTION_ENUM = { '720p': 'RES_720P', '1080p': 'RES_1080P' } as const;
+
+/** GenerateVideoInput without the frames, which do not change the price. */
+function baseInput(options: GenerateOptions): Record<string, unknown> {
+  const input: Record<string, unknown> = {
+    prompt: options.prompt,
+    durationSeconds: options.durationSeconds,
+    resolution: RESOLUTION_ENUM[options.resolution],
+    aspectRatio: ASPECT_ENUM[options.aspectRatio],
+    generateAudio: options.generateAudio,
+  };
+  if (options.negativePrompt !== undefined) input.negativePrompt = options.negativePrompt;
+  if (options.seed !== undefined) input.seed = options.seed;
+  if (options.idempotencyKey !== undefined) input.idempotencyKey = options.idempotencyKey;
+  return input;
+}
+
+/** The generation, or the error the server returned as data, as a CliError of the right kind. */
+function accepted(result: GenerateResult): Generation & { provider: string } {
+  switch (result.__typename) {
+    case 'GenerateVideoSuccess':
+      return result.generation;
+    case 'InputError':
+      throw new CliError('USER', `Invalid input (${result.field}): ${result.message}`);
+    case 'BudgetExceededError':
+      throw new CliError('USER', `Budget exceeded: ${result.message}`);
+    case 'TooManyActiveGenerationsError':
+      throw new CliError('USER', `Too many active generations: ${result.message}`);
+    case 'IdempotencyKeyReusedError':
+      throw new CliError('USER', `Idempotency key reused: ${result.message}`);
+    case 'UploadFailedError':
+      throw new CliError('UPSTREAM', `Frame upload failed: ${result.message}`);
+    default:
+      throw new CliError('UNEXPECTED', `The server answered generateVideo with ${JSON.stringify(result).slice(0, 300)}`);
+  }
+}
+
+const shown = (cwd: string, file: string) => {
+  const relative = path.relative(cwd, file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+};
+
+/** Creates the generation, follows it and saves the video. Returns the exit code; throws CliError. */
+async function generate(options: GenerateOptions, terminal: Terminal): Promise<number> {
+  const say = (line: string) => terminal.stdout.write(`${line}\n`);
+  const warn = (line: string) => terminal.stderr.write(`${line}\n`);
+
+  const { key, note } = await resolveApiKey({
+    key: options.key,
+    serverUrl: options.url,
+    developmentKeyFile: options.developmentKeyFile,
+    cwd: terminal.cwd,
+  });
+  if (note) warn(note);
+  // Everything that can be wrong on this side is checked before anything is spent.
+  const outputFor = await checkOutput(options.out, terminal.cwd);
+  const frames = await frameInput(options, terminal.cwd);
+  const graphql: GraphqlHttp = createGraphqlHttp(options.url, key);
+  const input = baseInput(options);
+
+  const { estimateCost: price } = await graphql<{ estimateCost: Money }>(ESTIMATE, { input });
+  say(
+    `Price: $${price.amount} ${price.currency} (${options.durationSeconds} s, ${options.resolution}, ${options.aspectRatio}, ` +
+      `${options.generateAudio ? 'with audio' : 'no audio'}).`,
+  );
+
+  // Ctrl-C during the submit cannot stop a request that may already have created the generation: ask once it answers.
+  let interruptedEarly = false;
+  const stopDeferring = terminal.onInterrupt(() => {
+    interruptedEarly = true;
+    warn('Submitting; you can cancel as soon as the server answers.');
+  });
+  let generation: Generation & { provider: string };
+  try {
+    const { generateVideo } = await graphql<{ generateVideo: GenerateResult }>(
+      GENERATE,
+      { input: { ...input, ...frames.fields } },
+      frames.uploads,
+    );
+    generation = accepted(generateVideo);
+  } finally {
+    stopDeferring();
+  }
+  const { id } = generation;
+  say(`Generation ${id}: ${generation.status}, $${generation.cost.amount} ${generation.cost.currency} (${generation.provider}).`);
+
+  const watch = watchGeneration(options.url, key, id);
+  const view = createProgressView((text) => terminal.stdout.write(text), terminal.tty);
+  let outcome: FollowOutcome;
+  try {
+    outcome = await follow({
+      id,
+      watch,
+      view,
+      terminal,
+      interruptedEarly,
+      cancel: async (target) => (await graphql<{ cancelGeneration: CancelResult }>(CANCEL, { id: target })).cancelGeneration,
+    });
+  } finally {
+    view.end();
+    await watch.close().catch(() => undefined);
+  }
+
+  if (outcome.kind === 'left') {
+    const again = options.idempotencyKey
+      ? 'Run the same command again to follow it.'
+      : `See it later with: query { generation(id: "${id}") { status video { url } } }`;
+    warn(`Left without canceling: generation ${id} goes on on the server. ${again}`);
+    return EXIT_CODES.CANCELED.code;
+  }
+  if (outcome.kind === 'canceled') {
+    say(
+      `Canceled generation ${id}. ` +
+        (outcome.chargeMayApply
+          ? 'Segmind had already accepted the job and cannot stop it, so its charge may still apply (chargeMayApply: true).'
+          : 'It had not reached Segmind, so nothing is charged (chargeMayApply: false).'),
+    );
+    return EXIT_CODES.CANCELED.code;
+  }
+
+  const final = outcome.generation;
+  if (final.status === 'CANCELED') {
+    say(`Generation ${id} was canceled elsewhere (another client using this key).`);
+    return EXIT_CODES.CANCELED.code;
+  }
+  if (final.status === 'FAILED') {
+    const error = final.error ?? { code: 'UNKNOWN', message: 'no reason was given.', retryable: false };
+    throw new CliError(
+      'UPSTREAM',
+      `Generation ${id} failed: ${error.code}: ${error.message}` +
+        (error.retryable ? '\nTrying again may work.' : '\nTrying again with the same input will not help.'),
+    );
+  }
+
+  const video = final.video!;
+  const outPath = outputFor(id);
+  const stopDownload = new AbortController();
+  const stopListening = terminal.onInterrupt(() => stopDownload.abort());
+  let size: number;
+  try {
+    size = await downloadVideo(video.url, options.url, outPath, { expectedBytes: video.sizeBytes, signal: stopDownload.signal });
+  } catch (error) {
+    if (!stopDownload.signal.aborted) throw error;
+    warn(`Download stopped. The video stays on the server for now: ${new URL(video.url, `${options.url}/`).href}`);
+    return EXIT_CODES.CANCELED.code;
+  } finally {
+    stopListening();
+  }
+  say(`Saved ${shown(terminal.cwd, outPath)} (${formatSize(size)}, ${size} bytes).`);
+  return EXIT_CODES.SAVED.code;
+}
+
+/** Runs the command and turns every failure into its message and exit code (see EXIT_CODES). */
+export async function runGenerate(options: GenerateOptions, terminal: Terminal): Promise<number> {
+  try {
+    return await generate(options, terminal);
+  } catch (error) {
+    if (error instanceof CliError) {
+      terminal.stderr.write(`${error.message}\n`);
+      return error.exitCode;
+    }
+    terminal.stderr.write(`Unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT_CODES.UNEXPECTED.code;
+  }
+}
