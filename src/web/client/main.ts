@@ -56,6 +56,10 @@ async function refresh() {
 }
 
 window.addEventListener('hashchange', () => void showFromAddress().catch(reportError));
+// Generations made elsewhere (another tab, the CLI, GraphiQL) appear when the person comes back to the page.
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && start) void recent.load().catch(reportError);
+});
 show(byId('simulator-banner'), document.querySelector<HTMLMetaElement>('meta[name="reelql-provider"]')?.content === 'SIMULATOR');
 keySection.describe(start?.key ?? null, start?.source);
 if (start) void refresh();
