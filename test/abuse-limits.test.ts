@@ -469,11 +469,23 @@ describe.skipIf(!hasPostgres)('uploaded frames', () => {
     const input = { prompt: `idempotent upload ${randomUUID()}`, durationSeconds: 4, idempotencyKey: 'upload-once' };
     const first = await send(input, [frame('png')]);
     const firstId = first.body.data!.generateVideo.generation!.id;
+    const uploadsBefore = uploads();
     const same = await send(input, [frame('png')]);
     expect(same.body.data!.generateVideo.generation?.id).toBe(firstId);
+    // The repeat is answered before its frame would be uploaded again.
+    expect(uploads()).toBe(uploadsBefore);
     // Another picture is another request: it must not silently come back as the first one's video.
     const other = await send(input, [frame('jpeg')]);
     expect(other.body.data!.generateVideo).toMatchObject({ __typename: 'IdempotencyKeyReusedError', generationId: firstId });
+  });
+
+  it('refuses a request over its budget before uploading its frames', async () => {
+    const poor = await createKeyIn(database.url, { dailyBudgetUsd: 0.3 });
+    const before = uploads();
+    const { body } = await send({ prompt: 'too dear to upload', durationSeconds: 4, generateAudio: false }, [frame('png')], bearer(poor.key));
+    expect(body.data!.generateVideo).toMatchObject({ __typename: 'BudgetExceededError', scope: 'KEY' });
+    expect(uploads()).toBe(before);
+    expect(await generationsOf(database, poor.apiKey.id)).toHaveLength(0);
   });
 
   it('refuses a bad upload with an InputError before anything is sent to Segmind', async () => {

@@ -31,48 +31,67 @@ async function spentToday(tx: Tx, apiKeyId?: string): Promise<number> {
 }
 
 /**
+ * The per-key and server rules, in order: an idempotent repeat returns the earlier generation (null otherwise);
+ * the key's active-generation cap and daily budget and the server's daily budget throw when broken.
+ */
+async function checkRules(tx: Tx, options: AdmitOptions, lock: boolean): Promise<GenerationRow | null> {
+  const { apiKey, values, priceUsd } = options;
+  if (values.idempotencyKey) {
+    const [earlier] = await tx
+      .select()
+      .from(generations)
+      .where(and(eq(generations.apiKeyId, apiKey.id), eq(generations.idempotencyKey, values.idempotencyKey)));
+    if (earlier) {
+      if (earlier.inputHash !== values.inputHash) throw new IdempotencyKeyReusedError(values.idempotencyKey, earlier.id);
+      return earlier;
+    }
+  }
+  if (apiKey.maxActive !== null) {
+    const [active] = await tx
+      .select({ n: sql<number>`count(*)::int` })
+      .from(generations)
+      .where(and(eq(generations.apiKeyId, apiKey.id), inArray(generations.status, [...activeStatuses])));
+    const count = Number(active?.n ?? 0);
+    if (count >= apiKey.maxActive) throw new TooManyActiveGenerationsError(apiKey.maxActive, count);
+  }
+  if (apiKey.dailyBudgetUsd !== null) {
+    const limit = Number(apiKey.dailyBudgetUsd);
+    const used = await spentToday(tx, apiKey.id);
+    if (used + priceUsd > limit + 1e-9) throw new BudgetExceededError('KEY', limit, used, priceUsd, nextUtcMidnight());
+  }
+  if (options.serverDailyBudgetUsd !== undefined) {
+    if (lock) await tx.execute(sql`select pg_advisory_xact_lock(${SERVER_BUDGET_LOCK})`);
+    const used = await spentToday(tx);
+    if (used + priceUsd > options.serverDailyBudgetUsd + 1e-9) {
+      throw new BudgetExceededError('SERVER', options.serverDailyBudgetUsd, used, priceUsd, nextUtcMidnight());
+    }
+  }
+  return null;
+}
+
+/**
+ * The same rules without taking turns or inserting: a cheap answer before work that costs something (uploading
+ * frames to Segmind). `admitGeneration` checks again, under its locks, before it inserts.
+ */
+export async function precheckAdmission(db: Db, options: AdmitOptions): Promise<GenerationRow | null> {
+  return db.transaction((tx) => checkRules(tx, options, false));
+}
+
+/**
  * Admits a generation for a key in one transaction: an idempotent repeat returns the earlier generation; the
  * key's active-generation cap and daily budget and the server's daily budget are checked; then the row is
  * inserted. Locking the key's row first makes concurrent calls of one key take turns, so two of them can
  * neither overspend nor create two jobs for one idempotency key.
  */
 export async function admitGeneration(db: Db, options: AdmitOptions): Promise<{ generation: GenerationRow; repeated: boolean }> {
-  const { apiKey, values, priceUsd } = options;
+  const { apiKey, values } = options;
   // Only a per-key rule (idempotency, active cap, budget) needs the key's calls to take turns; without one,
   // concurrent calls of a key run in parallel.
   const perKeyRules = Boolean(values.idempotencyKey) || apiKey.maxActive !== null || apiKey.dailyBudgetUsd !== null;
   return db.transaction(async (tx) => {
     if (perKeyRules) await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, apiKey.id)).for('update');
-    if (values.idempotencyKey) {
-      const [earlier] = await tx
-        .select()
-        .from(generations)
-        .where(and(eq(generations.apiKeyId, apiKey.id), eq(generations.idempotencyKey, values.idempotencyKey)));
-      if (earlier) {
-        if (earlier.inputHash !== values.inputHash) throw new IdempotencyKeyReusedError(values.idempotencyKey, earlier.id);
-        return { generation: earlier, repeated: true };
-      }
-    }
-    if (apiKey.maxActive !== null) {
-      const [active] = await tx
-        .select({ n: sql<number>`count(*)::int` })
-        .from(generations)
-        .where(and(eq(generations.apiKeyId, apiKey.id), inArray(generations.status, [...activeStatuses])));
-      const count = Number(active?.n ?? 0);
-      if (count >= apiKey.maxActive) throw new TooManyActiveGenerationsError(apiKey.maxActive, count);
-    }
-    if (apiKey.dailyBudgetUsd !== null) {
-      const limit = Number(apiKey.dailyBudgetUsd);
-      const used = await spentToday(tx, apiKey.id);
-      if (used + priceUsd > limit + 1e-9) throw new BudgetExceededError('KEY', limit, used, priceUsd, nextUtcMidnight());
-    }
-    if (options.serverDailyBudgetUsd !== undefined) {
-      await tx.execute(sql`select pg_advisory_xact_lock(${SERVER_BUDGET_LOCK})`);
-      const used = await spentToday(tx);
-      if (used + priceUsd > options.serverDailyBudgetUsd + 1e-9) {
-        throw new BudgetExceededError('SERVER', options.serverDailyBudgetUsd, used, priceUsd, nextUtcMidnight());
-      }
-    }
+    const earlier = await checkRules(tx, options, true);
+    if (earlier) return { generation: earlier, repeated: true };
     return { generation: await insertGenerationTx(tx, values), repeated: false };
   });
 }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createGraphQLError } from 'graphql-yoga';
-import { admitGeneration } from '../db/admit-generation.js';
+import { admitGeneration, precheckAdmission } from '../db/admit-generation.js';
 import type { GenerationRow } from '../db/schema.js';
 import {
   BudgetExceededError,
@@ -17,6 +17,7 @@ import {
   priceCents,
   validateGenerationRequest,
   type GenerationRequest,
+  type ValidGenerationRequest,
 } from '../generation-input.js';
 import { builder } from './builder.js';
 import { AspectRatioEnum, ResolutionEnum } from './enums.js';
@@ -139,17 +140,16 @@ builder.mutationField('generateVideo', (t) =>
       const placeholders = Object.fromEntries(
         Object.values(frames).map((frame) => [frame.urlField, `https://upload.invalid/${frame.urlField}`]),
       );
-      let request = validateGenerationRequest({ ...asked, ...placeholders });
-      // Everything is checked by now; only then does anything go upstream.
-      request = { ...request, ...(await uploadFrames(ctx, Object.values(frames))) };
-      const priceUsd = priceCents(request) / 100;
+      const checked = validateGenerationRequest({ ...asked, ...placeholders });
+      const priceUsd = priceCents(checked) / 100;
+      const id = randomUUID();
       const now = new Date();
-      const { generation, repeated } = await admitGeneration(ctx.db, {
+      const admission = (request: ValidGenerationRequest) => ({
         apiKey,
         priceUsd,
         serverDailyBudgetUsd: ctx.serverDailyBudgetUsd,
         values: {
-          id: randomUUID(),
+          id,
           ...request,
           apiKeyId: apiKey.id,
           inputHash: inputHash(asked, frames),
@@ -160,6 +160,13 @@ builder.mutationField('generateVideo', (t) =>
           deadlineAt: new Date(now.getTime() + ctx.generationDeadlineMs),
         },
       });
+      if (Object.keys(frames).length > 0) {
+        // Refuse, or answer an idempotent repeat, before spending an upload to Segmind on it.
+        const earlier = await precheckAdmission(ctx.db, admission(checked));
+        if (earlier) return { generation: earlier };
+      }
+      const request = { ...checked, ...(await uploadFrames(ctx, Object.values(frames))) };
+      const { generation, repeated } = await admitGeneration(ctx.db, admission(request));
       ctx.log[repeated ? 'debug' : 'info'](repeated ? 'idempotent repeat' : 'generation accepted', {
         generationId: generation.id,
         keyPrefix: apiKey.prefix,
