@@ -9,10 +9,11 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createGraphQLError, createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createGraphQLError, createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiKey } from './auth/keys.js';
 import type { Sessions } from './auth/sessions.js';
+import { isDatabaseUnavailable } from './db/unavailable.js';
 import type { Logger } from './logger.js';
 import { LIMITS, subscriptionsPerKeyMessage } from './limits.js';
 import { requestIdOf } from './request-id.js';
@@ -20,6 +21,7 @@ import type { AppContext } from './schema/context.js';
 import { schema } from './schema/index.js';
 
 export const GRAPHQL_PATH = '/graphql';
+const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable for a moment. Try again in a few seconds.';
 
 const exampleOperations = `# Ask for a video: the answer comes at once with a QUEUED generation.
 mutation Generate {
@@ -96,7 +98,16 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
     // GraphiQL with its assets inlined (no CDN), so it works offline and behind strict networks.
     renderGraphiQL,
     // Unexpected errors reach clients as "Unexpected error." in every mode; the details go to the logs only.
-    maskedErrors: { isDev: false },
+    // A database outage is not unexpected: it gets its own code and a 503 that says when to try again.
+    maskedErrors: {
+      isDev: false,
+      maskError: (error, message, isDev) =>
+        isDatabaseUnavailable(error)
+          ? createGraphQLError(DATABASE_UNAVAILABLE_MESSAGE, {
+              extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: { 'retry-after': '5' } } },
+            })
+          : maskError(error, message, isDev),
+    },
     plugins: [
       // A request a cross-site form or <img> could send (GET, multipart, urlencoded, text/plain) must carry a
       // header such a page cannot set; JSON bodies are preflighted by browsers anyway.

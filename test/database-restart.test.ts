@@ -229,10 +229,12 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
     expect(firstAfter.at - startedAt).toBeLessThan(15_000);
   }, 60_000);
 
-  it('answers generateVideo with a masked GraphQL error at once while Postgres is down, and works again after', async () => {
+  it('answers generateVideo at once with a retryable SERVICE_UNAVAILABLE while Postgres is down, and works again after', async () => {
     await pg.stop();
     let body: GraphqlBody<Row>;
     let text: string;
+    let status: number;
+    let retryAfter: string | null;
     const askedAt = Date.now();
     try {
       const response = await fetch(`${server.url}/graphql`, {
@@ -245,6 +247,8 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
         body: JSON.stringify({ query: GENERATE, variables: { input: { prompt: 'asked during the outage', durationSeconds: 4 } } }),
         signal: AbortSignal.timeout(10_000),
       });
+      status = response.status;
+      retryAfter = response.headers.get('retry-after');
       text = await response.text();
       body = JSON.parse(text) as GraphqlBody<Row>;
     } finally {
@@ -260,9 +264,13 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
     for (const error of body.errors!) {
       expect(error.message).toEqual(expect.any(String));
       expect(error.message).not.toMatch(leak);
-      // A database outage is not the client's fault: its valid key must not be reported as rejected.
-      expect(error.extensions?.code).not.toBe('UNAUTHENTICATED');
+      // A database outage is not the client's fault: its valid key must not be reported as rejected, and the
+      // answer says to try again rather than "Unexpected error".
+      expect(error.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      expect(error.message).toContain('Try again');
     }
+    expect(status).toBe(503);
+    expect(retryAfter).toBe('5');
     // Nothing of the driver's message, the database address or the SQL reaches the client, anywhere in the body.
     expect(text).not.toMatch(leak);
     expect(text).not.toContain(String(pg.port));
