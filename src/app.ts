@@ -8,6 +8,7 @@ import { findActiveKey, keyFromAuthorization } from './auth/keys.js';
 import { createSessions } from './auth/sessions.js';
 import { loadVideoSigningSecret } from './auth/video-token.js';
 import { openDatabase, type Database } from './db/client.js';
+import { ownerKeyIsActive } from './db/generations.js';
 import { createEventBus } from './events/bus.js';
 import { createGraphqlServer } from './graphql-server.js';
 import { createHealthHandler } from './health.js';
@@ -95,14 +96,17 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
   const sessions = await createSessions(database, { subscriptionsPerKey: config.maxSubscriptionsPerKey });
   const storage = await createLocalStorage(path.join(config.dataDir, 'videos'));
   const videoSigningSecret = await loadVideoSigningSecret(db);
-  const handleVideo = createVideoHandler(storage, { signingSecret: videoSigningSecret });
+  const handleVideo = createVideoHandler(storage, {
+    signingSecret: videoSigningSecret,
+    ownerIsActive: (generationId) => ownerKeyIsActive(db, generationId),
+  });
   // First run in development: a key to try the API with. Production requires keys made with `npm run keys`.
   const developmentKey = config.production || !serveApi ? undefined : await ensureDevelopmentKey(db, config.dataDir);
   const loopbackOnly = isLoopbackHost(config.host);
   const handlePage =
     webAssets &&
     createPageHandler(await webAssets, { provider, ...(developmentKey && loopbackOnly && { developmentKey }) });
-  // Looked up on every request (one indexed query), so a revocation takes effect at once.
+  // Cached for up to 5 s per process; a revocation's NOTIFY drops the key at once (see createSessions / cacheActiveKeys).
   const authenticate = async (authorization: unknown) => {
     const key = keyFromAuthorization(authorization);
     return key ? findActiveKey(db, key) : null;

@@ -5,7 +5,6 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { drizzle } from 'drizzle-orm/postgres-js';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -13,11 +12,10 @@ import { revokeApiKey } from '../src/auth/keys.js';
 import { loadVideoSigningSecret, signVideo } from '../src/auth/video-token.js';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import type { Db } from '../src/db/client.js';
 import { createLogger, lineDestination } from '../src/logger.js';
 import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
 import { collectSse, collectWs, createWsClient } from './helpers/clients.js';
-import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
+import { createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { createKeyIn } from './helpers/keys.js';
 import { CANCEL, GENERATE, GET, WATCH } from './helpers/operations.js';
 import { spawnServer } from './helpers/process.js';
@@ -34,8 +32,6 @@ const uniqueName = (label: string) => `${label}-${process.pid}-${Date.now().toSt
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 /** A key of the right shape that no server ever issued. */
 const forgedKey = () => `rql_${randomBytes(32).toString('base64url')}`;
-/** A drizzle handle on a test database, for the src functions that take one. */
-const dbOf = (database: TestDatabase) => drizzle(database.sql) as unknown as Db;
 
 /** POSTs one operation as JSON with exactly the headers given (no key is added). */
 async function post(baseUrl: string, query: string, variables: Record<string, unknown>, headers: Record<string, string>) {

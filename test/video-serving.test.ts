@@ -4,9 +4,11 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { collectWs, createWsClient } from './helpers/clients.js';
-import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
+import { createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { GENERATE, WATCH } from './helpers/operations.js';
 import { startSimulator } from './helpers/simulator.js';
+import { createKeyIn } from './helpers/keys.js';
+import { revokeApiKey } from '../src/auth/keys.js';
 
 interface Generation {
   id: string;
@@ -217,5 +219,28 @@ describe.skipIf(!hasPostgres)('serving a stored video', () => {
     const again = await fetch(videoUrl, { headers: { range: 'bytes=1000-1999' } });
     expect(again.status).toBe(206);
     expect(Buffer.from(await again.arrayBuffer()).equals(sample.subarray(1000, 2000))).toBe(true);
+  });
+
+  it("stops serving a key's video links the moment the key is revoked, and only that key's", async () => {
+    const owner = await createKeyIn(database.url);
+    const created = await server.graphql<{ generateVideo: { generation: Generation } }>(
+      GENERATE,
+      { input: { prompt: 'a link that will be revoked', durationSeconds: 4 } },
+      { authorization: `Bearer ${owner.key}` },
+    );
+    const client = createWsClient(server.url, { authorization: `Bearer ${owner.key}` });
+    const { results } = await collectWs<{ generationStatus: Generation }>(client, WATCH, {
+      id: created.data!.generateVideo.generation.id,
+    });
+    await client.dispose();
+    const link = results.at(-1)!.data!.generationStatus.video!.url;
+    expect((await fetch(link)).status).toBe(200);
+
+    expect(await revokeApiKey(dbOf(database), owner.apiKey.name)).not.toBeNull();
+    const refused = await fetch(link);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('revoked');
+    // Another key's link is untouched.
+    expect((await fetch(videoUrl)).status).toBe(200);
   });
 });

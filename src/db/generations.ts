@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gt, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from './client.js';
 import {
+  apiKeys,
   generationEvents,
   generations,
   type GenerationEventRow,
@@ -158,4 +159,14 @@ export async function listGenerations(
     .where(and(...where))
     .orderBy(desc(generations.createdAt), desc(generations.id))
     .limit(options.limit);
+}
+
+/** False when the key that owns a generation was revoked (its video links stop working with it). */
+export async function ownerKeyIsActive(db: Db, generationId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ revokedAt: apiKeys.revokedAt })
+    .from(generations)
+    .leftJoin(apiKeys, eq(apiKeys.id, generations.apiKeyId))
+    .where(eq(generations.id, generationId));
+  return !row || row.revokedAt === null;
 }

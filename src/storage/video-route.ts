@@ -33,7 +33,14 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
  * Serves stored videos with Range support so browsers can seek. Returns false when the request is not
  * for a video path, so the caller can hand it on.
  */
-export function createVideoHandler(storage: VideoStorage, options: { signingSecret: Buffer }) {
+export function createVideoHandler(
+  storage: VideoStorage,
+  options: {
+    signingSecret: Buffer;
+    /** Whether the key that owns this generation is still active: revoking a key ends its links too. */
+    ownerIsActive: (generationId: string) => Promise<boolean>;
+  },
+) {
   return async function handleVideo(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!url.pathname.startsWith(VIDEO_PATH_PREFIX)) return false;
@@ -46,6 +53,10 @@ export function createVideoHandler(storage: VideoStorage, options: { signingSecr
     // links. A bad token is refused before the file is looked up, so nothing reveals which videos exist.
     if (match && !verifyVideo(options.signingSecret, match[1]!, url.searchParams)) {
       res.writeHead(403, { 'content-type': 'text/plain' }).end('This video link is invalid or expired: ask the API for a fresh video.url.\n');
+      return true;
+    }
+    if (match && !(await options.ownerIsActive(match[1]!))) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('This video link was revoked with the API key that made it.\n');
       return true;
     }
     const key = match ? `${match[1]}.mp4` : null;

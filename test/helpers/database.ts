@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { inject } from 'vitest';
+import type { Db } from '../../src/db/client.js';
 import { withDatabase } from './global-setup.js';
 
 /** Whether a Postgres server is available; tests that need one use `describe.skipIf(!hasPostgres)`. */
@@ -34,3 +36,6 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/** A drizzle handle on a test database, for the src functions that take one. */
+export const dbOf = (database: TestDatabase) => drizzle(database.sql) as unknown as Db;
