@@ -433,7 +433,8 @@ describe.skipIf(!hasPostgres)('the generation API with a worker and the built-in
   });
 
   it('lists the public timeline in version order and hides progress ticks', async () => {
-    const created = await generate(server, { prompt: 'a timeline', durationSeconds: 4 });
+    // `[sim:slow]`: a 2 s job, so progress ticks are written even on a busy machine.
+    const created = await generate(server, { prompt: '[sim:slow] a timeline', durationSeconds: 4 });
     await waitForStatus(database, created.id, 'SUCCEEDED');
     const all = await database.sql<{ type: string; version: number }[]>`
       select type, version from generation_events where generation_id = ${created.id} order by version`;

@@ -54,7 +54,14 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     await migrator.end({ timeout: 5 });
   }
   // Reconnect quickly after Postgres restarts: the driver's default waits up to 20 s between attempts.
-  const client = postgres(url, { max, onnotice: () => {}, backoff: (attempt) => Math.min(0.05 * 2 ** attempt, 1) });
+  // fetch_types off: we use no array columns, and the driver's type query on every new connection rejects
+  // unhandled when Postgres goes away during it (which would end the process).
+  const client = postgres(url, {
+    max,
+    onnotice: () => {},
+    fetch_types: false,
+    backoff: (attempt) => Math.min(0.05 * 2 ** attempt, 1),
+  });
   const db = drizzle(client, { schema });
   return {
     db: db as unknown as Db,
