@@ -9,8 +9,9 @@ import os from 'node:os';
 import postgres from 'postgres';
 import { runConnectionsScenario } from './connections.js';
 import { runDeliveryScenario } from './delivery.js';
-import { runMutationScenario } from './mutation.js';
+import { runMutationProcessScenario, runMutationScenario } from './mutation.js';
 import { runPickupScenario } from './pickup.js';
+import { runServingScenario } from './serving.js';
 import { pollingMarkdown, runPollingScenario } from './polling.js';
 import { scenariosMarkdown, type Scenarios } from './report.js';
 import { runStartupScenario } from './startup.js';
@@ -22,7 +23,7 @@ const adminUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.
 /**
  * Optional overrides: BENCH_SCALE (real ÷ benchmark time, default 10), BENCH_GENERATIONS (per mode, default 20),
  * BENCH_SUBSCRIBERS (graphql-ws subscribers, default 1000), BENCH_ONLY (comma-separated: polling, startup, mutation,
- * delivery, pickup, connections).
+ * mutation-process, delivery, pickup, connections, serving).
  */
 const positive = (name: string) => {
   const value = Number(process.env[name]);
@@ -126,9 +127,13 @@ try {
     });
   }
   await cleanUp();
+  scenarios.mutationProcess = await attempt('mutation-process', () => runMutationProcessScenario({ adminUrl, defer, log }));
+  await cleanUp();
   scenarios.pickup = await attempt('pickup', () => runPickupScenario({ adminUrl, defer, log }));
   await cleanUp();
   scenarios.connections = await attempt('connections', () => runConnectionsScenario({ adminUrl, defer, log }));
+  await cleanUp();
+  scenarios.serving = await attempt('serving', () => runServingScenario({ adminUrl, defer, log }));
   await cleanUp();
   const environment = {
     node: process.version,

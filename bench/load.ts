@@ -3,6 +3,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { percentile } from './support.js';
 
+/** Several runs as one: counts and time added, latencies pooled (`latencies` is every run's sink). */
+export function mergeLoads<T extends LoadResult>(runs: T[], latencies: number[]): LoadResult & { skipped: number } {
+  const seconds = runs.reduce((sum, r) => sum + r.seconds, 0);
+  const ok = runs.reduce((sum, r) => sum + r.ok, 0);
+  return {
+    ok,
+    errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    skipped: runs.reduce((sum, r) => sum + ((r as { skipped?: number }).skipped ?? 0), 0),
+    firstError: runs.find((r) => r.firstError)?.firstError,
+    seconds,
+    requestsPerSecond: ok / seconds,
+    latencyMs: latencyStats(latencies),
+  };
+}
+
 /** Latency figures in milliseconds. */
 export interface LatencyStats {
   count: number;
@@ -49,6 +64,8 @@ export async function closedLoop(
   concurrency: number,
   durationMs: number,
   request: (worker: number) => Promise<void>,
+  /** Also receives every latency, to merge several runs. */
+  sink?: number[],
 ): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
@@ -65,6 +82,7 @@ export async function closedLoop(
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  sink?.push(...latencies);
   return { ok: latencies.length, errors, firstError, seconds, requestsPerSecond: latencies.length / seconds, latencyMs: latencyStats(latencies) };
 }
 
@@ -77,6 +95,8 @@ export async function pacedLoop(
   durationMs: number,
   request: () => Promise<void>,
   maxOutstanding = 1000,
+  /** Also receives every latency, to merge several runs. */
+  sink?: number[],
 ): Promise<LoadResult & { skipped: number }> {
   const latencies: number[] = [];
   let errors = 0;
@@ -111,6 +131,7 @@ export async function pacedLoop(
   }
   await Promise.all(inFlight);
   const seconds = (performance.now() - started) / 1000;
+  sink?.push(...latencies);
   return {
     ok: latencies.length,
     errors: errors + skipped,

@@ -106,7 +106,7 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
   const handlePage =
     webAssets &&
     createPageHandler(await webAssets, { provider, ...(developmentKey && loopbackOnly && { developmentKey }) });
-  // Cached for up to 5 s per process; a revocation's NOTIFY drops the key at once (see createSessions / cacheActiveKeys).
+  // Looked up on every request (one indexed query), so a revocation takes effect at once.
   const authenticate = async (authorization: unknown) => {
     const key = keyFromAuthorization(authorization);
     return key ? findActiveKey(db, key) : null;
