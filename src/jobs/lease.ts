@@ -49,19 +49,23 @@ async function claimOne(tx: Tx, workerId: string, leaseMs: number, filter: SQL):
  * only while the in-flight cap and the per-minute rate limit allow, and takes a slot in the same commit.
  */
 export async function claimNext(db: Db, workerId: string, leaseMs: number, limits: SubmitLimits): Promise<GenerationRow | null> {
-  const resumed = await db.transaction((tx) =>
-    claimOne(
+  // One transaction for both kinds of claim: a new job (the common wake-up) costs no extra round trips.
+  return db.transaction(async (tx) => {
+    const resumed = await claimOne(
       tx,
       workerId,
       leaseMs,
       or(isNotNull(generations.requestId), ne(generations.status, 'QUEUED'), lt(generations.deadlineAt, sql`now()`))!,
-    ),
-  );
-  if (resumed) return resumed;
-  return db.transaction(async (tx) => {
+    );
+    if (resumed) return resumed;
     await tx.execute(sql`select pg_advisory_xact_lock(${SUBMIT_SLOT_LOCK})`);
-    const [inFlight] = await tx
-      .select({ n: count() })
+    // Both counts in one statement (the rate-limit count rides along as a scalar subquery).
+    const [usage] = await tx
+      .select({
+        inFlight: count(),
+        recent: sql<number>`(select count(*)::int from ${segmindSubmits}
+          where ${segmindSubmits.keyId} = ${limits.keyId} and ${segmindSubmits.at} > now() - interval '1 minute')`,
+      })
       .from(generations)
       .where(
         or(
@@ -69,20 +73,26 @@ export async function claimNext(db: Db, workerId: string, leaseMs: number, limit
           and(eq(generations.status, 'QUEUED'), gt(generations.leaseExpiresAt, sql`now()`)),
         ),
       );
-    if ((inFlight?.n ?? 0) >= limits.maxInFlight) return null;
-    const [recent] = await tx
-      .select({ n: count() })
-      .from(segmindSubmits)
-      .where(and(eq(segmindSubmits.keyId, limits.keyId), gt(segmindSubmits.at, sql`now() - interval '1 minute'`)));
-    if ((recent?.n ?? 0) >= limits.submitsPerMinute) return null;
+    if ((usage?.inFlight ?? 0) >= limits.maxInFlight) return null;
+    if (Number(usage?.recent ?? 0) >= limits.submitsPerMinute) return null;
     const row = await claimOne(tx, workerId, leaseMs, isNull(generations.requestId));
     if (!row) return null;
     await tx.insert(segmindSubmits).values({ keyId: limits.keyId, generationId: row.id });
-    await tx
-      .delete(segmindSubmits)
-      .where(and(eq(segmindSubmits.keyId, limits.keyId), lt(segmindSubmits.at, sql`now() - interval '1 hour'`)));
+    if (pruneIsDue()) {
+      await tx
+        .delete(segmindSubmits)
+        .where(and(eq(segmindSubmits.keyId, limits.keyId), lt(segmindSubmits.at, sql`now() - interval '1 hour'`)));
+    }
     return row;
   });
+}
+
+/** Old submit records only need clearing now and then; once a minute per process keeps the table small. */
+let lastPruneAt = 0;
+function pruneIsDue(): boolean {
+  if (Date.now() - lastPruneAt < 60_000) return false;
+  lastPruneAt = Date.now();
+  return true;
 }
 
 /** Extends our lease. False when it is no longer ours or the generation stopped being active (canceled). */

@@ -43,6 +43,19 @@ export function createWorker(options: WorkerOptions): Worker {
   let claimAgain = false;
   let sweepTimer: NodeJS.Timeout | undefined;
   let unlisten: (() => Promise<void>) | undefined;
+  // A key's prefix never changes, so each is looked up once: one round trip less before a submit.
+  const keyPrefixes = new Map<string, Promise<string | null>>();
+  const prefixOf = (apiKeyId: string | null): Promise<string | null> => {
+    if (!apiKeyId) return Promise.resolve(null);
+    let prefix = keyPrefixes.get(apiKeyId);
+    if (!prefix) {
+      if (keyPrefixes.size >= 10_000) keyPrefixes.clear();
+      prefix = keyPrefixOf(db, apiKeyId);
+      keyPrefixes.set(apiKeyId, prefix);
+      prefix.catch(() => keyPrefixes.delete(apiKeyId));
+    }
+    return prefix;
+  };
 
   async function fillSlots(): Promise<void> {
     if (claiming) {
@@ -83,7 +96,7 @@ export function createWorker(options: WorkerOptions): Worker {
     // A change made by someone else (a cancel) shows up as a notification: re-check our lease at once.
     const unsubscribe = options.bus.subscribe(generationId, () => void check());
     const started = Date.now();
-    const done = keyPrefixOf(db, row.apiKeyId)
+    const done = prefixOf(row.apiKeyId)
       .then((keyPrefix) => {
         log = log.child({ keyPrefix });
         return runGeneration(row, { ...deps, log }, controller.signal);
