@@ -42,7 +42,7 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
     show(formError, true);
   }
 
-  /** The input as the API takes it, plus the files to upload; a string is a problem to show instead. */
+  /** The input as the API takes it, plus the files to upload; or the problem to show next to its field. */
   function read(): { input: Input; files: Record<string, File> } | { field: string; message: string } {
     const input: Input = {
       prompt: value('prompt'),
@@ -78,10 +78,10 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
   let estimateRun = 0;
   async function estimate() {
     const run = ++estimateRun;
-    const read_ = read();
-    if (!('input' in read_)) return;
+    const parsed = read();
+    if (!('input' in parsed)) return;
     // The price depends on duration, resolution and sound only; the prompt may still be empty.
-    const input = { ...read_.input, prompt: (read_.input.prompt as string) || 'price estimate', imageFile: undefined, lastFrameFile: undefined };
+    const input = { ...parsed.input, prompt: (parsed.input.prompt as string) || 'price estimate', imageFile: undefined, lastFrameFile: undefined };
     try {
       const { estimateCost } = await api.request<{ estimateCost: Money }>(ESTIMATE_COST, { input });
       if (run !== estimateRun) return;
@@ -110,9 +110,9 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
 
   async function send() {
     clearErrors();
-    const read_ = read();
-    if (!('input' in read_)) return fieldError(read_.field, read_.message);
-    const { input, files } = read_;
+    const parsed = read();
+    if (!('input' in parsed)) return fieldError(parsed.field, parsed.message);
+    const { input, files } = parsed;
     if (!input.prompt) return fieldError('prompt', 'Write a prompt: what the video should show.');
     idempotencyKey ??= crypto.randomUUID();
     input.idempotencyKey = idempotencyKey;
