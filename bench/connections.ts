@@ -6,14 +6,9 @@
  * not yet collected, so the per-connection figure is approximate.
  */
 
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { createBenchDatabase, within } from './support.js';
+import { createBenchDatabase, spawnServer, within } from './support.js';
 
 export interface ConnectionStep {
   connections: number;
@@ -27,13 +22,6 @@ export interface ConnectionsResult {
   scenario: 'connections';
   idleRssMb: number;
   steps: ConnectionStep[];
-}
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
 }
 
 function openIdle(url: string, key: string): Promise<WebSocket> {
@@ -59,56 +47,14 @@ export async function runConnectionsScenario(options: {
   const steps = options.steps ?? [2000, 5000];
   const database = await createBenchDatabase(options.adminUrl);
   options.defer(() => database.drop());
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-bench-conn-'));
-  options.defer(() => rm(dataDir, { recursive: true, force: true }));
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? os.tmpdir(),
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'info',
-    ROLE: 'api',
-    DATABASE_URL: database.url,
-  };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const stopChild = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await Promise.race([exited, sleep(10_000)]);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  };
-  options.defer(stopChild);
-  let output = '';
+  const server = await spawnServer({ env: { ROLE: 'api', DATABASE_URL: database.url, LOG_LEVEL: 'info' } });
+  options.defer(() => server.stop());
+  const { url, key } = server;
   const sockets: WebSocket[] = [];
   try {
-    const { url, key } = await new Promise<{ url: string; key: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server not ready within 30 s:\n${output.slice(-2000)}`)), 30_000);
-      const check = () => {
-        const ready = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
-        const key = /(rql_[A-Za-z0-9_-]+)/.exec(output);
-        if (output.includes('reelql is ready') && ready && key) {
-          clearTimeout(timer);
-          resolve({ url: ready[1]!, key: key[1]! });
-        }
-      };
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        check();
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        check();
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`server exited with ${code}:\n${output.slice(-2000)}`));
-      });
-    });
     const wsUrl = `${url.replace(/^http/, 'ws')}/graphql`;
     await sleep(2000);
-    const idleRssMb = await rssMb(child.pid!);
+    const idleRssMb = await server.rssMb();
     options.log(`connections: server idle at ${idleRssMb.toFixed(0)} MB`);
     const result: ConnectionStep[] = [];
     for (const target of steps) {
@@ -119,13 +65,13 @@ export async function runConnectionsScenario(options: {
       }
       const openSeconds = (performance.now() - started) / 1000;
       await sleep(2000);
-      const rss = await rssMb(child.pid!);
+      const rss = await server.rssMb();
       result.push({ connections: target, rssMb: rss, kbPerConnection: ((rss - idleRssMb) * 1024) / target, openSeconds });
       options.log(`connections: ${target} idle connections: ${rss.toFixed(0)} MB, ${result.at(-1)!.kbPerConnection.toFixed(1)} KB each`);
     }
     return { scenario: 'connections', idleRssMb, steps: result };
   } finally {
     for (const socket of sockets) socket.terminate();
-    await stopChild();
+    await server.stop();
   }
 }

@@ -122,6 +122,16 @@ export async function startBaseline(databaseUrl: string, apiKeyId: string): Prom
   };
 }
 
+/** Issue targets: at least half the baseline's throughput, and p99 ≤ 50 ms at the paced rate with no failures. */
+function mutationTargets(throughputRatio: number, paced: PacedResult) {
+  return {
+    throughputRatioAtLeast: 0.5,
+    throughputMet: throughputRatio >= 0.5,
+    pacedP99AtMostMs: 50,
+    pacedP99Met: paced.errors === 0 && paced.latencyMs.p99 <= 50,
+  };
+}
+
 export async function runMutationScenario(options: MutationOptions): Promise<MutationResult> {
   const { bench, log } = options;
   const concurrency = options.concurrency ?? 16;
@@ -164,12 +174,7 @@ export async function runMutationScenario(options: MutationOptions): Promise<Mut
     appKeyPerClient,
     baseline,
     throughputRatio,
-    targets: {
-      throughputRatioAtLeast: 0.5,
-      throughputMet: throughputRatio >= 0.5,
-      pacedP99AtMostMs: 50,
-      pacedP99Met: app.paced.errors === 0 && app.paced.latencyMs.p99 <= 50,
-    },
+    targets: mutationTargets(throughputRatio, app.paced),
   };
 }
 
@@ -264,11 +269,6 @@ export async function runMutationProcessScenario(options: {
     app,
     baseline: base,
     throughputRatio,
-    targets: {
-      throughputRatioAtLeast: 0.5,
-      throughputMet: throughputRatio >= 0.5,
-      pacedP99AtMostMs: 50,
-      pacedP99Met: app.paced.errors === 0 && app.paced.latencyMs.p99 <= 50,
-    },
+    targets: mutationTargets(throughputRatio, app.paced),
   };
 }

@@ -34,17 +34,10 @@ const GENERATE = `mutation Generate($input: GenerateVideoInput!) {
   generateVideo(input: $input) { __typename ... on GenerateVideoSuccess { generation { id } } }
 }`;
 
-export async function runPickupScenario(options: PickupOptions): Promise<PickupResult> {
-  const n = options.generations ?? 40;
-  const intervalMs = options.intervalMs ?? 200;
-  const { log } = options;
-  const database = await createBenchDatabase(options.adminUrl);
-  options.defer(() => database.drop());
-  const simulator = createSegmindSimulator({ processingMs: 300 });
-  const simulatorUrl = await simulator.start();
-  options.defer(() => simulator.stop());
-  const bench = await startBenchApp({
-    DATABASE_URL: database.url,
+/** A server with its worker on the simulator, with limits high enough that nothing but pickup is measured. */
+export function pickupServerEnv(databaseUrl: string, simulatorUrl: string): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
     ROLE: 'all',
     SEGMIND_BASE_URL: simulatorUrl,
     SEGMIND_API_KEY: 'sim-key',
@@ -54,7 +47,19 @@ export async function runPickupScenario(options: PickupOptions): Promise<PickupR
     SEGMIND_SUBMITS_PER_MINUTE: '10000',
     SEGMIND_POLL_MIN_MS: '50',
     SEGMIND_POLL_MAX_MS: '200',
-  });
+  };
+}
+
+export async function runPickupScenario(options: PickupOptions): Promise<PickupResult> {
+  const n = options.generations ?? 40;
+  const intervalMs = options.intervalMs ?? 200;
+  const { log } = options;
+  const database = await createBenchDatabase(options.adminUrl);
+  options.defer(() => database.drop());
+  const simulator = createSegmindSimulator({ processingMs: 300 });
+  const simulatorUrl = await simulator.start();
+  options.defer(() => simulator.stop());
+  const bench = await startBenchApp(pickupServerEnv(database.url, simulatorUrl));
   const sql = postgres(database.url, { max: 1, onnotice: () => {} });
   try {
     const create = (prompt: string) => bench.graphql(GENERATE, { input: { prompt, durationSeconds: 8 } });

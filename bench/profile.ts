@@ -22,6 +22,7 @@ import { createSegmindSimulator } from '../src/segmind/simulator.js';
 import { connectProfiler, profileMarkdown, summarizeProfile, type CpuProfile } from './cpuprofile.js';
 import { closedLoop, latencyStats, pacedLoop } from './load.js';
 import { postGenerate, spawnBaseline } from './mutation.js';
+import { pickupServerEnv } from './pickup.js';
 import { cpuSecondsOf, createBenchDatabase, spawnServer, within, type SpawnedServer } from './support.js';
 
 const adminUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -397,18 +398,7 @@ async function main(): Promise<void> {
       await enableStatementLog(database.url);
       const simulatorUrl = await simulator.start();
       simulatorStarted = true;
-      env = {
-        DATABASE_URL: database.url,
-        ROLE: 'all',
-        SEGMIND_BASE_URL: simulatorUrl,
-        SEGMIND_API_KEY: 'sim-key',
-        SEGMIND_OUTPUT_HOSTS: new URL(simulatorUrl).hostname,
-        WORKER_CONCURRENCY: '100',
-        SEGMIND_MAX_IN_FLIGHT: '100',
-        SEGMIND_SUBMITS_PER_MINUTE: '10000',
-        SEGMIND_POLL_MIN_MS: '50',
-        SEGMIND_POLL_MAX_MS: '200',
-      };
+      env = pickupServerEnv(database.url, simulatorUrl);
       drive = pickup(() => simulator.jobs().map((job) => ({ prompt: job.input.prompt, at: job.submittedAt.getTime() })));
     } else {
       console.error('usage: npx tsx bench/profile.ts <mutation|pickup|delivery>');

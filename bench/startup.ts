@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createBenchDatabase } from './support.js';
+import { createBenchDatabase, serverEnv } from './support.js';
 
 export interface StartupRun {
   database: 'pglite' | 'postgres';
@@ -35,15 +35,7 @@ async function rssMb(pid: number): Promise<number> {
 
 async function startOnce(database: StartupRun['database'], databaseUrl?: string): Promise<StartupRun> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-bench-start-'));
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? os.tmpdir(),
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'info',
-    ...(databaseUrl && { DATABASE_URL: databaseUrl }),
-  };
+  const env = serverEnv(dataDir, databaseUrl ? { DATABASE_URL: databaseUrl } : {});
   const started = performance.now();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

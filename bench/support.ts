@@ -214,18 +214,26 @@ const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
  * and `nodeArgs` before the entry point (e.g. `--cpu-prof`). Ready = the development key on stderr, which main.ts
  * prints once the server listens. Needs a database with no key yet (a fresh one), like a first start.
  */
+/**
+ * The environment of a spawned server: only PATH and HOME of this process (so nothing else leaks in), loopback,
+ * a free port and its own data directory; `overrides` win.
+ */
+export function serverEnv(dataDir: string, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? os.tmpdir(),
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+    ...overrides,
+  };
+}
+
 export async function spawnServer(options: { env: Record<string, string>; nodeArgs?: string[]; readyTimeoutMs?: number }): Promise<SpawnedServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-bench-srv-'));
   const port = await freePort();
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? os.tmpdir(),
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-    ...options.env,
-  };
+  const env = serverEnv(dataDir, { PORT: String(port), LOG_LEVEL: 'warn', ...options.env });
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
     cwd: repositoryRoot,
     env,
