@@ -6,18 +6,10 @@ import { startTestApp, type TestApp } from './helpers/app.js';
 import { collectWs, createWsClient } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { maxOverlap, startRecordingProxy, startSampler, type RecordingProxy } from './helpers/engine.js';
-import { CANCEL, GENERATE, GENERATION_FIELDS, WATCH } from './helpers/operations.js';
+import { CANCEL, GENERATE, GENERATION_FIELDS, WATCH, type GenerationEvent } from './helpers/operations.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
-
-interface GenerationEvent {
-  type: string;
-  status: string;
-  message: string;
-  version: number;
-  createdAt: string;
-}
 
 interface Generation {
   id: string;
@@ -317,30 +309,45 @@ describe.skipIf(!hasPostgres)('a generation whose deadline passes while it waits
   });
 });
 
+/** One app (API and worker) and a simulator behind a recording proxy, on their own database. */
+interface ProxiedApp {
+  database: TestDatabase;
+  sim: Simulator;
+  proxy: RecordingProxy;
+  server: TestApp;
+  stop(): Promise<void>;
+}
+
+async function startProxiedApp(processingMs: number, env: Record<string, string>): Promise<ProxiedApp> {
+  const database = await createTestDatabase();
+  const sim = await startSimulator({ processingMs });
+  const proxy = await startRecordingProxy(sim.env.SEGMIND_BASE_URL!);
+  const server = await startTestApp({ DATABASE_URL: database.url, ...sim.env, SEGMIND_BASE_URL: proxy.url, ...FAST_POLLING, ...env });
+  return {
+    database,
+    sim,
+    proxy,
+    server,
+    async stop() {
+      await server.stop();
+      await proxy.stop();
+      await sim.simulator.stop();
+      await database.drop();
+    },
+  };
+}
+
 describe.skipIf(!hasPostgres)('a submit whose answer never comes', () => {
-  let database: TestDatabase;
+  let app: ProxiedApp | undefined;
   let sim: Simulator;
   let proxy: RecordingProxy;
   let server: TestApp;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    sim = await startSimulator({ processingMs: 300 });
-    proxy = await startRecordingProxy(sim.env.SEGMIND_BASE_URL!);
-    server = await startTestApp({
-      DATABASE_URL: database.url,
-      ...sim.env,
-      SEGMIND_BASE_URL: proxy.url,
-      ...FAST_POLLING,
-      SEGMIND_REQUEST_TIMEOUT_MS: '300',
-    });
+    app = await startProxiedApp(300, { SEGMIND_REQUEST_TIMEOUT_MS: '300' });
+    ({ sim, proxy, server } = app);
   });
-  afterAll(async () => {
-    await server?.stop();
-    await proxy?.stop();
-    await sim?.simulator.stop();
-    await database?.drop();
-  });
+  afterAll(() => app?.stop());
 
   it('fails as UPSTREAM_UNAVAILABLE, says it may be billed, keeps the estimate and never sends it again', async () => {
     // Segmind accepts (and bills) the job, but its answer never arrives: after 300 ms nobody knows.
@@ -421,30 +428,18 @@ describe.skipIf(!hasPostgres)('a submit Segmind rate limits', () => {
 
 describe.skipIf(!hasPostgres)('canceling a generation a worker is polling', () => {
   const LEASE_MS = 1000;
+  let app: ProxiedApp | undefined;
   let database: TestDatabase;
   let sim: Simulator;
   let proxy: RecordingProxy;
   let server: TestApp;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
     // A [sim:slow] job runs 10 s at Segmind: long after the cancel, there is still something to poll.
-    sim = await startSimulator({ processingMs: 1000 });
-    proxy = await startRecordingProxy(sim.env.SEGMIND_BASE_URL!);
-    server = await startTestApp({
-      DATABASE_URL: database.url,
-      ...sim.env,
-      SEGMIND_BASE_URL: proxy.url,
-      ...FAST_POLLING,
-      LEASE_MS: String(LEASE_MS),
-    });
+    app = await startProxiedApp(1000, { LEASE_MS: String(LEASE_MS) });
+    ({ database, sim, proxy, server } = app);
   });
-  afterAll(async () => {
-    await server?.stop();
-    await proxy?.stop();
-    await sim?.simulator.stop();
-    await database?.drop();
-  });
+  afterAll(() => app?.stop());
 
   it('is never picked up again: no more polls, no lease and no new versions after the lease would have expired', async () => {
     const generation = await create(server, 'a long shot, canceled midway [sim:slow]');

@@ -6,16 +6,8 @@ import type { SegmindSimulatorOptions } from '../src/segmind/simulator.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { collectWs, createWsClient } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { GENERATE, GENERATION_FIELDS, GET } from './helpers/operations.js';
+import { GENERATE, GENERATION_FIELDS, GET, type GenerationEvent } from './helpers/operations.js';
 import { startSimulator } from './helpers/simulator.js';
-
-interface GenerationEvent {
-  type: string;
-  status: string;
-  message: string;
-  version: number;
-  createdAt: string;
-}
 
 interface Generation {
   id: string;

@@ -74,8 +74,13 @@ async function checkRules(tx: Tx, options: AdmitOptions, lock: boolean): Promise
  * frames to Segmind). `admitGeneration` checks again, under its locks, before it inserts.
  */
 export async function precheckAdmission(db: Db, options: AdmitOptions): Promise<GenerationRow | null> {
+  if (!perKeyRules(options) && options.serverDailyBudgetUsd === undefined) return null;
   return db.transaction((tx) => checkRules(tx, options, false));
 }
+
+/** Whether a per-key rule (idempotency, active cap, budget) applies, which makes a key's calls take turns. */
+const perKeyRules = ({ apiKey, values }: AdmitOptions) =>
+  Boolean(values.idempotencyKey) || apiKey.maxActive !== null || apiKey.dailyBudgetUsd !== null;
 
 /**
  * Admits a generation for a key in one transaction: an idempotent repeat returns the earlier generation; the
@@ -85,11 +90,9 @@ export async function precheckAdmission(db: Db, options: AdmitOptions): Promise<
  */
 export async function admitGeneration(db: Db, options: AdmitOptions): Promise<{ generation: GenerationRow; repeated: boolean }> {
   const { apiKey, values } = options;
-  // Only a per-key rule (idempotency, active cap, budget) needs the key's calls to take turns; without one,
-  // concurrent calls of a key run in parallel.
-  const perKeyRules = Boolean(values.idempotencyKey) || apiKey.maxActive !== null || apiKey.dailyBudgetUsd !== null;
   return db.transaction(async (tx) => {
-    if (perKeyRules) await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, apiKey.id)).for('update');
+    // Without a per-key rule, concurrent calls of a key run in parallel.
+    if (perKeyRules(options)) await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, apiKey.id)).for('update');
     const earlier = await checkRules(tx, options, true);
     if (earlier) return { generation: earlier, repeated: true };
     return { generation: await insertGenerationTx(tx, values), repeated: false };

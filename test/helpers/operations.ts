@@ -1,5 +1,15 @@
 /** GraphQL documents shared by tests. */
 
+/** A timeline event, as the tests read it. */
+export interface GenerationEvent {
+  type: string;
+  status: string;
+  message: string;
+  version: number;
+  createdAt: string;
+}
+
+
 export const GENERATION_FIELDS = `
   id status version progress etaSeconds prompt negativePrompt image lastFrame aspectRatio durationSeconds
   resolution generateAudio seed idempotencyKey attempts provider costIsFinal
