@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { isLoopbackHost, type Config } from './config.js';
-import { ensureDevelopmentKey } from './auth/development-key.js';
+import { developmentKeyPolicy, ensureDevelopmentKey } from './auth/development-key.js';
+import { isLocalSameOriginRequest } from './auth/local-request.js';
 import { findActiveKey, keyFromAuthorization } from './auth/keys.js';
 import { createSessions } from './auth/sessions.js';
 import { loadVideoSigningSecret } from './auth/video-token.js';
@@ -38,7 +39,10 @@ export interface App {
   simulator: SegmindSimulator | undefined;
   worker: Worker | undefined;
   provider: Provider;
-  /** The development key made on first run (never in production), to show the person starting the server. */
+  /**
+   * The development key made on first run (never in production; beside a real Segmind key only when asked for), to
+   * show the person starting the server.
+   */
   developmentKey: string | undefined;
   /** Listens on `config.port` (0 picks a free one) and starts the worker; returns the base URL. */
   start(): Promise<string>;
@@ -101,11 +105,12 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
     ownerIsActive: (generationId) => ownerKeyIsActive(db, generationId),
   });
   // First run in development: a key to try the API with. Production requires keys made with `npm run keys`.
-  const developmentKey = config.production || !serveApi ? undefined : await ensureDevelopmentKey(db, config.dataDir);
-  const loopbackOnly = isLoopbackHost(config.host);
-  const handlePage =
-    webAssets &&
-    createPageHandler(await webAssets, { provider, ...(developmentKey && loopbackOnly && { developmentKey }) });
+  const developmentKey = serveApi ? await ensureDevelopmentKey(db, config.dataDir, developmentKeyPolicy(config)) : undefined;
+  // Pre-filled in the page and GraphiQL only on a loopback-only server, and only for this machine's own requests:
+  // never for another website, nor for a name rebound to 127.0.0.1 (DNS rebinding).
+  const shownKey =
+    developmentKey && isLoopbackHost(config.host) ? { key: developmentKey, shownTo: isLocalSameOriginRequest } : undefined;
+  const handlePage = webAssets && createPageHandler(await webAssets, { provider, ...(shownKey && { developmentKey: shownKey }) });
   // Looked up on every request (one indexed query), so a revocation takes effect at once.
   const authenticate = async (authorization: unknown) => {
     const key = keyFromAuthorization(authorization);
@@ -124,7 +129,10 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
         authenticate,
         production: config.production,
         isAccepting: () => !shuttingDown,
-        ...(developmentKey && loopbackOnly && { graphiqlHeaders: { Authorization: `Bearer ${developmentKey}` } }),
+        corsOrigins: config.corsOrigins,
+        ...(shownKey && {
+          graphiqlHeaders: (req: IncomingMessage) => (shownKey.shownTo(req) ? { Authorization: `Bearer ${shownKey.key}` } : undefined),
+        }),
         context: async ({ requestId, authorization, apiKey }) => {
           const key = apiKey ?? (await authenticate(authorization));
           return {

@@ -3,6 +3,7 @@ import { ConfigError } from './errors.js';
 
 export type Role = 'all' | 'api' | 'worker';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+export type DevelopmentKeyMode = 'auto' | 'on' | 'off';
 
 /** Everything the server can be told, parsed once from the environment by {@link loadConfig}. */
 export interface Config {
@@ -44,6 +45,18 @@ export interface Config {
   production: boolean;
   /** Server-wide spend limit per UTC day in USD; unset for none. (env DAILY_BUDGET_USD) */
   dailyBudgetUsd: number | undefined;
+  /**
+   * Exact origins (`https://app.example.com`) whose web pages may call the API from a browser; empty → no CORS
+   * headers for anyone. (env CORS_ORIGINS)
+   */
+  corsOrigins: string[];
+  /**
+   * The first-run key to try the server with: `auto` makes it only while the simulator is used, `on` also beside a
+   * real SEGMIND_API_KEY, `off` never. Never in production. @default 'auto' (env DEVELOPMENT_KEY)
+   */
+  developmentKey: DevelopmentKeyMode;
+  /** The development key's daily budget while a real SEGMIND_API_KEY is set. @default 2 (env DEVELOPMENT_KEY_DAILY_BUDGET_USD) */
+  developmentKeyDailyBudgetUsd: number;
   /** How long a video link stays valid. @default 86400 (env VIDEO_URL_TTL_SECONDS) */
   videoUrlTtlSeconds: number;
   /** generationStatus streams one key may hold open per process. @default 100 (env MAX_SUBSCRIPTIONS_PER_KEY) */
@@ -97,6 +110,9 @@ export const CONFIG_VARIABLES = [
   'SHUTDOWN_GRACE_MS',
   'NODE_ENV',
   'DAILY_BUDGET_USD',
+  'CORS_ORIGINS',
+  'DEVELOPMENT_KEY',
+  'DEVELOPMENT_KEY_DAILY_BUDGET_USD',
   'VIDEO_URL_TTL_SECONDS',
   'MAX_SUBSCRIPTIONS_PER_KEY',
   'METRICS_TOKEN',
@@ -150,6 +166,34 @@ function url(env: Env, name: string, fallback?: string): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
+/** Comma-separated origins, each exactly `scheme://host[:port]` (a trailing slash is tolerated), normalized. */
+function origins(env: Env, name: string): string[] {
+  const entries = (env[name] ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  return entries.map((entry) => {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(entry);
+    } catch {
+      parsed = undefined;
+    }
+    const isOrigin =
+      parsed &&
+      (parsed.protocol === 'http:' || parsed.protocol === 'https:') &&
+      parsed.pathname === '/' &&
+      !parsed.search &&
+      !parsed.hash &&
+      !parsed.username &&
+      !parsed.password;
+    if (!isOrigin) {
+      throw new ConfigError(
+        `${name} lists exact origins such as https://app.example.com or http://localhost:5173 (scheme, host and ` +
+          `port only; no wildcard, no path), comma-separated; got "${entry}".`,
+      );
+    }
+    return parsed!.origin;
+  });
+}
+
 /** Reads, validates and defaults every setting. Throws {@link ConfigError} naming the bad variable. */
 export function loadConfig(env: Env): Config {
   const port = int(env, 'PORT', 4000, 0, 65535);
@@ -157,6 +201,16 @@ export function loadConfig(env: Env): Config {
   const pollMaxMs = int(env, 'SEGMIND_POLL_MAX_MS', 10000, 10);
   if (pollMaxMs < pollMinMs) {
     throw new ConfigError(`SEGMIND_POLL_MAX_MS (${pollMaxMs}) must not be below SEGMIND_POLL_MIN_MS (${pollMinMs}).`);
+  }
+  const production = env.NODE_ENV === 'production';
+  const developmentKey = oneOf(env, 'DEVELOPMENT_KEY', ['auto', 'on', 'off'] as const, 'auto');
+  const developmentKeyDailyBudgetUsd = usd(env, 'DEVELOPMENT_KEY_DAILY_BUDGET_USD') ?? 2;
+  // A key's budget is stored as numeric(10, 2).
+  if (developmentKeyDailyBudgetUsd >= 1e8) {
+    throw new ConfigError(`DEVELOPMENT_KEY_DAILY_BUDGET_USD must be below 100000000; got "${env.DEVELOPMENT_KEY_DAILY_BUDGET_USD}".`);
+  }
+  if (production && developmentKey === 'on') {
+    throw new ConfigError('DEVELOPMENT_KEY=on cannot be used with NODE_ENV=production: create keys with `npm run keys -- create <name>`.');
   }
   return {
     port,
@@ -176,8 +230,11 @@ export function loadConfig(env: Env): Config {
     segmindSubmitsPerMinute: int(env, 'SEGMIND_SUBMITS_PER_MINUTE', 50, 1),
     generationDeadlineMs: int(env, 'GENERATION_DEADLINE_MS', 900000, 1000),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30000, 0),
-    production: env.NODE_ENV === 'production',
+    production,
     dailyBudgetUsd: usd(env, 'DAILY_BUDGET_USD'),
+    corsOrigins: origins(env, 'CORS_ORIGINS'),
+    developmentKey,
+    developmentKeyDailyBudgetUsd,
     videoUrlTtlSeconds: int(env, 'VIDEO_URL_TTL_SECONDS', 86400, 1),
     maxSubscriptionsPerKey: int(env, 'MAX_SUBSCRIPTIONS_PER_KEY', 100, 1),
     metricsToken: env.METRICS_TOKEN || undefined,

@@ -63,8 +63,13 @@ export interface GraphqlServerOptions {
   /** Production mode hides field suggestions and error details. */
   production: boolean;
   log: Logger;
-  /** Values to pre-fill GraphiQL's headers with (a development key on a loopback-only server). */
-  graphiqlHeaders?: Record<string, string>;
+  /**
+   * Values to pre-fill GraphiQL's headers with for one request (a development key, only for this machine's own
+   * requests); undefined for none.
+   */
+  graphiqlHeaders?: (req: IncomingMessage) => Record<string, string> | undefined;
+  /** Exact origins whose pages may call the API from a browser (CORS); every other origin gets no CORS header. */
+  corsOrigins: readonly string[];
 }
 
 export interface GraphqlServer {
@@ -82,6 +87,14 @@ export interface GraphqlServer {
  */
 export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServer {
   const armor = { propagateOnRejection: true, exposeLimits: true } as const;
+  const allowedOrigins = new Set(options.corsOrigins);
+  const graphiql = {
+    title: 'reelql',
+    // Over SSE the header editor's Authorization goes with every request, subscriptions included
+    // (GraphiQL's WebSocket client sends no connectionParams).
+    subscriptionsProtocol: 'SSE',
+    defaultQuery: exampleOperations,
+  } as const;
   const yoga = createYoga<Record<string, unknown>, AppContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -95,6 +108,12 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       });
     },
     landingPage: false,
+    // yoga's default reflects any Origin with credentials; here only listed origins get CORS headers, and no
+    // credentials (keys travel in the Authorization header, never in cookies).
+    cors: (request) => {
+      const origin = request.headers.get('origin');
+      return origin !== null && allowedOrigins.has(origin) ? { origin: [origin], credentials: false } : false;
+    },
     // GraphiQL with its assets inlined (no CDN), so it works offline and behind strict networks.
     renderGraphiQL,
     // Unexpected errors reach clients as "Unexpected error." in every mode; the details go to the logs only.
@@ -118,13 +137,11 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       costLimitPlugin({ maxCost: LIMITS.cost, ignoreIntrospection: true, flattenFragments: true, ...armor }),
       ...(options.production ? [blockFieldSuggestionsPlugin()] : []),
     ],
-    graphiql: {
-      title: 'reelql',
-      // Over SSE the header editor's Authorization goes with every request, subscriptions included
-      // (GraphiQL's WebSocket client sends no connectionParams).
-      subscriptionsProtocol: 'SSE',
-      defaultQuery: exampleOperations,
-      ...(options.graphiqlHeaders && { headers: JSON.stringify(options.graphiqlHeaders, null, 2) }),
+    // Rendered per request: whether the headers are pre-filled depends on who asks.
+    graphiql: (_request, serverContext) => {
+      const req = serverContext?.req as IncomingMessage | undefined;
+      const headers = req && options.graphiqlHeaders?.(req);
+      return { ...graphiql, ...(headers && { headers: JSON.stringify(headers, null, 2) }) };
     },
     logging: {
       debug: (...args: unknown[]) => options.log.debug('yoga', { args }),

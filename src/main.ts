@@ -45,8 +45,11 @@ async function main(): Promise<void> {
     // Shown to the person at the terminal, deliberately outside the logs (which never carry keys).
     process.stderr.write(
       `\nDevelopment API key (stored in ${config.dataDir}/development-key):\n  ${app.developmentKey}\n` +
-        `Send it as "Authorization: Bearer <key>"${isLoopbackHost(config.host) ? '; the web page and GraphiQL already do' : ''}.\n\n`,
+        `Send it as "Authorization: Bearer <key>"${isLoopbackHost(config.host) ? '; the web page and GraphiQL already do' : ''}.\n` +
+        (config.segmindApiKey ? `It may spend $${config.developmentKeyDailyBudgetUsd.toFixed(2)} a day (DEVELOPMENT_KEY_DAILY_BUDGET_USD).\n\n` : '\n'),
     );
+  } else if (config.segmindApiKey && config.developmentKey === 'auto' && !config.production && config.role !== 'worker') {
+    log.info('no development key beside a real SEGMIND_API_KEY: create one with `npm run keys -- create <name>`, or set DEVELOPMENT_KEY=on');
   }
   const ready = config.role === 'worker' ? 'worker running' : `open ${url}/ to make a video (GraphiQL at ${url}/graphql)`;
   log.info(`reelql is ready: ${ready}`, {

@@ -23,7 +23,9 @@ describe.skipIf(!hasPostgres || !canRunBrowser)('the web page in a real browser'
     database = await createTestDatabase();
     const sim = await startSimulator({ processingMs: PROCESSING_MS });
     simulator = sim.simulator;
-    t = await startTestApp({ DATABASE_URL: database.url, ...sim.env });
+    // A Segmind key is set (the simulator's), so the development key the page uses must be asked for; its budget
+    // is raised so that every video of this file fits in it.
+    t = await startTestApp({ DATABASE_URL: database.url, ...sim.env, DEVELOPMENT_KEY: 'on', DEVELOPMENT_KEY_DAILY_BUDGET_USD: '1000' });
     browser = await launchBrowser();
   });
 

@@ -137,7 +137,8 @@ describe.skipIf(!hasPostgres)('the generate command against a real server', () =
     database = await createTestDatabase();
     // Short jobs; "[sim:slow]" prompts take ten times as long, which leaves time to press Ctrl-C.
     sim = await startSimulator({ processingMs: 500 });
-    server = await startTestApp({ DATABASE_URL: database.url, ...sim.env });
+    // With a Segmind key set (the simulator's), a development key is made only when asked for.
+    server = await startTestApp({ DATABASE_URL: database.url, ...sim.env, DEVELOPMENT_KEY: 'on' });
     outDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-cli-out-'));
     env = { REELQL_URL: server.url, REELQL_API_KEY: server.key };
   });

@@ -1,23 +1,49 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { count } from 'drizzle-orm';
+import { count, eq } from 'drizzle-orm';
+import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { apiKeys } from '../db/schema.js';
 import { createApiKeyUnlessNameTaken, findActiveKey } from './keys.js';
 
+export interface DevelopmentKeyPolicy {
+  /** Whether this server makes and shows a development key at all. */
+  enabled: boolean;
+  /** The key's daily budget, kept up to date on every start; undefined leaves it as it is (none when made). */
+  dailyBudgetUsd: number | undefined;
+}
+
+/**
+ * Outside production, a development key is made with the simulator (`DEVELOPMENT_KEY=auto`), or also beside a
+ * real Segmind key when asked for (`on`). Beside a real key every video is paid for, so the key then has a small
+ * daily budget, even when it is not used by this server: it may have been made by an earlier run with the simulator.
+ */
+export function developmentKeyPolicy(config: Config): DevelopmentKeyPolicy {
+  const paid = config.segmindApiKey !== undefined;
+  return {
+    enabled: !config.production && (config.developmentKey === 'on' || (config.developmentKey === 'auto' && !paid)),
+    dailyBudgetUsd: paid ? config.developmentKeyDailyBudgetUsd : undefined,
+  };
+}
+
 /**
  * The first-run key of a development setup: created when the database has no key at all, and kept in
  * `<dataDir>/development-key` (readable by the owner only) so later starts can show it again. Returns
- * undefined when keys were made some other way, or the stored one was revoked.
+ * undefined when the policy says no, when keys were made some other way, or the stored one was revoked.
  */
-export async function ensureDevelopmentKey(db: Db, dataDir: string): Promise<string | undefined> {
+export async function ensureDevelopmentKey(db: Db, dataDir: string, policy: DevelopmentKeyPolicy): Promise<string | undefined> {
   const file = path.join(dataDir, 'development-key');
   const stored = await fs.readFile(file, 'utf8').then((text) => text.trim(), () => undefined);
-  if (stored && (await findActiveKey(db, stored))) return stored;
+  const storedKey = stored ? await findActiveKey(db, stored) : null;
+  if (storedKey && policy.dailyBudgetUsd !== undefined) {
+    await db.update(apiKeys).set({ dailyBudgetUsd: policy.dailyBudgetUsd.toFixed(2) }).where(eq(apiKeys.id, storedKey.id));
+  }
+  if (!policy.enabled) return undefined;
+  if (storedKey) return stored;
   const [existing] = await db.select({ n: count() }).from(apiKeys);
   if ((existing?.n ?? 0) > 0) return undefined;
   // Replicas starting together may race here; only one creates the key.
-  const created = await createApiKeyUnlessNameTaken(db, { name: 'development' });
+  const created = await createApiKeyUnlessNameTaken(db, { name: 'development', dailyBudgetUsd: policy.dailyBudgetUsd ?? null });
   if (!created) return undefined;
   const { key } = created;
   await fs.mkdir(dataDir, { recursive: true });

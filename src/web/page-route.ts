@@ -4,8 +4,8 @@ import type { WebAssets } from './bundle.js';
 export interface PageOptions {
   /** SIMULATOR or SEGMIND: the page warns when videos are samples. */
   provider: string;
-  /** Pre-filled for a loopback-only development server, so a newcomer needs no setup. */
-  developmentKey?: string;
+  /** Pre-filled for a development server, so a newcomer needs no setup; only in answers to requests `shownTo` accepts. */
+  developmentKey?: { key: string; shownTo(req: IncomingMessage): boolean };
 }
 
 const escapeAttribute = (value: string) =>
@@ -22,15 +22,15 @@ const SECURITY_HEADERS = {
 
 /** Serves the web page at `/` and its hashed assets. Returns false for any other path. */
 export function createPageHandler(assets: WebAssets, options: PageOptions) {
-  const meta = [
-    `<meta name="reelql-provider" content="${escapeAttribute(options.provider)}">`,
-    ...(options.developmentKey
-      ? [`<meta name="reelql-development-key" content="${escapeAttribute(options.developmentKey)}">`]
-      : []),
-  ].join('\n    ');
-  const html = Buffer.from(
-    assets.html.replace('%APP_JS%', assets.js).replace('%APP_CSS%', assets.css).replace('%META%', meta),
-  );
+  const render = (developmentKey?: string) => {
+    const meta = [
+      `<meta name="reelql-provider" content="${escapeAttribute(options.provider)}">`,
+      ...(developmentKey ? [`<meta name="reelql-development-key" content="${escapeAttribute(developmentKey)}">`] : []),
+    ].join('\n    ');
+    return Buffer.from(assets.html.replace('%APP_JS%', assets.js).replace('%APP_CSS%', assets.css).replace('%META%', meta));
+  };
+  const html = render();
+  const htmlWithKey = options.developmentKey && render(options.developmentKey.key);
 
   return function handlePage(req: IncomingMessage, res: ServerResponse): boolean {
     const pathname = (req.url ?? '/').split('?')[0] ?? '/';
@@ -40,7 +40,7 @@ export function createPageHandler(assets: WebAssets, options: PageOptions) {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('Method not allowed: use GET or HEAD.\n');
       return true;
     }
-    const body = asset ? asset.body : html;
+    const body = asset ? asset.body : htmlWithKey && options.developmentKey?.shownTo(req) ? htmlWithKey : html;
     res.writeHead(200, {
       'content-type': asset ? asset.contentType : 'text/html; charset=utf-8',
       'content-length': body.length,
