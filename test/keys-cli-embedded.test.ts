@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { createKeyIn } from './helpers/keys.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
@@ -47,6 +48,22 @@ async function accepts(url: string, key: string): Promise<boolean> {
   return true;
 }
 
+/** A graphql-ws connection acknowledged for `key`; resolves `closed` with the code the server closes it with. */
+async function openSocket(url: string, key: string): Promise<{ closed: Promise<number> }> {
+  const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+  const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } })));
+    socket.once('message', (data: Buffer) => {
+      const text = data.toString('utf8');
+      if ((JSON.parse(text) as { type: string }).type === 'connection_ack') resolve();
+      else reject(new Error(`no connection_ack: ${text}`));
+    });
+    socket.once('error', reject);
+  });
+  return { closed };
+}
+
 /** A failure the operator can act on: one line, non-zero exit, no stack, no SQL, no key material. */
 function expectOneLineFailure(run: KeysRun, pattern: RegExp): void {
   expect(run.code, run.stdout).not.toBe(0);
@@ -57,10 +74,21 @@ function expectOneLineFailure(run: KeysRun, pattern: RegExp): void {
   expect(run.stdout).not.toContain('rql_');
 }
 
-/** The pid of a process that has exited (so no process has it, for a while). */
-function deadPid(): Promise<number> {
+/** A lock file as a process that has since exited would have left it. */
+async function leaveStaleLock(dataDir: string): Promise<void> {
   const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
-  return new Promise((resolve) => child.once('exit', () => resolve(child.pid!)));
+  const pid = await new Promise<number>((resolve) => child.once('exit', () => resolve(child.pid!)));
+  await writeFile(path.join(dataDir, 'pglite.lock'), JSON.stringify({ pid, since: new Date().toISOString(), holder: 'reelql server' }));
+}
+
+/** A Unix socket file nobody listens on any more: its process was killed before it could remove it. */
+async function leaveStaleSocket(socketPath: string): Promise<void> {
+  const listener = `require('node:net').createServer().listen(${JSON.stringify(socketPath)}, () => console.log('listening'))`;
+  const child = spawn(process.execPath, ['-e', listener], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve) => child.stdout.once('data', resolve));
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('exit', resolve));
+  expect((await stat(socketPath)).isSocket()).toBe(true);
 }
 
 describe('the keys command on the embedded database while the server runs', () => {
@@ -108,14 +136,17 @@ describe('the keys command on the embedded database while the server runs', () =
     expectOneLineFailure(await keys(['revoke', 'nobody'], env()), /no active key is named or starts with "nobody"/i);
   }, 60_000);
 
-  it('revokes through the running server, which refuses the key at once', async () => {
+  it('revokes through the running server, which closes the open socket of that key and refuses it at once', async () => {
     const created = await keys(['create', 'short-lived'], env());
     expect(created.code, created.stderr).toBe(0);
     const key = lastLine(created.stdout);
     expect(await accepts(server!.url, key)).toBe(true);
+    const socket = await openSocket(server!.url, key);
     const revoked = await keys(['revoke', 'short-lived'], env());
     expect(revoked.code, revoked.stderr).toBe(0);
     expect(revoked.stdout).toContain('Revoked key "short-lived"');
+    const closedWith = await Promise.race([socket.closed, new Promise((resolve) => setTimeout(() => resolve('still open'), 3000))]);
+    expect(closedWith).toBe(4403);
     expect(await accepts(server!.url, key)).toBe(false);
   }, 60_000);
 
@@ -132,7 +163,7 @@ describe('the keys command on the embedded database while the server runs', () =
     );
     expect(error.message).toMatch(/exited with 1 before it was ready/);
     expect(error.message).toContain(`in use by process ${server!.process.pid}`);
-    expect(error.message).toMatch(/Stop it|DATA_DIR/);
+    expect(error.message).toContain('Stop that process first, or set DATA_DIR to another directory.');
     expect(error.message).not.toMatch(/RuntimeError|\n\s+at /);
     // The first server is untouched.
     expect(await accepts(server!.url, bobKey)).toBe(true);
@@ -142,6 +173,9 @@ describe('the keys command on the embedded database while the server runs', () =
     expect(await server!.stop()).toBe(0);
     server = undefined;
     expect(existsSync(path.join(dataDir, 'pglite.lock'))).toBe(false);
+    // What a server killed with SIGKILL leaves behind: its lock and its socket, both of a process that is gone.
+    await leaveStaleLock(dataDir);
+    await leaveStaleSocket(path.join(dataDir, 'admin.sock'));
 
     const created = await keys(['create', 'carol'], env());
     expect(created.code, created.stderr).toBe(0);
@@ -152,11 +186,11 @@ describe('the keys command on the embedded database while the server runs', () =
     expect(listed.stdout).toMatch(/\tcarol\t/);
     expectOneLineFailure(await keys(['create', 'carol'], env()), /a key named "?carol"? already exists/i);
 
-    // A lock left behind by a process that died does not keep anyone out.
-    await writeFile(path.join(dataDir, 'pglite.lock'), JSON.stringify({ pid: await deadPid(), since: new Date().toISOString() }));
+    await leaveStaleLock(dataDir);
     server = await spawnServer(env(), 60_000);
     expect(await accepts(server.url, bobKey)).toBe(true);
     expect(await accepts(server.url, carolKey)).toBe(true);
+    expect((await keys(['list'], env())).stdout).toMatch(/\tcarol\t/);
   }, 150_000);
 });
 

@@ -83,9 +83,12 @@ export async function serveKeyCommands({ socketPath, db, log }: { socketPath: st
 }
 
 /**
- * Sends a command to the server serving `socketPath`. Undefined when no server answers there (no socket, or
- * one left behind by a process that is gone).
+ * Why a connection to the socket fails when nobody serves it to us: no socket, one left behind by a process
+ * that is gone, one of another user, a path too long for a socket. The caller then looks at who holds the lock.
  */
+const NOT_SERVED = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ENAMETOOLONG', 'ENOTSOCK']);
+
+/** Sends a command to the server serving `socketPath`; undefined when no server answers there. */
 export function sendKeyCommand(socketPath: string, command: KeyCommand): Promise<KeyCommandResult | undefined> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, agent: false, path: '/key-command', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
@@ -100,7 +103,7 @@ export function sendKeyCommand(socketPath: string, command: KeyCommand): Promise
     });
     req.setTimeout(ANSWER_TIMEOUT_MS, () => req.destroy(new Error(`the server at ${socketPath} did not answer in ${ANSWER_TIMEOUT_MS / 1000} s`)));
     req.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') resolve(undefined);
+      if (NOT_SERVED.has(error.code ?? '')) resolve(undefined);
       else reject(error);
     });
     req.end(JSON.stringify(command));
