@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { isLoopbackHost, type Config } from './config.js';
 import { developmentKeyPolicy, ensureDevelopmentKey } from './auth/development-key.js';
+import { openKeyCommandChannel } from './auth/key-command-channel.js';
 import { isLocalSameOriginRequest } from './auth/local-request.js';
 import { findActiveKey, keyFromAuthorization } from './auth/keys.js';
 import { createSessions } from './auth/sessions.js';
@@ -96,6 +97,8 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
   const webAssets = serveApi ? loadWebAssets() : undefined;
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   const db = database.db;
+  // `npm run keys` goes through this process while it holds the embedded database.
+  const keyCommands = await openKeyCommandChannel(database, log);
   const bus = await createEventBus(database);
   const sessions = await createSessions(database, { subscriptionsPerKey: config.maxSubscriptionsPerKey });
   const storage = await createLocalStorage(path.join(config.dataDir, 'videos'));
@@ -287,6 +290,7 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
       await closed;
       await bus.close();
       await sessions.close();
+      await keyCommands?.close();
       await database.close();
       await simulator?.stop();
     },

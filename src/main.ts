@@ -1,5 +1,6 @@
 import { createApp, type App } from './app.js';
 import { isLoopbackHost, loadConfig } from './config.js';
+import { DirectoryInUseError } from './db/directory-lock.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
 import { pino } from 'pino';
@@ -64,6 +65,8 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`Invalid configuration: ${error.message}\n`);
+  } else if (error instanceof DirectoryInUseError) {
+    process.stderr.write(`reelql cannot start: ${error.message} Stop that process first, or set DATA_DIR to another directory.\n`);
   } else {
     process.stderr.write(`reelql failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   }

@@ -25,23 +25,35 @@ export function generateKey(): string {
   return KEY_PREFIX + randomBytes(32).toString('base64url');
 }
 
-/** Creates a key and returns it in clear: the only time it is ever seen. Throws when the name is taken. */
+/** The name is taken: names are unique, revoked keys included, so listings and revocations stay unambiguous. */
+export class KeyNameTakenError extends Error {
+  override name = 'KeyNameTakenError';
+  constructor(readonly keyName: string) {
+    super(`A key named "${keyName}" already exists. Choose another name (npm run keys -- list shows the names in use).`);
+  }
+}
+
+/** The name breaks {@link KEY_NAME_RULE}. */
+export class KeyNameInvalidError extends Error {
+  override name = 'KeyNameInvalidError';
+}
+
+export const KEY_NAME_RULE = 'A key name is 1 to 64 letters, digits, dots, dashes, underscores or @.';
+export const isValidKeyName = (name: string) => /^[\w.@-]{1,64}$/.test(name.trim());
+
+/** Creates a key and returns it in clear: the only time it is ever seen. Throws {@link KeyNameTakenError}. */
 export async function createApiKey(db: Db, options: NewKeyOptions): Promise<{ key: string; apiKey: ApiKey }> {
-  const created = await insertKey(db, options, false);
-  if (!created) throw new Error(`A key named "${options.name}" already exists.`);
+  const created = await createApiKeyUnlessNameTaken(db, options);
+  if (!created) throw new KeyNameTakenError(options.name.trim());
   return created;
 }
 
 /** Like {@link createApiKey}, but answers null instead of failing when the name is taken (a race to create it). */
-export const createApiKeyUnlessNameTaken = (db: Db, options: NewKeyOptions) => insertKey(db, options, true);
-
-async function insertKey(db: Db, options: NewKeyOptions, tolerateTakenName: boolean): Promise<{ key: string; apiKey: ApiKey } | null> {
+export async function createApiKeyUnlessNameTaken(db: Db, options: NewKeyOptions): Promise<{ key: string; apiKey: ApiKey } | null> {
   const name = options.name.trim();
-  if (!/^[\w.@-]{1,64}$/.test(name)) {
-    throw new Error('A key name is 1 to 64 letters, digits, dots, dashes, underscores or @.');
-  }
+  if (!isValidKeyName(name)) throw new KeyNameInvalidError(KEY_NAME_RULE);
   const key = generateKey();
-  const insert = db
+  const [apiKey] = await db
     .insert(apiKeys)
     .values({
       id: randomUUID(),
@@ -50,8 +62,10 @@ async function insertKey(db: Db, options: NewKeyOptions, tolerateTakenName: bool
       hash: hashKey(key),
       dailyBudgetUsd: options.dailyBudgetUsd == null ? null : options.dailyBudgetUsd.toFixed(2),
       maxActive: options.maxActive ?? null,
-    });
-  const [apiKey] = await (tolerateTakenName ? insert.onConflictDoNothing({ target: apiKeys.name }) : insert).returning();
+    })
+    // Only the name can collide (the rest is random): a taken name is an answer, not a failed query.
+    .onConflictDoNothing({ target: apiKeys.name })
+    .returning();
   return apiKey ? { key, apiKey } : null;
 }
 

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { lockDirectory } from './directory-lock.js';
 import * as schema from './schema.js';
 
 /** The drizzle handle, the same type over postgres.js and PGlite. */
@@ -13,6 +14,8 @@ export interface Database {
   db: Db;
   /** 'postgres' for a server, 'pglite' for the embedded database. */
   kind: 'postgres' | 'pglite';
+  /** The data directory this process holds exclusively while open: set for PGlite stored on disk. */
+  directory?: string;
   /**
    * Subscribes to a NOTIFY channel; the returned function stops listening. `onRelisten` runs after the
    * listening connection was lost and re-established: notifications sent meanwhile are gone, so callers
@@ -34,11 +37,18 @@ export interface DatabaseOptions {
   dataDir: string;
   /** postgres.js pool size. @default 10 */
   maxConnections?: number;
+  /** What this process is, shown to another one that finds PGlite's directory taken. @default 'reelql server' */
+  holder?: string;
 }
+
+/** The lock file that keeps a second process out of `<dataDir>/pglite`. */
+export const pgliteLockFile = (dataDir: string) => path.join(dataDir, 'pglite.lock');
 
 /** Opens the database and applies pending migrations. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url, options.maxConnections ?? 10) : openPglite(options.dataDir);
+  return options.url
+    ? openPostgres(options.url, options.maxConnections ?? 10)
+    : openPglite(options.dataDir, options.holder ?? 'reelql server');
 }
 
 async function openPostgres(url: string, max: number): Promise<Database> {
@@ -80,22 +90,40 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   };
 }
 
-async function openPglite(dataDir: string): Promise<Database> {
+async function openPglite(dataDir: string, holder: string): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
-  let location = dataDir;
-  if (!dataDir.startsWith('memory://')) {
-    location = path.join(dataDir, 'pglite');
-    await fs.mkdir(location, { recursive: true });
+  const onDisk = !dataDir.startsWith('memory://');
+  // PGlite is single-process: a second process on the same files loses data, so it must never open them.
+  if (onDisk) await fs.mkdir(dataDir, { recursive: true });
+  const lock = onDisk ? await lockDirectory(pgliteLockFile(dataDir), holder) : undefined;
+  try {
+    const location = onDisk ? path.join(dataDir, 'pglite') : dataDir;
+    if (onDisk) await fs.mkdir(location, { recursive: true });
+    const client = await PGlite.create(location);
+    const db = drizzle(client, { schema });
+    try {
+      await migrate(db, { migrationsFolder });
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
+    return {
+      db: db as unknown as Db,
+      kind: 'pglite',
+      ...(onDisk && { directory: dataDir }),
+      listen: (channel, onPayload) => client.listen(channel, onPayload),
+      async close() {
+        try {
+          await client.close();
+        } finally {
+          await lock?.release();
+        }
+      },
+    };
+  } catch (error) {
+    await lock?.release();
+    throw error;
   }
-  const client = await PGlite.create(location);
-  const db = drizzle(client, { schema });
-  await migrate(db, { migrationsFolder });
-  return {
-    db: db as unknown as Db,
-    kind: 'pglite',
-    listen: (channel, onPayload) => client.listen(channel, onPayload),
-    close: () => client.close(),
-  };
 }
