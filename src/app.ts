@@ -183,6 +183,7 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
         log,
         concurrency: config.workerConcurrency,
         leaseMs: config.leaseMs,
+        submitPatience: { requestTimeoutMs: config.segmindRequestTimeoutMs, commitPatienceMs: config.commitPatienceMs },
         pollMinMs: config.pollMinMs,
         pollMaxMs: config.pollMaxMs,
         expectedJobMs: createJobDurationEstimator(

@@ -73,6 +73,12 @@ export interface Config {
   workerConcurrency: number;
   /** How long a worker's claim on a generation lasts without a heartbeat. @default 30000 (env LEASE_MS) */
   leaseMs: number;
+  /**
+   * How long a worker keeps retrying, through a database outage, a write that must not be lost (Segmind's request
+   * id, a stored video's success). A submit whose answer was never recorded is sent again by another worker only
+   * once `segmindRequestTimeoutMs` + this + 2 s have passed since it went out. @default 120000 (env COMMIT_PATIENCE_MS)
+   */
+  commitPatienceMs: number;
   /** Which parts run in this process. @default 'all' (env ROLE) */
   role: Role;
   /** @default 'info' (env LOG_LEVEL) */
@@ -121,6 +127,7 @@ export const CONFIG_VARIABLES = [
   'SIMULATOR_PROCESSING_MS',
   'WORKER_CONCURRENCY',
   'LEASE_MS',
+  'COMMIT_PATIENCE_MS',
   'ROLE',
   'LOG_LEVEL',
 ] as const;
@@ -243,6 +250,7 @@ export function loadConfig(env: Env): Config {
     simulatorProcessingMs: int(env, 'SIMULATOR_PROCESSING_MS', 15000, 0),
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 10, 1, 1000),
     leaseMs: int(env, 'LEASE_MS', 30000, 1000),
+    commitPatienceMs: int(env, 'COMMIT_PATIENCE_MS', 120000, 0),
     role: oneOf(env, 'ROLE', ['all', 'api', 'worker'] as const, 'all'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
   };

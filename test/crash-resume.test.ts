@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { submitWindowMs } from '../src/jobs/submit-window.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { GENERATE, GET } from './helpers/operations.js';
@@ -14,6 +15,13 @@ const LEASE_MS = 1500;
 /** Resuming may take the rest of the lease, one sweep interval (1 s) and some scheduling slack. */
 const RESUME_LIMIT_MS = LEASE_MS + 3000;
 const PROCESSING_MS = 800;
+/**
+ * No worker sends a submit again before its dead sender would have stopped trying to record Segmind's answer.
+ * A short request timeout (still longer than worker B takes to start, while A's submit hangs) and commit patience
+ * bring that window down to seconds.
+ */
+const PATIENCE = { requestTimeoutMs: 6000, commitPatienceMs: 500 };
+const SUBMIT_WINDOW_MS = submitWindowMs(PATIENCE);
 
 interface Row {
   status: string;
@@ -64,6 +72,8 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL at a dangerous point
       DATA_DIR: dataDir,
       ...sim.env,
       LEASE_MS: String(LEASE_MS),
+      SEGMIND_REQUEST_TIMEOUT_MS: String(PATIENCE.requestTimeoutMs),
+      COMMIT_PATIENCE_MS: String(PATIENCE.commitPatienceMs),
       SEGMIND_POLL_MIN_MS: '50',
       SEGMIND_POLL_MAX_MS: '200',
       LOG_LEVEL: 'debug',
@@ -126,10 +136,10 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL at a dangerous point
       where generation_id = ${id} and version > ${atKill.version} order by version limit 1`;
     const resumeMs = first ? first.at_ms - killedAt : Number.NaN;
     spare = workerB; // done with its generation, so idle
-    return { id, final, atKill, workerB, takeoverMs: takeoverMs - killedAt, resumeMs, firstEvent: first?.type };
+    return { id, final, atKill, workerB, takeoverMs: takeoverMs - killedAt, resumeMs, firstEvent: first?.type, firstAtMs: first?.at_ms };
   }
 
-  function report(point: string, result: Awaited<ReturnType<typeof killAndResume>>) {
+  function report(point: string, result: Awaited<ReturnType<typeof killAndResume>>, resumeLimitMs = RESUME_LIMIT_MS) {
     console.log(
       `[crash-resume] ${point}: SIGKILL → lease taken by worker B after ${Math.round(result.takeoverMs)} ms, ` +
         `B's first event (${result.firstEvent}) after ${Math.round(result.resumeMs)} ms (LEASE_MS ${LEASE_MS})`,
@@ -137,7 +147,13 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL at a dangerous point
     expect(result.final.status, result.workerB.output()).toBe('SUCCEEDED');
     expect(result.final.video?.contentType).toBe('video/mp4');
     expect(result.resumeMs).toBeGreaterThan(0);
-    expect(result.resumeMs, `resume took ${result.resumeMs} ms`).toBeLessThan(RESUME_LIMIT_MS);
+    expect(result.resumeMs, `resume took ${result.resumeMs} ms`).toBeLessThan(resumeLimitMs);
+  }
+
+  /** B sent it again only once A's submit window had passed: until then A might still have recorded the answer. */
+  function expectResubmittedAfterWindow(result: Awaited<ReturnType<typeof killAndResume>>) {
+    const markedAt = result.atKill.submit_started_at!.getTime();
+    expect(result.firstAtMs! - markedAt).toBeGreaterThanOrEqual(SUBMIT_WINDOW_MS);
   }
 
   const eventTypes = (generation: { events: { type: string }[] }) => generation.events.map((e) => e.type);
@@ -151,7 +167,8 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL at a dangerous point
       return true;
     });
     expect(result.atKill.status).toBe('QUEUED');
-    report('before submit', result);
+    report('before submit', result, SUBMIT_WINDOW_MS + 3000);
+    expectResubmittedAfterWindow(result);
 
     // Segmind never accepted A's request; B's is the only job, and it is the one recorded.
     const jobs = jobsFor(prompt);
@@ -169,7 +186,8 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL at a dangerous point
     const result = await killAndResume({ prompt, durationSeconds: 4 }, () => jobsFor(prompt).length === 1);
     expect(result.atKill.status).toBe('QUEUED');
     expect(result.atKill.request_id).toBeNull();
-    report('after accept, before commit', result);
+    report('after accept, before commit', result, SUBMIT_WINDOW_MS + 3000);
+    expectResubmittedAfterWindow(result);
 
     // The documented window: Segmind billed A's job, nobody knew its id, so it was sent again.
     const jobs = jobsFor(prompt);

@@ -303,6 +303,7 @@ describe('loadConfig', () => {
       simulatorProcessingMs: 15_000,
       workerConcurrency: 10,
       leaseMs: 30_000,
+      commitPatienceMs: 120_000,
       role: 'all',
       logLevel: 'info',
     });

@@ -72,6 +72,8 @@ export interface TransitionOptions {
   from?: readonly GenerationStatus[];
   /** Only apply while this worker holds the lease. */
   leaseOwner?: string;
+  /** Any further condition the row must meet. */
+  where?: SQL;
   set: GenerationChanges;
   /**
    * Omitted → a `progress` event (kept for replay, hidden from the public timeline). A function gets the
@@ -88,6 +90,7 @@ export interface TransitionOptions {
 export async function transition(db: Db, id: string, options: TransitionOptions): Promise<GenerationRow | null> {
   const guards: SQL[] = [eq(generations.id, id), inArray(generations.status, [...(options.from ?? activeStatuses)])];
   if (options.leaseOwner) guards.push(eq(generations.leaseOwner, options.leaseOwner));
+  if (options.where) guards.push(options.where);
   return db.transaction(async (tx) => {
     const [row] = await tx
       .update(generations)

@@ -1,9 +1,17 @@
-import { and, asc, count, eq, gt, inArray, isNotNull, isNull, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, isNotNull, isNull, lt, lte, ne, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.js';
 import { activeStatuses } from '../db/generations.js';
 import { generations, segmindSubmits, type GenerationRow } from '../db/schema.js';
 
 const expiresIn = (ms: number) => sql`now() + ${ms} * interval '1 millisecond'`;
+
+/** True while a submit went out less than `windowMs` ago and its request id is not recorded: its sender may still record it. */
+const inSubmitWindow = (windowMs: number) =>
+  and(
+    isNotNull(generations.submitStartedAt),
+    isNull(generations.requestId),
+    gt(generations.submitStartedAt, sql`now() - ${windowMs} * interval '1 millisecond'`),
+  )!;
 
 /** Advisory lock id that serializes the in-flight and rate-limit checks of new submits across workers. */
 const SUBMIT_SLOT_LOCK = 7_206_411_342;
@@ -17,7 +25,24 @@ export interface SubmitLimits {
   submitsPerMinute: number;
 }
 
-async function claimOne(tx: Tx, workerId: string, leaseMs: number, filter: SQL): Promise<GenerationRow | null> {
+/** What a claim must pass over besides live leases. */
+export interface ClaimExclusions {
+  /**
+   * Generations this worker is driving right now. A lease can lapse while its holder still works (its heartbeat
+   * failed through a database outage); the holder must not start a second run of its own generation.
+   */
+  driving: readonly string[];
+  /** How long an unrecorded submit belongs to its sender, lease or not (`submitWindowMs` in submit-window.ts). */
+  submitWindowMs: number;
+}
+
+async function claimOne(
+  tx: Tx,
+  workerId: string,
+  leaseMs: number,
+  exclusions: ClaimExclusions,
+  filter: SQL,
+): Promise<GenerationRow | null> {
   const [due] = await tx
     .select({ id: generations.id })
     .from(generations)
@@ -27,6 +52,9 @@ async function claimOne(tx: Tx, workerId: string, leaseMs: number, filter: SQL):
         // Past its deadline a generation is due at once, even when a retry was scheduled later: it must fail now.
         or(lte(generations.runAfter, sql`now()`), lt(generations.deadlineAt, sql`now()`)),
         or(isNull(generations.leaseExpiresAt), lt(generations.leaseExpiresAt, sql`now()`)),
+        // Not even a deadline lets anyone touch a submit whose sender may still record Segmind's answer.
+        sql`not ${inSubmitWindow(exclusions.submitWindowMs)}`,
+        exclusions.driving.length > 0 ? notInArray(generations.id, [...exclusions.driving]) : undefined,
         filter,
       ),
     )
@@ -47,14 +75,23 @@ async function claimOne(tx: Tx, workerId: string, leaseMs: number, filter: SQL):
  * claiming right now, and rows whose lease expired (their worker died) are taken over. Work Segmind already
  * has, and generations past their deadline, come first and need no submit slot; a new submit is claimed
  * only while the in-flight cap and the per-minute rate limit allow, and takes a slot in the same commit.
+ * A submit whose answer is not recorded yet is left to its sender for the whole submit window, even when its
+ * lease lapsed, and a worker never claims what it is still driving.
  */
-export async function claimNext(db: Db, workerId: string, leaseMs: number, limits: SubmitLimits): Promise<GenerationRow | null> {
+export async function claimNext(
+  db: Db,
+  workerId: string,
+  leaseMs: number,
+  limits: SubmitLimits,
+  exclusions: ClaimExclusions,
+): Promise<GenerationRow | null> {
   // One transaction for both kinds of claim: a new job (the common wake-up) costs no extra round trips.
   return db.transaction(async (tx) => {
     const resumed = await claimOne(
       tx,
       workerId,
       leaseMs,
+      exclusions,
       or(isNotNull(generations.requestId), ne(generations.status, 'QUEUED'), lt(generations.deadlineAt, sql`now()`))!,
     );
     if (resumed) return resumed;
@@ -71,11 +108,13 @@ export async function claimNext(db: Db, workerId: string, leaseMs: number, limit
         or(
           inArray(generations.status, ['SUBMITTED', 'PROCESSING']),
           and(eq(generations.status, 'QUEUED'), gt(generations.leaseExpiresAt, sql`now()`)),
+          // A submit whose sender lost the database may well be at Segmind.
+          and(eq(generations.status, 'QUEUED'), inSubmitWindow(exclusions.submitWindowMs)),
         ),
       );
     if ((usage?.inFlight ?? 0) >= limits.maxInFlight) return null;
     if (Number(usage?.recent ?? 0) >= limits.submitsPerMinute) return null;
-    const row = await claimOne(tx, workerId, leaseMs, isNull(generations.requestId));
+    const row = await claimOne(tx, workerId, leaseMs, exclusions, isNull(generations.requestId));
     if (!row) return null;
     await tx.insert(segmindSubmits).values({ keyId: limits.keyId, generationId: row.id });
     if (pruneIsDue()) {

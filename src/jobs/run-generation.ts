@@ -17,6 +17,8 @@ import { decide, type BackoffOptions, type Decision } from './failure-policy.js'
 import type { JobDurationEstimator } from './history.js';
 import { nextPollDelay } from './poll-schedule.js';
 import { estimateProgress, progressAt } from './progress.js';
+import { recordRequestId } from './record-request-id.js';
+import { recordingGivesUpAfterMs, type SubmitPatience } from './submit-window.js';
 
 /** Everything a worker needs to drive one generation. */
 export interface RunnerDeps {
@@ -24,6 +26,10 @@ export interface RunnerDeps {
   segmind: SegmindClient;
   storage: VideoStorage;
   workerId: string;
+  /** Lease length; renewed every third of it. */
+  leaseMs: number;
+  /** How long a submit's answer may take and how long recording it may be retried: shared by every worker. */
+  submitPatience: SubmitPatience;
   /** Lines about this generation: the worker gives one carrying its id and key prefix. */
   log: Logger;
   pollMinMs: number;
@@ -52,8 +58,6 @@ type FailDecision = Extract<Decision, { action: 'fail' }>;
  */
 const MIN_PROGRESS_STEP = 0.01;
 const progressIntervalMs = (expectedMs: number) => Math.min(2000, expectedMs / 20);
-/** How long the commit of a request id keeps retrying through a database outage. */
-const REQUEST_ID_COMMIT_PATIENCE_MS = 120_000;
 
 export function toVeoInput(row: GenerationRow): VeoInput {
   return {
@@ -197,9 +201,13 @@ class GenerationRun {
       );
     }
     const expectedSeconds = Math.ceil((await this.deps.expectedJobMs(row)) / 1000);
+    // Counted from before the mark, so this worker stops trying to record the answer before any other worker
+    // may send the job again (they count from the mark, on the database's clock).
+    const recordBy = Date.now() + recordingGivesUpAfterMs(this.deps.submitPatience);
     const [marked] = await db
       .update(generations)
-      .set({ submitStartedAt: new Date(), attempts: sql`${generations.attempts} + 1` })
+      // Whole milliseconds, so the mark read back is exactly the one stored: recording the answer checks it.
+      .set({ submitStartedAt: sql`date_trunc('milliseconds', now())`, attempts: sql`${generations.attempts} + 1` })
       .where(and(eq(generations.id, row.id), eq(generations.leaseOwner, workerId), isNull(generations.requestId)))
       .returning();
     if (!marked || marked.status !== 'QUEUED') return false;
@@ -214,33 +222,33 @@ class GenerationRun {
       await this.submitFailed(error, marked);
       return false;
     }
-    const submittedAt = new Date();
-    const committed = await this.withDatabaseRetry(() =>
-      transition(db, row.id, {
-        from: ['QUEUED'],
-        set: {
-          status: 'SUBMITTED',
-          requestId,
-          submittedAt,
-          submitStartedAt: null,
-          progress: progressAt('SUBMITTED'),
-          etaSeconds: expectedSeconds,
-        },
-        event: { type: 'submitted', message: 'Sent to Segmind.', data: { attempt: marked.attempts } },
-      }),
-    );
-    if (committed) {
-      this.adopt(committed);
+    const accepted = {
+      generationId: row.id,
+      markedAt: marked.submitStartedAt!,
+      requestId,
+      submittedAt: new Date(),
+      attempt: marked.attempts,
+      etaSeconds: expectedSeconds,
+      workerId,
+      leaseMs: this.deps.leaseMs,
+    };
+    // However long the database is away (up to the patience), the answer is recorded by us, lease or not.
+    const recorded = await this.withDatabaseRetry(() => recordRequestId(db, accepted), recordBy).catch((error: unknown) => {
+      this.log.error('gave up recording the request id of a job Segmind accepted; it may be billed twice', { requestId });
+      throw error;
+    });
+    if (recorded.outcome === 'submitted') {
+      this.adopt(recorded.row);
       return true;
     }
-    // Canceled while Segmind was accepting: keep the request id anyway, so the charge can be traced.
-    await this.withDatabaseRetry(() =>
-      db
-        .update(generations)
-        .set({ requestId, submittedAt, submitStartedAt: null })
-        .where(and(eq(generations.id, row.id), isNull(generations.requestId))),
-    );
-    this.log.warn('generation was canceled while Segmind accepted it', { requestId });
+    if (recorded.outcome === 'ended') {
+      this.log.warn('generation was canceled while Segmind accepted it; its request id is kept', { requestId, status: recorded.status });
+    } else {
+      this.log.error('another submit of this generation was made while Segmind accepted this one; it may be billed twice', {
+        requestId,
+        recordedRequestId: recorded.recordedRequestId,
+      });
+    }
     return false;
     // ---- End of the dangerous region.
   }
@@ -282,20 +290,26 @@ class GenerationRun {
     );
   }
 
-  /** Retries a write through a database outage; used where losing the write would lose money. */
-  private async withDatabaseRetry<T>(write: () => Promise<T>): Promise<T> {
-    const giveUpAt = Date.now() + REQUEST_ID_COMMIT_PATIENCE_MS;
+  /**
+   * Retries a write through a database outage; used where losing the write would lose money. The last attempt
+   * starts at `giveUpAt`, never later: other workers count on that (see submit-window.ts).
+   */
+  private async withDatabaseRetry<T>(
+    write: () => Promise<T>,
+    giveUpAt = Date.now() + this.deps.submitPatience.commitPatienceMs,
+  ): Promise<T> {
     for (let tryNumber = 1; ; tryNumber++) {
       try {
         return await write();
       } catch (error) {
         if (error instanceof Stopped) throw error;
-        if (Date.now() > giveUpAt) {
-          this.log.error('could not record Segmind request id', { err: error, row: this.row.id });
+        const left = giveUpAt - Date.now();
+        if (left <= 0) {
+          this.log.error('gave up a database write that must not be lost', { err: error, tries: tryNumber });
           throw error;
         }
         this.log.warn('database write failed; retrying', { err: error, tries: tryNumber });
-        await sleep(Math.min(5000, 250 * tryNumber));
+        await sleep(Math.min(5000, 250 * tryNumber, left));
       }
     }
   }

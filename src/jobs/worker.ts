@@ -5,6 +5,7 @@ import { JOBS_CHANNEL } from '../db/generations.js';
 import type { EventBus } from '../events/bus.js';
 import { claimNext, releaseLease, renewLease, type SubmitLimits } from './lease.js';
 import { keyPrefixOf, runGeneration, type RunnerDeps } from './run-generation.js';
+import { submitWindowMs } from './submit-window.js';
 
 export interface WorkerOptions extends Omit<RunnerDeps, 'db' | 'workerId'> {
   database: Database;
@@ -14,8 +15,6 @@ export interface WorkerOptions extends Omit<RunnerDeps, 'db' | 'workerId'> {
   concurrency: number;
   /** Caps on new submits, shared with every other worker through Postgres. */
   submitLimits: SubmitLimits;
-  /** Lease length; renewed every third of it. */
-  leaseMs: number;
   /** Look for due work this often even without a notification (retries, expired leases). @default 1000 */
   sweepMs?: number;
 }
@@ -37,6 +36,7 @@ export function createWorker(options: WorkerOptions): Worker {
   const db = database.db;
   const deps: RunnerDeps = { ...options, db, workerId: id, log: log.child({ workerId: id }) };
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  const submitWindow = submitWindowMs(options.submitPatience);
   let stopping = false;
   let claiming = false;
   let lastClaimCheckAt = Date.now();
@@ -67,7 +67,10 @@ export function createWorker(options: WorkerOptions): Worker {
       do {
         claimAgain = false;
         while (!stopping && running.size < options.concurrency) {
-          const row = await claimNext(db, id, options.leaseMs, options.submitLimits);
+          const row = await claimNext(db, id, options.leaseMs, options.submitLimits, {
+            driving: [...running.keys()],
+            submitWindowMs: submitWindow,
+          });
           if (!row) break;
           drive(row.id, row);
         }
