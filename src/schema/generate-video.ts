@@ -102,6 +102,9 @@ async function uploadFrames(ctx: AppContext, frames: Frame[]): Promise<{ image?:
   return Object.fromEntries(frames.map((frame, i) => [frame.urlField, urls[i]]));
 }
 
+/** The built-in simulator runs here, so it can reach loopback frames; the real Segmind cannot. */
+const validationOptions = (ctx: AppContext) => ({ allowLoopbackFrames: ctx.provider === 'SIMULATOR' });
+
 /** GraphQL input → domain request, applying the schema defaults when a client sends explicit nulls. */
 export function toGenerationRequest(input: InputShape): GenerationRequest {
   return {
@@ -138,9 +141,9 @@ builder.mutationField('generateVideo', (t) =>
       const frames = await readFrames(input);
       // Uploaded frames stand in as placeholder URLs during validation, so every field rule applies to them too.
       const placeholders = Object.fromEntries(
-        Object.values(frames).map((frame) => [frame.urlField, `https://upload.invalid/${frame.urlField}`]),
+        Object.values(frames).map((frame) => [frame.urlField, `https://uploaded-frame.example/${frame.urlField}`]),
       );
-      const checked = validateGenerationRequest({ ...asked, ...placeholders });
+      const checked = validateGenerationRequest({ ...asked, ...placeholders }, validationOptions(ctx));
       const priceUsd = priceCents(checked) / 100;
       const id = randomUUID();
       const now = new Date();
@@ -185,7 +188,7 @@ builder.queryField('estimateCost', (t) =>
     resolve: (_root, { input }, ctx) => {
       requireKey(ctx);
       try {
-        return usd(priceCents(validateGenerationRequest(toGenerationRequest(input))) / 100);
+        return usd(priceCents(validateGenerationRequest(toGenerationRequest(input), validationOptions(ctx))) / 100);
       } catch (error) {
         if (!(error instanceof InputError)) throw error;
         throw createGraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', field: error.field } });
