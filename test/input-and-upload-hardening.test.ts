@@ -1,6 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
+import { startRecordingProxy, type RecordingProxy } from './helpers/engine.js';
+import { createKeyIn } from './helpers/keys.js';
+import { imageBytes, multipartForm, postMultipart, type UploadPart } from './helpers/multipart.js';
 import { startSimulator } from './helpers/simulator.js';
 
 const GENERATE = `mutation Generate($input: GenerateVideoInput!) {
@@ -198,5 +202,167 @@ describe.skipIf(!hasPostgres)('frame URLs Segmind could never fetch', () => {
       const result = await generate(simulated.url, simulated.key, { prompt: 'x', image: url });
       expect(result, url).toMatchObject({ __typename: 'InputError', field: 'image' });
     }
+  });
+});
+
+describe.skipIf(!hasPostgres)('multipart uploads', () => {
+  let database: TestDatabase;
+  let sim: Awaited<ReturnType<typeof startSimulator>>;
+  let proxy: RecordingProxy;
+  let server: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    sim = await startSimulator({ processingMs: 200 });
+    // Uploads go through a recording proxy, so the test sees every one that reached "Segmind".
+    proxy = await startRecordingProxy(sim.simulator.url);
+    server = await startTestApp({ DATABASE_URL: database.url, ...sim.env, SEGMIND_UPLOAD_URL: `${proxy.url}/upload-asset`, ROLE: 'api' });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await proxy?.stop();
+    await sim?.simulator.stop();
+    await database?.drop();
+  });
+
+  beforeEach(() => sim.simulator.reset());
+
+  const uploads = () => proxy.count('POST', /^\/upload-asset/);
+  const frame = (kind: 'png' | 'jpeg', field = 'imageFile', size?: number): UploadPart => ({
+    path: `input.${field}`,
+    bytes: imageBytes(kind, size),
+    filename: `frame.${kind}`,
+    type: `image/${kind}`,
+  });
+  const send = (key: string, input: Record<string, unknown>, files: UploadPart[]) =>
+    postMultipart<{ generateVideo: GenerateResult }>(server.url, GENERATE, { input }, files, bearer(key));
+
+  it('accepts two 15 MB frames in one request, within the documented 41 MB', async () => {
+    const before = uploads();
+    const { status, body } = await send(server.key, { prompt: 'two big frames', durationSeconds: 4 }, [
+      frame('png', 'imageFile', 15 * 1024 * 1024),
+      frame('jpeg', 'lastFrameFile', 15 * 1024 * 1024),
+    ]);
+    expect(status, JSON.stringify(body).slice(0, 500)).toBe(200);
+    expect(body.data?.generateVideo.__typename, JSON.stringify(body).slice(0, 500)).toBe('GenerateVideoSuccess');
+    expect(uploads()).toBe(before + 1);
+  });
+
+  /** Sends the head and the first 64 KiB of a 24 MB multipart body, then waits for an answer without sending more. */
+  async function partialMultipart(headers: Record<string, string>): Promise<{ status: number; text: string; ms: number }> {
+    const { hostname, port } = new URL(server.url);
+    const boundary = 'x-boundary';
+    const length = 24 * 1024 * 1024;
+    const head =
+      `POST /graphql HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n` +
+      `Content-Length: ${length}\r\nx-graphql-yoga-csrf: 1\r\n${Object.entries(headers)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('')}\r\n`;
+    const operations = JSON.stringify({ query: GENERATE, variables: { input: { prompt: 'anonymous', imageFile: null } } });
+    const start = `--${boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${operations}\r\n--${boundary}\r\n` +
+      `Content-Disposition: form-data; name="map"\r\n\r\n{"0":["variables.input.imageFile"]}\r\n--${boundary}\r\n` +
+      `Content-Disposition: form-data; name="0"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`;
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(port), hostname, () => {
+        socket.write(head + start);
+        socket.write(Buffer.alloc(64 * 1024, 7));
+      });
+      let text = '';
+      const done = () => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text, ms: Date.now() - started });
+      };
+      socket.on('data', (chunk) => {
+        text += chunk.toString();
+        if (/\r\n\r\n[\s\S]*\}/.test(text)) done();
+      });
+      socket.on('error', (error) => (text ? done() : reject(error)));
+      socket.on('close', done);
+      const timer = setTimeout(done, 3000);
+    });
+  }
+
+  it('answers a multipart request without a valid key with 401 before reading its body', async () => {
+    for (const [what, headers] of [
+      ['no key', {}],
+      ['an unknown key', bearer('rql_not-a-real-key')],
+    ] as const) {
+      const answer = await partialMultipart(headers);
+      expect(answer.status, `${what}: ${answer.text.slice(0, 300)}`).toBe(401);
+      expect(answer.ms, what).toBeLessThan(2000);
+      const body = JSON.parse(answer.text.slice(answer.text.indexOf('\r\n\r\n') + 4)) as GraphqlBody<unknown>;
+      expect(body.errors?.[0]?.extensions?.code, what).toBe('UNAUTHENTICATED');
+      expect(body.errors?.[0]?.message, what).toMatch(/Authorization: Bearer/);
+    }
+    // A complete request without a key gets the same answer and uploads nothing.
+    const before = uploads();
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'x-graphql-yoga-csrf': '1' },
+      body: multipartForm(GENERATE, { input: { prompt: 'anonymous' } }, [frame('png')]),
+    });
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as GraphqlBody<unknown>).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(uploads()).toBe(before);
+  });
+
+  it('uploads once for 30 concurrent identical requests with one idempotency key, and all get that generation', async () => {
+    const { key } = await createKeyIn(database.url);
+    // A slow upload keeps the first request busy while the others arrive.
+    sim.simulator.injectFault({ endpoint: 'upload', delayMs: 300, times: 30 });
+    const before = uploads();
+    const input = { prompt: 'thirty at once', durationSeconds: 4, idempotencyKey: 'same-thirty' };
+    const answers = await Promise.all(Array.from({ length: 30 }, () => send(key, input, [frame('png')])));
+    const results = answers.map((a) => a.body.data?.generateVideo);
+    expect(results.map((r) => r?.__typename)).toEqual(Array(30).fill('GenerateVideoSuccess'));
+    expect(new Set(results.map((r) => r?.generation?.id)).size).toBe(1);
+    expect(results.every((r) => r?.generation?.image?.includes('/files/assets/'))).toBe(true);
+    expect(uploads() - before).toBe(1);
+  });
+
+  it('uploads once for 30 concurrent requests on a key whose budget admits one', async () => {
+    const { key, apiKey } = await createKeyIn(database.url, { dailyBudgetUsd: 0.4 });
+    sim.simulator.injectFault({ endpoint: 'upload', delayMs: 300, times: 30 });
+    const before = uploads();
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => send(key, { prompt: `budget ${i}`, durationSeconds: 4, generateAudio: false }, [frame('png')])),
+    );
+    const kinds = answers.map((a) => a.body.data?.generateVideo.__typename);
+    expect(kinds.filter((k) => k === 'GenerateVideoSuccess')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'BudgetExceededError')).toHaveLength(29);
+    expect(uploads() - before).toBe(1);
+    const [{ n }] = await database.sql<[{ n: number }]>`select count(*)::int as n from generations where api_key_id = ${apiKey.id}`;
+    expect(n).toBe(1);
+  });
+
+  it('answers UploadFailedError when the upload fails, leaving no generation and no spent budget behind', async () => {
+    const { key, apiKey } = await createKeyIn(database.url, { dailyBudgetUsd: 0.4 });
+    sim.simulator.injectFault({ endpoint: 'upload', status: 500 });
+    const input = { prompt: 'upload breaks', durationSeconds: 4, generateAudio: false, idempotencyKey: 'retry-me' };
+    const failed = await send(key, input, [frame('png')]);
+    expect(failed.body.data?.generateVideo.__typename, JSON.stringify(failed.body)).toBe('UploadFailedError');
+    const rows = await database.sql`select id from generations where api_key_id = ${apiKey.id}`;
+    expect(rows).toHaveLength(0);
+    // The same request again is a fresh try: the budget and the idempotency key are free.
+    const retried = await send(key, input, [frame('png')]);
+    expect(retried.body.data?.generateVideo.__typename, JSON.stringify(retried.body)).toBe('GenerateVideoSuccess');
+    expect(retried.body.data?.generateVideo.generation?.image).toContain('/files/assets/');
+  });
+
+  it('lets a repeat that waited on a failed upload try the upload itself, so it gets a generation', async () => {
+    const { key } = await createKeyIn(database.url);
+    // The first upload fails after a while; the repeat arrives meanwhile and waits for it.
+    sim.simulator.injectFault({ endpoint: 'upload', status: 500, delayMs: 300 });
+    const input = { prompt: 'first try fails', durationSeconds: 4, idempotencyKey: 'second-wins' };
+    const before = uploads();
+    const first = send(key, input, [frame('png')]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const second = await send(key, input, [frame('png')]);
+    expect((await first).body.data?.generateVideo.__typename).toBe('UploadFailedError');
+    expect(second.body.data?.generateVideo.__typename, JSON.stringify(second.body)).toBe('GenerateVideoSuccess');
+    expect(second.body.data?.generateVideo.generation?.image).toContain('/files/assets/');
+    expect(uploads() - before).toBe(2);
   });
 });

@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createGraphQLError } from 'graphql-yoga';
-import { admitGeneration, precheckAdmission } from '../db/admit-generation.js';
+import { admitGeneration } from '../db/admit-generation.js';
+import { abandonFrameUpload, awaitingFrames, completeFrameUpload, isAwaitingFrames, waitForFrames } from '../db/frame-uploads.js';
+import { getGeneration } from '../db/generations.js';
 import type { GenerationRow } from '../db/schema.js';
 import {
   BudgetExceededError,
@@ -147,6 +149,8 @@ builder.mutationField('generateVideo', (t) =>
       const priceUsd = priceCents(checked) / 100;
       const id = randomUUID();
       const now = new Date();
+      const deadlineAt = new Date(now.getTime() + ctx.generationDeadlineMs);
+      const uploads = Object.values(frames);
       const admission = (request: ValidGenerationRequest) => ({
         apiKey,
         priceUsd,
@@ -160,22 +164,47 @@ builder.mutationField('generateVideo', (t) =>
           costUsd: priceUsd.toFixed(2),
           createdAt: now,
           updatedAt: now,
-          deadlineAt: new Date(now.getTime() + ctx.generationDeadlineMs),
+          deadlineAt,
+          // With frames to upload, the row is admitted first and waits for them (see db/frame-uploads.ts).
+          ...(uploads.length > 0 && awaitingFrames(id, now, ctx.frameUploadWindowMs)),
         },
       });
-      if (Object.keys(frames).length > 0) {
-        // Refuse, or answer an idempotent repeat, before spending an upload to Segmind on it.
-        const earlier = await precheckAdmission(ctx.db, admission(checked));
-        if (earlier) return { generation: earlier };
+      const accepted = (generation: GenerationRow, repeated: boolean) => {
+        ctx.log[repeated ? 'debug' : 'info'](repeated ? 'idempotent repeat' : 'generation accepted', {
+          generationId: generation.id,
+          keyPrefix: apiKey.prefix,
+          provider: generation.provider,
+        });
+        return { generation };
+      };
+      if (uploads.length === 0) {
+        const { generation, repeated } = await admitGeneration(ctx.db, admission(checked));
+        return accepted(generation, repeated);
       }
-      const request = { ...checked, ...(await uploadFrames(ctx, Object.values(frames))) };
-      const { generation, repeated } = await admitGeneration(ctx.db, admission(request));
-      ctx.log[repeated ? 'debug' : 'info'](repeated ? 'idempotent repeat' : 'generation accepted', {
-        generationId: generation.id,
-        keyPrefix: apiKey.prefix,
-        provider: generation.provider,
-      });
-      return { generation };
+      // The uploaded frames' fields stay empty until Segmind has stored them.
+      const pending = { ...checked, ...Object.fromEntries(uploads.map((frame) => [frame.urlField, null])) };
+      // A repeat whose earlier request's upload failed tries again itself; bounded, as each try waits at most one window.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const { generation, repeated } = await admitGeneration(ctx.db, admission(pending));
+        if (repeated) {
+          if (!isAwaitingFrames(generation)) return accepted(generation, true);
+          const settled = await waitForFrames(ctx.db, generation, generation.leaseExpiresAt ?? new Date());
+          if (settled) return accepted(settled, true);
+          continue;
+        }
+        let urls: Awaited<ReturnType<typeof uploadFrames>>;
+        try {
+          urls = await uploadFrames(ctx, uploads);
+        } catch (error) {
+          // Nothing was sent to Segmind: the generation goes, with its budget share and idempotency key.
+          await abandonFrameUpload(ctx.db, generation);
+          throw error;
+        }
+        const ready = await completeFrameUpload(ctx.db, generation, urls, deadlineAt);
+        // Null only when it was canceled (or taken over as late) meanwhile: answer it as it now is.
+        return accepted(ready ?? (await getGeneration(ctx.db, id)) ?? generation, false);
+      }
+      throw new UploadFailedError();
     },
   }),
 );
