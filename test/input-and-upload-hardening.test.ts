@@ -1,11 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { awaitingFrames } from '../src/db/frame-uploads.js';
+import { insertGenerationTx } from '../src/db/generations.js';
 import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
-import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
+import { createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startRecordingProxy, type RecordingProxy } from './helpers/engine.js';
 import { createKeyIn } from './helpers/keys.js';
 import { imageBytes, multipartForm, postMultipart, type UploadPart } from './helpers/multipart.js';
 import { startSimulator } from './helpers/simulator.js';
+import { waitFor } from './helpers/wait.js';
 
 const GENERATE = `mutation Generate($input: GenerateVideoInput!) {
   generateVideo(input: $input) {
@@ -366,3 +370,62 @@ describe.skipIf(!hasPostgres)('multipart uploads', () => {
     expect(uploads() - before).toBe(2);
   });
 });
+
+describe.skipIf(!hasPostgres)('a generation whose frames are still uploading', () => {
+  let database: TestDatabase;
+  let sim: Awaited<ReturnType<typeof startSimulator>>;
+  let server: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    sim = await startSimulator({ processingMs: 200 });
+    server = await startTestApp({ DATABASE_URL: database.url, ...sim.env });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await sim?.simulator.stop();
+    await database?.drop();
+  });
+
+  /** A row as generateVideo admits it before uploading its frame, `agoMs` ago. */
+  async function insertAwaitingFrames(apiKeyId: string, agoMs: number, windowMs: number) {
+    const id = randomUUID();
+    const at = new Date(Date.now() - agoMs);
+    const values = {
+      id,
+      prompt: `awaiting frames ${agoMs}`,
+      aspectRatio: '16:9',
+      durationSeconds: 4,
+      resolution: '720p',
+      generateAudio: false,
+      seed: 1,
+      apiKeyId,
+      provider: 'SEGMIND',
+      costUsd: '0.40',
+      createdAt: at,
+      updatedAt: at,
+      ...awaitingFrames(id, at, windowMs),
+    };
+    await dbOf(database).transaction((tx) => insertGenerationTx(tx, values));
+    return id;
+  }
+  const row = async (id: string) =>
+    (await database.sql<{ status: string; error_code: string | null; cost_usd: string; cost_final: boolean; request_id: string | null }[]>`
+      select status, error_code, cost_usd::text, cost_final, request_id from generations where id = ${id}`)[0]!;
+
+  it('is never submitted without its frames: a worker leaves it alone, and fails it uncharged once its upload window is over', async () => {
+    const { apiKey } = await createKeyIn(database.url);
+    // Its upload is under way (in another request, maybe another process).
+    const uploading = await insertAwaitingFrames(apiKey.id, 0, 60_000);
+    // Its process died mid-upload a minute ago.
+    const abandoned = await insertAwaitingFrames(apiKey.id, 60_000, 1000);
+    // The worker is live: an ordinary generation is submitted meanwhile.
+    const ordinary = await generate(server.url, server.key, { prompt: 'ordinary', durationSeconds: 4 });
+    await waitFor('the ordinary generation to be submitted', async () => ((await row(ordinary.generation!.id)).request_id ? true : undefined));
+    await waitFor('the abandoned one to fail', async () => ((await row(abandoned)).status === 'FAILED' ? true : undefined));
+    expect(await row(abandoned)).toMatchObject({ status: 'FAILED', error_code: 'TIMEOUT', cost_usd: '0.0000', cost_final: true, request_id: null });
+    expect(await row(uploading)).toMatchObject({ status: 'QUEUED', request_id: null });
+    expect(sim.simulator.submissions()).toBe(1);
+  });
+});
+
