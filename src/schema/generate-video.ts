@@ -31,8 +31,8 @@ export const GenerateVideoInput = builder.inputType('GenerateVideoInput', {
   fields: (t) => ({
     prompt: t.string({ required: true, description: `What the video shows, in English; at most ${MAX_PROMPT_LENGTH} characters.` }),
     negativePrompt: t.string({ description: 'What the video must not show; at most 500 characters.' }),
-    image: t.string({ description: 'http(s) URL of a JPEG or PNG to use as the first frame.' }),
-    lastFrame: t.string({ description: 'http(s) URL of the last frame; needs image.' }),
+    image: t.string({ description: 'http(s) URL of a JPEG or PNG to use as the first frame, on a public host Segmind can fetch.' }),
+    lastFrame: t.string({ description: 'http(s) URL of the last frame, on a public host; needs image.' }),
     aspectRatio: t.field({ type: AspectRatioEnum, defaultValue: '16:9' }),
     durationSeconds: t.int({ defaultValue: 8, description: '4, 6 or 8.' }),
     resolution: t.field({ type: ResolutionEnum, defaultValue: '1080p' }),
