@@ -38,8 +38,11 @@ export async function refuseUnauthenticatedUpload(
     errors: [{ message: unauthenticatedMessage(authorization ? 'invalid' : 'missing'), extensions: { code: 'UNAUTHENTICATED' } }],
   });
   res.writeHead(401, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  // A lingering close, as web servers do: the unread body is discarded (never buffered) for a moment so the
-  // client, still sending, reads the 401 instead of a reset connection; then the connection ends.
-  res.end(body, () => setTimeout(() => req.socket.destroy(), LINGER_MS).unref());
+  // A lingering close, as web servers do: what is still coming of the body is discarded (never buffered) for a
+  // moment, so a client that is still sending reads the 401 instead of a reset connection; then the connection
+  // ends. A request already received in full keeps its connection.
+  res.end(body, () => {
+    if (!req.complete) setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
+  });
   return true;
 }
