@@ -19,12 +19,13 @@ import { applyRetention } from './jobs/retention.js';
 import { createWorker, type Worker } from './jobs/worker.js';
 import type { Logger } from './logger.js';
 import { createMetrics, instrumentedFetch } from './metrics.js';
+import { refuseUnauthenticatedUpload } from './multipart-gate.js';
 import { requestIdOf } from './request-id.js';
 import type { Provider } from './schema/context.js';
 import { createSegmindClient } from './segmind/client.js';
 import { createSegmindSimulator, type SegmindSimulator } from './segmind/simulator.js';
 import { createLocalStorage } from './storage/local-storage.js';
-import { MAX_UPLOAD_BYTES } from './uploads.js';
+import { MAX_MULTIPART_BODY_BYTES } from './uploads.js';
 import { createVideoHandler } from './storage/video-route.js';
 import { loadWebAssets } from './web/bundle.js';
 import { createPageHandler } from './web/page-route.js';
@@ -53,7 +54,6 @@ export interface App {
 
 /** Request bodies: JSON operations are small; multipart requests carry up to two 20 MB frames. */
 const MAX_JSON_BODY_BYTES = 1024 * 1024;
-const MAX_MULTIPART_BODY_BYTES = 2 * MAX_UPLOAD_BYTES + 1024 * 1024;
 
 /** Refuses bodies over the limit before reading them (the Content-Length is required for that). */
 function bodyRefusal(req: IncomingMessage): { status: number; message: string } | null {
@@ -153,6 +153,7 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
             metrics,
             serverDailyBudgetUsd: config.dailyBudgetUsd,
             uploadFrames: (dataUrls: string[]) => segmind.upload(dataUrls),
+            frameUploadWindowMs: config.segmindRequestTimeoutMs + 30_000,
             generationDeadlineMs: config.generationDeadlineMs,
           };
         },
@@ -234,6 +235,7 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
       if (await handleHealth(req, res)) return;
       if (handlePage?.(req, res)) return;
       if (graphql && (await handleVideo(req, res))) return;
+      if (graphql && (await refuseUnauthenticatedUpload(req, res, authenticate))) return;
       if (graphql) return graphql.yoga(req, res);
       res.writeHead(404, { 'content-type': 'text/plain' }).end('This process runs only the worker.\n');
     })().catch((error: unknown) => {

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { InputError } from './errors.js';
+import { judgeHost } from './frame-host.js';
 
 export const aspectRatios = ['16:9', '9:16'] as const;
 export const resolutions = ['720p', '1080p'] as const;
@@ -36,7 +37,37 @@ export const MAX_URL_LENGTH = 2048;
 export const MAX_SEED = 2147483647;
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
-function assertImageUrl(field: string, value: string): void {
+/** How validation treats frame URLs, by who will fetch them. */
+export interface ValidationOptions {
+  /**
+   * The built-in simulator runs on this machine, so a loopback frame is reachable for it; Segmind can only
+   * fetch public hosts. @default false
+   */
+  allowLoopbackFrames?: boolean;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Text Postgres cannot store as sent: it refuses NUL in text, and its UTF-8 encoding would silently turn an
+ * unpaired UTF-16 surrogate into U+FFFD. Both are refused up front, naming the field and the position.
+ */
+function assertStorableText(field: string, value: string | null | undefined): void {
+  if (value == null) return;
+  const nul = value.indexOf('\u0000');
+  if (nul !== -1) {
+    throw new InputError(field, `${field} contains a NUL character (U+0000) at position ${nul}; remove it.`);
+  }
+  const lone = LONE_SURROGATE.exec(value);
+  if (lone) {
+    throw new InputError(
+      field,
+      `${field} contains an unpaired UTF-16 surrogate at position ${lone.index}, which is not valid Unicode text; send well-formed text.`,
+    );
+  }
+}
+
+function assertImageUrl(field: string, value: string, options: ValidationOptions): void {
   if (value.length > MAX_URL_LENGTH) {
     throw new InputError(field, `${field} must be at most ${MAX_URL_LENGTH} characters long; got ${value.length}.`);
   }
@@ -52,13 +83,20 @@ function assertImageUrl(field: string, value: string): void {
   if (url.username || url.password) {
     throw new InputError(field, `${field} must not contain a user name or password.`);
   }
+  // Segmind fetches the frame from its own servers: a host only this machine or its network can reach would
+  // be queued, paid for and then fail. Judged from the host as written; no DNS lookup here.
+  const host = judgeHost(url);
+  if (host.problem && !(host.loopback && options.allowLoopbackFrames)) {
+    throw new InputError(field, `${field} must be on a public host: Segmind cannot fetch it, since ${host.problem}. Use a public URL, or upload the file instead.`);
+  }
 }
 
 /**
  * Checks every field and returns the normalized request. Throws {@link InputError} naming the first bad
  * field with a message that says what is allowed.
  */
-export function validateGenerationRequest(input: GenerationRequest): ValidGenerationRequest {
+export function validateGenerationRequest(input: GenerationRequest, options: ValidationOptions = {}): ValidGenerationRequest {
+  for (const field of ['prompt', 'negativePrompt', 'image', 'lastFrame', 'idempotencyKey'] as const) assertStorableText(field, input[field]);
   const prompt = input.prompt.trim();
   if (!prompt) throw new InputError('prompt', 'prompt must not be empty: describe the video you want.');
   if (prompt.length > MAX_PROMPT_LENGTH) {
@@ -73,10 +111,10 @@ export function validateGenerationRequest(input: GenerationRequest): ValidGenera
   }
   const image = input.image?.trim() || null;
   const lastFrame = input.lastFrame?.trim() || null;
-  if (image) assertImageUrl('image', image);
+  if (image) assertImageUrl('image', image, options);
   if (lastFrame) {
     if (!image) throw new InputError('lastFrame', 'lastFrame needs image: give the first frame too, or leave lastFrame out.');
-    assertImageUrl('lastFrame', lastFrame);
+    assertImageUrl('lastFrame', lastFrame, options);
   }
   if (!(durations as readonly number[]).includes(input.durationSeconds)) {
     throw new InputError('durationSeconds', `durationSeconds must be 4, 6 or 8; got ${input.durationSeconds}.`);

@@ -19,6 +19,7 @@ import { LIMITS, subscriptionsPerKeyMessage } from './limits.js';
 import { requestIdOf } from './request-id.js';
 import type { AppContext } from './schema/context.js';
 import { schema } from './schema/index.js';
+import { MAX_MULTIPART_BODY_BYTES } from './uploads.js';
 
 export const GRAPHQL_PATH = '/graphql';
 const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable for a moment. Try again in a few seconds.';
@@ -114,6 +115,9 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       const origin = request.headers.get('origin');
       return origin !== null && allowedOrigins.has(origin) ? { origin: [origin], credentials: false } : false;
     },
+    // yoga's own default (25,000,000 bytes) is below two 20 MB frames; the HTTP handler has already refused
+    // anything over this by its Content-Length.
+    maxRequestBodySize: MAX_MULTIPART_BODY_BYTES,
     // GraphiQL with its assets inlined (no CDN), so it works offline and behind strict networks.
     renderGraphiQL,
     // Unexpected errors reach clients as "Unexpected error." in every mode; the details go to the logs only.

@@ -3,6 +3,9 @@ import { InputError } from './errors.js';
 /** Google's limit for Veo input images. */
 export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
 
+/** A multipart request carries up to two frames of MAX_UPLOAD_BYTES and its operation: 41 MB in all. */
+export const MAX_MULTIPART_BODY_BYTES = 2 * MAX_UPLOAD_BYTES + 1024 * 1024;
+
 const SIGNATURES: { type: string; matches: (b: Uint8Array) => boolean }[] = [
   { type: 'image/jpeg', matches: (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
   {

@@ -69,15 +69,6 @@ async function checkRules(tx: Tx, options: AdmitOptions, lock: boolean): Promise
   return null;
 }
 
-/**
- * The same rules without taking turns or inserting: a cheap answer before work that costs something (uploading
- * frames to Segmind). `admitGeneration` checks again, under its locks, before it inserts.
- */
-export async function precheckAdmission(db: Db, options: AdmitOptions): Promise<GenerationRow | null> {
-  if (!perKeyRules(options) && options.serverDailyBudgetUsd === undefined) return null;
-  return db.transaction((tx) => checkRules(tx, options, false));
-}
-
 /** Whether a per-key rule (idempotency, active cap, budget) applies, which makes a key's calls take turns. */
 const perKeyRules = ({ apiKey, values }: AdmitOptions) =>
   Boolean(values.idempotencyKey) || apiKey.maxActive !== null || apiKey.dailyBudgetUsd !== null;

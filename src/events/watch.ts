@@ -26,7 +26,7 @@ export interface WatchOptions {
   sweepMs?: number;
   /** Called as each version is handed to the subscriber (for delivery-latency metrics). */
   onDeliver?: (row: GenerationRow) => void;
-  /** Called once when the stream starts and once when it ends. */
+  /** Called once when the watch begins and once when it ends, whichever way it ends (a failed read included). */
   onOpen?: () => void;
   onClose?: () => void;
   /** Only stream a generation this key owns; another key's looks missing. */
@@ -46,35 +46,50 @@ export async function watchGeneration(
   bus: EventBus,
   id: string,
   options: WatchOptions = {},
-): Promise<AsyncIterable<GenerationRow> | null> {
+): Promise<AsyncIterableIterator<GenerationRow> | null> {
   const sweepMs = options.sweepMs ?? 5000;
   let pending = false;
   let wake: (() => void) | undefined;
+  options.onOpen?.();
   const unsubscribe = bus.subscribe(id, () => {
     pending = true;
     wake?.();
   });
-  const current = await getGeneration(db, id, options.apiKeyId);
-  if (!current) {
+  // Every way out ends here exactly once: a failed read, a missing row, the end of the stream, and a stream
+  // its consumer returns before reading it (a Repeater that never started never runs its own finally).
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
     unsubscribe();
+    options.onClose?.();
+  };
+  let current: GenerationRow | null;
+  try {
+    current = await getGeneration(db, id, options.apiKeyId);
+  } catch (error) {
+    close();
+    throw error;
+  }
+  if (!current) {
+    close();
     return null;
   }
+  const first = current;
   const deliver = async (push: (row: GenerationRow) => Promise<unknown>, row: GenerationRow) => {
     options.onDeliver?.(row);
     await push(row);
   };
-  return new Repeater<GenerationRow>(async (push, stop) => {
-    options.onOpen?.();
+  const stream = new Repeater<GenerationRow>(async (push, stop) => {
     let stopped = false;
     void stop.then(() => {
       stopped = true;
       wake?.();
     });
-    options.signal?.addEventListener('abort', () => stop(), { once: true });
     try {
-      await deliver(push, current);
-      let last = current.version;
-      let done = isTerminal(current.status);
+      await deliver(push, first);
+      let last = first.version;
+      let done = isTerminal(first.status);
       while (!done && !stopped) {
         if (!pending) {
           await new Promise<void>((resolve) => {
@@ -102,8 +117,18 @@ export async function watchGeneration(
       }
       stop();
     } finally {
-      unsubscribe();
-      options.onClose?.();
+      close();
     }
   });
+  // Ended by its consumer or by the signal, started or not.
+  const end = () => void stream.return().finally(close);
+  if (options.signal?.aborted) end();
+  else options.signal?.addEventListener('abort', end, { once: true });
+  const iterator: AsyncIterableIterator<GenerationRow> = {
+    next: () => stream.next(),
+    return: (value?: unknown) => stream.return(value).finally(close),
+    throw: (error?: unknown) => stream.throw(error).finally(close),
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }

@@ -2,13 +2,16 @@ import { createGraphQLError } from 'graphql-yoga';
 import type { ApiKey } from '../auth/keys.js';
 import type { AppContext } from './context.js';
 
+/** What a client without a usable key is told, by what was wrong with the key it sent. */
+export const unauthenticatedMessage = (problem: 'missing' | 'invalid' | null) =>
+  problem === 'invalid'
+    ? 'The API key is invalid or has been revoked. Send a valid key as "Authorization: Bearer <key>".'
+    : 'Authentication required: send your API key as "Authorization: Bearer <key>" (over WebSocket, as connectionParams.authorization).';
+
 /** The caller's key, or an UNAUTHENTICATED error that says how to authenticate. */
 export function requireKey(ctx: AppContext): ApiKey {
   if (ctx.apiKey) return ctx.apiKey;
-  throw createGraphQLError(
-    ctx.authProblem === 'invalid'
-      ? 'The API key is invalid or has been revoked. Send a valid key as "Authorization: Bearer <key>".'
-      : 'Authentication required: send your API key as "Authorization: Bearer <key>" (over WebSocket, as connectionParams.authorization).',
-    { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } },
-  );
+  throw createGraphQLError(unauthenticatedMessage(ctx.authProblem), {
+    extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+  });
 }

@@ -29,6 +29,8 @@ export interface AppContext {
   requestId: string;
   /** Stores data-URL images at Segmind's asset storage and returns their URLs, in order. */
   uploadFrames: (dataUrls: string[]) => Promise<string[]>;
+  /** Longer than any frame upload can take (its request timeout, with room to spare). */
+  frameUploadWindowMs: number;
   /** Server-wide spend per UTC day; undefined for no limit. */
   serverDailyBudgetUsd: number | undefined;
   /** How long a new generation may take before it fails with TIMEOUT. */

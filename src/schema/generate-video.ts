@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createGraphQLError } from 'graphql-yoga';
-import { admitGeneration, precheckAdmission } from '../db/admit-generation.js';
+import { admitGeneration } from '../db/admit-generation.js';
+import { abandonFrameUpload, awaitingFrames, completeFrameUpload, isAwaitingFrames, waitForFrames } from '../db/frame-uploads.js';
+import { getGeneration } from '../db/generations.js';
 import type { GenerationRow } from '../db/schema.js';
 import {
   BudgetExceededError,
@@ -29,8 +31,8 @@ export const GenerateVideoInput = builder.inputType('GenerateVideoInput', {
   fields: (t) => ({
     prompt: t.string({ required: true, description: `What the video shows, in English; at most ${MAX_PROMPT_LENGTH} characters.` }),
     negativePrompt: t.string({ description: 'What the video must not show; at most 500 characters.' }),
-    image: t.string({ description: 'http(s) URL of a JPEG or PNG to use as the first frame.' }),
-    lastFrame: t.string({ description: 'http(s) URL of the last frame; needs image.' }),
+    image: t.string({ description: 'http(s) URL of a JPEG or PNG to use as the first frame, on a public host Segmind can fetch.' }),
+    lastFrame: t.string({ description: 'http(s) URL of the last frame, on a public host; needs image.' }),
     aspectRatio: t.field({ type: AspectRatioEnum, defaultValue: '16:9' }),
     durationSeconds: t.int({ defaultValue: 8, description: '4, 6 or 8.' }),
     resolution: t.field({ type: ResolutionEnum, defaultValue: '1080p' }),
@@ -102,6 +104,9 @@ async function uploadFrames(ctx: AppContext, frames: Frame[]): Promise<{ image?:
   return Object.fromEntries(frames.map((frame, i) => [frame.urlField, urls[i]]));
 }
 
+/** The built-in simulator runs here, so it can reach loopback frames; the real Segmind cannot. */
+const validationOptions = (ctx: AppContext) => ({ allowLoopbackFrames: ctx.provider === 'SIMULATOR' });
+
 /** GraphQL input → domain request, applying the schema defaults when a client sends explicit nulls. */
 export function toGenerationRequest(input: InputShape): GenerationRequest {
   return {
@@ -138,12 +143,14 @@ builder.mutationField('generateVideo', (t) =>
       const frames = await readFrames(input);
       // Uploaded frames stand in as placeholder URLs during validation, so every field rule applies to them too.
       const placeholders = Object.fromEntries(
-        Object.values(frames).map((frame) => [frame.urlField, `https://upload.invalid/${frame.urlField}`]),
+        Object.values(frames).map((frame) => [frame.urlField, `https://uploaded-frame.example/${frame.urlField}`]),
       );
-      const checked = validateGenerationRequest({ ...asked, ...placeholders });
+      const checked = validateGenerationRequest({ ...asked, ...placeholders }, validationOptions(ctx));
       const priceUsd = priceCents(checked) / 100;
       const id = randomUUID();
       const now = new Date();
+      const deadlineAt = new Date(now.getTime() + ctx.generationDeadlineMs);
+      const uploads = Object.values(frames);
       const admission = (request: ValidGenerationRequest) => ({
         apiKey,
         priceUsd,
@@ -157,22 +164,47 @@ builder.mutationField('generateVideo', (t) =>
           costUsd: priceUsd.toFixed(2),
           createdAt: now,
           updatedAt: now,
-          deadlineAt: new Date(now.getTime() + ctx.generationDeadlineMs),
+          deadlineAt,
+          // With frames to upload, the row is admitted first and waits for them (see db/frame-uploads.ts).
+          ...(uploads.length > 0 && awaitingFrames(id, now, ctx.frameUploadWindowMs)),
         },
       });
-      if (Object.keys(frames).length > 0) {
-        // Refuse, or answer an idempotent repeat, before spending an upload to Segmind on it.
-        const earlier = await precheckAdmission(ctx.db, admission(checked));
-        if (earlier) return { generation: earlier };
+      const accepted = (generation: GenerationRow, repeated: boolean) => {
+        ctx.log[repeated ? 'debug' : 'info'](repeated ? 'idempotent repeat' : 'generation accepted', {
+          generationId: generation.id,
+          keyPrefix: apiKey.prefix,
+          provider: generation.provider,
+        });
+        return { generation };
+      };
+      if (uploads.length === 0) {
+        const { generation, repeated } = await admitGeneration(ctx.db, admission(checked));
+        return accepted(generation, repeated);
       }
-      const request = { ...checked, ...(await uploadFrames(ctx, Object.values(frames))) };
-      const { generation, repeated } = await admitGeneration(ctx.db, admission(request));
-      ctx.log[repeated ? 'debug' : 'info'](repeated ? 'idempotent repeat' : 'generation accepted', {
-        generationId: generation.id,
-        keyPrefix: apiKey.prefix,
-        provider: generation.provider,
-      });
-      return { generation };
+      // The uploaded frames' fields stay empty until Segmind has stored them.
+      const pending = { ...checked, ...Object.fromEntries(uploads.map((frame) => [frame.urlField, null])) };
+      // A repeat whose earlier request's upload failed tries again itself; bounded, as each try waits at most one window.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const { generation, repeated } = await admitGeneration(ctx.db, admission(pending));
+        if (repeated) {
+          if (!isAwaitingFrames(generation)) return accepted(generation, true);
+          const settled = await waitForFrames(ctx.db, generation, generation.leaseExpiresAt ?? new Date());
+          if (settled) return accepted(settled, true);
+          continue;
+        }
+        let urls: Awaited<ReturnType<typeof uploadFrames>>;
+        try {
+          urls = await uploadFrames(ctx, uploads);
+        } catch (error) {
+          // Nothing was sent to Segmind: the generation goes, with its budget share and idempotency key.
+          await abandonFrameUpload(ctx.db, generation);
+          throw error;
+        }
+        const ready = await completeFrameUpload(ctx.db, generation, urls, deadlineAt);
+        // Null only when it was canceled (or taken over as late) meanwhile: answer it as it now is.
+        return accepted(ready ?? (await getGeneration(ctx.db, id)) ?? generation, false);
+      }
+      throw new UploadFailedError();
     },
   }),
 );
@@ -185,7 +217,7 @@ builder.queryField('estimateCost', (t) =>
     resolve: (_root, { input }, ctx) => {
       requireKey(ctx);
       try {
-        return usd(priceCents(validateGenerationRequest(toGenerationRequest(input))) / 100);
+        return usd(priceCents(validateGenerationRequest(toGenerationRequest(input), validationOptions(ctx))) / 100);
       } catch (error) {
         if (!(error instanceof InputError)) throw error;
         throw createGraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', field: error.field } });

@@ -18,26 +18,31 @@ builder.subscriptionField('generationStatus', (t) =>
           extensions: { code: 'RATE_LIMITED' },
         });
       }
-      // Revoking the key ends the stream at once, over SSE as over WebSocket. Counted from here, so that
-      // concurrent subscribes cannot all slip under the limit.
-      const revoked = new AbortController();
-      const untrack = ctx.sessions.track(apiKey.id, () => revoked.abort(), 'subscription');
-      const stream = UUID.test(id)
-        ? await watchGeneration(ctx.db, ctx.bus, id, {
-            apiKeyId: apiKey.id,
-            signal: revoked.signal,
-            onOpen: () => ctx.metrics.subscriptions.inc({ transport }),
-            onClose: () => {
-              ctx.metrics.subscriptions.dec({ transport });
-              untrack();
-            },
-            onDeliver: (row) => ctx.metrics.eventDelivery.observe(Math.max(0, Date.now() - row.updatedAt.getTime()) / 1000),
-          })
-        : null;
-      if (!stream) {
-        untrack();
-        throw createGraphQLError(`No generation with id "${id}" exists.`, { extensions: { code: 'NOT_FOUND' } });
+      // Revoking the key ends the stream at once, over SSE as over WebSocket; so does an SSE client going away,
+      // even before its first event. Counted from here, so that concurrent subscribes cannot all slip under the limit.
+      const ended = new AbortController();
+      const request = (ctx as { request?: Request }).request;
+      request?.signal.addEventListener('abort', () => ended.abort(), { once: true });
+      const untrack = ctx.sessions.track(apiKey.id, () => ended.abort(), 'subscription');
+      let stream: Awaited<ReturnType<typeof watchGeneration>> = null;
+      try {
+        // The watch gives the slot back (onClose) on every way out, a failed read included.
+        stream = UUID.test(id)
+          ? await watchGeneration(ctx.db, ctx.bus, id, {
+              apiKeyId: apiKey.id,
+              signal: ended.signal,
+              onOpen: () => ctx.metrics.subscriptions.inc({ transport }),
+              onClose: () => {
+                ctx.metrics.subscriptions.dec({ transport });
+                untrack();
+              },
+              onDeliver: (row) => ctx.metrics.eventDelivery.observe(Math.max(0, Date.now() - row.updatedAt.getTime()) / 1000),
+            })
+          : null;
+      } finally {
+        if (!stream) untrack();
       }
+      if (!stream) throw createGraphQLError(`No generation with id "${id}" exists.`, { extensions: { code: 'NOT_FOUND' } });
       return stream;
     },
     resolve: (row) => row,

@@ -1,0 +1,181 @@
+import type { Client } from 'graphql-ws';
+import postgres from 'postgres';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
+import { createWsClient } from './helpers/clients.js';
+import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
+import { createKeyIn } from './helpers/keys.js';
+import { GENERATE } from './helpers/operations.js';
+import { waitFor } from './helpers/wait.js';
+
+const LIMIT = 3;
+const SUBSCRIBE = `subscription($id: ID!) { generationStatus(id: $id) { id status } }`;
+
+describe.skipIf(!hasPostgres)('per-key subscription slots', () => {
+  let database: TestDatabase;
+  let server: TestApp;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    // API only: the generation stays QUEUED, so a subscription to it stays open until it is closed.
+    server = await startTestApp({ DATABASE_URL: database.url, ROLE: 'api', MAX_SUBSCRIPTIONS_PER_KEY: String(LIMIT) });
+  });
+  afterAll(async () => {
+    await Promise.all(
+      clients.map(async (c) => {
+        await c.dispose();
+      }),
+    );
+    await server?.stop();
+    await database?.drop();
+  });
+  /** Each test has its own key (so its own slots) and a generation of it that stays QUEUED. */
+  let key: string;
+  let queued: string;
+  beforeEach(async () => {
+    ({ key } = await createKeyIn(database.url));
+    const body = await server.graphql(GENERATE, { input: { prompt: 'watched', durationSeconds: 4 } }, { authorization: `Bearer ${key}` });
+    queued = (body.data!.generateVideo as { generation: { id: string } }).generation.id;
+  });
+
+  const wsClient = () => {
+    const c = createWsClient(server.url, { authorization: `Bearer ${key}` });
+    clients.push(c);
+    return c;
+  };
+
+  /** A WebSocket subscription: `settled` is 'open' on its first result, 'error' with the errors otherwise. */
+  function overWs(c: Client) {
+    let errors: unknown;
+    let unsubscribe = () => {};
+    const settled = new Promise<'open' | 'error'>((resolve) => {
+      unsubscribe = c.subscribe(
+        { query: SUBSCRIBE, variables: { id: queued } },
+        {
+          next: (value) => resolve((value as GraphqlBody<unknown>).errors ? 'error' : 'open'),
+          error: (error) => {
+            errors = error;
+            resolve('error');
+          },
+          complete: () => resolve('error'),
+        },
+      );
+    });
+    return { settled, errors: () => errors, close: () => unsubscribe() };
+  }
+
+  /** Opens and closes one subscription, so the socket is connected and authenticated before the lock. */
+  async function connected(c: Client) {
+    const first = overWs(c);
+    expect(await first.settled).toBe('open');
+    first.close();
+  }
+
+  /** An SSE subscription, read with an unreleased reader so the stream stays open until `close`. */
+  function overSse() {
+    const controller = new AbortController();
+    let text = '';
+    const settled = (async () => {
+      const response = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: SUBSCRIBE, variables: { id: queued } }),
+        signal: controller.signal,
+      });
+      const reader = response.body!.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return 'error' as const;
+        text += Buffer.from(value).toString();
+        const data = /^data: (.*)$/m.exec(text)?.[1];
+        if (data) return (JSON.parse(data) as GraphqlBody<unknown>).errors ? ('error' as const) : ('open' as const);
+      }
+    })().catch(() => 'error' as const);
+    return { settled, text: () => text, close: () => controller.abort() };
+  }
+
+  /** Holds the generations table locked, so the app's read of it waits; `release` rolls back. */
+  async function lockGenerations(): Promise<{ connection: postgres.ReservedSql; release: () => Promise<void> }> {
+    const connection = await database.sql.reserve();
+    await connection`begin`;
+    await connection`lock table generations in access exclusive mode`;
+    return {
+      connection,
+      release: async () => {
+        await connection`rollback`;
+        connection.release();
+      },
+    };
+  }
+
+  /** Waits until `n` of the app's queries wait for the lock. */
+  const waitingOnLock = (n: number) =>
+    waitFor(`${n} queries waiting on the lock`, async () => {
+      const [{ waiting }] = await database.sql<[{ waiting: number }]>`
+        select count(*)::int as waiting from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock'`;
+      return waiting >= n ? true : undefined;
+    });
+
+  /** Opens LIMIT subscriptions (WebSocket and SSE mixed) and closes them; all must open. */
+  async function expectEverySlotFree() {
+    const c = wsClient();
+    const streams = [overWs(c), overSse(), ...Array.from({ length: LIMIT - 2 }, () => overWs(c))];
+    try {
+      const outcomes = await Promise.all(streams.map((s) => s.settled));
+      expect(outcomes, JSON.stringify(streams.map((s) => ('errors' in s ? s.errors() : s.text())))).toEqual(Array(LIMIT).fill('open'));
+    } finally {
+      streams.forEach((s) => s.close());
+    }
+  }
+
+  it('gives back the slot of a subscribe that fails because the database went down, over WebSocket and SSE', async () => {
+    await expectEverySlotFree();
+    const c = wsClient();
+    // Authenticated first (the WebSocket at connect, SSE per request), then the read of the generation waits.
+    await connected(c);
+    const lock = await lockGenerations();
+    const stalled = [overWs(c), overWs(c), overSse()];
+    try {
+      await waitingOnLock(3);
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+    // The outage: no new connections, and every open one of the app is cut.
+    const name = new URL(database.url).pathname.slice(1);
+    const admin = postgres(inject('postgresUrl')!, { max: 1, onnotice: () => {} });
+    try {
+      const [{ pid: lockPid }] = await lock.connection<[{ pid: number }]>`select pg_backend_pid() as pid`;
+      await admin.unsafe(`alter database ${name} with allow_connections false`);
+      await admin`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${name} and pid <> ${lockPid}`;
+      const outcomes = await Promise.all(stalled.map((s) => s.settled));
+      expect(outcomes, JSON.stringify(stalled.map((s) => ('errors' in s ? s.errors() : s.text())))).toEqual(['error', 'error', 'error']);
+    } finally {
+      await admin.unsafe(`alter database ${name} with allow_connections true`);
+      await admin.end();
+      await lock.release();
+    }
+    await waitFor('the app to reach the database again', async () => {
+      const body = await server.graphql('{ generations(first: 1) { edges { node { id } } } }');
+      return body.errors ? undefined : true;
+    });
+    await expectEverySlotFree();
+  });
+
+  it('gives back the slot of a subscription closed by its client before its first event', async () => {
+    const c = wsClient();
+    await connected(c);
+    const lock = await lockGenerations();
+    const abandoned = [overWs(c), overWs(c), overSse()];
+    try {
+      await waitingOnLock(3);
+      abandoned.forEach((s) => s.close());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      await lock.release();
+    }
+    await expectEverySlotFree();
+  });
+});
