@@ -109,6 +109,33 @@ async function audioOnlyMp4(): Promise<Buffer> {
   return Buffer.from(output.target.buffer!);
 }
 
+interface AppContext {
+  database: TestDatabase;
+  sim: Simulator;
+  server: TestApp;
+}
+
+/**
+ * For one describe block: a test database, a simulator and the app on them, started before its tests and
+ * stopped after them; the simulator forgets its jobs and faults before each test. `env` adds settings, and
+ * may build on the simulator's.
+ */
+function appOnSimulator(processingMs: number, env: (simEnv: Record<string, string>) => Record<string, string> = () => ({})): AppContext {
+  const context = {} as AppContext;
+  beforeAll(async () => {
+    context.database = await createTestDatabase();
+    context.sim = await startSimulator({ processingMs });
+    context.server = await startTestApp({ DATABASE_URL: context.database.url, ...context.sim.env, ...env(context.sim.env) });
+  });
+  afterAll(async () => {
+    await context.server?.stop();
+    await context.sim?.simulator.stop();
+    await context.database?.drop();
+  });
+  beforeEach(() => context.sim.simulator.reset());
+  return context;
+}
+
 describe('Segmind answers larger than any real answer', () => {
   let sim: SegmindSimulator;
   let baseUrl: string;
@@ -238,27 +265,14 @@ describe.skipIf(!hasPostgres || process.platform !== 'linux')('a server whose Se
 });
 
 describe.skipIf(!hasPostgres)('result downloads that stall', () => {
-  let database: TestDatabase;
-  let sim: Simulator;
-  let server: TestApp;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    sim = await startSimulator({ processingMs: 200 });
-    // Headers must come, and bytes keep coming, within 600 ms.
-    server = await startTestApp({ DATABASE_URL: database.url, ...sim.env, SEGMIND_REQUEST_TIMEOUT_MS: '600' });
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await sim?.simulator.stop();
-    await database?.drop();
-  });
-  beforeEach(() => sim.simulator.reset());
+  // Headers must come, and bytes keep coming, within 600 ms.
+  const context = appOnSimulator(200, () => ({ SEGMIND_REQUEST_TIMEOUT_MS: '600' }));
 
   it.each([
     ['never sends its headers', { hang: true }],
     ['stops sending bytes halfway', { stallAfterBytes: 20_000 }],
   ] as const)('gives up on a download whose server %s, and the retry stores the whole video', async (_what, fault) => {
+    const { sim, server } = context;
     sim.simulator.injectFault({ endpoint: 'file', ...fault });
     const logsBefore = server.logs.length;
     const generation = await create(server, `a download that ${_what}`);
@@ -276,24 +290,11 @@ describe.skipIf(!hasPostgres)('result downloads that stall', () => {
 
 describe.skipIf(!hasPostgres)('a hung result download on a one-slot worker', () => {
   const DEADLINE_MS = 3000;
-  let database: TestDatabase;
-  let sim: Simulator;
-  let server: TestApp;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    sim = await startSimulator({ processingMs: 200 });
-    // The default 30 s download timeouts are far beyond the deadline: only the deadline can end the hang.
-    server = await startTestApp({ DATABASE_URL: database.url, ...sim.env, WORKER_CONCURRENCY: '1', GENERATION_DEADLINE_MS: String(DEADLINE_MS) });
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await sim?.simulator.stop();
-    await database?.drop();
-  });
-  beforeEach(() => sim.simulator.reset());
+  // The default 30 s download timeouts are far beyond the deadline: only the deadline can end the hang.
+  const context = appOnSimulator(200, () => ({ WORKER_CONCURRENCY: '1', GENERATION_DEADLINE_MS: String(DEADLINE_MS) }));
 
   it('fails as TIMEOUT at the deadline, removes the partial file and frees the slot for another key’s job', async () => {
+    const { database, sim, server } = context;
     sim.simulator.injectFault({ endpoint: 'file', stallAfterBytes: 20_000 });
     const stuck = await create(server, 'a download that hangs forever');
     await waitFor('the download to hang', async () =>
@@ -318,6 +319,7 @@ describe.skipIf(!hasPostgres)('a hung result download on a one-slot worker', () 
   });
 
   it('stops a hung download at once when the generation is canceled, and frees the slot', async () => {
+    const { sim, server } = context;
     sim.simulator.injectFault({ endpoint: 'file', hang: true });
     const generation = await create(server, 'a download canceled while it hangs');
     await waitFor('the download to start', async () => ((await fetchGeneration(server, generation.id)).status === 'STORING' ? true : undefined));
@@ -332,20 +334,9 @@ describe.skipIf(!hasPostgres)('a hung result download on a one-slot worker', () 
 });
 
 describe.skipIf(!hasPostgres)('result files that are not an MP4 video', () => {
-  let database: TestDatabase;
-  let sim: Simulator;
-  let server: TestApp;
   let files: Awaited<ReturnType<typeof startFileHost>>;
-
   beforeAll(async () => {
-    database = await createTestDatabase();
-    sim = await startSimulator({ processingMs: 150 });
     files = await startFileHost();
-    server = await startTestApp({
-      DATABASE_URL: database.url,
-      ...sim.env,
-      SEGMIND_OUTPUT_HOSTS: `${sim.env.SEGMIND_OUTPUT_HOSTS},${files.host}`,
-    });
     const sample = await sampleVideo;
     files.files.set('/page.mp4', Buffer.from('<!doctype html><html><body><h1>Not Found</h1></body></html>'));
     files.files.set('/empty.mp4', Buffer.alloc(0));
@@ -353,13 +344,8 @@ describe.skipIf(!hasPostgres)('result files that are not an MP4 video', () => {
     files.files.set('/audio-only.mp4', await audioOnlyMp4());
     files.files.set('/video.mp4', sample);
   });
-  afterAll(async () => {
-    await server?.stop();
-    await files?.stop();
-    await sim?.simulator.stop();
-    await database?.drop();
-  });
-  beforeEach(() => sim.simulator.reset());
+  afterAll(() => files?.stop());
+  const context = appOnSimulator(150, (simEnv) => ({ SEGMIND_OUTPUT_HOSTS: `${simEnv.SEGMIND_OUTPUT_HOSTS},${files.host}` }));
 
   it.each([
     ['an HTML page', '/page.mp4'],
@@ -367,6 +353,7 @@ describe.skipIf(!hasPostgres)('result files that are not an MP4 video', () => {
     ['the first half of an MP4', '/truncated.mp4'],
     ['an MP4 without a video track', '/audio-only.mp4'],
   ])('fails as INVALID_RESULT when the result is %s, and keeps no file', async (_what, file) => {
+    const { sim, server } = context;
     pointResultAt(sim, `${files.url}${file}`);
     const generation = await create(server, `a result that is ${_what}`);
     const final = await untilFinal(server, generation.id);
@@ -380,12 +367,14 @@ describe.skipIf(!hasPostgres)('result files that are not an MP4 video', () => {
   });
 
   it('fails as INVALID_RESULT when the result is a page of the simulator itself, on an allowed host and port', async () => {
+    const { sim, server } = context;
     pointResultAt(sim, `${sim.simulator.url}/__sim/stats`);
     const final = await untilFinal(server, (await create(server, 'a result that is a JSON page')).id);
     expect(final.error?.code).toBe('INVALID_RESULT');
   });
 
   it('never downloads from a listed host on another port, such as this server’s own /metrics', async () => {
+    const { sim, server } = context;
     const logsBefore = server.logs.length;
     pointResultAt(sim, `${server.url}/metrics`);
     const final = await untilFinal(server, (await create(server, 'a result that is our own metrics')).id);
@@ -396,6 +385,7 @@ describe.skipIf(!hasPostgres)('result files that are not an MP4 video', () => {
   });
 
   it('serves the verified type, not what Segmind claimed', async () => {
+    const { sim, server } = context;
     pointResultAt(sim, `${files.url}/video.mp4`, 'text/html');
     const final = await untilFinal(server, (await create(server, 'a video Segmind calls a web page')).id);
 
