@@ -26,7 +26,8 @@ const daysAgo = (days: number) => sql`now() - ${days} * interval '1 day'`;
 /**
  * Deletes stored videos of generations that completed more than the retention period ago (keeping the row,
  * marked with `video_expired_at`), the timeline rows of long-finished generations, and the temporary files
- * of downloads that died with their process. Returns how much it removed. Safe to run from several workers at once: each video is marked through a guarded transition.
+ * of downloads that died with their process. Returns how much it removed. Safe to run from several workers at
+ * once: each video is marked through a guarded transition.
  */
 export async function applyRetention(options: RetentionOptions): Promise<{ videos: number; events: number; partialFiles: number }> {
   const { db, storage, log } = options;

@@ -1,5 +1,3 @@
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
@@ -11,8 +9,9 @@ import type { SegmindClient } from '../segmind/client.js';
 import { SegmindError } from '../segmind/errors.js';
 import type { VeoInput } from '../segmind/types.js';
 import { VideoTooLargeError, type VideoStorage } from '../storage/local-storage.js';
-import { safeDownload, UnsafeDownloadError, type DownloadPolicy } from '../storage/safe-download.js';
-import { InvalidVideoError, verifyStoredVideo, type VerifiedVideo } from '../storage/verify-video.js';
+import { UnsafeDownloadError, type DownloadPolicy } from '../storage/safe-download.js';
+import { storeResult } from '../storage/store-result.js';
+import { InvalidVideoError, type VerifiedVideo } from '../storage/verify-video.js';
 import type { GenerationErrorCode } from './error-codes.js';
 import { decide, type BackoffOptions, type Decision } from './failure-policy.js';
 import type { JobDurationEstimator } from './history.js';
@@ -378,7 +377,15 @@ class GenerationRun {
     for (let tryNumber = 1; stored === undefined; tryNumber++) {
       if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row)));
       try {
-        stored = await this.downloadOnce(url, key);
+        stored = await storeResult({
+          url,
+          key,
+          storage,
+          policy: this.deps.downloadPolicy,
+          fetch: this.deps.download ?? fetch,
+          maxBytes: this.deps.maxVideoBytes,
+          signal: AbortSignal.any([this.signal, AbortSignal.timeout(this.msUntilDeadline())]),
+        });
       } catch (error) {
         if (this.signal.aborted) throw new Stopped();
         if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row)));
@@ -389,7 +396,7 @@ class GenerationRun {
             action: 'fail',
             code: 'INVALID_RESULT',
             retryable: true,
-            message: `Segmind's result is not a playable MP4 video (${error.message}), so it was not kept. Segmind may still bill the job; ask for a new generation.`,
+            message: `Segmind's result is not a playable MP4 video (${error.reason}), so it was not kept. Segmind may still bill the job; ask for a new generation.`,
           });
           return;
         }
@@ -425,21 +432,6 @@ class GenerationRun {
         { type: 'succeeded', message: 'The video is ready.' },
       ),
     );
-  }
-
-  /** One download into storage, then the check that it is a video; aborted by a stop request or the deadline. */
-  private async downloadOnce(url: string, key: string): Promise<{ sizeBytes: number; video: VerifiedVideo }> {
-    const { storage } = this.deps;
-    const signal = AbortSignal.any([this.signal, AbortSignal.timeout(this.msUntilDeadline())]);
-    const response = await safeDownload(url, this.deps.downloadPolicy, this.deps.download ?? fetch, signal);
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new Error(`download answered HTTP ${response.status}`);
-    }
-    if (!response.body) throw new InvalidVideoError('the download had no body');
-    const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-    const { sizeBytes } = await storage.save(key, body, { maxBytes: this.deps.maxVideoBytes });
-    return { sizeBytes, video: await verifyStoredVideo(storage, key) };
   }
 
   private msUntilDeadline(): number {

@@ -2,9 +2,15 @@ import { EncodedPacketSink, Input, MP4, StreamSource } from 'mediabunny';
 import type { Readable } from 'node:stream';
 import type { VideoStorage } from './local-storage.js';
 
-/** The stored file is not a playable MP4; `message` says why, for the logs. */
+/** The stored file is not a playable MP4. `reason` is in our words, fit for users; a parser's own is the cause. */
 export class InvalidVideoError extends Error {
   override name = 'InvalidVideoError';
+  constructor(
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`the result is not a playable MP4 video: ${reason}`, options);
+  }
 }
 
 /** Reading the stored file failed: a storage problem, not a verdict on the video. */
@@ -62,9 +68,7 @@ export async function verifyStoredVideo(storage: VideoStorage, key: string): Pro
   } catch (error) {
     if (error instanceof InvalidVideoError || error instanceof StorageReadError) throw error;
     // The parser's own complaints (a malformed box, a bad sample table) are verdicts on the file.
-    throw new InvalidVideoError(`it could not be parsed as MP4: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    });
+    throw new InvalidVideoError('it could not be parsed as MP4', { cause: error });
   } finally {
     input.dispose();
   }
