@@ -41,7 +41,7 @@ export function pickupServerEnv(databaseUrl: string, simulatorUrl: string): Reco
     ROLE: 'all',
     SEGMIND_BASE_URL: simulatorUrl,
     SEGMIND_API_KEY: 'sim-key',
-    SEGMIND_OUTPUT_HOSTS: new URL(simulatorUrl).hostname,
+    SEGMIND_OUTPUT_HOSTS: new URL(simulatorUrl).host,
     WORKER_CONCURRENCY: '100',
     SEGMIND_MAX_IN_FLIGHT: '100',
     SEGMIND_SUBMITS_PER_MINUTE: '10000',

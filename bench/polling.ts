@@ -140,7 +140,7 @@ export async function runPollingScenario(options: PollingScenarioOptions): Promi
     SEGMIND_BASE_URL: simulatorUrl,
     SEGMIND_API_KEY: 'sim-key',
     // Results come from the simulator on loopback over plain http: allowed only when listed.
-    SEGMIND_OUTPUT_HOSTS: new URL(simulatorUrl).hostname,
+    SEGMIND_OUTPUT_HOSTS: new URL(simulatorUrl).host,
     // Every generation at once: the benchmark measures polling, not the submit limits.
     WORKER_CONCURRENCY: String(Math.max(10, n + warmup)),
     SEGMIND_MAX_IN_FLIGHT: String(Math.max(20, n + warmup)),

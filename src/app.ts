@@ -33,6 +33,8 @@ import { createPageHandler } from './web/page-route.js';
 /** Segmind's advertised job length, used for progress and ETA until we have our own history. */
 const SEGMIND_EXPECTED_JOB_MS = 100_000;
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+/** A download's temporary file untouched this long belongs to a dead process (see applyRetention). */
+const PARTIAL_FILE_MAX_AGE_MS = 60 * 60 * 1000;
 
 export interface App {
   server: Server;
@@ -194,8 +196,11 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
         backoff: { baseMs: 1000, maxMs: 60_000 },
         maxVideoBytes: config.maxVideoMb * 1024 * 1024,
         downloadPolicy: {
-          // The simulator's loopback address is allowed only when we started the simulator ourselves.
-          allowedHosts: simulator ? [...config.segmindOutputHosts, new URL(segmindBaseUrl).hostname] : config.segmindOutputHosts,
+          // The simulator's loopback address and port are allowed only when we started the simulator ourselves:
+          // nothing else on loopback (this server's own /metrics, a database) is.
+          allowedHosts: simulator ? [...config.segmindOutputHosts, new URL(segmindBaseUrl).host] : config.segmindOutputHosts,
+          headersTimeoutMs: config.segmindRequestTimeoutMs,
+          idleTimeoutMs: config.segmindRequestTimeoutMs,
         },
       })
     : undefined;
@@ -253,6 +258,8 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
       log,
       videoRetentionDays: config.videoRetentionDays,
       eventRetentionDays: config.eventRetentionDays,
+      // Never younger than a generation may live: no download outlasts its generation's deadline.
+      partialFileMaxAgeMs: Math.max(PARTIAL_FILE_MAX_AGE_MS, config.generationDeadlineMs),
     }).catch((error: unknown) => log.error('retention failed', { err: error }));
 
   return {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigError } from './errors.js';
+import { validHostEntry } from './storage/host-allowlist.js';
 
 export type Role = 'all' | 'api' | 'worker';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -25,13 +26,19 @@ export interface Config {
   pollMinMs: number;
   /** Longest wait between two status requests for one job. @default 10000 (env SEGMIND_POLL_MAX_MS) */
   pollMaxMs: number;
-  /** Hosts result videos may be downloaded from (`*.` for subdomains). (env SEGMIND_OUTPUT_HOSTS) */
+  /**
+   * Hosts result videos may be downloaded from (`*.` for subdomains), each with an optional `:port`; without one
+   * only the scheme's default port is allowed. (env SEGMIND_OUTPUT_HOSTS)
+   */
   segmindOutputHosts: string[];
   /** Segmind's asset upload endpoint, for uploaded first/last frames. (env SEGMIND_UPLOAD_URL) */
   segmindUploadUrl: string;
   /** Largest result video accepted, in MB. @default 200 (env MAX_VIDEO_MB) */
   maxVideoMb: number;
-  /** Timeout of one request to Segmind. @default 30000 (env SEGMIND_REQUEST_TIMEOUT_MS) */
+  /**
+   * Timeout of one request to Segmind. A result download must connect and answer within it, and never wait
+   * longer than it for more bytes. @default 30000 (env SEGMIND_REQUEST_TIMEOUT_MS)
+   */
   segmindRequestTimeoutMs: number;
   /** Generations in flight at Segmind at once, across all workers. @default 20 (env SEGMIND_MAX_IN_FLIGHT) */
   segmindMaxInFlight: number;
@@ -201,6 +208,17 @@ function origins(env: Env, name: string): string[] {
   });
 }
 
+function outputHosts(env: Env): string[] {
+  const hosts = (env.SEGMIND_OUTPUT_HOSTS || DEFAULT_OUTPUT_HOSTS).split(',').map((h) => h.trim()).filter(Boolean);
+  const bad = hosts.find((host) => !validHostEntry(host));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      `SEGMIND_OUTPUT_HOSTS must list host names such as cdn.example.com, *.segmind.com or 127.0.0.1:9000; got "${bad}".`,
+    );
+  }
+  return hosts;
+}
+
 /** Reads, validates and defaults every setting. Throws {@link ConfigError} naming the bad variable. */
 export function loadConfig(env: Env): Config {
   const port = int(env, 'PORT', 4000, 0, 65535);
@@ -229,7 +247,7 @@ export function loadConfig(env: Env): Config {
     segmindBaseUrl: url(env, 'SEGMIND_BASE_URL', 'https://api.segmind.com'),
     pollMinMs,
     pollMaxMs,
-    segmindOutputHosts: (env.SEGMIND_OUTPUT_HOSTS || DEFAULT_OUTPUT_HOSTS).split(',').map((h) => h.trim()).filter(Boolean),
+    segmindOutputHosts: outputHosts(env),
     segmindUploadUrl: url(env, 'SEGMIND_UPLOAD_URL', 'https://workflows-api.segmind.com/upload-asset'),
     maxVideoMb: int(env, 'MAX_VIDEO_MB', 200, 1),
     segmindRequestTimeoutMs: int(env, 'SEGMIND_REQUEST_TIMEOUT_MS', 30000, 100),

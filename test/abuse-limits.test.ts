@@ -912,14 +912,14 @@ describe.skipIf(!hasPostgres)('downloading results only from allowed hosts', () 
   });
 
   it('allows https on listed hosts only, and plain http only for a listed loopback host', () => {
-    const policy = { allowedHosts: ['*.segmind.com', 'storage.googleapis.com', '127.0.0.1'] };
+    const policy = { allowedHosts: ['*.segmind.com', 'storage.googleapis.com', '127.0.0.1:9000'] };
     const allowed = [
       'https://a.segmind.com/v.mp4',
       'https://deep.cdn.segmind.com/v.mp4',
       'https://A.SEGMIND.COM/v.mp4',
       'https://storage.googleapis.com/bucket/v.mp4',
       'http://127.0.0.1:9000/v.mp4',
-      'http://2130706433/v.mp4',
+      'http://2130706433:9000/v.mp4',
     ];
     const refused = [
       'https://segmind.com/v.mp4',
@@ -931,6 +931,7 @@ describe.skipIf(!hasPostgres)('downloading results only from allowed hosts', () 
       'http://storage.googleapis.com/v.mp4',
       'https://storage.googleapis.com.evil.example/v.mp4',
       'https://bucket.storage.googleapis.com/v.mp4',
+      'http://127.0.0.1:9001/v.mp4',
       'http://localhost/v.mp4',
       'http://[::1]/v.mp4',
       'http://169.254.169.254/latest/meta-data/',
@@ -939,10 +940,10 @@ describe.skipIf(!hasPostgres)('downloading results only from allowed hosts', () 
     ];
     for (const url of allowed) expect(() => assertDownloadable(new URL(url), policy), url).not.toThrow();
     for (const url of refused) expect(() => assertDownloadable(new URL(url), policy), url).toThrow(UnsafeDownloadError);
-    expect(hostAllowed('a.segmind.com', ['*.segmind.com'])).toBe(true);
-    expect(hostAllowed('evilsegmind.com', ['*.segmind.com'])).toBe(false);
-    expect(hostAllowed('segmind.com', ['*.segmind.com'])).toBe(false);
-    expect(hostAllowed('anything.example', [])).toBe(false);
+    expect(hostAllowed(new URL('https://a.segmind.com/'), ['*.segmind.com'])).toBe(true);
+    expect(hostAllowed(new URL('https://evilsegmind.com/'), ['*.segmind.com'])).toBe(false);
+    expect(hostAllowed(new URL('https://segmind.com/'), ['*.segmind.com'])).toBe(false);
+    expect(hostAllowed(new URL('https://anything.example/'), [])).toBe(false);
   });
 
   it('checks every redirect hop over real HTTP, so a listed host cannot bounce the download elsewhere', async () => {
@@ -968,7 +969,7 @@ describe.skipIf(!hasPostgres)('downloading results only from allowed hosts', () 
       res.writeHead(302, { location: to[req.url ?? ''] ?? '/' }).end();
     });
     try {
-      const policy = { allowedHosts: ['127.0.0.1'] };
+      const policy = { allowedHosts: [`127.0.0.1:${bouncer.port}`] };
       const base = `http://127.0.0.1:${bouncer.port}`;
       const signal = AbortSignal.timeout(5000);
       for (const hop of ['/to-unlisted', '/to-metadata', '/to-https-elsewhere']) {

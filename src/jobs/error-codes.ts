@@ -11,6 +11,7 @@ export const generationErrorCodes = {
   RESULT_EXPIRED: 'Segmind no longer has this job (records expire an hour after submission).',
   TIMEOUT: 'The generation did not finish before its deadline.',
   STORAGE_FAILED: 'The finished video could not be downloaded into storage.',
+  INVALID_RESULT: 'The finished result was not a playable MP4 video (no video track, no duration, cut off, or not MP4 at all), so it was not kept. Segmind may still bill the job.',
   INTERNAL: 'Something unexpected went wrong on our side.',
 } as const;
 

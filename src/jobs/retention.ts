@@ -13,6 +13,11 @@ export interface RetentionOptions {
   videoRetentionDays: number;
   /** 0 keeps timelines forever. */
   eventRetentionDays: number;
+  /**
+   * Temporary files of downloads not written to for this long are deleted: a live download writes as bytes
+   * arrive and gives up after its idle timeout or the generation's deadline, so such a file is a dead one's.
+   */
+  partialFileMaxAgeMs: number;
 }
 
 const BATCH = 100;
@@ -20,13 +25,15 @@ const daysAgo = (days: number) => sql`now() - ${days} * interval '1 day'`;
 
 /**
  * Deletes stored videos of generations that completed more than the retention period ago (keeping the row,
- * marked with `video_expired_at`), and the timeline rows of long-finished generations. Returns how much it
- * removed. Safe to run from several workers at once: each video is marked through a guarded transition.
+ * marked with `video_expired_at`), the timeline rows of long-finished generations, and the temporary files
+ * of downloads that died with their process. Returns how much it removed. Safe to run from several workers at
+ * once: each video is marked through a guarded transition.
  */
-export async function applyRetention(options: RetentionOptions): Promise<{ videos: number; events: number }> {
+export async function applyRetention(options: RetentionOptions): Promise<{ videos: number; events: number; partialFiles: number }> {
   const { db, storage, log } = options;
   let videos = 0;
   let events = 0;
+  const partialFiles = await storage.sweepPartials(new Date(Date.now() - options.partialFileMaxAgeMs));
   if (options.videoRetentionDays > 0) {
     const expired = await db
       .select({ id: generations.id, videoKey: generations.videoKey })
@@ -71,6 +78,6 @@ export async function applyRetention(options: RetentionOptions): Promise<{ video
       .returning({ id: generationEvents.id });
     events = deleted.length;
   }
-  if (videos || events) log.info('retention applied', { videos, events });
-  return { videos, events };
+  if (videos || events || partialFiles) log.info('retention applied', { videos, events, partialFiles });
+  return { videos, events, partialFiles };
 }

@@ -1,5 +1,3 @@
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
@@ -11,7 +9,9 @@ import type { SegmindClient } from '../segmind/client.js';
 import { SegmindError } from '../segmind/errors.js';
 import type { VeoInput } from '../segmind/types.js';
 import { VideoTooLargeError, type VideoStorage } from '../storage/local-storage.js';
-import { safeDownload, UnsafeDownloadError, type DownloadPolicy } from '../storage/safe-download.js';
+import { UnsafeDownloadError, type DownloadPolicy } from '../storage/safe-download.js';
+import { storeResult } from '../storage/store-result.js';
+import { InvalidVideoError, type VerifiedVideo } from '../storage/verify-video.js';
 import type { GenerationErrorCode } from './error-codes.js';
 import { decide, type BackoffOptions, type Decision } from './failure-policy.js';
 import type { JobDurationEstimator } from './history.js';
@@ -147,7 +147,7 @@ class GenerationRun {
       this.row.status === 'STORING' && this.row.outputUrl
         ? { url: this.row.outputUrl, contentType: this.row.videoContentType ?? 'video/mp4' }
         : await this.pollUntilDone();
-    if (output) await this.store(output.url, output.contentType);
+    if (output) await this.store(output.url);
   }
 
   /** A guarded transition while we hold the lease; Stopped when the row is no longer ours. */
@@ -377,18 +377,43 @@ class GenerationRun {
     if (moved && Date.now() - this.row.updatedAt.getTime() >= progressIntervalMs(expectedMs)) await this.update(estimate);
   }
 
-  /** Streams the video into storage, retrying: Segmind keeps the file for days, long after the job record. */
-  private async store(url: string, contentType: string): Promise<void> {
+  /**
+   * Streams the video into storage and verifies it, retrying: Segmind keeps the file for days, long after the
+   * job record. The generation's deadline and a cancel stop it mid-download, and the download's own timeouts
+   * keep a silent server from holding this worker's slot.
+   */
+  private async store(url: string): Promise<void> {
+    const { storage } = this.deps;
     const key = `${this.row.id}.mp4`;
-    let sizeBytes: number | undefined;
-    for (let tryNumber = 1; sizeBytes === undefined; tryNumber++) {
+    // A worker killed mid-download left its temporary file behind; this download replaces it.
+    await storage.removePartials(key);
+    let stored: { sizeBytes: number; video: VerifiedVideo } | undefined;
+    for (let tryNumber = 1; stored === undefined; tryNumber++) {
+      if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row)));
       try {
-        const response = await safeDownload(url, this.deps.downloadPolicy, this.deps.download ?? fetch, this.signal);
-        if (!response.ok || !response.body) throw new Error(`download answered HTTP ${response.status}`);
-        const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-        ({ sizeBytes } = await this.deps.storage.save(key, body, { maxBytes: this.deps.maxVideoBytes }));
+        stored = await storeResult({
+          url,
+          key,
+          storage,
+          policy: this.deps.downloadPolicy,
+          fetch: this.deps.download ?? fetch,
+          maxBytes: this.deps.maxVideoBytes,
+          signal: AbortSignal.any([this.signal, AbortSignal.timeout(this.msUntilDeadline())]),
+        });
       } catch (error) {
         if (this.signal.aborted) throw new Stopped();
+        if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row)));
+        if (error instanceof InvalidVideoError) {
+          await storage.remove(key);
+          this.log.error('the result is not a playable MP4 video', { err: error });
+          await this.fail({
+            action: 'fail',
+            code: 'INVALID_RESULT',
+            retryable: true,
+            message: `Segmind's result is not a playable MP4 video (${error.reason}), so it was not kept. Segmind may still bill the job; ask for a new generation.`,
+          });
+          return;
+        }
         if (error instanceof UnsafeDownloadError || error instanceof VideoTooLargeError) {
           this.log.error('refused the result download', { err: error });
           await this.fail({ action: 'fail', code: 'STORAGE_FAILED', retryable: false, message: 'The finished video could not be copied into storage.' });
@@ -400,18 +425,18 @@ class GenerationRun {
           await this.fail({ ...decision, message: 'The finished video could not be copied into storage.' });
           return;
         }
-        await this.pause(decision.delayMs);
+        await this.pause(Math.min(decision.delayMs, this.msUntilDeadline()));
       }
     }
     // The file is stored: a database hiccup now must not turn it into a failed download.
-    const stored = sizeBytes;
+    const { sizeBytes, video } = stored;
     await this.withDatabaseRetry(() =>
       this.update(
         {
           status: 'SUCCEEDED',
           videoKey: key,
-          videoSizeBytes: stored,
-          videoContentType: contentType,
+          videoSizeBytes: sizeBytes,
+          videoContentType: video.contentType,
           progress: 1,
           etaSeconds: 0,
           completedAt: new Date(),
@@ -421,5 +446,9 @@ class GenerationRun {
         { type: 'succeeded', message: 'The video is ready.' },
       ),
     );
+  }
+
+  private msUntilDeadline(): number {
+    return Math.max(0, this.row.deadlineAt.getTime() - Date.now());
   }
 }

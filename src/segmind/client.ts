@@ -1,3 +1,4 @@
+import { MAX_ANSWER_BYTES, readCappedText } from './capped-body.js';
 import { SegmindError, segmindErrorFromFetchFailure, segmindErrorFromResponse } from './errors.js';
 import type { ResultAnswer, SegmindJobStatus, StatusAnswer, SubmitAnswer, VeoInput } from './types.js';
 
@@ -68,7 +69,11 @@ export function createSegmindClient(options: SegmindClientOptions): SegmindClien
   const fetchFn = options.fetch ?? globalThis.fetch;
   const timeoutMs = options.requestTimeoutMs ?? 30_000;
 
-  /** One HTTP exchange; the timeout covers the body too, since a stalled body is as bad as a stalled answer. */
+  /**
+   * One HTTP exchange; the timeout covers the body too, since a stalled body is as bad as a stalled answer.
+   * A body over {@link MAX_ANSWER_BYTES} is not read: it comes back as a non-JSON text, so a 2xx with it is an
+   * unexpected answer like any other unusable one, and an error status keeps its meaning.
+   */
   async function call(method: 'GET' | 'POST', url: string, body?: unknown) {
     const headers: Record<string, string> = { 'x-api-key': options.apiKey, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -79,8 +84,12 @@ export function createSegmindClient(options: SegmindClientOptions): SegmindClien
         signal: AbortSignal.timeout(timeoutMs),
         ...(body !== undefined && { body: JSON.stringify(body) }),
       });
-      const text = await response.text();
-      return { status: response.status, ok: response.ok, headers: response.headers, text, json: parseJson(text) };
+      const read = await readCappedText(response, MAX_ANSWER_BYTES);
+      if (read.oversized) {
+        const text = `Segmind's answer was larger than ${MAX_ANSWER_BYTES} bytes; it was not read.`;
+        return { status: response.status, ok: response.ok, headers: response.headers, text, json: undefined };
+      }
+      return { status: response.status, ok: response.ok, headers: response.headers, text: read.text, json: parseJson(read.text) };
     } catch (error) {
       throw segmindErrorFromFetchFailure(error, timeoutMs);
     }

@@ -24,6 +24,17 @@ export interface SimulatorFault {
   acceptThenFail?: boolean;
   /** Never answer; the socket stays open until the client gives up or the simulator stops. */
   hang?: boolean;
+  /**
+   * Insert this many spaces before the body's last character (`{"status": "PROCESSING"}` stays valid JSON) and
+   * stream them as the client reads, without a Content-Length unless `headers` sets one: a huge answer that
+   * costs the simulator no memory.
+   */
+  padding?: number;
+  /**
+   * Send the status line, the headers (with the full Content-Length) and only this many bytes of the body, then
+   * nothing more: a download that stops halfway. Without a status the real answer is cut.
+   */
+  stallAfterBytes?: number;
 }
 
 const ENDPOINTS: readonly string[] = ['submit', 'status', 'result', 'upload', 'file'] satisfies SimulatorEndpoint[];
@@ -40,7 +51,11 @@ export function checkFault(value: unknown): SimulatorFault | string {
     return `endpoint must be one of ${ENDPOINTS.join(', ')}`;
   }
   if (!isCount(fault.status, 100) || Number(fault.status) > 599) return 'status must be an HTTP status code';
-  if (fault.status === undefined && !fault.hang && !fault.delayMs) return 'a fault needs a status, delayMs or hang';
+  if (fault.status === undefined && !fault.hang && !fault.delayMs && fault.stallAfterBytes === undefined) {
+    return 'a fault needs a status, delayMs, hang or stallAfterBytes';
+  }
+  if (!isCount(fault.padding, 0)) return 'padding must be a whole number >= 0';
+  if (!isCount(fault.stallAfterBytes, 0)) return 'stallAfterBytes must be a whole number >= 0';
   if (!isCount(fault.times, 1)) return 'times must be a whole number >= 1';
   if (!isCount(fault.delayMs, 0)) return 'delayMs must be a whole number >= 0';
   if (fault.body !== undefined && typeof fault.body !== 'string') return 'body must be a string';

@@ -32,6 +32,43 @@ export function sendAnswer(res: ServerResponse, answer: SimAnswer, headOnly = fa
   res.end(headOnly ? undefined : answer.body);
 }
 
+/**
+ * Writes `answer` with `padding` spaces before its body's last character, chunk by chunk as the client reads,
+ * and stops as soon as the client goes away. No Content-Length unless the answer's headers carry one.
+ */
+export async function sendPadded(res: ServerResponse, answer: SimAnswer, padding: number): Promise<void> {
+  const body = Buffer.from(answer.body);
+  let closed = false;
+  res.once('close', () => (closed = true));
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  const write = async (bytes: Buffer) => {
+    if (!closed && !res.write(bytes)) await drained();
+  };
+  res.writeHead(answer.status, answer.headers);
+  await write(body.subarray(0, Math.max(0, body.length - 1)));
+  const chunk = Buffer.alloc(64 * 1024, ' ');
+  for (let left = padding; left > 0 && !closed; left -= chunk.length) {
+    await write(left >= chunk.length ? chunk : chunk.subarray(0, left));
+  }
+  if (!closed) res.end(body.subarray(Math.max(0, body.length - 1)));
+}
+
+/** Writes the headers of `answer` (with its full length) and its first `bytes` bytes, then nothing more. */
+export function sendStalled(res: ServerResponse, answer: SimAnswer, bytes: number): void {
+  const body = Buffer.from(answer.body);
+  res.writeHead(answer.status, { ...answer.headers, 'content-length': String(body.length) });
+  res.write(body.subarray(0, Math.min(bytes, body.length)));
+}
+
 /** The whole request body, or undefined past `maxBytes` (uploads carry base64 images of up to 20 MB). */
 export async function readBody(req: IncomingMessage, maxBytes = 64 * 1024 * 1024): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];

@@ -19,6 +19,8 @@ import {
   readBody,
   safeDecode,
   sendAnswer,
+  sendPadded,
+  sendStalled,
   type SimAnswer,
 } from './simulator-http.js';
 import {
@@ -257,7 +259,10 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
     const real = fault.acceptThenFail ? run() : undefined;
     if (fault.delayMs) await sleep(fault.delayMs, undefined, { signal: lifetime.signal });
     if (fault.hang) return; // stop() destroys the socket
-    send(fault.status !== undefined ? faultAnswer(fault, fault.status) : (real ?? run()));
+    const answer = fault.status !== undefined ? faultAnswer(fault, fault.status) : (real ?? run());
+    if (fault.stallAfterBytes !== undefined) return sendStalled(res, answer, fault.stallAfterBytes);
+    if (fault.padding) return sendPadded(res, answer, fault.padding);
+    send(answer);
   }
 
   /** Counted as the request arrives, before key checks and faults: it is what the client spent. */

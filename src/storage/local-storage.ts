@@ -17,9 +17,15 @@ export interface VideoStorage {
   /** A read stream over bytes `start`..`end` inclusive. */
   read(key: string, range?: { start: number; end: number }): Readable;
   remove(key: string): Promise<void>;
+  /** Deletes the temporary files earlier saves of `key` left behind (a process killed mid-download). */
+  removePartials(key: string): Promise<void>;
+  /** Deletes every temporary file last written before `olderThan`; returns how many. */
+  sweepPartials(olderThan: Date): Promise<number>;
 }
 
 const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** `<key>.<uuid>.part`, as {@link VideoStorage.save} names its temporary files. */
+const PARTIAL = /^(.+)\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.part$/;
 
 export class VideoTooLargeError extends Error {
   override name = 'VideoTooLargeError';
@@ -67,6 +73,24 @@ export async function createLocalStorage(directory: string): Promise<VideoStorag
     },
     async remove(key) {
       await fsp.rm(fileFor(key), { force: true });
+    },
+    async removePartials(key) {
+      fileFor(key);
+      const names = await fsp.readdir(directory);
+      const own = names.filter((name) => PARTIAL.exec(name)?.[1] === key);
+      await Promise.all(own.map((name) => fsp.rm(path.join(directory, name), { force: true })));
+    },
+    async sweepPartials(olderThan) {
+      let removed = 0;
+      for (const name of await fsp.readdir(directory)) {
+        if (!PARTIAL.test(name)) continue;
+        const file = path.join(directory, name);
+        const stats = await fsp.stat(file).catch(() => null);
+        if (!stats?.isFile() || stats.mtime >= olderThan) continue;
+        await fsp.rm(file, { force: true });
+        removed += 1;
+      }
+      return removed;
     },
   };
 }

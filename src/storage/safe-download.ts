@@ -1,39 +1,47 @@
 import { isLoopbackHost } from '../config.js';
+import { hostAllowed } from './host-allowlist.js';
 
-/** Which result URLs the worker may download from, and how. */
+export { hostAllowed } from './host-allowlist.js';
+
+/** Which result URLs the worker may download from, and how long it waits on them. */
 export interface DownloadPolicy {
-  /** Host names; `*.example.com` matches subdomains of example.com. */
+  /**
+   * `host` or `host:port` entries; `*.example.com` matches subdomains of example.com. An entry without a port
+   * allows only the scheme's default port (443 for https, 80 for http).
+   */
   allowedHosts: readonly string[];
   /** Redirects followed at most. @default 5 */
   maxRedirects?: number;
+  /** The connection and the response headers (of each redirect hop) must arrive within this. @default 30000 */
+  headersTimeoutMs?: number;
+  /** Longest wait for the next bytes of the body. @default 30000 */
+  idleTimeoutMs?: number;
 }
 
 export class UnsafeDownloadError extends Error {
   override name = 'UnsafeDownloadError';
 }
 
-
-export function hostAllowed(hostname: string, allowedHosts: readonly string[]): boolean {
-  const host = hostname.toLowerCase();
-  return allowedHosts.some((entry) => {
-    const allowed = entry.toLowerCase();
-    return allowed.startsWith('*.') ? host.endsWith(allowed.slice(1)) && host.length > allowed.length - 1 : host === allowed;
-  });
+/** A download that stopped answering; retrying it may work. */
+export class DownloadTimeoutError extends Error {
+  override name = 'DownloadTimeoutError';
 }
 
 /** Throws unless `url` is https on an allowed host, or plain http on a loopback host that is explicitly listed. */
 export function assertDownloadable(url: URL, policy: DownloadPolicy): void {
-  const listed = hostAllowed(url.hostname, policy.allowedHosts);
+  const listed = hostAllowed(url, policy.allowedHosts);
   const httpOk = url.protocol === 'http:' && isLoopbackHost(url.hostname) && listed;
   if (url.protocol !== 'https:' && !httpOk) {
     throw new UnsafeDownloadError(`refusing to download over ${url.protocol} from ${url.host}`);
   }
-  if (!listed) throw new UnsafeDownloadError(`refusing to download from ${url.host}: not in SEGMIND_OUTPUT_HOSTS`);
+  if (!listed) throw new UnsafeDownloadError(`refusing to download from ${url.host}: host and port not in SEGMIND_OUTPUT_HOSTS`);
 }
 
 /**
  * Fetches a result video, checking every hop: redirects are followed by hand so none can lead off the
- * allowlist (or to an internal address), and nothing is sent but a plain GET.
+ * allowlist (or to an internal address), and nothing is sent but a plain GET. Nothing may hang it: each hop
+ * must answer within `headersTimeoutMs`, and the body of the answer returned errors with a
+ * {@link DownloadTimeoutError} when no bytes come for `idleTimeoutMs`. Aborting `signal` stops it all.
  */
 export async function safeDownload(
   url: string,
@@ -41,14 +49,86 @@ export async function safeDownload(
   fetchImpl: typeof fetch,
   signal: AbortSignal,
 ): Promise<Response> {
-  let current = new URL(url);
-  for (let hop = 0; hop <= (policy.maxRedirects ?? 5); hop++) {
-    assertDownloadable(current, policy);
-    const response = await fetchImpl(current, { redirect: 'manual', signal });
-    const location = response.headers.get('location');
-    if (response.status < 300 || response.status >= 400 || !location) return response;
-    await response.body?.cancel();
-    current = new URL(location, current);
+  const headersTimeoutMs = policy.headersTimeoutMs ?? 30_000;
+  const idleTimeoutMs = policy.idleTimeoutMs ?? 30_000;
+  const controller = new AbortController();
+  const forward = () => controller.abort(signal.reason);
+  if (signal.aborted) forward();
+  else signal.addEventListener('abort', forward, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (ms: number, what: string) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => controller.abort(new DownloadTimeoutError(`${what} within ${ms} ms`)), ms);
+    timer.unref();
+  };
+  const disarm = () => clearTimeout(timer);
+  const finish = () => {
+    disarm();
+    signal.removeEventListener('abort', forward);
+  };
+  /** Our own timeout's error rather than whatever the fetch implementation made of the abort. */
+  const reasonFor = (error: unknown) => {
+    const reason: unknown = controller.signal.reason;
+    return reason instanceof DownloadTimeoutError ? reason : error;
+  };
+
+  try {
+    let current = new URL(url);
+    for (let hop = 0; hop <= (policy.maxRedirects ?? 5); hop++) {
+      assertDownloadable(current, policy);
+      arm(headersTimeoutMs, `no answer from ${current.host}`);
+      const response = await fetchImpl(current, { redirect: 'manual', signal: controller.signal });
+      disarm();
+      const location = response.headers.get('location');
+      if (response.status < 300 || response.status >= 400 || !location) {
+        if (!response.body) {
+          finish();
+          return response;
+        }
+        const idle = { arm: () => arm(idleTimeoutMs, 'no bytes'), disarm, finish, reasonFor };
+        return new Response(watchIdle(response.body, idle), {
+          status: response.status,
+          statusText: response.statusText,
+          headers: response.headers,
+        });
+      }
+      await response.body?.cancel();
+      current = new URL(location, current);
+    }
+    throw new UnsafeDownloadError('too many redirects');
+  } catch (error) {
+    finish();
+    throw reasonFor(error);
   }
-  throw new UnsafeDownloadError('too many redirects');
+}
+
+/** `body`, with the idle timer armed whenever we wait for its next chunk (not while our consumer is slow). */
+function watchIdle(
+  body: ReadableStream<Uint8Array>,
+  idle: { arm: () => void; disarm: () => void; finish: () => void; reasonFor: (error: unknown) => unknown },
+): ReadableStream<Uint8Array> {
+  const { finish, reasonFor } = idle;
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(stream) {
+      idle.arm();
+      try {
+        const { done, value } = await reader.read();
+        idle.disarm();
+        if (done) {
+          finish();
+          stream.close();
+        } else {
+          stream.enqueue(value);
+        }
+      } catch (error) {
+        finish();
+        stream.error(reasonFor(error));
+      }
+    },
+    async cancel(reason) {
+      finish();
+      await reader.cancel(reason);
+    },
+  });
 }

@@ -12,8 +12,8 @@ export async function startSimulator(
       SEGMIND_BASE_URL: url,
       SEGMIND_API_KEY: options.apiKey ?? 'sim-key',
       SEGMIND_UPLOAD_URL: `${url}/upload-asset`,
-      // Results come from the simulator on loopback over plain http: allowed only because it is listed.
-      SEGMIND_OUTPUT_HOSTS: '127.0.0.1',
+      // Results come from the simulator on loopback over plain http: allowed only because its host and port are listed.
+      SEGMIND_OUTPUT_HOSTS: new URL(url).host,
     },
   };
 }
