@@ -24,6 +24,16 @@ export interface SimulatorFault {
   acceptThenFail?: boolean;
   /** Never answer; the socket stays open until the client gives up or the simulator stops. */
   hang?: boolean;
+  /**
+   * Send the status line, the headers (with the full `content-length`) and only the first half of the body, then
+   * cut the connection: an answer that arrived but cannot be read.
+   */
+  cutOff?: boolean;
+  /**
+   * Answer for real, with these fields merged into the JSON body (objects one level deep), e.g.
+   * `{ metrics: { cost: -100 } }` on a result: a well-formed answer carrying hostile values.
+   */
+  merge?: Record<string, unknown>;
 }
 
 const ENDPOINTS: readonly string[] = ['submit', 'status', 'result', 'upload', 'file'] satisfies SimulatorEndpoint[];
@@ -40,7 +50,12 @@ export function checkFault(value: unknown): SimulatorFault | string {
     return `endpoint must be one of ${ENDPOINTS.join(', ')}`;
   }
   if (!isCount(fault.status, 100) || Number(fault.status) > 599) return 'status must be an HTTP status code';
-  if (fault.status === undefined && !fault.hang && !fault.delayMs) return 'a fault needs a status, delayMs or hang';
+  if (fault.merge !== undefined && (typeof fault.merge !== 'object' || fault.merge === null || Array.isArray(fault.merge))) {
+    return 'merge must be a JSON object';
+  }
+  if (fault.status === undefined && !fault.hang && !fault.delayMs && !fault.cutOff && fault.merge === undefined) {
+    return 'a fault needs a status, delayMs, hang, cutOff or merge';
+  }
   if (!isCount(fault.times, 1)) return 'times must be a whole number >= 1';
   if (!isCount(fault.delayMs, 0)) return 'delayMs must be a whole number >= 0';
   if (fault.body !== undefined && typeof fault.body !== 'string') return 'body must be a string';
@@ -67,6 +82,26 @@ export function faultAnswer(fault: SimulatorFault, status: number): SimAnswer {
   }
   const headers = Object.fromEntries(Object.entries(fault.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   return { ...base, headers: { ...base.headers, ...defaults, ...headers } };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A real JSON answer with a fault's `merge` fields laid over it; objects merge one level deep. */
+export function mergedAnswer(answer: SimAnswer, merge: Record<string, unknown>): SimAnswer {
+  let body: unknown;
+  try {
+    body = JSON.parse(answer.body.toString());
+  } catch {
+    return answer;
+  }
+  if (!isObject(body)) return answer;
+  const merged: Record<string, unknown> = { ...body };
+  for (const [key, value] of Object.entries(merge)) {
+    const current = merged[key];
+    merged[key] = isObject(current) && isObject(value) ? { ...current, ...value } : value;
+  }
+  return { ...answer, body: JSON.stringify(merged) };
 }
 
 /** Faults waiting for their requests, first injected first used. */

@@ -7,6 +7,7 @@ import {
   checkFault,
   createFaultQueue,
   faultAnswer,
+  mergedAnswer,
   type SimulatorEndpoint,
   type SimulatorFault,
 } from './simulator-faults.js';
@@ -19,6 +20,7 @@ import {
   readBody,
   safeDecode,
   sendAnswer,
+  sendCutOff,
   type SimAnswer,
 } from './simulator-http.js';
 import {
@@ -257,7 +259,10 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
     const real = fault.acceptThenFail ? run() : undefined;
     if (fault.delayMs) await sleep(fault.delayMs, undefined, { signal: lifetime.signal });
     if (fault.hang) return; // stop() destroys the socket
-    send(fault.status !== undefined ? faultAnswer(fault, fault.status) : (real ?? run()));
+    let answer = fault.status !== undefined ? faultAnswer(fault, fault.status) : (real ?? run());
+    if (fault.merge) answer = mergedAnswer(answer, fault.merge);
+    if (fault.cutOff) return sendCutOff(res, answer);
+    send(answer);
   }
 
   /** Counted as the request arrives, before key checks and faults: it is what the client spent. */
