@@ -9,14 +9,15 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { SegmindClient } from '../segmind/client.js';
 import { SegmindError } from '../segmind/errors.js';
-import type { VeoInput } from '../segmind/types.js';
+import { veoPriceUsd, type ResultAnswer, type VeoInput } from '../segmind/types.js';
 import { VideoTooLargeError, type VideoStorage } from '../storage/local-storage.js';
 import { safeDownload, UnsafeDownloadError, type DownloadPolicy } from '../storage/safe-download.js';
 import type { GenerationErrorCode } from './error-codes.js';
 import { decide, type BackoffOptions, type Decision } from './failure-policy.js';
 import type { JobDurationEstimator } from './history.js';
 import { nextPollDelay } from './poll-schedule.js';
-import { estimateProgress, progressAt } from './progress.js';
+import { estimateProgress, etaSecondsFor, progressAt } from './progress.js';
+import { checkReportedCost, upstreamSecondsOrOwn } from './upstream-values.js';
 
 /** Everything a worker needs to drive one generation. */
 export interface RunnerDeps {
@@ -196,7 +197,7 @@ class GenerationRun {
         },
       );
     }
-    const expectedSeconds = Math.ceil((await this.deps.expectedJobMs(row)) / 1000);
+    const expectedSeconds = etaSecondsFor(await this.deps.expectedJobMs(row));
     const [marked] = await db
       .update(generations)
       .set({ submitStartedAt: new Date(), attempts: sql`${generations.attempts} + 1` })
@@ -262,7 +263,7 @@ class GenerationRun {
           ...reschedule,
           attempts: sql`${generations.attempts} - 1`,
           rateLimitWaits: sql`${generations.rateLimitWaits} + 1`,
-          etaSeconds: Math.ceil((decision.delayMs + expectedMs) / 1000),
+          etaSeconds: etaSecondsFor(decision.delayMs + expectedMs),
         },
         {
           type: 'rate_limited',
@@ -273,7 +274,7 @@ class GenerationRun {
       return;
     }
     await this.update(
-      { ...reschedule, etaSeconds: Math.ceil((decision.delayMs + expectedMs) / 1000) },
+      { ...reschedule, etaSeconds: etaSecondsFor(decision.delayMs + expectedMs) },
       {
         type: 'retry_scheduled',
         message: `Submission attempt ${marked.attempts} failed (${decision.reason}); next attempt at ${nextAttemptAt.toISOString()}.`,
@@ -325,14 +326,15 @@ class GenerationRun {
         }
         if (answer.status === 'COMPLETED') {
           const result = await segmind.result(requestId);
+          const cost = await this.believedCost(result);
           await this.update(
             {
               status: 'STORING',
               outputUrl: result.outputUrl,
               progress: progressAt('STORING'),
               etaSeconds: 1,
-              upstreamSeconds: result.totalSeconds ?? (Date.now() - submittedAt) / 1000,
-              ...(result.cost !== undefined && { costUsd: result.cost.toFixed(4), costFinal: true }),
+              upstreamSeconds: upstreamSecondsOrOwn(result.totalSeconds, (Date.now() - submittedAt) / 1000),
+              ...(cost !== undefined && { costUsd: cost.toFixed(4), costFinal: true }),
             },
             { type: 'storing', message: 'Segmind finished; copying the video into storage.' },
           );
@@ -350,6 +352,27 @@ class GenerationRun {
         await this.pause(Math.min(pollMaxMs, decision.delayMs));
       }
     }
+  }
+
+  /**
+   * The charge Segmind reported, when it can be this job's: a figure outside 0 to 10 × the list price is
+   * logged, told on the timeline and ignored, so the estimate stays and no budget moves by it.
+   */
+  private async believedCost(result: ResultAnswer): Promise<number | undefined> {
+    if (result.cost === undefined) return undefined;
+    const listPriceUsd = veoPriceUsd(toVeoInput(this.row));
+    const check = checkReportedCost(result.cost, listPriceUsd);
+    if (check.believed) return check.usd;
+    this.log.warn('ignored the charge Segmind reported', { reportedUsd: result.cost, listPriceUsd, reason: check.reason });
+    await this.update(
+      {},
+      {
+        type: 'cost_ignored',
+        message: `Segmind reported a charge of $${result.cost}, ${check.reason}; the estimate of $${Number(this.row.costUsd).toFixed(2)} is kept.`,
+        data: { reportedUsd: result.cost, listPriceUsd },
+      },
+    );
+    return undefined;
   }
 
   /** A progress tick while PROCESSING, written only when the bar moves visibly, and not too often. */

@@ -89,21 +89,29 @@ export function kindForHttpStatus(status: number): SegmindErrorKind {
   }
 }
 
+/** Longer headers are not timestamps; they are not even parsed. */
+const MAX_RESET_HEADER_LENGTH = 64;
+
 /**
  * Reads `x-rate-limit-reset-at-utc`. Segmind documents only "a timestamp", so accept ISO strings and epoch
- * seconds or milliseconds (told apart by size: 1e11 s is the year 5138).
+ * seconds or milliseconds (told apart by size: 1e11 s is the year 5138). Anything else, including numbers
+ * no `Date` can hold, is undefined: the caller falls back to its own backoff. How long to wait for a valid
+ * but distant time is the caller's cap, not ours.
  */
 export function parseRateLimitReset(value: string | null | undefined): Date | undefined {
   const text = value?.trim();
-  if (!text) return undefined;
+  if (!text || text.length > MAX_RESET_HEADER_LENGTH) return undefined;
+  let ms: number;
   if (/^\d+(\.\d+)?$/.test(text)) {
     const n = Number(text);
-    return new Date(n < 1e11 ? n * 1000 : n);
+    ms = n < 1e11 ? n * 1000 : n;
+  } else {
+    // A timestamp without a zone is UTC per the header's name; Date.parse would read it as local time.
+    const hasZone = /(Z|[+-]\d\d:?\d\d|GMT|UTC)$/i.test(text);
+    ms = Date.parse(hasZone || !/\d{2}:\d{2}/.test(text) ? text : `${text}Z`);
   }
-  // A timestamp without a zone is UTC per the header's name; Date.parse would read it as local time.
-  const hasZone = /(Z|[+-]\d\d:?\d\d|GMT|UTC)$/i.test(text);
-  const ms = Date.parse(hasZone || !/\d{2}:\d{2}/.test(text) ? text : `${text}Z`);
-  return Number.isNaN(ms) ? undefined : new Date(ms);
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
 /** The `error` field of a JSON body, or the body itself when it is not JSON (e.g. an HTML gateway page). */
@@ -158,8 +166,13 @@ function errorCodes(error: unknown, depth = 0): string[] {
   return codes;
 }
 
-/** The error for a fetch that threw: a timeout of ours, or a network failure. */
-export function segmindErrorFromFetchFailure(error: unknown, timeoutMs: number): SegmindError {
+/**
+ * The error for a fetch that threw: a timeout of ours, or a network failure. `httpStatus` is given when the
+ * status line had already arrived and reading the body failed: Segmind answered, and for a 2xx submit that
+ * means it accepted the job.
+ */
+export function segmindErrorFromFetchFailure(error: unknown, timeoutMs: number, httpStatus?: number): SegmindError {
+  const answered = httpStatus !== undefined && { httpStatus };
   if (error instanceof DOMException && error.name === 'TimeoutError') {
     return new SegmindError({
       kind: 'timeout',
@@ -167,15 +180,17 @@ export function segmindErrorFromFetchFailure(error: unknown, timeoutMs: number):
       requestSent: true,
       upstreamMessage: error.message,
       cause: error,
+      ...answered,
     });
   }
   const codes = errorCodes(error);
-  const notSent = codes.length > 0 && codes.every((code) => NOT_SENT_CODES.has(code));
+  const notSent = httpStatus === undefined && codes.length > 0 && codes.every((code) => NOT_SENT_CODES.has(code));
   const detail = error instanceof Error ? error.message : String(error);
   return new SegmindError({
     kind: 'network',
     requestSent: !notSent,
     upstreamMessage: codes.length > 0 ? `${detail} (${[...new Set(codes)].join(', ')})` : detail,
     cause: error,
+    ...answered,
   });
 }
