@@ -126,6 +126,44 @@ describe.skipIf(!hasPostgres)('a submit Segmind accepted but answered with somet
   );
 });
 
+describe.skipIf(!hasPostgres)('a write that fails after Segmind accepted a submit', () => {
+  let context: Context;
+  beforeAll(async () => {
+    // A short lease: a run that crashed would be taken over, and its submit sent again, within the test.
+    context = await startContext({}, { LEASE_MS: '1000' });
+    // The first write of a FAILED status fails, as a database hiccup would; later ones go through. A sequence,
+    // because it counts even in the transaction the error rolls back.
+    await context.database.sql.unsafe(`
+      create sequence failed_writes;
+      create function fail_first_failed_write() returns trigger language plpgsql as $$
+      begin
+        if new.status = 'FAILED' and old.status <> 'FAILED' and nextval('failed_writes') = 1 then
+          raise exception 'the first FAILED write fails';
+        end if;
+        return new;
+      end $$;
+      create trigger fail_first_failed_write before update on generations
+        for each row execute function fail_first_failed_write();`);
+  });
+  afterAll(() => stopContext(context));
+
+  it('does not lead to a second submit: the failure is written again until it sticks', async () => {
+    const { simulator } = context.sim;
+    simulator.injectFault({ endpoint: 'submit', acceptThenFail: true, status: 200, body: 'OK' });
+    const final = await untilFinal(context.ws, (await create(context.server, 'a bell, accepted and then a hiccup')).id);
+
+    expect(final.status).toBe('FAILED');
+    expect(final.error?.code).toBe('UPSTREAM_UNREADABLE');
+    expect(final.costIsFinal).toBe(false);
+    // Two leases later nobody has taken it over and sent it again.
+    await sleep(2500);
+    expect(simulator.submissions()).toBe(1);
+    expect(crashes(context.server)).toEqual([]);
+    const [sequence] = await context.database.sql<{ last_value: string }[]>`select last_value from failed_writes`;
+    expect(Number(sequence!.last_value)).toBeGreaterThanOrEqual(2);
+  });
+});
+
 describe.skipIf(!hasPostgres)('the charge Segmind reports for a finished job', () => {
   let context: Context;
   beforeAll(async () => {

@@ -251,7 +251,12 @@ class GenerationRun {
     const tryNumber = rateLimited ? marked.rateLimitWaits + 1 : marked.attempts;
     const decision = decide(error, 'submit', tryNumber, this.deps.backoff);
     this.log.warn('submit failed', { err: error, attempt: marked.attempts, decision: decision.action });
-    if (decision.action === 'fail') return void (await this.fail(decision));
+    if (decision.action === 'fail') {
+      // Segmind may hold this job: until the failure is written the row looks like a crash mid-submit, which
+      // the next worker would send again. So this write, like the request id's, outlasts database hiccups.
+      if (decision.mayBeCharged) return void (await this.withDatabaseRetry(() => this.fail(decision)));
+      return void (await this.fail(decision));
+    }
     const nextAttemptAt = new Date(Date.now() + decision.delayMs);
     const expectedMs = await this.deps.expectedJobMs(marked);
     const reschedule = { runAfter: nextAttemptAt, submitStartedAt: null, leaseOwner: null, leaseExpiresAt: null };
