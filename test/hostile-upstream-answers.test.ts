@@ -164,6 +164,38 @@ describe.skipIf(!hasPostgres)('a write that fails after Segmind accepted a submi
   });
 });
 
+describe.skipIf(!hasPostgres)('a run that crashes every time around a submit', () => {
+  let context: Context;
+  beforeAll(async () => {
+    context = await startContext({}, { LEASE_MS: '1000' });
+    // Recording a rate-limit wait always fails: each run crashes right after its submit was answered, with the
+    // generation still marked as being submitted.
+    await context.database.sql.unsafe(`
+      create function fail_rate_limit_waits() returns trigger language plpgsql as $$
+      begin
+        if new.rate_limit_waits > old.rate_limit_waits then raise exception 'cannot record the wait'; end if;
+        return new;
+      end $$;
+      create trigger fail_rate_limit_waits before update on generations
+        for each row execute function fail_rate_limit_waits();`);
+  });
+  afterAll(() => stopContext(context));
+
+  it('is resubmitted once at most, then fails saying a charge may apply, instead of submitting in a loop', async () => {
+    const since = Date.now();
+    context.sim.simulator.injectFault({ endpoint: 'submit', status: 429, times: 100 });
+    const final = await untilFinal(context.ws, (await create(context.server, 'a carousel that keeps crashing')).id);
+
+    expect(final.status).toBe('FAILED');
+    expect(final.error).toMatchObject({ code: 'INTERNAL', retryable: true });
+    expect(final.error!.message).toMatch(/bill|charge/i);
+    expect(final.costIsFinal).toBe(false);
+    expect(final.events.filter((e) => e.type === 'resubmitting_after_crash')).toHaveLength(1);
+    await sleep(2500);
+    expect(context.proxy.count('POST', SUBMIT_PATH, since)).toBe(2);
+  });
+});
+
 describe.skipIf(!hasPostgres)('the charge Segmind reports for a finished job', () => {
   let context: Context;
   beforeAll(async () => {

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { transition, type EventInput, type GenerationChanges } from '../db/generations.js';
-import { apiKeys, generations, type GenerationRow } from '../db/schema.js';
+import { apiKeys, generationEvents, generations, type GenerationRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { SegmindClient } from '../segmind/client.js';
@@ -88,6 +88,16 @@ function failedSet(row: GenerationRow, decision: FailDecision): TransitionSet {
     leaseExpiresAt: null,
   };
 }
+
+/** A generation whose runs stopped twice while sending it to Segmind is not sent a third time. */
+const REPEATED_CRASH: FailDecision = {
+  action: 'fail',
+  code: 'INTERNAL',
+  retryable: true,
+  mayBeCharged: true,
+  message:
+    'Our worker stopped twice while sending this job to Segmind, so it is not sent again. Segmind may bill the earlier submissions; ask for a new generation.',
+};
 
 function timeoutDecision(row: GenerationRow): FailDecision {
   return {
@@ -185,6 +195,11 @@ class GenerationRun {
     const { db, workerId, segmind } = this.deps;
     const row = this.row;
     if (row.submitStartedAt) {
+      // Once is a mishap; a second crash in the same place is a fault that repeats, and each round may be billed.
+      if (await this.resubmittedAfterCrashBefore()) {
+        await this.withDatabaseRetry(() => this.fail(REPEATED_CRASH));
+        return false;
+      }
       // The last worker died between sending the job and recording Segmind's answer: the one window where we
       // cannot know whether Segmind accepted. We send it again so the user gets a video, and say so.
       await this.update(
@@ -244,6 +259,15 @@ class GenerationRun {
     this.log.warn('generation was canceled while Segmind accepted it', { requestId });
     return false;
     // ---- End of the dangerous region.
+  }
+
+  private async resubmittedAfterCrashBefore(): Promise<boolean> {
+    const [earlier] = await this.deps.db
+      .select({ id: generationEvents.id })
+      .from(generationEvents)
+      .where(and(eq(generationEvents.generationId, this.row.id), eq(generationEvents.type, 'resubmitting_after_crash')))
+      .limit(1);
+    return earlier !== undefined;
   }
 
   private async submitFailed(error: unknown, marked: GenerationRow): Promise<void> {
