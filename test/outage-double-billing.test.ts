@@ -212,10 +212,48 @@ describe.skipIf(!hasPostgres)('a worker whose lease runs out while Segmind answe
       await database.sql`update generations set lease_expires_at = now() - interval '1 second' where id = ${id!}`;
     }
     const [final] = await ended(api, [id!]);
-    expect(final!.status).toBe('SUCCEEDED');
+    expect(final.status).toBe('SUCCEEDED');
     expect(jobsFor(prompt)).toHaveLength(1);
     // One run drove it from claim to end: a second claim by the same process would have started a second run.
     const runs = api.logs.filter((line) => line.includes(`"generationId":"${id!}"`) && line.includes('"msg":"generation run ended"'));
     expect(runs).toHaveLength(1);
   }, 30_000);
+});
+
+describe.skipIf(!hasPostgres)('a generation whose worker died mid-submit and whose deadline then passed', () => {
+  let database: TestDatabase;
+  let sim: Awaited<ReturnType<typeof startSimulator>>;
+  let api: TestApp | undefined;
+  let worker: TestApp | undefined;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    sim = await startSimulator({ processingMs: 300 });
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await api?.stop();
+    await sim?.simulator.stop();
+    await database?.drop();
+  });
+
+  it('fails as TIMEOUT saying a charge may apply, keeps its cost as an estimate and is not sent again', async () => {
+    api = await startTestApp({ DATABASE_URL: database.url, ...sim.env, ROLE: 'api' });
+    const created = await api.graphql(GENERATE, { input: { prompt: 'a kite over the dunes', durationSeconds: 4, generateAudio: false } });
+    const id = created.data!.generateVideo.generation.id as string;
+    // What a worker killed between sending the job and recording Segmind's answer leaves behind, long ago.
+    await database.sql`update generations set submit_started_at = now() - interval '1 hour', attempts = 1,
+      lease_owner = 'dead-worker', lease_expires_at = now() - interval '1 minute', deadline_at = now() - interval '1 second'
+      where id = ${id}`;
+    worker = await startTestApp({ DATABASE_URL: database.url, ...sim.env, ROLE: 'worker' });
+    const final = await waitFor('the generation to fail', async () => {
+      const generation = (await api!.graphql(GET, { id })).data?.generation as Generation | undefined;
+      return generation?.status === 'FAILED' ? generation : undefined;
+    });
+    expect(final.error).toMatchObject({ code: 'TIMEOUT', retryable: true });
+    expect(final.error.message).toMatch(/charge may apply/);
+    expect(final.cost.amount).toBe('0.40');
+    expect(final.costIsFinal).toBe(false);
+    expect(sim.simulator.submissions()).toBe(0);
+  });
 });

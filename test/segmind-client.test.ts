@@ -166,6 +166,29 @@ describe('the Segmind client against the simulator', () => {
     expect(sim.jobs()).toHaveLength(1);
   });
 
+  it('keeps the HTTP status of a 2xx submit answer cut off mid-body, which marks the job as accepted', async () => {
+    sim.injectFault({ endpoint: 'submit', acceptThenFail: true, cutOff: true });
+    const error = await caught(client.submit(input));
+    expect(error).toMatchObject({ kind: 'network', httpStatus: 200, requestSent: true });
+    expect(sim.submissions()).toBe(1);
+  });
+
+  it('keeps the HTTP status of a 2xx answer whose body stops coming until the timeout', async () => {
+    // A server that sends the head and the start of the body, then nothing more.
+    const server = createServer((socket) => {
+      socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"st'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const stalled = createSegmindClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'k', requestTimeoutMs: 300 });
+      const error = await caught(stalled.submit(input));
+      expect(error).toMatchObject({ kind: 'timeout', httpStatus: 200, requestSent: true });
+    } finally {
+      server.close();
+    }
+  });
+
   it('treats a result asked for before completion as a transient error', async () => {
     const { requestId } = await client.submit(input);
     const error = await caught(client.result(requestId));
@@ -271,6 +294,36 @@ describe('the Segmind client with an injected fetch', () => {
       expect(await c.upload(['data:image/png;base64,AA=='])).toEqual(['https://u/1.png']);
     }
   });
+
+  it.each([
+    ['a NUL byte', 'ab\u0000cd'],
+    ['a slash', '../status'],
+    ['10,000 characters', 'a'.repeat(10_000)],
+    ['a number', 12345],
+  ])('refuses a request_id with %s, keeping the 2xx status that says the job was accepted', async (_name, id) => {
+    const error = await caught(clientAnswering(200, JSON.stringify({ request_id: id })).client.submit(input));
+    expect(error).toMatchObject({ httpStatus: 200, requestSent: true });
+  });
+
+  it('reads a reset header no date can hold, or of absurd length, as no reset time', async () => {
+    expect(parseRateLimitReset('9'.repeat(400))).toBeUndefined();
+    expect(parseRateLimitReset('1e400')).toBeUndefined();
+    expect(parseRateLimitReset(`2030-01-02T03:04:05Z${' '.repeat(100)}x`)).toBeUndefined();
+    expect(parseRateLimitReset('9999-12-31T23:59:59Z')).toEqual(new Date('9999-12-31T23:59:59Z'));
+    const error = await caught(
+      clientAnswering(429, '{"error":"slow down"}', { 'x-rate-limit-reset-at-utc': '9'.repeat(400) }).client.submit(input),
+    );
+    expect(error).toMatchObject({ kind: 'rate_limited', httpStatus: 429 });
+    expect(error.retryAt).toBeUndefined();
+  });
+
+  it.each([['-1'], ['1.5'], ['1e400'], ['12 MB'], [Number.MAX_SAFE_INTEGER + 2]])(
+    'leaves out a file_size of %s, which is no byte count',
+    async (size) => {
+      const body = JSON.stringify({ status: 'COMPLETED', output: 'https://cdn/x.mp4', video: { file_size: size } });
+      expect(await clientAnswering(200, body).client.result('id')).not.toHaveProperty('fileSize');
+    },
+  );
 
   it('treats a 200 without a request id as an unexpected server answer that may have been billed', async () => {
     const error = await caught(clientAnswering(200, '<html>ok</html>').client.submit(input));

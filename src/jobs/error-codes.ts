@@ -8,6 +8,8 @@ export const generationErrorCodes = {
   INSUFFICIENT_CREDITS: "The server's Segmind account is out of credits or over its spend limit.",
   MODEL_UNAVAILABLE: 'The model is not available at Segmind (unknown or retired).',
   UPSTREAM_UNAVAILABLE: 'Segmind could not be reached or kept failing; retries were exhausted.',
+  UPSTREAM_UNREADABLE:
+    'Segmind accepted the submission (HTTP 2xx) but its answer could not be read, so the job cannot be followed. It was not sent again; its charge may apply. Ask for a new generation.',
   RESULT_EXPIRED: 'Segmind no longer has this job (records expire an hour after submission).',
   TIMEOUT: 'The generation did not finish before its deadline.',
   STORAGE_FAILED: 'The finished video could not be downloaded into storage.',

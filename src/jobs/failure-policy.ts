@@ -26,7 +26,7 @@ const finalRules: Partial<Record<SegmindErrorKind, Rule>> = {
  * The retry policy as data: phase → failure kind → rule. Segmind bills every accepted submit and has no
  * idempotency, so a submit is retried only when Segmind certainly did not take it.
  */
-const policy: Record<Phase, Partial<Record<SegmindErrorKind | 'ambiguous' | 'unknown', Rule>>> = {
+const policy: Record<Phase, Partial<Record<SegmindErrorKind | 'accepted' | 'ambiguous' | 'unknown', Rule>>> = {
   submit: {
     ...finalRules,
     not_found: { action: 'fail', code: 'MODEL_UNAVAILABLE', retryable: false },
@@ -41,7 +41,18 @@ const policy: Record<Phase, Partial<Record<SegmindErrorKind | 'ambiguous' | 'unk
       message:
         'Segmind did not confirm the submission. It may still have accepted (and will bill) the job, so it was not sent again; ask for a new generation if no video arrives.',
     },
-    unknown: { action: 'fail', code: 'INTERNAL', retryable: true },
+    // Segmind answered 2xx: it took (and bills) the job, whatever the body said or failed to say.
+    accepted: {
+      action: 'fail',
+      code: 'UPSTREAM_UNREADABLE',
+      retryable: true,
+      mayBeCharged: true,
+      message:
+        'Segmind accepted the submission but its answer could not be read, so the job cannot be followed. It was not sent again and its charge may apply; ask for a new generation.',
+    },
+    // The client throws nothing but SegmindError: anything else is a bug of ours, which may have struck after
+    // Segmind accepted the job.
+    unknown: { action: 'fail', code: 'INTERNAL', retryable: true, mayBeCharged: true },
   },
   poll: {
     ...finalRules,
@@ -61,6 +72,7 @@ const policy: Record<Phase, Partial<Record<SegmindErrorKind | 'ambiguous' | 'unk
 
 export interface BackoffOptions {
   baseMs: number;
+  /** The longest single wait: for a backoff, and for a rate limit's reset however far away Segmind puts it. */
   maxMs: number;
   /** Injected for tests; returns a number in [0, 1). */
   random?: () => number;
@@ -72,8 +84,23 @@ export function backoffMs(tryNumber: number, options: BackoffOptions): number {
   return Math.floor((options.random ?? Math.random)() * ceiling);
 }
 
-function classify(error: unknown, phase: Phase): SegmindErrorKind | 'ambiguous' | 'unknown' {
+const isSuccessStatus = (status: number | undefined) => status !== undefined && status >= 200 && status < 300;
+
+/**
+ * How long to wait for a rate limit: until the reset Segmind names, but never longer than `maxMs` (its limits
+ * are per minute, so a reset further away is not believed). Without a usable reset, exponential backoff.
+ */
+function rateLimitWaitMs(error: unknown, tryNumber: number, backoff: BackoffOptions, now: number): number {
+  const resetAt = error instanceof SegmindError ? error.retryAt?.getTime() : undefined;
+  if (resetAt === undefined || !Number.isFinite(resetAt)) {
+    return Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.max(0, tryNumber - 1));
+  }
+  return Math.min(backoff.maxMs, Math.max(0, resetAt - now));
+}
+
+function classify(error: unknown, phase: Phase): SegmindErrorKind | 'accepted' | 'ambiguous' | 'unknown' {
   if (phase === 'download' || !(error instanceof SegmindError)) return 'unknown';
+  if (phase === 'submit' && isSuccessStatus(error.httpStatus)) return 'accepted';
   if (phase === 'submit' && (error.kind === 'timeout' || (error.kind === 'network' && error.requestSent))) {
     return 'ambiguous';
   }
@@ -98,9 +125,8 @@ export function decide(error: unknown, phase: Phase, tryNumber: number, backoff:
       if (tryNumber >= rule.maxTries) {
         return { action: 'fail', code: 'UPSTREAM_UNAVAILABLE', retryable: true, message: 'Segmind kept rate limiting the submission.' };
       }
-      const resetAt = error instanceof SegmindError && error.retryAt ? error.retryAt.getTime() : now + backoff.baseMs;
       const jitter = Math.floor((backoff.random ?? Math.random)() * 1000);
-      return { action: 'retry', reason: 'rate limited by Segmind', delayMs: Math.max(0, resetAt - now) + jitter };
+      return { action: 'retry', reason: 'rate limited by Segmind', delayMs: rateLimitWaitMs(error, tryNumber, backoff, now) + jitter };
     }
     case 'backoff':
       if (tryNumber >= rule.maxTries) return { action: 'fail', code: rule.exhausted, retryable: true, message: reason };

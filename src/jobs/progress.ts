@@ -13,6 +13,19 @@ const STATUS_PROGRESS: Record<GenerationStatus, number> = {
 
 export const progressAt = (status: GenerationStatus) => STATUS_PROGRESS[status];
 
+/** `eta_seconds` is a Postgres integer: a larger ETA would fail the write that carries it. */
+const MAX_ETA_SECONDS = 2_147_483_647;
+
+/**
+ * Whole seconds for an ETA column from a wait in milliseconds, always within the column: the wait may come
+ * from upstream numbers, and a write that fails after Segmind accepted a job must never happen.
+ */
+export function etaSecondsFor(ms: number): number {
+  const seconds = Math.ceil(ms / 1000);
+  if (Number.isNaN(seconds)) return 0;
+  return Math.min(MAX_ETA_SECONDS, Math.max(0, seconds));
+}
+
 /**
  * Estimates progress and seconds left while Segmind works, from the time since submission against the
  * expected job length. Never reaches STORING's share, and never promises less than a second, because
@@ -24,6 +37,6 @@ export function estimateProgress(elapsedMs: number, expectedMs: number): { progr
   const end = STATUS_PROGRESS.STORING - 0.01;
   return {
     progress: Math.round((start + (end - start) * fraction) * 1000) / 1000,
-    etaSeconds: Math.max(1, Math.ceil((expectedMs - elapsedMs) / 1000)),
+    etaSeconds: Math.max(1, etaSecondsFor(expectedMs - elapsedMs)),
   };
 }

@@ -2,12 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { transition, type EventInput, type GenerationChanges } from '../db/generations.js';
-import { apiKeys, generations, type GenerationRow } from '../db/schema.js';
+import { apiKeys, generationEvents, generations, type GenerationRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { SegmindClient } from '../segmind/client.js';
 import { SegmindError } from '../segmind/errors.js';
-import type { VeoInput } from '../segmind/types.js';
+import { veoPriceUsd, type ResultAnswer, type VeoInput } from '../segmind/types.js';
 import { VideoTooLargeError, type VideoStorage } from '../storage/local-storage.js';
 import { UnsafeDownloadError, type DownloadPolicy } from '../storage/safe-download.js';
 import { storeResult } from '../storage/store-result.js';
@@ -16,9 +16,10 @@ import type { GenerationErrorCode } from './error-codes.js';
 import { decide, type BackoffOptions, type Decision } from './failure-policy.js';
 import type { JobDurationEstimator } from './history.js';
 import { nextPollDelay } from './poll-schedule.js';
-import { estimateProgress, progressAt } from './progress.js';
+import { estimateProgress, etaSecondsFor, progressAt } from './progress.js';
 import { recordRequestId } from './record-request-id.js';
 import { recordingGivesUpAfterMs, type SubmitPatience } from './submit-window.js';
+import { checkReportedCost, upstreamSecondsOrOwn } from './upstream-values.js';
 
 /** Everything a worker needs to drive one generation. */
 export interface RunnerDeps {
@@ -92,15 +93,31 @@ function failedSet(row: GenerationRow, decision: FailDecision): TransitionSet {
   };
 }
 
+/** A generation whose runs stopped twice while sending it to Segmind is not sent a third time. */
+const REPEATED_CRASH: FailDecision = {
+  action: 'fail',
+  code: 'INTERNAL',
+  retryable: true,
+  mayBeCharged: true,
+  message:
+    'Our worker stopped twice while sending this job to Segmind, so it is not sent again. Segmind may bill the earlier submissions; ask for a new generation.',
+};
+
 function timeoutDecision(row: GenerationRow): FailDecision {
-  return {
-    action: 'fail',
-    code: 'TIMEOUT' satisfies GenerationErrorCode,
-    retryable: true,
-    message: row.requestId
-      ? 'The generation did not finish before its deadline. Segmind had accepted it, so its charge may still apply.'
-      : 'The generation could not be sent to Segmind before its deadline; nothing is charged.',
-  };
+  const base = { action: 'fail', code: 'TIMEOUT' satisfies GenerationErrorCode, retryable: true } as const;
+  if (row.requestId) {
+    return { ...base, mayBeCharged: true, message: 'The generation did not finish before its deadline. Segmind had accepted it, so its charge may still apply.' };
+  }
+  // A submit went out and its answer was never recorded (its worker stopped): Segmind may hold, and bill, the job.
+  if (row.submitStartedAt) {
+    return {
+      ...base,
+      mayBeCharged: true,
+      message:
+        'The generation did not finish before its deadline. It had been sent to Segmind without a recorded answer, so a charge may apply.',
+    };
+  }
+  return { ...base, message: 'The generation could not be sent to Segmind before its deadline; nothing is charged.' };
 }
 
 /**
@@ -188,6 +205,11 @@ class GenerationRun {
     const { db, workerId, segmind } = this.deps;
     const row = this.row;
     if (row.submitStartedAt) {
+      // Once is a mishap; a second crash in the same place is a fault that repeats, and each round may be billed.
+      if (await this.resubmittedAfterCrashBefore()) {
+        await this.withDatabaseRetry(() => this.fail(REPEATED_CRASH));
+        return false;
+      }
       // The last worker died between sending the job and recording Segmind's answer: the one window where we
       // cannot know whether Segmind accepted. We send it again so the user gets a video, and say so.
       await this.update(
@@ -200,7 +222,7 @@ class GenerationRun {
         },
       );
     }
-    const expectedSeconds = Math.ceil((await this.deps.expectedJobMs(row)) / 1000);
+    const expectedSeconds = etaSecondsFor(await this.deps.expectedJobMs(row));
     // Counted from before the mark, so this worker stops trying to record the answer before any other worker
     // may send the job again (they count from the mark, on the database's clock).
     const recordBy = Date.now() + recordingGivesUpAfterMs(this.deps.submitPatience);
@@ -253,12 +275,26 @@ class GenerationRun {
     // ---- End of the dangerous region.
   }
 
+  private async resubmittedAfterCrashBefore(): Promise<boolean> {
+    const [earlier] = await this.deps.db
+      .select({ id: generationEvents.id })
+      .from(generationEvents)
+      .where(and(eq(generationEvents.generationId, this.row.id), eq(generationEvents.type, 'resubmitting_after_crash')))
+      .limit(1);
+    return earlier !== undefined;
+  }
+
   private async submitFailed(error: unknown, marked: GenerationRow): Promise<void> {
     const rateLimited = error instanceof SegmindError && error.kind === 'rate_limited';
     const tryNumber = rateLimited ? marked.rateLimitWaits + 1 : marked.attempts;
     const decision = decide(error, 'submit', tryNumber, this.deps.backoff);
     this.log.warn('submit failed', { err: error, attempt: marked.attempts, decision: decision.action });
-    if (decision.action === 'fail') return void (await this.fail(decision));
+    if (decision.action === 'fail') {
+      // Segmind may hold this job: until the failure is written the row looks like a crash mid-submit, which
+      // the next worker would send again. So this write, like the request id's, outlasts database hiccups.
+      if (decision.mayBeCharged) return void (await this.withDatabaseRetry(() => this.fail(decision)));
+      return void (await this.fail(decision));
+    }
     const nextAttemptAt = new Date(Date.now() + decision.delayMs);
     const expectedMs = await this.deps.expectedJobMs(marked);
     const reschedule = { runAfter: nextAttemptAt, submitStartedAt: null, leaseOwner: null, leaseExpiresAt: null };
@@ -270,7 +306,7 @@ class GenerationRun {
           ...reschedule,
           attempts: sql`${generations.attempts} - 1`,
           rateLimitWaits: sql`${generations.rateLimitWaits} + 1`,
-          etaSeconds: Math.ceil((decision.delayMs + expectedMs) / 1000),
+          etaSeconds: etaSecondsFor(decision.delayMs + expectedMs),
         },
         {
           type: 'rate_limited',
@@ -281,7 +317,7 @@ class GenerationRun {
       return;
     }
     await this.update(
-      { ...reschedule, etaSeconds: Math.ceil((decision.delayMs + expectedMs) / 1000) },
+      { ...reschedule, etaSeconds: etaSecondsFor(decision.delayMs + expectedMs) },
       {
         type: 'retry_scheduled',
         message: `Submission attempt ${marked.attempts} failed (${decision.reason}); next attempt at ${nextAttemptAt.toISOString()}.`,
@@ -339,14 +375,15 @@ class GenerationRun {
         }
         if (answer.status === 'COMPLETED') {
           const result = await segmind.result(requestId);
+          const cost = await this.believedCost(result);
           await this.update(
             {
               status: 'STORING',
               outputUrl: result.outputUrl,
               progress: progressAt('STORING'),
               etaSeconds: 1,
-              upstreamSeconds: result.totalSeconds ?? (Date.now() - submittedAt) / 1000,
-              ...(result.cost !== undefined && { costUsd: result.cost.toFixed(4), costFinal: true }),
+              upstreamSeconds: upstreamSecondsOrOwn(result.totalSeconds, (Date.now() - submittedAt) / 1000),
+              ...(cost !== undefined && { costUsd: cost.toFixed(4), costFinal: true }),
             },
             { type: 'storing', message: 'Segmind finished; copying the video into storage.' },
           );
@@ -364,6 +401,27 @@ class GenerationRun {
         await this.pause(Math.min(pollMaxMs, decision.delayMs));
       }
     }
+  }
+
+  /**
+   * The charge Segmind reported, when it can be this job's: a figure outside 0 to 10 × the list price is
+   * logged, told on the timeline and ignored, so the estimate stays and no budget moves by it.
+   */
+  private async believedCost(result: ResultAnswer): Promise<number | undefined> {
+    if (result.cost === undefined) return undefined;
+    const listPriceUsd = veoPriceUsd(toVeoInput(this.row));
+    const check = checkReportedCost(result.cost, listPriceUsd);
+    if (check.believed) return check.usd;
+    this.log.warn('ignored the charge Segmind reported', { reportedUsd: result.cost, listPriceUsd, reason: check.reason });
+    await this.update(
+      {},
+      {
+        type: 'cost_ignored',
+        message: `Segmind reported a charge of $${result.cost}, ${check.reason}; the estimate of $${Number(this.row.costUsd).toFixed(2)} is kept.`,
+        data: { reportedUsd: result.cost, listPriceUsd },
+      },
+    );
+    return undefined;
   }
 
   /** A progress tick while PROCESSING, written only when the bar moves visibly, and not too often. */

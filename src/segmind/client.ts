@@ -45,10 +45,22 @@ function parseJson(text: string): unknown {
   }
 }
 
+/**
+ * What a request id we can store and put in a URL looks like. Segmind's are a dashed UUID or 32 hex
+ * characters; this allows any short id of URL-safe characters, and nothing a database would reject.
+ */
+const REQUEST_ID = /^[A-Za-z0-9._~:-]{1,200}$/;
+
 /** Segmind sends numbers sometimes as strings (`file_size`). */
 function toNumber(value: unknown): number | undefined {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+}
+
+/** A size in bytes, or undefined for anything that is not a whole number a bigint column holds exactly. */
+function toByteCount(value: unknown): number | undefined {
+  const n = toNumber(value);
+  return n !== undefined && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
 /** A 2xx answer we cannot use: the call may still have had effects (a submit may have been billed). */
@@ -77,13 +89,18 @@ export function createSegmindClient(options: SegmindClientOptions): SegmindClien
   async function call(method: 'GET' | 'POST', url: string, body?: unknown) {
     const headers: Record<string, string> = { 'x-api-key': options.apiKey, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
+    // Known once the status line arrived: a body that then fails to arrive still came with an answer.
+    let answeredStatus: number | undefined;
     try {
       const response = await fetchFn(url, {
         method,
         headers,
         signal: AbortSignal.timeout(timeoutMs),
+        // Following a redirect would send a submit (a billed job) a second time, to wherever it points.
+        redirect: 'manual',
         ...(body !== undefined && { body: JSON.stringify(body) }),
       });
+      answeredStatus = response.status;
       const read = await readCappedText(response, MAX_ANSWER_BYTES);
       if (read.oversized) {
         const text = `Segmind's answer was larger than ${MAX_ANSWER_BYTES} bytes; it was not read.`;
@@ -91,7 +108,7 @@ export function createSegmindClient(options: SegmindClientOptions): SegmindClien
       }
       return { status: response.status, ok: response.ok, headers: response.headers, text: read.text, json: parseJson(read.text) };
     } catch (error) {
-      throw segmindErrorFromFetchFailure(error, timeoutMs);
+      throw segmindErrorFromFetchFailure(error, timeoutMs, answeredStatus);
     }
   }
 
@@ -103,8 +120,10 @@ export function createSegmindClient(options: SegmindClientOptions): SegmindClien
     async submit(input) {
       const answer = await call('POST', `${baseUrl}/v2/${model}`, input);
       if (!answer.ok) throw segmindErrorFromResponse(answer.status, answer.headers, answer.text);
+      // A 2xx is an accepted, billed job even when its id is missing or unusable: the error keeps the status,
+      // which is how the worker knows never to send it again.
       const requestId = isRecord(answer.json) ? answer.json.request_id : undefined;
-      if (typeof requestId !== 'string' || requestId === '') {
+      if (typeof requestId !== 'string' || !REQUEST_ID.test(requestId)) {
         throw unexpectedAnswer('a submit', answer.status, answer.text);
       }
       return { requestId };
@@ -148,7 +167,7 @@ export function createSegmindClient(options: SegmindClientOptions): SegmindClien
           upstreamMessage: answer.text,
         });
       }
-      const fileSize = toNumber(video.file_size);
+      const fileSize = toByteCount(video.file_size);
       const metrics = isRecord(json.metrics) ? json.metrics : {};
       const cost = toNumber(metrics.cost);
       const queueSeconds = toNumber(metrics.queue_time);

@@ -75,7 +75,7 @@ export function isSegmindError(error: unknown): error is SegmindError {
   return error instanceof SegmindError;
 }
 
-/** Which kind an HTTP status means. Unlisted 4xx (405, 413, 422 without a final status, …) count as bad requests. */
+/** Which kind an HTTP status means. Redirects and unlisted 4xx (405, 413, 422 without a final status, …) count as bad requests. */
 export function kindForHttpStatus(status: number): SegmindErrorKind {
   switch (status) {
     case 400: return 'bad_request';
@@ -85,25 +85,34 @@ export function kindForHttpStatus(status: number): SegmindErrorKind {
     case 404: return 'not_found';
     case 410: return 'gone';
     case 429: return 'rate_limited';
-    default: return status >= 400 && status < 500 ? 'bad_request' : 'server';
+    // Segmind's API does not redirect; one that does is refused, never followed (it would repeat a submit).
+    default: return status >= 300 && status < 500 ? 'bad_request' : 'server';
   }
 }
 
+/** Longer headers are not timestamps; they are not even parsed. */
+const MAX_RESET_HEADER_LENGTH = 64;
+
 /**
  * Reads `x-rate-limit-reset-at-utc`. Segmind documents only "a timestamp", so accept ISO strings and epoch
- * seconds or milliseconds (told apart by size: 1e11 s is the year 5138).
+ * seconds or milliseconds (told apart by size: 1e11 s is the year 5138). Anything else, including numbers
+ * no `Date` can hold, is undefined: the caller falls back to its own backoff. How long to wait for a valid
+ * but distant time is the caller's cap, not ours.
  */
 export function parseRateLimitReset(value: string | null | undefined): Date | undefined {
   const text = value?.trim();
-  if (!text) return undefined;
+  if (!text || text.length > MAX_RESET_HEADER_LENGTH) return undefined;
+  let ms: number;
   if (/^\d+(\.\d+)?$/.test(text)) {
     const n = Number(text);
-    return new Date(n < 1e11 ? n * 1000 : n);
+    ms = n < 1e11 ? n * 1000 : n;
+  } else {
+    // A timestamp without a zone is UTC per the header's name; Date.parse would read it as local time.
+    const hasZone = /(Z|[+-]\d\d:?\d\d|GMT|UTC)$/i.test(text);
+    ms = Date.parse(hasZone || !/\d{2}:\d{2}/.test(text) ? text : `${text}Z`);
   }
-  // A timestamp without a zone is UTC per the header's name; Date.parse would read it as local time.
-  const hasZone = /(Z|[+-]\d\d:?\d\d|GMT|UTC)$/i.test(text);
-  const ms = Date.parse(hasZone || !/\d{2}:\d{2}/.test(text) ? text : `${text}Z`);
-  return Number.isNaN(ms) ? undefined : new Date(ms);
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
 /** The `error` field of a JSON body, or the body itself when it is not JSON (e.g. an HTML gateway page). */
@@ -126,6 +135,7 @@ export function segmindErrorFromResponse(status: number, headers: Headers, body:
   let message: string | undefined;
   if (retryAt) message = `Segmind is rate limiting this account; try again after ${retryAt.toISOString()}.`;
   else if (kind === 'server') message = `Segmind had a server error (HTTP ${status}); try again later.`;
+  else if (status < 400) message = `Segmind answered with a redirect (HTTP ${status}), which is never followed.`;
   else if (kind === 'bad_request' && status !== 400) message = `Segmind rejected the request (HTTP ${status}).`;
   return new SegmindError({
     kind,
@@ -158,8 +168,13 @@ function errorCodes(error: unknown, depth = 0): string[] {
   return codes;
 }
 
-/** The error for a fetch that threw: a timeout of ours, or a network failure. */
-export function segmindErrorFromFetchFailure(error: unknown, timeoutMs: number): SegmindError {
+/**
+ * The error for a fetch that threw: a timeout of ours, or a network failure. `httpStatus` is given when the
+ * status line had already arrived and reading the body failed: Segmind answered, and for a 2xx submit that
+ * means it accepted the job.
+ */
+export function segmindErrorFromFetchFailure(error: unknown, timeoutMs: number, httpStatus?: number): SegmindError {
+  const answered = httpStatus !== undefined && { httpStatus };
   if (error instanceof DOMException && error.name === 'TimeoutError') {
     return new SegmindError({
       kind: 'timeout',
@@ -167,15 +182,17 @@ export function segmindErrorFromFetchFailure(error: unknown, timeoutMs: number):
       requestSent: true,
       upstreamMessage: error.message,
       cause: error,
+      ...answered,
     });
   }
   const codes = errorCodes(error);
-  const notSent = codes.length > 0 && codes.every((code) => NOT_SENT_CODES.has(code));
+  const notSent = httpStatus === undefined && codes.length > 0 && codes.every((code) => NOT_SENT_CODES.has(code));
   const detail = error instanceof Error ? error.message : String(error);
   return new SegmindError({
     kind: 'network',
     requestSent: !notSent,
     upstreamMessage: codes.length > 0 ? `${detail} (${[...new Set(codes)].join(', ')})` : detail,
     cause: error,
+    ...answered,
   });
 }

@@ -35,6 +35,16 @@ export interface SimulatorFault {
    * nothing more: a download that stops halfway. Without a status the real answer is cut.
    */
   stallAfterBytes?: number;
+  /**
+   * Send the status line, the headers (with the full `content-length`) and only the first half of the body, then
+   * cut the connection: an answer that arrived but cannot be read.
+   */
+  cutOff?: boolean;
+  /**
+   * Answer for real, with these fields merged into the JSON body (objects one level deep), e.g.
+   * `{ metrics: { cost: -100 } }` on a result: a well-formed answer carrying hostile values.
+   */
+  merge?: Record<string, unknown>;
 }
 
 const ENDPOINTS: readonly string[] = ['submit', 'status', 'result', 'upload', 'file'] satisfies SimulatorEndpoint[];
@@ -51,11 +61,15 @@ export function checkFault(value: unknown): SimulatorFault | string {
     return `endpoint must be one of ${ENDPOINTS.join(', ')}`;
   }
   if (!isCount(fault.status, 100) || Number(fault.status) > 599) return 'status must be an HTTP status code';
-  if (fault.status === undefined && !fault.hang && !fault.delayMs && fault.stallAfterBytes === undefined) {
-    return 'a fault needs a status, delayMs, hang or stallAfterBytes';
-  }
   if (!isCount(fault.padding, 0)) return 'padding must be a whole number >= 0';
   if (!isCount(fault.stallAfterBytes, 0)) return 'stallAfterBytes must be a whole number >= 0';
+  if (fault.merge !== undefined && (typeof fault.merge !== 'object' || fault.merge === null || Array.isArray(fault.merge))) {
+    return 'merge must be a JSON object';
+  }
+  const acts = fault.status !== undefined || fault.hang || fault.delayMs || fault.cutOff || fault.merge !== undefined;
+  if (!acts && fault.stallAfterBytes === undefined) {
+    return 'a fault needs a status, delayMs, hang, stallAfterBytes, cutOff or merge';
+  }
   if (!isCount(fault.times, 1)) return 'times must be a whole number >= 1';
   if (!isCount(fault.delayMs, 0)) return 'delayMs must be a whole number >= 0';
   if (fault.body !== undefined && typeof fault.body !== 'string') return 'body must be a string';
@@ -82,6 +96,26 @@ export function faultAnswer(fault: SimulatorFault, status: number): SimAnswer {
   }
   const headers = Object.fromEntries(Object.entries(fault.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   return { ...base, headers: { ...base.headers, ...defaults, ...headers } };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A real JSON answer with a fault's `merge` fields laid over it; objects merge one level deep. */
+export function mergedAnswer(answer: SimAnswer, merge: Record<string, unknown>): SimAnswer {
+  let body: unknown;
+  try {
+    body = JSON.parse(answer.body.toString());
+  } catch {
+    return answer;
+  }
+  if (!isObject(body)) return answer;
+  const merged: Record<string, unknown> = { ...body };
+  for (const [key, value] of Object.entries(merge)) {
+    const current = merged[key];
+    merged[key] = isObject(current) && isObject(value) ? { ...current, ...value } : value;
+  }
+  return { ...answer, body: JSON.stringify(merged) };
 }
 
 /** Faults waiting for their requests, first injected first used. */

@@ -69,6 +69,13 @@ export function sendStalled(res: ServerResponse, answer: SimAnswer, bytes: numbe
   res.write(body.subarray(0, Math.min(bytes, body.length)));
 }
 
+/** Sends the head and the first half of the body, then cuts the connection: an answer cut off in transit. */
+export function sendCutOff(res: ServerResponse, answer: SimAnswer): void {
+  const body = Buffer.from(answer.body);
+  res.writeHead(answer.status, { ...answer.headers, 'content-length': String(body.length) });
+  res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.destroy());
+}
+
 /** The whole request body, or undefined past `maxBytes` (uploads carry base64 images of up to 20 MB). */
 export async function readBody(req: IncomingMessage, maxBytes = 64 * 1024 * 1024): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];

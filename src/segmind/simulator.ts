@@ -7,6 +7,7 @@ import {
   checkFault,
   createFaultQueue,
   faultAnswer,
+  mergedAnswer,
   type SimulatorEndpoint,
   type SimulatorFault,
 } from './simulator-faults.js';
@@ -21,6 +22,7 @@ import {
   sendAnswer,
   sendPadded,
   sendStalled,
+  sendCutOff,
   type SimAnswer,
 } from './simulator-http.js';
 import {
@@ -259,7 +261,9 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
     const real = fault.acceptThenFail ? run() : undefined;
     if (fault.delayMs) await sleep(fault.delayMs, undefined, { signal: lifetime.signal });
     if (fault.hang) return; // stop() destroys the socket
-    const answer = fault.status !== undefined ? faultAnswer(fault, fault.status) : (real ?? run());
+    let answer = fault.status !== undefined ? faultAnswer(fault, fault.status) : (real ?? run());
+    if (fault.merge) answer = mergedAnswer(answer, fault.merge);
+    if (fault.cutOff) return sendCutOff(res, answer);
     if (fault.stallAfterBytes !== undefined) return sendStalled(res, answer, fault.stallAfterBytes);
     if (fault.padding) return sendPadded(res, answer, fault.padding);
     send(answer);

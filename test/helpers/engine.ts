@@ -35,6 +35,10 @@ export async function startRecordingProxy(targetUrl: string): Promise<RecordingP
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
+        // An answer cut off upstream is cut off here too, instead of leaving the client waiting for the rest.
+        answer.on('close', () => {
+          if (!answer.complete) res.destroy();
+        });
       },
     );
     upstream.on('error', () => res.destroy());

@@ -26,6 +26,8 @@ export const FAILURE_WORDS: Record<string, string> = {
   UPSTREAM_FORBIDDEN: "The server's Segmind account may not use this model. Tell the operator.",
   UPSTREAM_UNAUTHORIZED: "The server's Segmind key was rejected. Tell the operator.",
   UPSTREAM_UNAVAILABLE: 'Segmind could not be reached or kept failing. Try again in a few minutes.',
+  UPSTREAM_UNREADABLE:
+    'Segmind took this job but sent an answer the server could not read, so it cannot be followed. It was not sent again; it may still be charged. Generate it again.',
 };
 
 /** Wording for errors the API answers with (extensions.code), as opposed to a generation's failure. */
