@@ -212,7 +212,7 @@ describe.skipIf(!hasPostgres)('a worker whose lease runs out while Segmind answe
       await database.sql`update generations set lease_expires_at = now() - interval '1 second' where id = ${id!}`;
     }
     const [final] = await ended(api, [id!]);
-    expect(final.status).toBe('SUCCEEDED');
+    expect(final!.status).toBe('SUCCEEDED');
     expect(jobsFor(prompt)).toHaveLength(1);
     // One run drove it from claim to end: a second claim by the same process would have started a second run.
     const runs = api.logs.filter((line) => line.includes(`"generationId":"${id!}"`) && line.includes('"msg":"generation run ended"'));
