@@ -38,11 +38,13 @@ export async function refuseUnauthenticatedUpload(
     errors: [{ message: unauthenticatedMessage(authorization ? 'invalid' : 'missing'), extensions: { code: 'UNAUTHENTICATED' } }],
   });
   res.writeHead(401, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  // A lingering close, as web servers do: what is still coming of the body is discarded (never buffered) for a
-  // moment, so a client that is still sending reads the 401 instead of a reset connection; then the connection
-  // ends. A request already received in full keeps its connection.
+  // A lingering close, as web servers do: what is still coming of the body is read and discarded (never
+  // buffered) for a moment, so a client that is still sending reads the 401 instead of a reset connection; a
+  // body still arriving after that ends the connection. One that arrived in full keeps it: its client may
+  // already be sending its next request on it.
   res.end(body, () => {
-    if (!req.complete) setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
+    req.resume();
+    if (!req.complete) setTimeout(() => !req.complete && req.socket.destroy(), LINGER_MS).unref();
   });
   return true;
 }

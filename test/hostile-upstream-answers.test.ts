@@ -191,7 +191,8 @@ describe.skipIf(!hasPostgres)('a write that fails after Segmind accepted a submi
 describe.skipIf(!hasPostgres)('a run that crashes every time around a submit', () => {
   let context: Context;
   beforeAll(async () => {
-    context = await startContext({}, { LEASE_MS: '1000' });
+    // A short submit window (request timeout + commit patience + 2 s): a crashed submit may be sent again after it.
+    context = await startContext({}, { LEASE_MS: '1000', SEGMIND_REQUEST_TIMEOUT_MS: '1000', COMMIT_PATIENCE_MS: '500' });
     // Recording a rate-limit wait always fails: each run crashes right after its submit was answered, with the
     // generation still marked as being submitted.
     await context.database.sql.unsafe(`

@@ -312,6 +312,33 @@ describe.skipIf(!hasPostgres)('multipart uploads', () => {
     expect(uploads()).toBe(before);
   });
 
+  it('keeps the connection of a refused upload that arrived in full, so a client that reuses it is not reset', async () => {
+    const { hostname, port } = new URL(server.url);
+    const form = new Response(multipartForm(GENERATE, { input: { prompt: 'anonymous' } }, [frame('png')]));
+    const type = form.headers.get('content-type')!;
+    const body = Buffer.from(await form.arrayBuffer());
+    const socket = net.connect(Number(port), hostname);
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    let closed = false;
+    socket.on('close', () => (closed = true));
+    socket.write(
+      `POST /graphql HTTP/1.1\r\nhost: ${hostname}\r\nx-graphql-yoga-csrf: 1\r\ncontent-type: ${type}\r\n` +
+        `content-length: ${body.length}\r\n\r\n`,
+    );
+    socket.write(body);
+    await waitFor('the 401', () => (received.includes('UNAUTHENTICATED') ? true : undefined));
+    expect(received).toMatch(/^HTTP\/1\.1 401/);
+    // Past the moment a refused upload still arriving would be cut off, the connection serves the next request.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(closed).toBe(false);
+    received = '';
+    socket.write(`GET /healthz HTTP/1.1\r\nhost: ${hostname}\r\n\r\n`);
+    await waitFor('the health answer', () => (received.includes('\r\n\r\n') ? true : undefined));
+    expect(received).toMatch(/^HTTP\/1\.1 200/);
+    socket.destroy();
+  });
+
   it('uploads once for 30 concurrent identical requests with one idempotency key, and all get that generation', async () => {
     const { key } = await createKeyIn(database.url);
     // A slow upload keeps the first request busy while the others arrive.
