@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { InputError } from './errors.js';
+import { InputError, type FieldProblem } from './errors.js';
 
 export const aspectRatios = ['16:9', '9:16'] as const;
 export const resolutions = ['720p', '1080p'] as const;
@@ -36,66 +36,67 @@ export const MAX_URL_LENGTH = 2048;
 export const MAX_SEED = 2147483647;
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
-function assertImageUrl(field: string, value: string): void {
-  if (value.length > MAX_URL_LENGTH) {
-    throw new InputError(field, `${field} must be at most ${MAX_URL_LENGTH} characters long; got ${value.length}.`);
-  }
+/** What is wrong with a frame URL, or null when it is fine. */
+function imageUrlProblem(field: string, value: string): string | null {
+  if (value.length > MAX_URL_LENGTH) return `${field} must be at most ${MAX_URL_LENGTH} characters long; got ${value.length}.`;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new InputError(field, `${field} must be an absolute http(s) URL of a JPEG or PNG image, e.g. "https://example.com/frame.png".`);
+    return `${field} must be an absolute http(s) URL of a JPEG or PNG image, e.g. "https://example.com/frame.png".`;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InputError(field, `${field} must use http or https; got "${url.protocol.replace(':', '')}".`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `${field} must use http or https; got "${url.protocol.replace(':', '')}".`;
+  if (url.username || url.password) return `${field} must not contain a user name or password.`;
+  return null;
+}
+
+/** Every rule the request breaks, in the order of the input's fields; empty when it is valid. */
+export function generationRequestProblems(input: GenerationRequest): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const problem = (field: string, message: string | null) => message && problems.push({ field, message });
+  const prompt = input.prompt.trim();
+  if (!prompt) problem('prompt', 'prompt must not be empty: describe the video you want.');
+  else if (prompt.length > MAX_PROMPT_LENGTH) {
+    problem('prompt', `prompt must be at most ${MAX_PROMPT_LENGTH} characters long; got ${prompt.length}.`);
   }
-  if (url.username || url.password) {
-    throw new InputError(field, `${field} must not contain a user name or password.`);
+  const negativePrompt = input.negativePrompt?.trim();
+  if (negativePrompt && negativePrompt.length > MAX_NEGATIVE_PROMPT_LENGTH) {
+    problem('negativePrompt', `negativePrompt must be at most ${MAX_NEGATIVE_PROMPT_LENGTH} characters long; got ${negativePrompt.length}.`);
   }
+  const image = input.image?.trim();
+  const lastFrame = input.lastFrame?.trim();
+  if (image) problem('image', imageUrlProblem('image', image));
+  if (lastFrame) {
+    problem('lastFrame', image ? imageUrlProblem('lastFrame', lastFrame) : 'lastFrame needs image: give the first frame too, or leave lastFrame out.');
+  }
+  if (!(durations as readonly number[]).includes(input.durationSeconds)) {
+    problem('durationSeconds', `durationSeconds must be 4, 6 or 8; got ${input.durationSeconds}.`);
+  }
+  if (input.seed != null && (!Number.isInteger(input.seed) || input.seed < 0 || input.seed > MAX_SEED)) {
+    problem('seed', `seed must be a whole number from 0 to ${MAX_SEED}; got ${input.seed}.`);
+  }
+  const idempotencyKey = input.idempotencyKey;
+  if (idempotencyKey != null && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
+    problem('idempotencyKey', `idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters long.`);
+  }
+  return problems;
 }
 
 /**
- * Checks every field and returns the normalized request. Throws {@link InputError} naming the first bad
- * field with a message that says what is allowed.
+ * Checks every field and returns the normalized request. Throws {@link InputError} naming the first bad field,
+ * with every broken rule in its `problems`, each message saying what is allowed.
  */
 export function validateGenerationRequest(input: GenerationRequest): ValidGenerationRequest {
-  const prompt = input.prompt.trim();
-  if (!prompt) throw new InputError('prompt', 'prompt must not be empty: describe the video you want.');
-  if (prompt.length > MAX_PROMPT_LENGTH) {
-    throw new InputError('prompt', `prompt must be at most ${MAX_PROMPT_LENGTH} characters long; got ${prompt.length}.`);
-  }
-  const negativePrompt = input.negativePrompt?.trim() || null;
-  if (negativePrompt && negativePrompt.length > MAX_NEGATIVE_PROMPT_LENGTH) {
-    throw new InputError(
-      'negativePrompt',
-      `negativePrompt must be at most ${MAX_NEGATIVE_PROMPT_LENGTH} characters long; got ${negativePrompt.length}.`,
-    );
-  }
-  const image = input.image?.trim() || null;
-  const lastFrame = input.lastFrame?.trim() || null;
-  if (image) assertImageUrl('image', image);
-  if (lastFrame) {
-    if (!image) throw new InputError('lastFrame', 'lastFrame needs image: give the first frame too, or leave lastFrame out.');
-    assertImageUrl('lastFrame', lastFrame);
-  }
-  if (!(durations as readonly number[]).includes(input.durationSeconds)) {
-    throw new InputError('durationSeconds', `durationSeconds must be 4, 6 or 8; got ${input.durationSeconds}.`);
-  }
-  if (input.seed != null && (!Number.isInteger(input.seed) || input.seed < 0 || input.seed > MAX_SEED)) {
-    throw new InputError('seed', `seed must be a whole number from 0 to ${MAX_SEED}; got ${input.seed}.`);
-  }
-  const idempotencyKey = input.idempotencyKey ?? null;
-  if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
-    throw new InputError('idempotencyKey', `idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters long.`);
-  }
+  const [first, ...rest] = generationRequestProblems(input);
+  if (first) throw new InputError(first.field, first.message, [first, ...rest]);
   return {
     ...input,
-    prompt,
-    negativePrompt,
-    image,
-    lastFrame,
+    prompt: input.prompt.trim(),
+    negativePrompt: input.negativePrompt?.trim() || null,
+    image: input.image?.trim() || null,
+    lastFrame: input.lastFrame?.trim() || null,
     seed: input.seed ?? randomInt(0, MAX_SEED + 1),
-    idempotencyKey,
+    idempotencyKey: input.idempotencyKey ?? null,
   };
 }
 

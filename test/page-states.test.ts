@@ -130,6 +130,22 @@ describe.skipIf(!hasPostgres || !canRunBrowser)('the page in every state, at 128
       expect(errors).toEqual([]);
     });
 
+    it(`at ${width} px: the rules only the server checks also show all at once, in the form's words`, async () => {
+      const { page, context, errors } = await open(width);
+      await page.fill('#prompt', 'A lighthouse at dusk');
+      await page.fill('#image', 'https://user:secret@example.com/first.png');
+      await page.fill('#lastFrame', `https://example.com/${'x'.repeat(2050)}.png`);
+      await page.click('#submit');
+      await page.waitForSelector('#lastFrame-error:not([hidden])');
+      expect(await page.textContent('#image-error')).toBe('The first frame must not contain a user name or password.');
+      expect(await page.textContent('#lastFrame-error')).toMatch(/^The last frame must be at most 2048 characters long/);
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('image');
+      await expectClean(page, width);
+      await screenshot(page, `server-input-errors-${width}`);
+      await context.close();
+      expect(errors).toEqual([]);
+    });
+
     it(`at ${width} px: a video in progress, then finished, with the recent list apart from the cards`, async () => {
       const { page, context, errors } = await open(width);
       await submit(page, `A paper boat at ${width} px`);

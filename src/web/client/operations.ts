@@ -56,7 +56,7 @@ export const GENERATE_VIDEO = `mutation GenerateVideo($input: GenerateVideoInput
     __typename
     ... on GenerateVideoSuccess { generation { ${FULL_FIELDS} } }
     ... on Error { message }
-    ... on InputError { field }
+    ... on InputError { field problems { field message } }
     ... on BudgetExceededError { scope limit { amount currency } used { amount currency } price { amount currency } resetsAt }
   }
 }`;
