@@ -1,7 +1,7 @@
 import { ApiError, type Api } from './api.js';
 import { byId, show } from './dom.js';
 import { ESTIMATE_COST, GENERATE_VIDEO, type Generation, type GenerateVideoResult, type Money } from './operations.js';
-import { API_ERROR_WORDS, dateTime, money } from './words.js';
+import { API_ERROR_WORDS, budgetWords, inPageWords, money } from './words.js';
 
 type Input = Record<string, unknown>;
 
@@ -23,35 +23,6 @@ function isWebAddress(text: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** The API's field names, as this form labels them. */
-const FIELD_WORDS: [RegExp, string][] = [
-  [/\blastFrameFile\b/g, 'the last frame file'],
-  [/\bimageFile\b/g, 'the first frame file'],
-  [/\blastFrame\b/g, 'the last frame'],
-  [/\bnegativePrompt\b/g, 'the negative prompt'],
-  [/\bdurationSeconds\b/g, 'the duration'],
-  [/\bidempotencyKey\b/g, 'the request key'],
-  // Plain words ("image", "seed") are field names only where the server's sentences start with them.
-  [/^image\b/, 'the first frame'],
-  [/^seed\b/, 'the seed'],
-  [/^prompt\b/, 'the prompt'],
-];
-
-/** A server message in the form's words (its field names replaced by the labels), starting with a capital. */
-function inPageWords(message: string): string {
-  const words = FIELD_WORDS.reduce((text, [name, label]) => text.replace(name, label), message);
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
-
-/** Why a budget refused this video, when it resets, and what to do instead. */
-function budgetWords(error: Extract<GenerateVideoResult, { __typename: 'BudgetExceededError' }>): string {
-  const whose = error.scope === 'KEY' ? "Your API key's" : "The server's";
-  return (
-    `${whose} daily budget is ${money(error.limit)}, ${money(error.used)} of it is used today, and this video costs ` +
-    `${money(error.price)}. The budget resets at ${dateTime(error.resetsAt)}; until then, make a shorter video or one without sound.`
-  );
 }
 
 /** The new-video form: live price, validation, submission, and errors shown next to their field. */
@@ -82,10 +53,11 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
   /** Shows each problem next to its field (all at once) and moves the focus to the first. */
   function fieldErrors(problems: Problem[]) {
     let first: HTMLElement | undefined;
+    const elsewhere: string[] = [];
     for (const { field, message } of problems) {
       const target = FIELDS_WITH_ERRORS.includes(field) ? field : null;
       if (!target) {
-        generalError(inPageWords(message));
+        elsewhere.push(inPageWords(message));
         continue;
       }
       const note = byId(`${target}-error`);
@@ -94,6 +66,8 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
       byId(target).setAttribute('aria-invalid', 'true');
       first ??= byId(target);
     }
+    // Problems of fields without a note of their own (e.g. the duration) go above the button, together.
+    if (elsewhere.length) generalError(elsewhere.join(' '));
     first?.focus();
   }
 
