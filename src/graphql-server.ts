@@ -24,6 +24,17 @@ import { schema } from './schema/index.js';
 export const GRAPHQL_PATH = '/graphql';
 const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable for a moment. Try again in a few seconds.';
 
+/**
+ * GraphiQL lays the editor and the response side by side at every width; on a phone each gets a sliver. Below
+ * 700 px they are stacked instead, each the full width.
+ */
+const PHONE_LAYOUT = `<style>@media (max-width: 700px) {
+  .graphiql-sessions > div:not(.graphiql-session-header) { flex-direction: column !important; }
+  .graphiql-editors, .graphiql-response { flex: 1 1 auto !important; min-height: 45vh; }
+  .graphiql-horizontal-drag-bar { display: none !important; }
+}</style>`;
+const withPhoneLayout = (html: string) => html.replace('</head>', `${PHONE_LAYOUT}</head>`);
+
 export interface GraphqlServerOptions {
   server: Server;
   /**
@@ -95,7 +106,7 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       return origin !== null && allowedOrigins.has(origin) ? { origin: [origin], credentials: false } : false;
     },
     // GraphiQL with its assets inlined (no CDN), so it works offline and behind strict networks.
-    renderGraphiQL,
+    renderGraphiQL: (graphiqlOptions) => withPhoneLayout(renderGraphiQL(graphiqlOptions)),
     // Unexpected errors reach clients as "Unexpected error." in every mode; the details go to the logs only.
     // A database outage is not unexpected: it gets its own code and a 503 that says when to try again.
     maskedErrors: {

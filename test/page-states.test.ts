@@ -238,6 +238,16 @@ describe.skipIf(!hasPostgres || !canRunBrowser)('the page in every state, at 128
     const variables = await page.locator('.graphiql-editor-tool').innerText();
     expect(variables.replace(/\u00a0/g, ' ')).toContain(`"id": "${latest}"`);
     await screenshot(page, 'graphiql-watch-1280');
+    // On a phone the response goes under the editors instead of beside them as a sliver.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const stacked = await page.evaluate(() => {
+      const editors = document.querySelector('.graphiql-editors')!.getBoundingClientRect();
+      const response = document.querySelector('.graphiql-response')!.getBoundingClientRect();
+      return { responseTop: response.top, editorsBottom: editors.bottom, responseWidth: response.width };
+    });
+    expect(stacked.responseTop).toBeGreaterThanOrEqual(stacked.editorsBottom);
+    expect(stacked.responseWidth).toBeGreaterThan(250);
+    await screenshot(page, 'graphiql-watch-390');
     await context.close();
     expect(errors).toEqual([]);
   });
