@@ -10,7 +10,7 @@ import { findActiveKey, keyFromAuthorization } from './auth/keys.js';
 import { createSessions } from './auth/sessions.js';
 import { loadVideoSigningSecret } from './auth/video-token.js';
 import { openDatabase, type Database } from './db/client.js';
-import { ownerKeyIsActive } from './db/generations.js';
+import { listGenerations, ownerKeyIsActive } from './db/generations.js';
 import { createEventBus } from './events/bus.js';
 import { createGraphqlServer } from './graphql-server.js';
 import { createHealthHandler } from './health.js';
@@ -115,7 +115,13 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
   // never for another website, nor for a name rebound to 127.0.0.1 (DNS rebinding).
   const shownKey =
     developmentKey && isLoopbackHost(config.host) ? { key: developmentKey, shownTo: isLocalSameOriginRequest } : undefined;
-  const handlePage = webAssets && createPageHandler(await webAssets, { provider, ...(shownKey && { developmentKey: shownKey }) });
+  const handlePage =
+    webAssets &&
+    createPageHandler(await webAssets, {
+      provider,
+      expectedJobSeconds: (provider === 'SIMULATOR' ? config.simulatorProcessingMs : SEGMIND_EXPECTED_JOB_MS) / 1000,
+      ...(shownKey && { developmentKey: shownKey }),
+    });
   // Looked up on every request (one indexed query), so a revocation takes effect at once.
   const authenticate = async (authorization: unknown) => {
     const key = keyFromAuthorization(authorization);
@@ -135,8 +141,21 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
         production: config.production,
         isAccepting: () => !shuttingDown,
         corsOrigins: config.corsOrigins,
+        simulator: provider === 'SIMULATOR',
         ...(shownKey && {
-          graphiqlHeaders: (req: IncomingMessage) => (shownKey.shownTo(req) ? { Authorization: `Bearer ${shownKey.key}` } : undefined),
+          graphiqlPrefill: async (req: IncomingMessage) => {
+            if (!shownKey.shownTo(req)) return undefined;
+            const headers = { Authorization: `Bearer ${shownKey.key}` };
+            try {
+              const key = await findActiveKey(db, shownKey.key);
+              const [latest] = key ? await listGenerations(db, { apiKeyId: key.id, limit: 1 }) : [];
+              return { headers, latestGenerationId: latest?.id };
+            } catch (error) {
+              // GraphiQL still opens while the database is away; the Watch tab then asks for an id.
+              log.debug('no latest generation for GraphiQL', { err: error });
+              return { headers };
+            }
+          },
         }),
         context: async ({ requestId, authorization, apiKey }) => {
           const key = apiKey ?? (await authenticate(authorization));

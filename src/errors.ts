@@ -6,13 +6,23 @@ export class AppError extends Error {
 }
 
 /** The input broke a rule; `field` names the input field, `message` says what is allowed. */
+/** One input field and what is wrong with it. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
 export class InputError extends AppError {
   override name = 'InputError';
+  /** Every broken rule, so a client can show them all at once; the first is `field` and `message`. */
+  readonly problems: readonly FieldProblem[];
   constructor(
     readonly field: string,
     message: string,
+    problems?: readonly FieldProblem[],
   ) {
     super(message);
+    this.problems = problems ?? [{ field, message }];
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { InputError } from './errors.js';
+import { InputError, type FieldProblem } from './errors.js';
 import { judgeHost } from './frame-host.js';
 
 export const aspectRatios = ['16:9', '9:16'] as const;
@@ -52,88 +52,89 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * Text Postgres cannot store as sent: it refuses NUL in text, and its UTF-8 encoding would silently turn an
  * unpaired UTF-16 surrogate into U+FFFD. Both are refused up front, naming the field and the position.
  */
-function assertStorableText(field: string, value: string | null | undefined): void {
-  if (value == null) return;
+function storableTextProblem(field: string, value: string | null | undefined): string | null {
+  if (value == null) return null;
   const nul = value.indexOf('\u0000');
-  if (nul !== -1) {
-    throw new InputError(field, `${field} contains a NUL character (U+0000) at position ${nul}; remove it.`);
-  }
+  if (nul !== -1) return `${field} contains a NUL character (U+0000) at position ${nul}; remove it.`;
   const lone = LONE_SURROGATE.exec(value);
   if (lone) {
-    throw new InputError(
-      field,
-      `${field} contains an unpaired UTF-16 surrogate at position ${lone.index}, which is not valid Unicode text; send well-formed text.`,
-    );
+    return `${field} contains an unpaired UTF-16 surrogate at position ${lone.index}, which is not valid Unicode text; send well-formed text.`;
   }
+  return null;
 }
 
-function assertImageUrl(field: string, value: string, options: ValidationOptions): void {
-  if (value.length > MAX_URL_LENGTH) {
-    throw new InputError(field, `${field} must be at most ${MAX_URL_LENGTH} characters long; got ${value.length}.`);
-  }
+/** What is wrong with a frame URL, or null when it is fine. */
+function imageUrlProblem(field: string, value: string, options: ValidationOptions): string | null {
+  if (value.length > MAX_URL_LENGTH) return `${field} must be at most ${MAX_URL_LENGTH} characters long; got ${value.length}.`;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new InputError(field, `${field} must be an absolute http(s) URL of a JPEG or PNG image, e.g. "https://example.com/frame.png".`);
+    return `${field} must be an absolute http(s) URL of a JPEG or PNG image, e.g. "https://example.com/frame.png".`;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InputError(field, `${field} must use http or https; got "${url.protocol.replace(':', '')}".`);
-  }
-  if (url.username || url.password) {
-    throw new InputError(field, `${field} must not contain a user name or password.`);
-  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `${field} must use http or https; got "${url.protocol.replace(':', '')}".`;
+  if (url.username || url.password) return `${field} must not contain a user name or password.`;
   // Segmind fetches the frame from its own servers: a host only this machine or its network can reach would
   // be queued, paid for and then fail. Judged from the host as written; no DNS lookup here.
   const host = judgeHost(url);
   if (host.problem && !(host.loopback && options.allowLoopbackFrames)) {
-    throw new InputError(field, `${field} must be on a public host: Segmind cannot fetch it, since ${host.problem}. Use a public URL, or upload the file instead.`);
+    return `${field} must be on a public host: Segmind cannot fetch it, since ${host.problem}. Use a public URL, or upload the file instead.`;
   }
+  return null;
+}
+
+/** Every rule the request breaks, in the order of the input's fields; empty when it is valid. */
+export function generationRequestProblems(input: GenerationRequest, options: ValidationOptions = {}): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const problem = (field: string, message: string | null) => message && problems.push({ field, message });
+  // Text that cannot be stored is reported on its own: the other rules are judged on text as it will be stored.
+  for (const field of ['prompt', 'negativePrompt', 'image', 'lastFrame', 'idempotencyKey'] as const) {
+    problem(field, storableTextProblem(field, input[field]));
+  }
+  if (problems.length > 0) return problems;
+  const prompt = input.prompt.trim();
+  if (!prompt) problem('prompt', 'prompt must not be empty: describe the video you want.');
+  else if (prompt.length > MAX_PROMPT_LENGTH) {
+    problem('prompt', `prompt must be at most ${MAX_PROMPT_LENGTH} characters long; got ${prompt.length}.`);
+  }
+  const negativePrompt = input.negativePrompt?.trim();
+  if (negativePrompt && negativePrompt.length > MAX_NEGATIVE_PROMPT_LENGTH) {
+    problem('negativePrompt', `negativePrompt must be at most ${MAX_NEGATIVE_PROMPT_LENGTH} characters long; got ${negativePrompt.length}.`);
+  }
+  const image = input.image?.trim();
+  const lastFrame = input.lastFrame?.trim();
+  if (image) problem('image', imageUrlProblem('image', image, options));
+  if (lastFrame) {
+    problem('lastFrame', image ? imageUrlProblem('lastFrame', lastFrame, options) : 'lastFrame needs image: give the first frame too, or leave lastFrame out.');
+  }
+  if (!(durations as readonly number[]).includes(input.durationSeconds)) {
+    problem('durationSeconds', `durationSeconds must be 4, 6 or 8; got ${input.durationSeconds}.`);
+  }
+  if (input.seed != null && (!Number.isInteger(input.seed) || input.seed < 0 || input.seed > MAX_SEED)) {
+    problem('seed', `seed must be a whole number from 0 to ${MAX_SEED}; got ${input.seed}.`);
+  }
+  const idempotencyKey = input.idempotencyKey;
+  if (idempotencyKey != null && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
+    problem('idempotencyKey', `idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters long.`);
+  }
+  return problems;
 }
 
 /**
- * Checks every field and returns the normalized request. Throws {@link InputError} naming the first bad
- * field with a message that says what is allowed.
+ * Checks every field and returns the normalized request. Throws {@link InputError} naming the first bad field,
+ * with every broken rule in its `problems`, each message saying what is allowed.
  */
 export function validateGenerationRequest(input: GenerationRequest, options: ValidationOptions = {}): ValidGenerationRequest {
-  for (const field of ['prompt', 'negativePrompt', 'image', 'lastFrame', 'idempotencyKey'] as const) assertStorableText(field, input[field]);
-  const prompt = input.prompt.trim();
-  if (!prompt) throw new InputError('prompt', 'prompt must not be empty: describe the video you want.');
-  if (prompt.length > MAX_PROMPT_LENGTH) {
-    throw new InputError('prompt', `prompt must be at most ${MAX_PROMPT_LENGTH} characters long; got ${prompt.length}.`);
-  }
-  const negativePrompt = input.negativePrompt?.trim() || null;
-  if (negativePrompt && negativePrompt.length > MAX_NEGATIVE_PROMPT_LENGTH) {
-    throw new InputError(
-      'negativePrompt',
-      `negativePrompt must be at most ${MAX_NEGATIVE_PROMPT_LENGTH} characters long; got ${negativePrompt.length}.`,
-    );
-  }
-  const image = input.image?.trim() || null;
-  const lastFrame = input.lastFrame?.trim() || null;
-  if (image) assertImageUrl('image', image, options);
-  if (lastFrame) {
-    if (!image) throw new InputError('lastFrame', 'lastFrame needs image: give the first frame too, or leave lastFrame out.');
-    assertImageUrl('lastFrame', lastFrame, options);
-  }
-  if (!(durations as readonly number[]).includes(input.durationSeconds)) {
-    throw new InputError('durationSeconds', `durationSeconds must be 4, 6 or 8; got ${input.durationSeconds}.`);
-  }
-  if (input.seed != null && (!Number.isInteger(input.seed) || input.seed < 0 || input.seed > MAX_SEED)) {
-    throw new InputError('seed', `seed must be a whole number from 0 to ${MAX_SEED}; got ${input.seed}.`);
-  }
-  const idempotencyKey = input.idempotencyKey ?? null;
-  if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
-    throw new InputError('idempotencyKey', `idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters long.`);
-  }
+  const [first, ...rest] = generationRequestProblems(input, options);
+  if (first) throw new InputError(first.field, first.message, [first, ...rest]);
   return {
     ...input,
-    prompt,
-    negativePrompt,
-    image,
-    lastFrame,
+    prompt: input.prompt.trim(),
+    negativePrompt: input.negativePrompt?.trim() || null,
+    image: input.image?.trim() || null,
+    lastFrame: input.lastFrame?.trim() || null,
     seed: input.seed ?? randomInt(0, MAX_SEED + 1),
-    idempotencyKey,
+    idempotencyKey: input.idempotencyKey ?? null,
   };
 }
 

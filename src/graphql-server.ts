@@ -14,6 +14,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiKey } from './auth/keys.js';
 import type { Sessions } from './auth/sessions.js';
 import { isDatabaseUnavailable } from './db/unavailable.js';
+import { graphiqlTabs } from './graphiql-tabs.js';
 import type { Logger } from './logger.js';
 import { LIMITS, subscriptionsPerKeyMessage } from './limits.js';
 import { requestIdOf } from './request-id.js';
@@ -24,29 +25,16 @@ import { MAX_MULTIPART_BODY_BYTES } from './uploads.js';
 export const GRAPHQL_PATH = '/graphql';
 const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable for a moment. Try again in a few seconds.';
 
-const exampleOperations = `# Ask for a video: the answer comes at once with a QUEUED generation.
-mutation Generate {
-  generateVideo(input: { prompt: "A paper boat sails across a puddle after the rain, macro shot", durationSeconds: 4 }) {
-    __typename
-    ... on GenerateVideoSuccess { generation { id status cost { amount currency } provider } }
-    ... on Error { message }
-    ... on InputError { field }
-  }
-}
-
-# Paste the id from above and run this to watch it live until it is done.
-subscription Watch($id: ID! = "paste-an-id") {
-  generationStatus(id: $id) {
-    status progress etaSeconds
-    video { url sizeBytes }
-    error { code message }
-  }
-}
-
-query Recent {
-  generations(first: 10) { edges { node { id status prompt video { url } createdAt } } pageInfo { hasNextPage endCursor } }
-}
-`;
+/**
+ * GraphiQL lays the editor and the response side by side at every width; on a phone each gets a sliver. Below
+ * 700 px they are stacked instead, each the full width.
+ */
+const PHONE_LAYOUT = `<style>@media (max-width: 700px) {
+  .graphiql-sessions > div:not(.graphiql-session-header) { flex-direction: column !important; }
+  .graphiql-editors, .graphiql-response { flex: 1 1 auto !important; min-height: 45vh; }
+  .graphiql-horizontal-drag-bar { display: none !important; }
+}</style>`;
+const withPhoneLayout = (html: string) => html.replace('</head>', `${PHONE_LAYOUT}</head>`);
 
 export interface GraphqlServerOptions {
   server: Server;
@@ -65,10 +53,12 @@ export interface GraphqlServerOptions {
   production: boolean;
   log: Logger;
   /**
-   * Values to pre-fill GraphiQL's headers with for one request (a development key, only for this machine's own
-   * requests); undefined for none.
+   * What GraphiQL is pre-filled with for one request: the headers (a development key, only for this machine's own
+   * requests) and the latest generation of that key, for the Watch tab. Undefined for nothing.
    */
-  graphiqlHeaders?: (req: IncomingMessage) => Record<string, string> | undefined;
+  graphiqlPrefill?: (req: IncomingMessage) => Promise<{ headers: Record<string, string>; latestGenerationId?: string } | undefined>;
+  /** With the simulator, GraphiQL gets a tab that shows its switches ([sim:fail], [sim:slow]). */
+  simulator: boolean;
   /** Exact origins whose pages may call the API from a browser (CORS); every other origin gets no CORS header. */
   corsOrigins: readonly string[];
 }
@@ -94,7 +84,8 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
     // Over SSE the header editor's Authorization goes with every request, subscriptions included
     // (GraphiQL's WebSocket client sends no connectionParams).
     subscriptionsProtocol: 'SSE',
-    defaultQuery: exampleOperations,
+    // The Watch tab's id is in the variables: show them, not the headers (which need no editing here).
+    defaultEditorToolsVisibility: 'variables',
   } as const;
   const yoga = createYoga<Record<string, unknown>, AppContext>({
     schema,
@@ -119,7 +110,7 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
     // anything over this by its Content-Length.
     maxRequestBodySize: MAX_MULTIPART_BODY_BYTES,
     // GraphiQL with its assets inlined (no CDN), so it works offline and behind strict networks.
-    renderGraphiQL,
+    renderGraphiQL: (graphiqlOptions) => withPhoneLayout(renderGraphiQL(graphiqlOptions)),
     // Unexpected errors reach clients as "Unexpected error." in every mode; the details go to the logs only.
     // A database outage is not unexpected: it gets its own code and a 503 that says when to try again.
     maskedErrors: {
@@ -141,11 +132,16 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       costLimitPlugin({ maxCost: LIMITS.cost, ignoreIntrospection: true, flattenFragments: true, ...armor }),
       ...(options.production ? [blockFieldSuggestionsPlugin()] : []),
     ],
-    // Rendered per request: whether the headers are pre-filled depends on who asks.
-    graphiql: (_request, serverContext) => {
+    // Rendered per request: whether the headers and the Watch tab's id are pre-filled depends on who asks.
+    graphiql: async (_request, serverContext) => {
       const req = serverContext?.req as IncomingMessage | undefined;
-      const headers = req && options.graphiqlHeaders?.(req);
-      return { ...graphiql, ...(headers && { headers: JSON.stringify(headers, null, 2) }) };
+      const prefill = req && (await options.graphiqlPrefill?.(req));
+      const headers = prefill && JSON.stringify(prefill.headers, null, 2);
+      return {
+        ...graphiql,
+        defaultTabs: graphiqlTabs({ simulator: options.simulator, latestId: prefill?.latestGenerationId, headers }),
+        ...(headers && { headers, defaultHeaders: headers }),
+      };
     },
     logging: {
       debug: (...args: unknown[]) => options.log.debug('yoga', { args }),

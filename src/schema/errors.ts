@@ -7,6 +7,7 @@ import {
   NotFoundError,
   TooManyActiveGenerationsError,
   UploadFailedError,
+  type FieldProblem,
 } from '../errors.js';
 import { builder } from './builder.js';
 import { GenerationStatusEnum } from './enums.js';
@@ -18,11 +19,23 @@ export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement(
   fields: (t) => ({ message: t.exposeString('message') }),
 });
 
+const FieldProblemRef = builder.objectRef<FieldProblem>('FieldProblem').implement({
+  description: 'One input field that broke a rule, and what is allowed.',
+  fields: (t) => ({ field: t.exposeString('field'), message: t.exposeString('message') }),
+});
+
 builder.objectType(InputError, {
   name: 'InputError',
   description: 'The input broke a rule. `field` names the input field; `message` says what is allowed.',
   interfaces: [ErrorInterface],
-  fields: (t) => ({ field: t.exposeString('field') }),
+  fields: (t) => ({
+    field: t.exposeString('field'),
+    problems: t.field({
+      type: [FieldProblemRef],
+      description: 'Every rule the input broke, so all can be fixed at once; the first is `field` and `message`.',
+      resolve: (error) => [...error.problems],
+    }),
+  }),
 });
 
 builder.objectType(NotFoundError, {

@@ -4,6 +4,8 @@ import type { WebAssets } from './bundle.js';
 export interface PageOptions {
   /** SIMULATOR or SEGMIND: the page warns when videos are samples. */
   provider: string;
+  /** How long a job usually takes, so the page promises what this server does (the simulator is quick). */
+  expectedJobSeconds: number;
   /** Pre-filled for a development server, so a newcomer needs no setup; only in answers to requests `shownTo` accepts. */
   developmentKey?: { key: string; shownTo(req: IncomingMessage): boolean };
 }
@@ -25,6 +27,7 @@ export function createPageHandler(assets: WebAssets, options: PageOptions) {
   const render = (developmentKey?: string) => {
     const meta = [
       `<meta name="reelql-provider" content="${escapeAttribute(options.provider)}">`,
+      `<meta name="reelql-expected-job-seconds" content="${Math.round(options.expectedJobSeconds)}">`,
       ...(developmentKey ? [`<meta name="reelql-development-key" content="${escapeAttribute(developmentKey)}">`] : []),
     ].join('\n    ');
     return Buffer.from(assets.html.replace('%APP_JS%', assets.js).replace('%APP_CSS%', assets.css).replace('%META%', meta));

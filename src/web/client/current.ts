@@ -46,10 +46,12 @@ export function setupCurrentPanel(api: Api, store: GenerationStore, onReuse: (ge
     const failed = generation.status === 'FAILED' && generation.error;
     show(errorBox, Boolean(failed) || generation.status === 'CANCELED' || Boolean(generation.videoExpiredAt));
     if (generation.error && failed) {
-      const words = FAILURE_WORDS[generation.error.code] ?? 'The generation failed.';
+      // The server's own message is the timeline's last entry; here it is explained, not repeated (unless the
+      // page has no words for this code).
+      const words = FAILURE_WORDS[generation.error.code];
       errorBox.replaceChildren(
-        element('strong', {}, words),
-        element('span', { class: 'error-detail' }, ` ${generation.error.message} (${generation.error.code})`),
+        element('strong', {}, words ?? 'The generation failed.'),
+        element('span', { class: 'error-detail' }, ` ${words ? '' : `${generation.error.message} `}Error code: ${generation.error.code}.`),
         ...(generation.error.retryable ? [element('span', {}, ' You can try again: “Use these settings again”.')] : []),
       );
     } else if (generation.status === 'CANCELED') {

@@ -1,23 +1,46 @@
 import { ApiError, type Api } from './api.js';
 import { byId, show } from './dom.js';
 import { ESTIMATE_COST, GENERATE_VIDEO, type Generation, type GenerateVideoResult, type Money } from './operations.js';
-import { API_ERROR_WORDS, dateTime, money } from './words.js';
+import { API_ERROR_WORDS, budgetWords, inPageWords, money } from './words.js';
 
 type Input = Record<string, unknown>;
 
+interface Problem {
+  field: string;
+  message: string;
+}
+
 const FIELDS_WITH_ERRORS = ['prompt', 'negativePrompt', 'image', 'imageFile', 'lastFrame', 'lastFrameFile', 'seed'];
 const MAX_SEED = 2147483647;
+const FRAMES = [
+  { url: 'image', upload: 'imageFile', name: 'first frame' },
+  { url: 'lastFrame', upload: 'lastFrameFile', name: 'last frame' },
+] as const;
+
+function isWebAddress(text: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(text).protocol);
+  } catch {
+    return false;
+  }
+}
 
 /** The new-video form: live price, validation, submission, and errors shown next to their field. */
 export function setupForm(api: Api, onCreated: (generation: Generation) => void) {
   const form = byId<HTMLFormElement>('generate-form');
-  const price = byId('price');
   const submit = byId<HTMLButtonElement>('submit');
   const formError = byId('form-error');
   const value = (id: string) => byId<HTMLInputElement>(id).value.trim();
   const file = (id: string) => byId<HTMLInputElement>(id).files?.[0];
   // Kept until the server answers, so resubmitting after a lost answer cannot queue (and charge) twice.
   let idempotencyKey: string | undefined;
+  // What the button says when idle; an estimate that lands while a request is sent must not be lost.
+  let idleLabel = 'Generate video';
+  let sending = false;
+  const label = (text: string) => {
+    idleLabel = text;
+    if (!sending) submit.textContent = text;
+  };
 
   function clearErrors() {
     show(formError, false);
@@ -27,14 +50,25 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
     }
   }
 
-  function fieldError(field: string, message: string) {
-    const target = FIELDS_WITH_ERRORS.includes(field) ? field : null;
-    if (!target) return generalError(message);
-    const note = byId(`${target}-error`);
-    note.textContent = message;
-    show(note, true);
-    byId(target).setAttribute('aria-invalid', 'true');
-    byId(target).focus();
+  /** Shows each problem next to its field (all at once) and moves the focus to the first. */
+  function fieldErrors(problems: Problem[]) {
+    let first: HTMLElement | undefined;
+    const elsewhere: string[] = [];
+    for (const { field, message } of problems) {
+      const target = FIELDS_WITH_ERRORS.includes(field) ? field : null;
+      if (!target) {
+        elsewhere.push(inPageWords(message));
+        continue;
+      }
+      const note = byId(`${target}-error`);
+      note.textContent = inPageWords(message);
+      show(note, true);
+      byId(target).setAttribute('aria-invalid', 'true');
+      first ??= byId(target);
+    }
+    // Problems of fields without a note of their own (e.g. the duration) go above the button, together.
+    if (elsewhere.length) generalError(elsewhere.join(' '));
+    first?.focus();
   }
 
   function generalError(message: string) {
@@ -42,8 +76,9 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
     show(formError, true);
   }
 
-  /** The input as the API takes it, plus the files to upload; or the problem to show next to its field. */
-  function read(): { input: Input; files: Record<string, File> } | { field: string; message: string } {
+  /** The input as the API takes it, plus the files to upload; or every problem to show next to its field. */
+  function read(): { input: Input; files: Record<string, File> } | { problems: Problem[] } {
+    const problems: Problem[] = [];
     const input: Input = {
       prompt: value('prompt'),
       aspectRatio: value('aspectRatio'),
@@ -53,25 +88,32 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
     };
     const files: Record<string, File> = {};
     if (value('negativePrompt')) input.negativePrompt = value('negativePrompt');
-    for (const [url, upload] of [['image', 'imageFile'], ['lastFrame', 'lastFrameFile']] as const) {
-      const chosen = file(upload);
-      if (chosen && value(url)) return { field: upload, message: 'Give either an image URL or a file, not both.' };
-      if (chosen) {
-        input[upload] = null;
-        files[`input.${upload}`] = chosen;
-      } else if (value(url)) {
-        input[url] = value(url);
+    for (const frame of FRAMES) {
+      const chosen = file(frame.upload);
+      const url = value(frame.url);
+      if (chosen && url) problems.push({ field: frame.upload, message: `Give ${frame.name} as a URL or as a file, not both.` });
+      else if (chosen) {
+        input[frame.upload] = null;
+        files[`input.${frame.upload}`] = chosen;
+      } else if (url) {
+        if (!isWebAddress(url)) {
+          problems.push({ field: frame.url, message: `The ${frame.name} URL must be a full http(s) address, e.g. https://example.com/${frame.name.split(' ')[0]}.jpg.` });
+        }
+        input[frame.url] = url;
       }
+    }
+    if ((input.lastFrame !== undefined || files['input.lastFrameFile']) && input.image === undefined && !files['input.imageFile']) {
+      problems.push({ field: 'lastFrame', message: 'A last frame needs a first frame: give one above, or clear the last frame.' });
     }
     const seed = value('seed');
     if (seed) {
       const number = Number(seed);
       if (!Number.isInteger(number) || number < 0 || number > MAX_SEED) {
-        return { field: 'seed', message: `The seed is a whole number from 0 to ${MAX_SEED}; leave it empty for a random one.` };
+        problems.push({ field: 'seed', message: `The seed is a whole number from 0 to ${MAX_SEED}; leave it empty for a random one.` });
       }
       input.seed = number;
     }
-    return { input, files };
+    return problems.length ? { problems } : { input, files };
   }
 
   let estimateTimer: number | undefined;
@@ -85,12 +127,10 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
     try {
       const { estimateCost } = await api.request<{ estimateCost: Money }>(ESTIMATE_COST, { input });
       if (run !== estimateRun) return;
-      price.textContent = money(estimateCost);
-      submit.textContent = `Generate video for ${money(estimateCost)}`;
+      label(`Generate video for ${money(estimateCost)}`);
     } catch {
       if (run !== estimateRun) return;
-      price.textContent = '—';
-      submit.textContent = 'Generate video';
+      label('Generate video');
     }
   }
   const scheduleEstimate = () => {
@@ -111,13 +151,16 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
   async function send() {
     clearErrors();
     const parsed = read();
-    if (!('input' in parsed)) return fieldError(parsed.field, parsed.message);
+    const problems = [
+      ...(value('prompt') ? [] : [{ field: 'prompt', message: 'Write a prompt: what the video should show.' }]),
+      ...('problems' in parsed ? parsed.problems : []),
+    ];
+    if (problems.length || !('input' in parsed)) return fieldErrors(problems);
     const { input, files } = parsed;
-    if (!input.prompt) return fieldError('prompt', 'Write a prompt: what the video should show.');
     idempotencyKey ??= crypto.randomUUID();
     input.idempotencyKey = idempotencyKey;
     submit.disabled = true;
-    const label = submit.textContent;
+    sending = true;
     submit.textContent = 'Sending…';
     try {
       const variables = { input };
@@ -130,9 +173,9 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
           onCreated(result.generation);
           return;
         case 'InputError':
-          return fieldError(result.field, result.message);
+          return fieldErrors(result.problems?.length ? result.problems : [result]);
         case 'BudgetExceededError':
-          return generalError(`${result.message} Budgets reset at ${dateTime(result.resetsAt)}.`);
+          return generalError(budgetWords(result));
         default:
           return generalError(result.message);
       }
@@ -140,11 +183,13 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
       const apiError = error instanceof ApiError ? error : new ApiError(String(error), 'UNKNOWN');
       // A network failure may hide a success: keep the idempotency key so sending again is safe.
       if (apiError.code !== 'NETWORK') idempotencyKey = undefined;
-      if (apiError.field) return fieldError(apiError.field, apiError.message);
-      generalError(API_ERROR_WORDS[apiError.code] ? `${API_ERROR_WORDS[apiError.code]} (${apiError.message})` : apiError.message);
+      if (apiError.field) return fieldErrors([{ field: apiError.field, message: apiError.message }]);
+      // The page's own words where it has them, else the server's message: one of them, never both.
+      generalError(API_ERROR_WORDS[apiError.code] ?? apiError.message);
     } finally {
       submit.disabled = false;
-      submit.textContent = label;
+      sending = false;
+      submit.textContent = idleLabel;
     }
   }
 

@@ -5,9 +5,9 @@
 import './styles.css';
 import { Api, ApiError } from './api.js';
 import { setupCurrentPanel } from './current.js';
-import { byId, show } from './dom.js';
 import { setupForm } from './form.js';
 import { initialKey, setupKeySection } from './key.js';
+import { describeProvider } from './provider.js';
 import { GENERATION, type Generation } from './operations.js';
 import { setupRecentList } from './recent.js';
 import { GenerationStore } from './store.js';
@@ -60,6 +60,6 @@ window.addEventListener('hashchange', () => void showFromAddress().catch(reportE
 document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'visible' && start) void recent.load().catch(reportError);
 });
-show(byId('simulator-banner'), document.querySelector<HTMLMetaElement>('meta[name="reelql-provider"]')?.content === 'SIMULATOR');
+describeProvider();
 keySection.describe(start?.key ?? null, start?.source);
 if (start) void refresh();

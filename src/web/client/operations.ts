@@ -56,15 +56,15 @@ export const GENERATE_VIDEO = `mutation GenerateVideo($input: GenerateVideoInput
     __typename
     ... on GenerateVideoSuccess { generation { ${FULL_FIELDS} } }
     ... on Error { message }
-    ... on InputError { field }
-    ... on BudgetExceededError { resetsAt }
+    ... on InputError { field problems { field message } }
+    ... on BudgetExceededError { scope limit { amount currency } used { amount currency } price { amount currency } resetsAt }
   }
 }`;
 
 export type GenerateVideoResult =
   | { __typename: 'GenerateVideoSuccess'; generation: Generation }
-  | { __typename: 'InputError'; message: string; field: string }
-  | { __typename: 'BudgetExceededError'; message: string; resetsAt: string }
+  | { __typename: 'InputError'; message: string; field: string; problems?: { field: string; message: string }[] }
+  | { __typename: 'BudgetExceededError'; message: string; scope: 'KEY' | 'SERVER'; limit: Money; used: Money; price: Money; resetsAt: string }
   | { __typename: 'TooManyActiveGenerationsError' | 'IdempotencyKeyReusedError' | 'UploadFailedError'; message: string };
 
 export const GENERATION = `query Generation($id: ID!) { generation(id: $id) { ${FULL_FIELDS} } }`;

@@ -1,5 +1,5 @@
 /** Plain-language wording for statuses, error codes and numbers. */
-import type { Money, Status } from './operations.js';
+import type { GenerateVideoResult, Money, Status } from './operations.js';
 
 export const STATUS_WORDS: Record<Status, string> = {
   QUEUED: 'Waiting in line',
@@ -55,3 +55,35 @@ export const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour
 
 export const dateTime = (iso: string) =>
   new Date(iso).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+
+/** The API's field names, as this form labels them. */
+const FIELD_WORDS: [RegExp, string][] = [
+  [/^Give image or imageFile\b/, 'Give the first frame as a URL or as a file'],
+  [/^Give lastFrame or lastFrameFile\b/, 'Give the last frame as a URL or as a file'],
+  [/\bneeds image\b/g, 'needs a first frame'],
+  [/\blastFrameFile\b/g, 'the last frame file'],
+  [/\bimageFile\b/g, 'the first frame file'],
+  [/\blastFrame\b/g, 'the last frame'],
+  [/\bnegativePrompt\b/g, 'the negative prompt'],
+  [/\bdurationSeconds\b/g, 'the duration'],
+  [/\bidempotencyKey\b/g, 'the request key'],
+  // Plain words ("image", "seed") are field names only where the server's sentences start with them.
+  [/^image\b/, 'the first frame'],
+  [/^seed\b/, 'the seed'],
+  [/^prompt\b/, 'the prompt'],
+];
+
+/** A server message in the form's words (its field names replaced by the labels), starting with a capital. */
+export function inPageWords(message: string): string {
+  const words = FIELD_WORDS.reduce((text, [name, label]) => text.replace(name, label), message);
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** Why a budget refused this video, when it resets, and what to do instead. */
+export function budgetWords(error: Extract<GenerateVideoResult, { __typename: 'BudgetExceededError' }>): string {
+  const whose = error.scope === 'KEY' ? "Your API key's" : "The server's";
+  return (
+    `${whose} daily budget is ${money(error.limit)}, ${money(error.used)} of it is used today, and this video costs ` +
+    `${money(error.price)}. The budget resets at ${dateTime(error.resetsAt)}; until then, make a shorter video or one without sound.`
+  );
+}
