@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/client/exit-codes.js';
+import { SAME_PRESS_MS } from '../src/client/key-press.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { createKeyIn } from './helpers/keys.js';
@@ -21,7 +22,7 @@ const { SAVED, USER, UPSTREAM, CANCELED } = EXIT_CODES;
 interface CliRun {
   stdout: () => string;
   stderr: () => string;
-  /** Sends a signal to the command. */
+  /** Sends a signal to the command; a SIGINT no sooner than a person would press Ctrl-C again. */
   kill(signal: NodeJS.Signals): void;
   /** Writes to the command's stdin. */
   type(text: string): void;
@@ -47,10 +48,18 @@ function runCli(args: string[], env: Record<string, string> = {}, command = [pro
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // A person presses Ctrl-C again only after reading the question; the command takes SIGINTs closer together than
+  // SAME_PRESS_MS as one press (the terminal's and npm's copy), so a second press is sent no sooner.
+  let lastInterruptAt = -Infinity;
   return {
     stdout: () => stdout,
     stderr: () => stderr,
-    kill: (signal) => child.kill(signal),
+    kill: (signal) => {
+      if (signal !== 'SIGINT') return void child.kill(signal);
+      const dueAt = Math.max(Date.now(), lastInterruptAt + SAME_PRESS_MS + 50);
+      lastInterruptAt = dueAt;
+      setTimeout(() => child.kill(signal), dueAt - Date.now());
+    },
     type: (text) => child.stdin.write(text),
     exited,
   };
