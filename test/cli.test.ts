@@ -101,9 +101,23 @@ describe('the generate command without a server', () => {
     results.forEach((result, i) => {
       expect(result.code, cases[i]![0].join(' ')).toBe(USER.code);
       expect(result.stderr).toMatch(cases[i]![1]);
-      expect(result.stderr).toContain('Usage: npm run generate');
       expect(result.stdout).toBe('');
     });
+    // The usage comes with a wrong flag only; every other message is followed by one line that points to --help.
+    const [unknownFlag, ...others] = results;
+    expect(unknownFlag!.stderr).toContain('Usage: npm run generate');
+    for (const result of others) {
+      expect(result.stderr).not.toContain('Usage:');
+      expect(result.stderr.trimEnd().split('\n')).toHaveLength(2);
+      expect(result.stderr.trimEnd().split('\n')[1]).toBe('Run npm run generate -- --help for the options.');
+    }
+  });
+
+  it('shows the usage for a flag that is missing its value', async () => {
+    const { code, stderr } = await finish(runCli(['a prompt', '--duration']));
+    expect(code).toBe(USER.code);
+    expect(stderr).toMatch(/--duration/);
+    expect(stderr).toContain('Usage: npm run generate');
   });
 
   it('prints its help, with every exit code, through the npm script', async () => {
