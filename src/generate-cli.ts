@@ -4,11 +4,14 @@
  */
 import { parseGenerateArgs } from './client/args.js';
 import { CliError, EXIT_CODES } from './client/exit-codes.js';
+import { keyPressFilter } from './client/key-press.js';
 import { runGenerate } from './client/generate.js';
 import { USAGE } from './client/usage.js';
 
+const isNewPress = keyPressFilter();
 let onInterrupt: (() => void) | undefined;
 process.on('SIGINT', () => {
+  if (!isNewPress()) return;
   if (onInterrupt) return onInterrupt();
   // Nothing was submitted yet (or everything is done): stop at once.
   process.stderr.write('\nStopped.\n');

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
@@ -13,8 +12,10 @@ import { createGraphQLError, createYoga, maskError, type YogaServerInstance } fr
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiKey } from './auth/keys.js';
 import type { Sessions } from './auth/sessions.js';
+import { clientGoneFields, isClientGone } from './client-gone.js';
 import { isDatabaseUnavailable } from './db/unavailable.js';
 import { graphiqlTabs } from './graphiql-tabs.js';
+import { serveGraphqlWs } from './graphql-ws-transport.js';
 import type { Logger } from './logger.js';
 import { LIMITS, subscriptionsPerKeyMessage } from './limits.js';
 import { requestIdOf } from './request-id.js';
@@ -147,7 +148,12 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       debug: (...args: unknown[]) => options.log.debug('yoga', { args }),
       info: (...args: unknown[]) => options.log.info('yoga', { args }),
       warn: (...args: unknown[]) => options.log.warn('yoga', { args }),
-      error: (...args: unknown[]) => options.log.error('yoga', { args: args.map(String) }),
+      // A client that hung up mid-response (SSE, a slow download) is normal: one debug line.
+      error: (...args: unknown[]) => {
+        const gone = args.find(isClientGone);
+        if (gone) options.log.debug('client went away', clientGoneFields(gone));
+        else options.log.error('yoga', { args: args.map(String) });
+      },
     },
   });
 
@@ -170,7 +176,7 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
   type Extra = { request: IncomingMessage; apiKey?: ApiKey; untrack?: () => void };
   const limitError = (message: string) => [createGraphQLError(message, { extensions: { code: 'RATE_LIMITED' } })];
 
-  useServer<Record<string, unknown>, Extra>(
+  serveGraphqlWs<Record<string, unknown>, Extra>(
     {
       connectionInitWaitTimeout: LIMITS.connectionInitMs,
       // A missing or bad key closes the socket with 4403 Forbidden (graphql-ws's answer to a false here).
@@ -232,6 +238,7 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       },
     },
     wss,
+    options.log,
   );
 
   return {

@@ -74,7 +74,8 @@ describe.skipIf(!hasPostgres || !canRunBrowser)('the web page in a real browser'
       const element = document.querySelector<HTMLVideoElement>('#video')!;
       element.muted = true;
       await element.play();
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Playing, not just started: until the playhead has moved (at most 5 s).
+      for (let i = 0; i < 100 && element.currentTime === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
       return { duration: element.duration, currentTime: element.currentTime, width: element.videoWidth, error: element.error };
     });
     expect(video.error).toBeNull();

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/client/exit-codes.js';
+import { SAME_PRESS_MS } from '../src/client/key-press.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { createKeyIn } from './helpers/keys.js';
@@ -21,7 +22,7 @@ const { SAVED, USER, UPSTREAM, CANCELED } = EXIT_CODES;
 interface CliRun {
   stdout: () => string;
   stderr: () => string;
-  /** Sends a signal to the command. */
+  /** Sends a signal to the command; a SIGINT no sooner than a person would press Ctrl-C again. */
   kill(signal: NodeJS.Signals): void;
   /** Writes to the command's stdin. */
   type(text: string): void;
@@ -47,10 +48,18 @@ function runCli(args: string[], env: Record<string, string> = {}, command = [pro
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // A person presses Ctrl-C again only after reading the question; the command takes SIGINTs closer together than
+  // SAME_PRESS_MS as one press (the terminal's and npm's copy), so a second press is sent no sooner.
+  let lastInterruptAt = -Infinity;
   return {
     stdout: () => stdout,
     stderr: () => stderr,
-    kill: (signal) => child.kill(signal),
+    kill: (signal) => {
+      if (signal !== 'SIGINT') return void child.kill(signal);
+      const dueAt = Math.max(Date.now(), lastInterruptAt + SAME_PRESS_MS + 50);
+      lastInterruptAt = dueAt;
+      setTimeout(() => child.kill(signal), dueAt - Date.now());
+    },
     type: (text) => child.stdin.write(text),
     exited,
   };
@@ -92,9 +101,23 @@ describe('the generate command without a server', () => {
     results.forEach((result, i) => {
       expect(result.code, cases[i]![0].join(' ')).toBe(USER.code);
       expect(result.stderr).toMatch(cases[i]![1]);
-      expect(result.stderr).toContain('Usage: npm run generate');
       expect(result.stdout).toBe('');
     });
+    // The usage comes with a wrong flag only; every other message is followed by one line that points to --help.
+    const [unknownFlag, ...others] = results;
+    expect(unknownFlag!.stderr).toContain('Usage: npm run generate');
+    for (const result of others) {
+      expect(result.stderr).not.toContain('Usage:');
+      expect(result.stderr.trimEnd().split('\n')).toHaveLength(2);
+      expect(result.stderr.trimEnd().split('\n')[1]).toBe('Run npm run generate -- --help for the options.');
+    }
+  });
+
+  it('shows the usage for a flag that is missing its value', async () => {
+    const { code, stderr } = await finish(runCli(['a prompt', '--duration']));
+    expect(code).toBe(USER.code);
+    expect(stderr).toMatch(/--duration/);
+    expect(stderr).toContain('Usage: npm run generate');
   });
 
   it('prints its help, with every exit code, through the npm script', async () => {

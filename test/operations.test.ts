@@ -13,6 +13,7 @@ import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/da
 import { GENERATE, GET, WATCH } from './helpers/operations.js';
 import { spawnServer } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';
+import { waitFor } from './helpers/wait.js';
 
 const run = promisify(execFile);
 const SECRET_KEY = 'sk-live-THIS-MUST-NEVER-BE-LOGGED-4f7a';
@@ -76,8 +77,13 @@ describe.skipIf(!hasPostgres)('operating the server', () => {
     expect(response.headers.get('x-request-id')).toBe('req-trace-42');
     const body = (await response.json()) as { data: { generateVideo: { generation: { id: string } } } };
     const id = body.data.generateVideo.generation.id;
-    await generateAndWait(server, 'and another');
-    const lines = server.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    // Waits for the lines themselves: the access line and the worker's lines may come after the answer.
+    const logLines = () => server.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = await waitFor('the access line and a worker line about the generation', () => {
+      const all = logLines();
+      const logged = all.some((l) => l.msg === 'http request' && l.requestId === 'req-trace-42') && all.some((l) => l.generationId === id && l.workerId);
+      return logged ? all : undefined;
+    });
     const accepted = lines.find((l) => l.msg === 'generation accepted' && l.generationId === id);
     expect(accepted?.requestId).toBe('req-trace-42');
     expect(accepted?.keyPrefix).toBe(server.key.slice(0, 12));

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSegmindSimulator, type SegmindSimulator } from '../src/segmind/index.js';
+import { waitFor } from './helpers/wait.js';
 
 const KEY = { 'x-api-key': 'sim-key', 'content-type': 'application/json' };
 const body = { prompt: 'A lighthouse in a storm', duration: 4, generate_audio: false };
@@ -82,7 +83,7 @@ describe('the Segmind simulator over HTTP', () => {
     const early = await fetch(`${base}/v2/requests/${id}`, { headers: KEY });
     const queuedOrProcessing = expect.stringMatching(/QUEUED|PROCESSING/) as unknown;
     expect(await early.json()).toMatchObject({ status: queuedOrProcessing, output: null });
-    await sleep(120);
+    await waitFor('the job to complete', () => (sim.jobs().find((j) => j.requestId === id)?.status === 'COMPLETED' ? true : undefined));
     const done = (await (await fetch(`${base}/v2/requests/${id}`, { headers: KEY })).json()) as Record<string, unknown>;
     expect(done).toMatchObject({
       status: 'COMPLETED',
@@ -95,7 +96,7 @@ describe('the Segmind simulator over HTTP', () => {
 
   it('answers a failed job with HTTP 422, status FAILED and the safety message', async () => {
     const id = await submit({ ...body, prompt: 'blocked [sim:fail]' });
-    await sleep(120);
+    await waitFor('the job to fail', () => (sim.jobs().find((j) => j.requestId === id)?.status === 'FAILED' ? true : undefined));
     const response = await fetch(`${base}/v2/requests/${id}/status`, { headers: KEY });
     expect(response.status).toBe(422);
     const answer = (await response.json()) as { status: string; error: string };
@@ -113,7 +114,7 @@ describe('the Segmind simulator over HTTP', () => {
 
   it('serves the video without a key, also after the record expired, with a HEAD answer too', async () => {
     const id = await submit();
-    await sleep(120);
+    await waitFor('the job to complete', () => (sim.jobs().find((j) => j.requestId === id)?.status === 'COMPLETED' ? true : undefined));
     sim.expire(id);
     const status = await fetch(`${base}/v2/requests/${id}/status`, { headers: KEY });
     expect(status.status).toBe(404);
@@ -134,8 +135,8 @@ describe('the Segmind simulator over HTTP', () => {
       const init = { method: 'POST', headers: KEY, body: JSON.stringify(body) };
       const response = await fetch(`${url}/v2/veo-3.1-fast`, init);
       const { request_id: id } = (await response.json()) as { request_id: string };
-      await sleep(80);
-      expect((await fetch(`${url}/v2/requests/${id}`, { headers: KEY })).status).toBe(404);
+      // The record expires 50 ms after submission: ask until it is gone.
+      await waitFor('the record to expire', async () => ((await fetch(`${url}/v2/requests/${id}`, { headers: KEY })).status === 404 ? true : undefined));
     } finally {
       await shortLived.stop();
     }

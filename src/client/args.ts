@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { aspectRatios, durations, MAX_SEED, resolutions, type AspectRatio, type Resolution } from '../generation-input.js';
 import { CliError } from './exit-codes.js';
-import { DEFAULT_URL, USAGE } from './usage.js';
+import { DEFAULT_URL, HELP_HINT, USAGE } from './usage.js';
 
 /** A first or last frame: a URL the server fetches, or a local file sent as an upload. */
 export type FrameSource = { url: string } | { file: string };
@@ -50,8 +50,14 @@ const FLAG_LIST = Object.keys(FLAGS)
   .map((name) => `--${name}`)
   .join(', ');
 
-function usageError(message: string): never {
+/** A wrong flag: the message and the whole usage, since the flags themselves are what is in question. */
+function flagError(message: string): never {
   throw new CliError('USER', `${message}\n\n${USAGE}`);
+}
+
+/** A bad value or argument: the message says what is allowed, so one line points to the rest. */
+function usageError(message: string): never {
+  throw new CliError('USER', `${message}\n${HELP_HINT}`);
 }
 
 /** "4, 6 or 8". */
@@ -113,9 +119,9 @@ export function parseGenerateArgs(argv: string[], env: Record<string, string | u
     const message = error instanceof Error ? error.message : String(error);
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       const flag = /'([^']+)'/.exec(message)?.[1] ?? 'that flag';
-      usageError(`Unknown flag ${flag}. Allowed flags: ${FLAG_LIST}.`);
+      flagError(`Unknown flag ${flag}. Allowed flags: ${FLAG_LIST}.`);
     }
-    usageError(message);
+    flagError(message);
   }
   const { values, positionals } = parsed;
   if (values.help) return { help: true };

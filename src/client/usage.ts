@@ -2,6 +2,9 @@ import { exitCodeLines } from './exit-codes.js';
 
 export const DEFAULT_URL = 'http://localhost:4000';
 
+/** The one line after a message about a bad value: where the full usage is. */
+export const HELP_HINT = 'Run npm run generate -- --help for the options.';
+
 export const USAGE = `Usage: npm run generate -- "<prompt>" [flags]
 
 Turns a prompt into a video on a reelql server, shows its progress and saves the MP4.
