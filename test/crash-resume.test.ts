@@ -14,7 +14,8 @@ import { waitFor } from './helpers/wait.js';
 const LEASE_MS = 1500;
 /** Resuming may take the rest of the lease, one sweep interval (1 s) and some scheduling slack. */
 const RESUME_LIMIT_MS = LEASE_MS + 3000;
-const PROCESSING_MS = 800;
+// Long enough that a `[sim:slow]` job (10×) outlasts starting a second worker on a loaded machine.
+const PROCESSING_MS = 1500;
 /**
  * No worker sends a submit again before its dead sender would have stopped trying to record Segmind's answer.
  * A short request timeout (still longer than worker B takes to start, while A's submit hangs) and commit patience
