@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 
-/** True when tmux can be run here: the terminal tests need a real pseudo-terminal with job control. */
-export const hasTmux = spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
+/** True when tmux can be run here, and always in CI: the terminal tests need a real pseudo-terminal with job control. */
+export const hasTmux = spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0 || Boolean(process.env.CI);
 
 export interface Terminal {
   /** Types `text` literally, as a person would; no Enter. */
