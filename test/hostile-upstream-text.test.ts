@@ -185,6 +185,27 @@ describe.skipIf(!hasPostgres)('text and addresses from a hostile upstream', () =
     });
   });
 
+  describe('a result download redirected to an unusable address', () => {
+    const targets: [string, (host: string) => string][] = [
+      ['one with credentials', (host) => `http://user:secret@${host}/files/elsewhere.mp4`],
+    ];
+
+    it.each(targets)('fails at once with STORAGE_FAILED when the redirect points to %s', async (_name, target) => {
+      const since = server.logs.length;
+      sim.simulator.injectFault({ endpoint: 'file', status: 302, times: 10, headers: { location: target(new URL(sim.simulator.url).host) } });
+      const generation = await create('a paper boat redirected');
+      const started = Date.now();
+      const final = await untilFinal(generation.id);
+      expect(final.status).toBe('FAILED');
+      expect(final.error?.code).toBe('STORAGE_FAILED');
+      // Refused as unsafe, not retried as a failed download.
+      expect(Date.now() - started).toBeLessThan(3000);
+      const logs = logsSince(since);
+      expect(logs).toContain('refused the result download');
+      expect(logs).not.toContain('secret');
+    });
+  });
+
   describe('the upload endpoint', () => {
     const frame = { path: 'input.imageFile', bytes: imageBytes('png'), filename: 'frame.png', type: 'image/png' };
     const send = (prompt: string) =>
