@@ -47,6 +47,8 @@ describe.skipIf(!hasPostgres)('text and addresses from a hostile upstream', () =
       SEGMIND_REQUEST_TIMEOUT_MS: '1000',
       // Retries of an unusable result wait at most this long, so the bounded tries end within a second or two.
       SEGMIND_POLL_MAX_MS: '200',
+      // One slot: a job that runs after a hostile one shows that the slot was given back.
+      WORKER_CONCURRENCY: '1',
     });
     ws = createWsClient(server.url);
     sql = postgres(database.url, { max: 1, onnotice: () => {} });
@@ -272,5 +274,34 @@ describe.skipIf(!hasPostgres)('text and addresses from a hostile upstream', () =
     expect(logs).toContain('status poll failed');
     expect(logs).not.toContain(API_KEY);
     expect(logs).not.toMatch(/x-api-key"\s*:\s*"sk-/);
+  });
+});
+
+describe.skipIf(!hasPostgres)('a status Segmind never names', () => {
+  it('keeps polling a status it does not know only until the deadline, then frees the worker for the next job', async () => {
+    const database = await createTestDatabase();
+    const sim = await startSimulator({ processingMs: 300 });
+    const server = await startTestApp({ DATABASE_URL: database.url, ...sim.env, GENERATION_DEADLINE_MS: '2000', WORKER_CONCURRENCY: '1' });
+    const ws = createWsClient(server.url);
+    try {
+      const run = async (prompt: string) => {
+        const created = await server.graphql<{ generateVideo: { generation: { id: string } } }>(GENERATE, { input: { prompt, ...INPUT } });
+        const { results, completed } = await collectWs<{ generationStatus: Generation }>(ws, WATCH, { id: created.data!.generateVideo.generation.id }, 8000);
+        expect(completed).toBe(true);
+        return results.at(-1)!.data!.generationStatus;
+      };
+      sim.simulator.injectFault({ endpoint: 'status', times: 1000, merge: { status: 'SOMETHING_NEW' } });
+      const stuck = await run('a paper boat in an unknown state');
+      expect(stuck.status).toBe('FAILED');
+      expect(stuck.error?.code).toBe('TIMEOUT');
+      sim.simulator.reset();
+      expect((await run('the paper boat after it')).status).toBe('SUCCEEDED');
+      expect(server.logs.filter((line) => line.includes('generation run crashed'))).toEqual([]);
+    } finally {
+      await ws.dispose();
+      await server.stop();
+      await sim.simulator.stop();
+      await database.drop();
+    }
   });
 });
