@@ -3,6 +3,7 @@ import type { Client } from 'graphql-ws';
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SimulatorFault } from '../src/segmind/simulator.js';
+import { cleanUpstreamText } from '../src/segmind/upstream-text.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { collectWs, createWsClient } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
@@ -303,5 +304,18 @@ describe.skipIf(!hasPostgres)('a status Segmind never names', () => {
       await sim.simulator.stop();
       await database.drop();
     }
+  });
+});
+
+describe('cleaning upstream text', () => {
+  it('never cuts a surrogate pair in half, and redacts a secret before cutting so no part of it is left', () => {
+    for (let length = 280; length <= 300; length++) {
+      const cleaned = cleanUpstreamText('😀'.repeat(400), { maxLength: length });
+      expect(cleaned.length).toBeLessThanOrEqual(length);
+      expect(cleaned).not.toMatch(UNSAFE_TEXT);
+    }
+    const secret = 'sk-0123456789';
+    const cleaned = cleanUpstreamText(`${'x'.repeat(290)}${secret}`, { maxLength: 300, secrets: [secret] });
+    expect(cleaned).not.toContain('sk-01');
   });
 });
