@@ -141,7 +141,7 @@ describe.skipIf(!hasPostgres)('text and addresses from a hostile upstream', () =
       expect(final.error?.code).toBe('GENERATION_FAILED');
     });
 
-    it('succeeds a job answered 200 with status FAILED as a failure, and one answered 422 without a status as a typed failure', async () => {
+    it('fails a job answered 200 with status FAILED, and one answered 422 without a status, each with a typed code and our own words', async () => {
       sim.simulator.injectFault({ endpoint: 'status', status: 200, body: '{"status":"FAILED","error":"gave up"}' });
       const first = await untilFinal((await create('a paper boat, 200 FAILED')).id);
       expect(first.error?.code).toBe('GENERATION_FAILED');
