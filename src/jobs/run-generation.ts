@@ -103,6 +103,20 @@ const REPEATED_CRASH: FailDecision = {
     'Our worker stopped twice while sending this job to Segmind, so it is not sent again. Segmind may bill the earlier submissions; ask for a new generation.',
 };
 
+/** Result answers without a usable video that a COMPLETED job gets before it is given up. */
+const MAX_UNUSABLE_RESULTS = 5;
+
+const isSuccessStatus = (status: number | undefined) => status !== undefined && status >= 200 && status < 300;
+
+/** Segmind said the job completed, and then never named a video we can fetch. */
+const UNUSABLE_RESULT: FailDecision = {
+  action: 'fail',
+  code: 'UPSTREAM_UNREADABLE',
+  retryable: true,
+  mayBeCharged: true,
+  message: `Segmind reported the job as completed but its result named no video that can be fetched, after ${MAX_UNUSABLE_RESULTS} tries. Its charge may apply; ask for a new generation.`,
+};
+
 function timeoutDecision(row: GenerationRow): FailDecision {
   const base = { action: 'fail', code: 'TIMEOUT' satisfies GenerationErrorCode, retryable: true } as const;
   if (row.requestId) {
@@ -357,6 +371,7 @@ class GenerationRun {
     const expectedMs = await this.deps.expectedJobMs(this.row);
     const submittedAt = this.row.submittedAt?.getTime() ?? Date.now();
     let pollFailures = 0;
+    let unusableResults = 0;
     for (;;) {
       const elapsed = Date.now() - submittedAt;
       await this.pause(nextPollDelay(elapsed, { minMs: pollMinMs, maxMs: pollMaxMs, expectedMs }));
@@ -368,13 +383,21 @@ class GenerationRun {
         const answer = await segmind.status(requestId);
         pollFailures = 0;
         if (answer.status === 'FAILED') {
-          const message = answer.error || 'Segmind reported that the generation failed.';
+          // Our words first; Segmind's (already cleaned and cut by the client) follow as a quoted excerpt.
+          const message = answer.error
+            ? `Segmind reported that the generation failed: "${answer.error}"`
+            : 'Segmind reported that the generation failed.';
           const code: GenerationErrorCode = isContentBlock(message) ? 'CONTENT_BLOCKED' : 'GENERATION_FAILED';
           await this.fail({ action: 'fail', code, message, retryable: code === 'GENERATION_FAILED' });
           return null;
         }
         if (answer.status === 'COMPLETED') {
-          const result = await segmind.result(requestId);
+          const result = await segmind.result(requestId).catch((error: unknown) => {
+            // Answered, but with no usable video: counted apart from poll failures (which a good status resets),
+            // so a result that never names one ends the generation instead of holding a worker to its deadline.
+            if (error instanceof SegmindError && isSuccessStatus(error.httpStatus)) unusableResults++;
+            throw error;
+          });
           const cost = await this.believedCost(result);
           await this.update(
             {
@@ -392,6 +415,11 @@ class GenerationRun {
         if (answer.status === 'PROCESSING') await this.reportProgress(Date.now() - submittedAt, expectedMs);
       } catch (error) {
         if (error instanceof Stopped) throw error;
+        if (unusableResults >= MAX_UNUSABLE_RESULTS) {
+          this.log.error('Segmind completed the job but its result names no usable video', { err: error, tries: unusableResults });
+          await this.fail(UNUSABLE_RESULT);
+          return null;
+        }
         const decision = decide(error, 'poll', ++pollFailures, this.deps.backoff);
         this.log.warn('status poll failed', { err: error, tries: pollFailures, decision: decision.action });
         if (decision.action === 'fail') {

@@ -1,5 +1,6 @@
 import { MAX_ANSWER_BYTES, readCappedText } from './capped-body.js';
 import { SegmindError, segmindErrorFromFetchFailure, segmindErrorFromResponse } from './errors.js';
+import { cleanUpstreamText, redactSecrets, upstreamMediaType, upstreamUrlProblem } from './upstream-text.js';
 import type { ResultAnswer, SegmindJobStatus, StatusAnswer, SubmitAnswer, VeoInput } from './types.js';
 
 /** Options of {@link createSegmindClient}. */
@@ -63,6 +64,15 @@ function toByteCount(value: unknown): number | undefined {
   return n !== undefined && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
+/** Longest excerpt of a FAILED job's message we keep: enough for a sentence and Google's support codes. */
+export const MAX_JOB_ERROR_LENGTH = 300;
+
+/** A status as Segmind names it, read case-insensitively; undefined when it is none of the four. */
+function jobStatus(value: unknown): SegmindJobStatus | undefined {
+  const status = typeof value === 'string' ? value.trim().toUpperCase() : undefined;
+  return status !== undefined && JOB_STATUSES.includes(status) ? (status as SegmindJobStatus) : undefined;
+}
+
 /** A 2xx answer we cannot use: the call may still have had effects (a submit may have been billed). */
 function unexpectedAnswer(what: string, status: number, body: string): SegmindError {
   return new SegmindError({
@@ -80,6 +90,7 @@ export function createSegmindClient(options: SegmindClientOptions): SegmindClien
   const uploadUrl = options.uploadUrl ?? 'https://workflows-api.segmind.com/upload-asset';
   const fetchFn = options.fetch ?? globalThis.fetch;
   const timeoutMs = options.requestTimeoutMs ?? 30_000;
+  const secrets = [options.apiKey];
 
   /**
    * One HTTP exchange; the timeout covers the body too, since a stalled body is as bad as a stalled answer.
@@ -102,13 +113,15 @@ export function createSegmindClient(options: SegmindClientOptions): SegmindClien
       });
       answeredStatus = response.status;
       const read = await readCappedText(response, MAX_ANSWER_BYTES);
+      // An answer that echoes our key must not carry it into an error, a log line or a stored message.
+      const text = redactSecrets(read.text, secrets);
       if (read.oversized) {
         const text = `Segmind's answer was larger than ${MAX_ANSWER_BYTES} bytes; it was not read.`;
         return { status: response.status, ok: response.ok, headers: response.headers, text, json: undefined };
       }
-      return { status: response.status, ok: response.ok, headers: response.headers, text: read.text, json: parseJson(read.text) };
+      return { status: response.status, ok: response.ok, headers: response.headers, text, json: parseJson(text) };
     } catch (error) {
-      throw segmindErrorFromFetchFailure(error, timeoutMs, answeredStatus);
+      throw segmindErrorFromFetchFailure(error, timeoutMs, answeredStatus, secrets);
     }
   }
 
@@ -133,17 +146,19 @@ export function createSegmindClient(options: SegmindClientOptions): SegmindClien
       const answer = await call('GET', requestUrl(requestId, '/status'));
       const json = isRecord(answer.json) ? answer.json : undefined;
       // A failed job answers 422 with a body like a status answer: that is news about the job, not a call failure.
-      const failedAnswer = answer.status === 422 && json?.status === 'FAILED';
+      const status = jobStatus(json?.status);
+      const failedAnswer = answer.status === 422 && status === 'FAILED';
       if (!answer.ok && !failedAnswer) throw segmindErrorFromResponse(answer.status, answer.headers, answer.text);
-      const status = json?.status;
-      if (typeof status !== 'string' || !JOB_STATUSES.includes(status)) {
-        throw unexpectedAnswer('a status poll', answer.status, answer.text);
-      }
-      const error = json?.error;
+      if (status === undefined) throw unexpectedAnswer('a status poll', answer.status, answer.text);
+      // Stored and shown as the generation's error: one clean line, short, without our key.
+      const error =
+        typeof json?.error === 'string'
+          ? cleanUpstreamText(json.error, { maxLength: MAX_JOB_ERROR_LENGTH, secrets, singleLine: true })
+          : '';
       return {
-        status: status as SegmindJobStatus,
+        status,
         metrics: isRecord(json?.metrics) ? json.metrics : {},
-        ...(typeof error === 'string' && { error }),
+        ...(error !== '' && { error }),
       };
     },
 
@@ -153,15 +168,24 @@ export function createSegmindClient(options: SegmindClientOptions): SegmindClien
       const json = isRecord(answer.json) ? answer.json : {};
       const video = isRecord(json.video) ? json.video : {};
       const outputUrl = typeof json.output === 'string' && json.output !== '' ? json.output : video.url;
-      const status = json.status;
-      if (typeof status !== 'string' || !JOB_STATUSES.includes(status)) {
-        throw unexpectedAnswer('a result fetch', answer.status, answer.text);
-      }
-      if (typeof outputUrl !== 'string' || outputUrl === '') {
+      const status = jobStatus(json.status);
+      if (status === undefined) throw unexpectedAnswer('a result fetch', answer.status, answer.text);
+      if (status !== 'COMPLETED' || outputUrl === undefined || outputUrl === '') {
         // Typically a job still QUEUED or PROCESSING: asking again later is right, hence the transient kind.
         throw new SegmindError({
           kind: 'server',
           message: `Segmind has no video for this request yet (status ${status}).`,
+          httpStatus: answer.status,
+          requestSent: true,
+          upstreamMessage: answer.text,
+        });
+      }
+      // The address is stored, logged and fetched: anything but a plain absolute http(s) URL is an unusable answer.
+      const urlProblem = upstreamUrlProblem(outputUrl);
+      if (urlProblem !== null) {
+        throw new SegmindError({
+          kind: 'server',
+          message: `Segmind's result names ${urlProblem} for the video.`,
           httpStatus: answer.status,
           requestSent: true,
           upstreamMessage: answer.text,
@@ -177,8 +201,8 @@ export function createSegmindClient(options: SegmindClientOptions): SegmindClien
         (queueSeconds !== undefined && inferenceSeconds !== undefined ? queueSeconds + inferenceSeconds : undefined);
       return {
         status: status as SegmindJobStatus,
-        outputUrl,
-        contentType: typeof video.content_type === 'string' ? video.content_type : 'video/mp4',
+        outputUrl: outputUrl as string,
+        contentType: upstreamMediaType(video.content_type) ?? 'video/mp4',
         ...(fileSize !== undefined && { fileSize }),
         ...(cost !== undefined && { cost }),
         ...(totalSeconds !== undefined && { totalSeconds }),
@@ -191,10 +215,11 @@ export function createSegmindClient(options: SegmindClientOptions): SegmindClien
       // The docs name the field `urls`, the official SDK reads `file_urls`; a bare list is tolerated too.
       const json = answer.json;
       const urls: unknown = Array.isArray(json) ? json : isRecord(json) ? (json.file_urls ?? json.urls) : undefined;
-      if (!Array.isArray(urls) || urls.length !== dataUrls.length || !urls.every((u) => typeof u === 'string')) {
+      // The URLs are stored as the generation's frames and sent to Segmind: each must be a plain http(s) URL.
+      if (!Array.isArray(urls) || urls.length !== dataUrls.length || !urls.every((u) => upstreamUrlProblem(u) === null)) {
         throw unexpectedAnswer('an upload', answer.status, answer.text);
       }
-      return urls;
+      return urls as string[];
     },
   };
 }

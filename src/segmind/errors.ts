@@ -1,3 +1,5 @@
+import { cleanUpstreamText, redactSecrets } from './upstream-text.js';
+
 /** What went wrong talking to Segmind, as data the worker can decide on. */
 export type SegmindErrorKind =
   | 'bad_request'
@@ -27,6 +29,9 @@ const MESSAGES: Record<SegmindErrorKind, string> = {
   network: 'Could not reach Segmind over the network.',
   timeout: 'Segmind did not answer in time.',
 };
+
+/** Longest upstream text an error keeps for the logs. */
+const MAX_UPSTREAM_MESSAGE_LENGTH = 2000;
 
 /** Options of {@link SegmindError}. */
 export interface SegmindErrorOptions {
@@ -62,7 +67,10 @@ export class SegmindError extends Error {
     this.requestSent = options.requestSent;
     if (options.httpStatus !== undefined) this.httpStatus = options.httpStatus;
     if (options.retryAt !== undefined) this.retryAt = options.retryAt;
-    if (options.upstreamMessage !== undefined) this.upstreamMessage = options.upstreamMessage.slice(0, 2000);
+    // Logged, so made harmless here, once for every way an error is made: no NUL, lone surrogate or escape codes.
+    if (options.upstreamMessage !== undefined) {
+      this.upstreamMessage = cleanUpstreamText(options.upstreamMessage, { maxLength: MAX_UPSTREAM_MESSAGE_LENGTH });
+    }
   }
 
   /** Whether trying the same call later may succeed (429, 5xx, network, timeout). */
@@ -173,7 +181,12 @@ function errorCodes(error: unknown, depth = 0): string[] {
  * status line had already arrived and reading the body failed: Segmind answered, and for a 2xx submit that
  * means it accepted the job.
  */
-export function segmindErrorFromFetchFailure(error: unknown, timeoutMs: number, httpStatus?: number): SegmindError {
+export function segmindErrorFromFetchFailure(
+  error: unknown,
+  timeoutMs: number,
+  httpStatus?: number,
+  secrets: readonly string[] = [],
+): SegmindError {
   const answered = httpStatus !== undefined && { httpStatus };
   if (error instanceof DOMException && error.name === 'TimeoutError') {
     return new SegmindError({
@@ -187,7 +200,7 @@ export function segmindErrorFromFetchFailure(error: unknown, timeoutMs: number, 
   }
   const codes = errorCodes(error);
   const notSent = httpStatus === undefined && codes.length > 0 && codes.every((code) => NOT_SENT_CODES.has(code));
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = redactSecrets(error instanceof Error ? error.message : String(error), secrets);
   return new SegmindError({
     kind: 'network',
     requestSent: !notSent,

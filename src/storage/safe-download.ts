@@ -1,4 +1,5 @@
 import { isLoopbackHost } from '../config.js';
+import { upstreamUrlProblem } from '../segmind/upstream-text.js';
 import { hostAllowed } from './host-allowlist.js';
 
 export { hostAllowed } from './host-allowlist.js';
@@ -29,6 +30,9 @@ export class DownloadTimeoutError extends Error {
 
 /** Throws unless `url` is https on an allowed host, or plain http on a loopback host that is explicitly listed. */
 export function assertDownloadable(url: URL, policy: DownloadPolicy): void {
+  // A redirect's Location is upstream's word like the result itself: the same rules, or no request at all.
+  const problem = upstreamUrlProblem(url.href);
+  if (problem !== null) throw new UnsafeDownloadError(`refusing to download from ${problem}`);
   const listed = hostAllowed(url, policy.allowedHosts);
   const httpOk = url.protocol === 'http:' && isLoopbackHost(url.hostname) && listed;
   if (url.protocol !== 'https:' && !httpOk) {
