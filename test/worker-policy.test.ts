@@ -137,9 +137,13 @@ describe('the failure policy for a status poll', () => {
     [403, 'UPSTREAM_FORBIDDEN'],
     [402, 'INSUFFICIENT_CREDITS'],
     [410, 'MODEL_UNAVAILABLE'],
-    [400, 'INVALID_INPUT'],
   ] as const)('fails an HTTP %i at once with %s', (status, code) => {
     expectFail(decide(httpError(status), 'poll', 1, backoff, NOW), code);
+  });
+
+  it.each([400, 405, 422])('asks again after an HTTP %i (a status request has no user input to blame), then fails with UPSTREAM_UNAVAILABLE', (status) => {
+    for (let tryNumber = 1; tryNumber <= 4; tryNumber++) expectRetry(decide(httpError(status), 'poll', tryNumber, backoff, NOW));
+    expectFail(decide(httpError(status), 'poll', 5, backoff, NOW), 'UPSTREAM_UNAVAILABLE', true);
   });
 });
 

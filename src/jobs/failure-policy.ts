@@ -57,6 +57,9 @@ const policy: Record<Phase, Partial<Record<SegmindErrorKind | 'accepted' | 'ambi
   poll: {
     ...finalRules,
     not_found: { action: 'fail', code: 'RESULT_EXPIRED', retryable: true },
+    // A status request has no input of the user's to reject: an odd 4xx (a 422 without a final status, a 405
+    // page) says nothing about the prompt, so it is asked again a few times and then blamed on Segmind.
+    bad_request: { action: 'backoff', maxTries: 5, exhausted: 'UPSTREAM_UNAVAILABLE' },
     // Polling is free and safe to repeat: keep going; the generation deadline bounds it.
     rate_limited: { action: 'wait-for-reset', maxTries: Number.POSITIVE_INFINITY },
     server: { action: 'backoff', maxTries: Number.POSITIVE_INFINITY, exhausted: 'UPSTREAM_UNAVAILABLE' },
