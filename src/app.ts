@@ -16,6 +16,7 @@ import { createGraphqlServer } from './graphql-server.js';
 import { createHealthHandler } from './health.js';
 import { createJobDurationEstimator } from './jobs/history.js';
 import { applyRetention } from './jobs/retention.js';
+import { upstreamNameOf } from './jobs/upstream-name.js';
 import { createWorker, type Worker } from './jobs/worker.js';
 import type { Logger } from './logger.js';
 import { createMetrics, instrumentedFetch } from './metrics.js';
@@ -213,6 +214,7 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
           simulator ? config.simulatorProcessingMs : SEGMIND_EXPECTED_JOB_MS,
         ),
         backoff: { baseMs: 1000, maxMs: 60_000 },
+        upstreamName: upstreamNameOf(provider),
         maxVideoBytes: config.maxVideoMb * 1024 * 1024,
         downloadPolicy: {
           // The simulator's loopback address and port are allowed only when we started the simulator ourselves:

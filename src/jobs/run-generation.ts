@@ -19,6 +19,7 @@ import { nextPollDelay } from './poll-schedule.js';
 import { estimateProgress, etaSecondsFor, progressAt } from './progress.js';
 import { recordRequestId } from './record-request-id.js';
 import { recordingGivesUpAfterMs, type SubmitPatience } from './submit-window.js';
+import { capitalized, type UpstreamName } from './upstream-name.js';
 import { checkReportedCost, upstreamSecondsOrOwn } from './upstream-values.js';
 
 /** Everything a worker needs to drive one generation. */
@@ -45,6 +46,8 @@ export interface RunnerDeps {
   /** Where result videos may come from. */
   downloadPolicy: DownloadPolicy;
   metrics?: Pick<Metrics, 'statusDuration' | 'rateLimitWaits'>;
+  /** Who runs the jobs, as timeline messages name it. @default 'Segmind' */
+  upstreamName?: UpstreamName;
 }
 
 /** Thrown when the generation is no longer ours to drive (canceled, lease lost, shutting down). */
@@ -94,30 +97,32 @@ function failedSet(row: GenerationRow, decision: FailDecision): TransitionSet {
 }
 
 /** A generation whose runs stopped twice while sending it to Segmind is not sent a third time. */
-const REPEATED_CRASH: FailDecision = {
+const repeatedCrash = (upstream: UpstreamName): FailDecision => ({
   action: 'fail',
   code: 'INTERNAL',
   retryable: true,
   mayBeCharged: true,
-  message:
-    'Our worker stopped twice while sending this job to Segmind, so it is not sent again. Segmind may bill the earlier submissions; ask for a new generation.',
-};
+  message: `Our worker stopped twice while sending this job to ${upstream}, so it is not sent again. ${capitalized(upstream)} may bill the earlier submissions; ask for a new generation.`,
+});
 
-function timeoutDecision(row: GenerationRow): FailDecision {
+function timeoutDecision(row: GenerationRow, upstream: UpstreamName): FailDecision {
   const base = { action: 'fail', code: 'TIMEOUT' satisfies GenerationErrorCode, retryable: true } as const;
   if (row.requestId) {
-    return { ...base, mayBeCharged: true, message: 'The generation did not finish before its deadline. Segmind had accepted it, so its charge may still apply.' };
+    return {
+      ...base,
+      mayBeCharged: true,
+      message: `The generation did not finish before its deadline. ${capitalized(upstream)} had accepted it, so its charge may still apply.`,
+    };
   }
   // A submit went out and its answer was never recorded (its worker stopped): Segmind may hold, and bill, the job.
   if (row.submitStartedAt) {
     return {
       ...base,
       mayBeCharged: true,
-      message:
-        'The generation did not finish before its deadline. It had been sent to Segmind without a recorded answer, so a charge may apply.',
+      message: `The generation did not finish before its deadline. It had been sent to ${upstream} without a recorded answer, so a charge may apply.`,
     };
   }
-  return { ...base, message: 'The generation could not be sent to Segmind before its deadline; nothing is charged.' };
+  return { ...base, message: `The generation could not be sent to ${upstream} before its deadline; nothing is charged.` };
 }
 
 /**
@@ -148,6 +153,10 @@ export async function keyPrefixOf(db: Db, apiKeyId: string | null): Promise<stri
 
 class GenerationRun {
   readonly log: Logger;
+  /** Who runs the job, as the timeline names it. */
+  private readonly upstream: UpstreamName;
+  /** When this run last wrote a progress tick, on this process's clock. */
+  private lastTickAt = 0;
 
   constructor(
     public row: GenerationRow,
@@ -155,10 +164,11 @@ class GenerationRun {
     private readonly signal: AbortSignal,
   ) {
     this.log = deps.log;
+    this.upstream = deps.upstreamName ?? 'Segmind';
   }
 
   async drive(): Promise<void> {
-    if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row)));
+    if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row, this.upstream)));
     if (!this.row.requestId && !(await this.submit())) return;
     const output =
       this.row.status === 'STORING' && this.row.outputUrl
@@ -207,7 +217,7 @@ class GenerationRun {
     if (row.submitStartedAt) {
       // Once is a mishap; a second crash in the same place is a fault that repeats, and each round may be billed.
       if (await this.resubmittedAfterCrashBefore()) {
-        await this.withDatabaseRetry(() => this.fail(REPEATED_CRASH));
+        await this.withDatabaseRetry(() => this.fail(repeatedCrash(this.upstream)));
         return false;
       }
       // The last worker died between sending the job and recording Segmind's answer: the one window where we
@@ -216,8 +226,7 @@ class GenerationRun {
         {},
         {
           type: 'resubmitting_after_crash',
-          message:
-            'A worker stopped after sending this job to Segmind and before recording its answer. It is sent again; Segmind may bill both submissions.',
+          message: `A worker stopped after sending this job to ${this.upstream} and before recording its answer. It is sent again; ${this.upstream} may bill both submissions.`,
           data: { previousSubmitStartedAt: row.submitStartedAt.toISOString() },
         },
       );
@@ -253,6 +262,7 @@ class GenerationRun {
       etaSeconds: expectedSeconds,
       workerId,
       leaseMs: this.deps.leaseMs,
+      upstreamName: this.upstream,
     };
     // However long the database is away (up to the patience), the answer is recorded by us, lease or not.
     const recorded = await this.withDatabaseRetry(() => recordRequestId(db, accepted), recordBy).catch((error: unknown) => {
@@ -310,7 +320,7 @@ class GenerationRun {
         },
         {
           type: 'rate_limited',
-          message: `Segmind is rate limiting submissions; waiting until ${nextAttemptAt.toISOString()} to send it.`,
+          message: `${capitalized(this.upstream)} is rate limiting submissions; waiting until ${nextAttemptAt.toISOString()} to send it.`,
           data: { reason: decision.reason, nextAttemptAt: nextAttemptAt.toISOString(), waits: marked.rateLimitWaits + 1 },
         },
       );
@@ -359,9 +369,9 @@ class GenerationRun {
     let pollFailures = 0;
     for (;;) {
       const elapsed = Date.now() - submittedAt;
-      await this.pause(nextPollDelay(elapsed, { minMs: pollMinMs, maxMs: pollMaxMs, expectedMs }));
+      await this.waitTicking(nextPollDelay(elapsed, { minMs: pollMinMs, maxMs: pollMaxMs, expectedMs }), submittedAt, expectedMs);
       if (this.pastDeadline()) {
-        await this.fail(timeoutDecision(this.row));
+        await this.fail(timeoutDecision(this.row, this.upstream));
         return null;
       }
       try {
@@ -385,11 +395,11 @@ class GenerationRun {
               upstreamSeconds: upstreamSecondsOrOwn(result.totalSeconds, (Date.now() - submittedAt) / 1000),
               ...(cost !== undefined && { costUsd: cost.toFixed(4), costFinal: true }),
             },
-            { type: 'storing', message: 'Segmind finished; copying the video into storage.' },
+            { type: 'storing', message: `${capitalized(this.upstream)} finished; copying the video into storage.` },
           );
           return { url: result.outputUrl, contentType: result.contentType };
         }
-        if (answer.status === 'PROCESSING') await this.reportProgress(Date.now() - submittedAt, expectedMs);
+        if (answer.status === 'PROCESSING') await this.reportProgress(Date.now() - submittedAt, expectedMs, 'PROCESSING');
       } catch (error) {
         if (error instanceof Stopped) throw error;
         const decision = decide(error, 'poll', ++pollFailures, this.deps.backoff);
@@ -417,22 +427,48 @@ class GenerationRun {
       {},
       {
         type: 'cost_ignored',
-        message: `Segmind reported a charge of $${result.cost}, ${check.reason}; the estimate of $${Number(this.row.costUsd).toFixed(2)} is kept.`,
+        message: `${capitalized(this.upstream)} reported a charge of $${result.cost}, ${check.reason}; the estimate of $${Number(this.row.costUsd).toFixed(2)} is kept.`,
         data: { reportedUsd: result.cost, listPriceUsd },
       },
     );
     return undefined;
   }
 
-  /** A progress tick while PROCESSING, written only when the bar moves visibly, and not too often. */
-  private async reportProgress(elapsedMs: number, expectedMs: number): Promise<void> {
+  /**
+   * Waits `ms` for the next status request, writing progress ticks from the estimate meanwhile: status requests
+   * are rare while a job is young (the first comes at half its expected length), and every subscriber should
+   * see the bar move between them.
+   */
+  private async waitTicking(ms: number, submittedAt: number, expectedMs: number): Promise<void> {
+    const until = Date.now() + ms;
+    for (let left = ms; left > 0; left = until - Date.now()) {
+      await this.pause(Math.min(progressIntervalMs(expectedMs), left));
+      if (until - Date.now() > 0) await this.reportProgress(Date.now() - submittedAt, expectedMs);
+    }
+  }
+
+  /**
+   * A progress tick from the estimate, written only when the bar moves visibly, and not too often. `upstream`
+   * is the status the upstream just answered: only an answer moves SUBMITTED to PROCESSING, while ticks between
+   * answers keep the status. Progress never falls and the ETA never rises: the estimate may change under us
+   * (a job that finished meanwhile changes the expected length).
+   */
+  private async reportProgress(elapsedMs: number, expectedMs: number, upstream?: 'PROCESSING'): Promise<void> {
     const estimate = estimateProgress(elapsedMs, expectedMs);
-    if (this.row.status === 'SUBMITTED') {
-      await this.update({ status: 'PROCESSING', ...estimate }, { type: 'processing', message: 'Segmind is generating the video.' });
+    const forward = {
+      progress: Math.max(estimate.progress, this.row.progress),
+      etaSeconds: Math.min(estimate.etaSeconds, this.row.etaSeconds ?? estimate.etaSeconds),
+    };
+    if (upstream === 'PROCESSING' && this.row.status === 'SUBMITTED') {
+      const message = `${capitalized(this.upstream)} is generating the video.`;
+      await this.update({ status: 'PROCESSING', ...forward }, { type: 'processing', message });
+      this.lastTickAt = Date.now();
       return;
     }
-    const moved = estimate.progress - this.row.progress >= MIN_PROGRESS_STEP;
-    if (moved && Date.now() - this.row.updatedAt.getTime() >= progressIntervalMs(expectedMs)) await this.update(estimate);
+    const moved = forward.progress - this.row.progress >= MIN_PROGRESS_STEP;
+    if (!moved || Date.now() - this.lastTickAt < progressIntervalMs(expectedMs)) return;
+    await this.update(forward);
+    this.lastTickAt = Date.now();
   }
 
   /**
@@ -447,7 +483,7 @@ class GenerationRun {
     await storage.removePartials(key);
     let stored: { sizeBytes: number; video: VerifiedVideo } | undefined;
     for (let tryNumber = 1; stored === undefined; tryNumber++) {
-      if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row)));
+      if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row, this.upstream)));
       try {
         stored = await storeResult({
           url,
@@ -460,7 +496,7 @@ class GenerationRun {
         });
       } catch (error) {
         if (this.signal.aborted) throw new Stopped();
-        if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row)));
+        if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row, this.upstream)));
         if (error instanceof InvalidVideoError) {
           await storage.remove(key);
           this.log.error('the result is not a playable MP4 video', { err: error });
@@ -468,7 +504,7 @@ class GenerationRun {
             action: 'fail',
             code: 'INVALID_RESULT',
             retryable: true,
-            message: `Segmind's result is not a playable MP4 video (${error.reason}), so it was not kept. Segmind may still bill the job; ask for a new generation.`,
+            message: `${capitalized(this.upstream)}'s result is not a playable MP4 video (${error.reason}), so it was not kept. ${capitalized(this.upstream)} may still bill the job; ask for a new generation.`,
           });
           return;
         }
