@@ -61,7 +61,7 @@ type FailDecision = Extract<Decision, { action: 'fail' }>;
  * job for short jobs), so a busy worker does not flood Postgres and subscribers with NOTIFY traffic.
  */
 const MIN_PROGRESS_STEP = 0.01;
-const progressIntervalMs = (expectedMs: number) => Math.min(2000, expectedMs / 20);
+const progressIntervalMs = (expectedMs: number) => Math.min(2000, Math.max(200, expectedMs / 20));
 
 export function toVeoInput(row: GenerationRow): VeoInput {
   return {
