@@ -58,7 +58,8 @@ type FailDecision = Extract<Decision, { action: 'fail' }>;
 
 /**
  * Progress ticks are written when the bar moves by this much, and at most every 2 s (or a twentieth of the
- * job for short jobs), so a busy worker does not flood Postgres and subscribers with NOTIFY traffic.
+ * job for short jobs, never closer than 200 ms), so a busy worker does not flood Postgres and subscribers with
+ * NOTIFY traffic. Between status requests they are written on this schedule from the estimate.
  */
 const MIN_PROGRESS_STEP = 0.01;
 const progressIntervalMs = (expectedMs: number) => Math.min(2000, Math.max(200, expectedMs / 20));
