@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -363,14 +363,18 @@ describe('the simulator with a state directory', () => {
     }
   });
 
-  it('skips files in the state directory that are not its jobs', async () => {
+  it('skips files in the state directory that are not its jobs, and deletes jobs older than a week', async () => {
     const stateDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-sim-state-'));
     const sim = createSegmindSimulator({ stateDir });
     try {
       await writeFile(path.join(stateDir, '00000000-0000-4000-8000-000000000000.json'), '{"torn');
       await writeFile(path.join(stateDir, 'notes.txt'), 'hello');
+      const oldId = '11111111-1111-4111-8111-111111111111';
+      const old = { id: oldId, input: body, submittedAt: Date.now() - 8 * 24 * 3600_000, durationMs: 100, fails: false, cost: 0.4, expired: false };
+      await writeFile(path.join(stateDir, `${oldId}.json`), JSON.stringify(old));
       await sim.start();
       expect(sim.jobs()).toEqual([]);
+      expect((await readdir(stateDir)).sort()).toEqual(['00000000-0000-4000-8000-000000000000.json', 'notes.txt']);
     } finally {
       await sim.stop();
       await rm(stateDir, { recursive: true, force: true });

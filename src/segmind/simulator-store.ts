@@ -10,7 +10,10 @@ import path from 'node:path';
 import type { SimJob } from './simulator-jobs.js';
 
 export interface SimJobStore {
-  /** Every job on disk; files that are not a job (a torn temporary file, a stray) are skipped. */
+  /**
+   * Every job on disk; files that are not a job (a torn temporary file, a stray) are skipped, and jobs older than
+   * {@link KEPT_FOR_MS} are deleted, so the directory does not grow without end.
+   */
   load(): SimJob[];
   save(job: SimJob): void;
   /** Forgets every job on disk. */
@@ -18,6 +21,9 @@ export interface SimJobStore {
 }
 
 const JOB_FILE = /^([0-9a-f-]{36})\.json$/;
+
+/** Segmind keeps result files for days after the hour of its records; the simulator keeps a job a week. */
+export const KEPT_FOR_MS = 7 * 24 * 60 * 60 * 1000;
 
 function isSimJob(value: unknown, id: string): value is SimJob {
   const job = value as Partial<SimJob> | null;
@@ -45,7 +51,9 @@ export function createSimJobStore(directory: string): SimJobStore {
         if (!id) continue;
         try {
           const job: unknown = JSON.parse(readFileSync(path.join(directory, name), 'utf8'));
-          if (isSimJob(job, id)) jobs.push({ ...job, statusRequests: Number(job.statusRequests) || 0 });
+          if (!isSimJob(job, id)) continue;
+          if (Date.now() - job.submittedAt > KEPT_FOR_MS) rmSync(path.join(directory, name), { force: true });
+          else jobs.push({ ...job, statusRequests: Number(job.statusRequests) || 0 });
         } catch {
           // Unreadable: not a job this simulator wrote.
         }
