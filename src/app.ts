@@ -16,6 +16,7 @@ import { createGraphqlServer } from './graphql-server.js';
 import { createHealthHandler } from './health.js';
 import { createJobDurationEstimator } from './jobs/history.js';
 import { applyRetention } from './jobs/retention.js';
+import { upstreamNameOf } from './jobs/upstream-name.js';
 import { createWorker, type Worker } from './jobs/worker.js';
 import type { Logger } from './logger.js';
 import { createMetrics, instrumentedFetch } from './metrics.js';
@@ -23,7 +24,8 @@ import { refuseUnauthenticatedUpload } from './multipart-gate.js';
 import { requestIdOf } from './request-id.js';
 import type { Provider } from './schema/context.js';
 import { createSegmindClient } from './segmind/client.js';
-import { createSegmindSimulator, type SegmindSimulator } from './segmind/simulator.js';
+import { startEmbeddedSimulator } from './segmind/embedded-simulator.js';
+import type { SegmindSimulator } from './segmind/simulator.js';
 import { createLocalStorage } from './storage/local-storage.js';
 import { MAX_MULTIPART_BODY_BYTES } from './uploads.js';
 import { createVideoHandler } from './storage/video-route.js';
@@ -86,8 +88,8 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
   let segmindBaseUrl = config.segmindBaseUrl;
   let segmindApiKey = config.segmindApiKey;
   if (!segmindApiKey && runWorker) {
-    simulator = createSegmindSimulator({ processingMs: config.simulatorProcessingMs });
-    segmindBaseUrl = await simulator.start();
+    simulator = await startEmbeddedSimulator({ dataDir: config.dataDir, processingMs: config.simulatorProcessingMs, log });
+    segmindBaseUrl = simulator.url;
     segmindApiKey = 'sim-key';
     log.warn('SEGMIND_API_KEY is not set: using the built-in Segmind simulator. Videos are SIMULATED samples.', {
       simulatorUrl: segmindBaseUrl,
@@ -213,6 +215,7 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
           simulator ? config.simulatorProcessingMs : SEGMIND_EXPECTED_JOB_MS,
         ),
         backoff: { baseMs: 1000, maxMs: 60_000 },
+        upstreamName: upstreamNameOf(provider),
         maxVideoBytes: config.maxVideoMb * 1024 * 1024,
         downloadPolicy: {
           // The simulator's loopback address and port are allowed only when we started the simulator ourselves:

@@ -295,3 +295,46 @@ describe.skipIf(!hasPostgres)('the generate command against a real server', () =
     expect(idOf(stdout)).toBeUndefined();
   });
 });
+
+describe('the generate command against a server on its built-in simulator', () => {
+  let server: TestApp;
+  let outDir: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    // Embedded database and simulator; "[sim:slow]" jobs take ten times as long, which leaves time to press Ctrl-C.
+    server = await startTestApp({ SIMULATOR_PROCESSING_MS: '500' });
+    outDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-cli-sim-out-'));
+    env = { REELQL_URL: server.url, REELQL_API_KEY: server.key };
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+    if (outDir) await rm(outDir, { recursive: true, force: true });
+  });
+
+  /** "Segmind" only as part of "Segmind simulator": nothing claims the job went to Segmind. */
+  const claimsSegmind = (text: string) => /Segmind/i.test(text.replaceAll(/Segmind simulator/gi, ''));
+
+  it('says the video is the simulator’s sample, names the simulator on the timeline, and its progress never falls', async () => {
+    const { code, stdout, stderr } = await finish(runCli(['a paper boat in a puddle', '--duration', '4', '--out', outDir], env));
+    expect(code, stderr).toBe(SAVED.code);
+    expect(stdout).toContain('The server runs the built-in Segmind simulator: the video will be its 2-second 320×180 sample clip');
+    expect(stdout).toContain('Sent to the Segmind simulator.');
+    expect(claimsSegmind(stdout + stderr)).toBe(false);
+    const percents = progressLines(stdout).map((s) => s.percent);
+    expect(percents).toEqual([...percents].sort((a, b) => a - b));
+  });
+
+  it('asks and answers a cancel without promising a Segmind charge', async () => {
+    const run = runCli(['[sim:slow] a long sunset', '--duration', '4', '--out', outDir], env);
+    await waitFor('a progress line', () => (progressLines(run.stdout()).length > 0 ? true : undefined));
+    const id = idOf(run.stdout())!;
+    run.kill('SIGINT');
+    await waitFor('the question', () => (run.stderr().includes(`Cancel generation ${id}? The simulator charges nothing. [y/N] `) ? true : undefined));
+    run.type('y\n');
+    const { code, stdout, stderr } = await finish(run);
+    expect(code).toBe(CANCELED.code);
+    expect(stdout).toContain(`Canceled generation ${id}. The Segmind simulator had already accepted the job (chargeMayApply: true)`);
+    expect(claimsSegmind(stdout + stderr)).toBe(false);
+  });
+});

@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSegmindSimulator, type SegmindSimulator } from '../src/segmind/index.js';
@@ -312,6 +315,69 @@ describe('the simulator counters and timing', () => {
   it('refuses a processingJitter outside [0, 1)', () => {
     for (const processingJitter of [-0.1, 1, Number.NaN]) {
       expect(() => createSegmindSimulator({ processingJitter })).toThrow(RangeError);
+    }
+  });
+});
+
+describe('the simulator with a state directory', () => {
+  it('keeps its jobs across a stop and a new simulator on the same directory, completing them on the wall-clock schedule', async () => {
+    const stateDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-sim-state-'));
+    const first = createSegmindSimulator({ processingMs: 600, stateDir });
+    const second = createSegmindSimulator({ processingMs: 600, stateDir });
+    try {
+      const firstUrl = await first.start();
+      const submitted = await fetch(`${firstUrl}/v2/veo-3.1-fast`, { method: 'POST', headers: KEY, body: JSON.stringify(body) });
+      const { request_id: id } = (await submitted.json()) as { request_id: string };
+      const expiredId = await (async () => {
+        const answer = await fetch(`${firstUrl}/v2/veo-3.1-fast`, { method: 'POST', headers: KEY, body: JSON.stringify(body) });
+        return ((await answer.json()) as { request_id: string }).request_id;
+      })();
+      expect(first.expire(expiredId)).toBe(true);
+      const completesAt = first.jobs().find((job) => job.requestId === id)!.completesAt;
+      await first.stop();
+
+      const url = await second.start();
+      expect(second.submissions()).toBe(2);
+      expect(second.jobs().map((job) => [job.requestId, job.expired])).toEqual([
+        [id, false],
+        [expiredId, true],
+      ]);
+      expect(second.jobs()[0]!.completesAt).toEqual(completesAt);
+      const status = async () => ((await (await fetch(`${url}/v2/requests/${id}/status`, { headers: KEY })).json()) as { status: string }).status;
+      expect(await status()).not.toBe('COMPLETED');
+      await waitFor('the job to complete', async () => ((await status()) === 'COMPLETED' ? true : undefined), { timeoutMs: 5000 });
+      expect(Date.now()).toBeGreaterThanOrEqual(completesAt.getTime());
+      const result = (await (await fetch(`${url}/v2/requests/${id}`, { headers: KEY })).json()) as { output: string };
+      expect(result.output).toBe(`${url}/files/${id}.mp4`);
+      expect((await fetch(result.output)).status).toBe(200);
+      expect((await fetch(`${url}/v2/requests/${expiredId}`, { headers: KEY })).status).toBe(404);
+
+      second.reset();
+      await second.stop();
+      await second.start();
+      expect(second.jobs()).toEqual([]);
+    } finally {
+      await first.stop();
+      await second.stop();
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('skips files in the state directory that are not its jobs, and deletes jobs older than a week', async () => {
+    const stateDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-sim-state-'));
+    const sim = createSegmindSimulator({ stateDir });
+    try {
+      await writeFile(path.join(stateDir, '00000000-0000-4000-8000-000000000000.json'), '{"torn');
+      await writeFile(path.join(stateDir, 'notes.txt'), 'hello');
+      const oldId = '11111111-1111-4111-8111-111111111111';
+      const old = { id: oldId, input: body, submittedAt: Date.now() - 8 * 24 * 3600_000, durationMs: 100, fails: false, cost: 0.4, expired: false };
+      await writeFile(path.join(stateDir, `${oldId}.json`), JSON.stringify(old));
+      await sim.start();
+      expect(sim.jobs()).toEqual([]);
+      expect((await readdir(stateDir)).sort()).toEqual(['00000000-0000-4000-8000-000000000000.json', 'notes.txt']);
+    } finally {
+      await sim.stop();
+      await rm(stateDir, { recursive: true, force: true });
     }
   });
 });

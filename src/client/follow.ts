@@ -19,6 +19,8 @@ export interface FollowOptions {
   cancel: (id: string) => Promise<CancelResult>;
   /** Ctrl-C was pressed before the generation existed: ask at once. */
   interruptedEarly?: boolean;
+  /** The server runs jobs on its built-in simulator, which charges nothing: the question says so. */
+  simulated?: boolean;
 }
 
 const YES = /^\s*y(es)?\s*$/i;
@@ -85,7 +87,7 @@ export function follow(options: FollowOptions): Promise<FollowOutcome> {
       view.pause();
       const asking = (question = new AbortController());
       askLine(
-        `Cancel generation ${id}? Segmind may still charge if it already started. [y/N] `,
+        `Cancel generation ${id}? ${options.simulated ? 'The simulator charges nothing.' : 'Segmind may still charge if it already started.'} [y/N] `,
         terminal.stdin,
         terminal.stderr,
         asking.signal,

@@ -30,6 +30,18 @@ function baseInput(options: GenerateOptions): Record<string, unknown> {
 }
 
 /** The generation, or the error the server returned as data, as a CliError of the right kind. */
+/** What a cancel means for the bill; a simulated job costs no money either way. */
+function cancelCharge(chargeMayApply: boolean, simulated: boolean): string {
+  if (simulated) {
+    return chargeMayApply
+      ? 'The Segmind simulator had already accepted the job (chargeMayApply: true); a simulated job costs no money.'
+      : 'It had not reached the Segmind simulator (chargeMayApply: false); a simulated job costs no money.';
+  }
+  return chargeMayApply
+    ? 'Segmind had already accepted the job and cannot stop it, so its charge may still apply (chargeMayApply: true).'
+    : 'It had not reached Segmind, so nothing is charged (chargeMayApply: false).';
+}
+
 function accepted(result: GenerateResult): Generation & { provider: string } {
   switch (result.__typename) {
     case 'GenerateVideoSuccess':
@@ -96,7 +108,11 @@ async function generate(options: GenerateOptions, terminal: Terminal): Promise<n
     stopDeferring();
   }
   const { id } = generation;
+  const simulated = generation.provider === 'SIMULATOR';
   say(`Generation ${id}: ${generation.status}, $${generation.cost.amount} ${generation.cost.currency} (${generation.provider}).`);
+  if (simulated) {
+    say('The server runs the built-in Segmind simulator: the video will be its 2-second 320×180 sample clip, and no money is spent.');
+  }
 
   const watch = watchGeneration(options.url, key, id);
   const view = createProgressView((text) => terminal.stdout.write(text), terminal.tty);
@@ -104,6 +120,7 @@ async function generate(options: GenerateOptions, terminal: Terminal): Promise<n
   try {
     outcome = await follow({
       id,
+      simulated,
       watch,
       view,
       terminal,
@@ -123,12 +140,7 @@ async function generate(options: GenerateOptions, terminal: Terminal): Promise<n
     return EXIT_CODES.CANCELED.code;
   }
   if (outcome.kind === 'canceled') {
-    say(
-      `Canceled generation ${id}. ` +
-        (outcome.chargeMayApply
-          ? 'Segmind had already accepted the job and cannot stop it, so its charge may still apply (chargeMayApply: true).'
-          : 'It had not reached Segmind, so nothing is charged (chargeMayApply: false).'),
-    );
+    say(`Canceled generation ${id}. ${cancelCharge(outcome.chargeMayApply, simulated)}`);
     return EXIT_CODES.CANCELED.code;
   }
 

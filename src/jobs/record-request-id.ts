@@ -3,6 +3,7 @@ import type { Db } from '../db/client.js';
 import { terminalStatuses, transition } from '../db/generations.js';
 import { generations, type GenerationRow, type GenerationStatus } from '../db/schema.js';
 import { progressAt } from './progress.js';
+import type { UpstreamName } from './upstream-name.js';
 
 /** A submit Segmind accepted, as its sender knows it. */
 export interface AcceptedSubmit {
@@ -15,6 +16,8 @@ export interface AcceptedSubmit {
   etaSeconds: number;
   workerId: string;
   leaseMs: number;
+  /** Who accepted it, as the timeline names it. @default 'Segmind' */
+  upstreamName?: UpstreamName;
 }
 
 export type RecordOutcome =
@@ -48,7 +51,7 @@ export async function recordRequestId(db: Db, submit: AcceptedSubmit): Promise<R
       leaseOwner: submit.workerId,
       leaseExpiresAt: sql`now() + ${submit.leaseMs} * interval '1 millisecond'`,
     },
-    event: { type: 'submitted', message: 'Sent to Segmind.', data: { attempt: submit.attempt } },
+    event: { type: 'submitted', message: `Sent to ${submit.upstreamName ?? 'Segmind'}.`, data: { attempt: submit.attempt } },
   });
   if (submitted) return { outcome: 'submitted', row: submitted };
   const [ended] = await db

@@ -19,6 +19,7 @@ import { nextPollDelay } from './poll-schedule.js';
 import { estimateProgress, etaSecondsFor, progressAt } from './progress.js';
 import { recordRequestId } from './record-request-id.js';
 import { recordingGivesUpAfterMs, type SubmitPatience } from './submit-window.js';
+import { capitalized, type UpstreamName } from './upstream-name.js';
 import { checkReportedCost, upstreamSecondsOrOwn } from './upstream-values.js';
 
 /** Everything a worker needs to drive one generation. */
@@ -45,6 +46,8 @@ export interface RunnerDeps {
   /** Where result videos may come from. */
   downloadPolicy: DownloadPolicy;
   metrics?: Pick<Metrics, 'statusDuration' | 'rateLimitWaits'>;
+  /** Who runs the jobs, as timeline messages name it. @default 'Segmind' */
+  upstreamName?: UpstreamName;
 }
 
 /** Thrown when the generation is no longer ours to drive (canceled, lease lost, shutting down). */
@@ -55,10 +58,11 @@ type FailDecision = Extract<Decision, { action: 'fail' }>;
 
 /**
  * Progress ticks are written when the bar moves by this much, and at most every 2 s (or a twentieth of the
- * job for short jobs), so a busy worker does not flood Postgres and subscribers with NOTIFY traffic.
+ * job for short jobs, never closer than 200 ms), so a busy worker does not flood Postgres and subscribers with
+ * NOTIFY traffic. Between status requests they are written on this schedule from the estimate.
  */
 const MIN_PROGRESS_STEP = 0.01;
-const progressIntervalMs = (expectedMs: number) => Math.min(2000, expectedMs / 20);
+const progressIntervalMs = (expectedMs: number) => Math.min(2000, Math.max(200, expectedMs / 20));
 
 export function toVeoInput(row: GenerationRow): VeoInput {
   return {
@@ -94,14 +98,13 @@ function failedSet(row: GenerationRow, decision: FailDecision): TransitionSet {
 }
 
 /** A generation whose runs stopped twice while sending it to Segmind is not sent a third time. */
-const REPEATED_CRASH: FailDecision = {
+const repeatedCrash = (upstream: UpstreamName): FailDecision => ({
   action: 'fail',
   code: 'INTERNAL',
   retryable: true,
   mayBeCharged: true,
-  message:
-    'Our worker stopped twice while sending this job to Segmind, so it is not sent again. Segmind may bill the earlier submissions; ask for a new generation.',
-};
+  message: `Our worker stopped twice while sending this job to ${upstream}, so it is not sent again. ${capitalized(upstream)} may bill the earlier submissions; ask for a new generation.`,
+});
 
 /** Result answers without a usable video that a COMPLETED job gets before it is given up. */
 const MAX_UNUSABLE_RESULTS = 5;
@@ -117,21 +120,24 @@ const UNUSABLE_RESULT: FailDecision = {
   message: `Segmind reported the job as completed but its result named no video that can be fetched, after ${MAX_UNUSABLE_RESULTS} tries. Its charge may apply; ask for a new generation.`,
 };
 
-function timeoutDecision(row: GenerationRow): FailDecision {
+function timeoutDecision(row: GenerationRow, upstream: UpstreamName): FailDecision {
   const base = { action: 'fail', code: 'TIMEOUT' satisfies GenerationErrorCode, retryable: true } as const;
   if (row.requestId) {
-    return { ...base, mayBeCharged: true, message: 'The generation did not finish before its deadline. Segmind had accepted it, so its charge may still apply.' };
+    return {
+      ...base,
+      mayBeCharged: true,
+      message: `The generation did not finish before its deadline. ${capitalized(upstream)} had accepted it, so its charge may still apply.`,
+    };
   }
   // A submit went out and its answer was never recorded (its worker stopped): Segmind may hold, and bill, the job.
   if (row.submitStartedAt) {
     return {
       ...base,
       mayBeCharged: true,
-      message:
-        'The generation did not finish before its deadline. It had been sent to Segmind without a recorded answer, so a charge may apply.',
+      message: `The generation did not finish before its deadline. It had been sent to ${upstream} without a recorded answer, so a charge may apply.`,
     };
   }
-  return { ...base, message: 'The generation could not be sent to Segmind before its deadline; nothing is charged.' };
+  return { ...base, message: `The generation could not be sent to ${upstream} before its deadline; nothing is charged.` };
 }
 
 /**
@@ -162,6 +168,10 @@ export async function keyPrefixOf(db: Db, apiKeyId: string | null): Promise<stri
 
 class GenerationRun {
   readonly log: Logger;
+  /** Who runs the job, as the timeline names it. */
+  private readonly upstream: UpstreamName;
+  /** When this run last wrote a progress tick, on this process's clock. */
+  private lastTickAt = 0;
 
   constructor(
     public row: GenerationRow,
@@ -169,10 +179,11 @@ class GenerationRun {
     private readonly signal: AbortSignal,
   ) {
     this.log = deps.log;
+    this.upstream = deps.upstreamName ?? 'Segmind';
   }
 
   async drive(): Promise<void> {
-    if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row)));
+    if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row, this.upstream)));
     if (!this.row.requestId && !(await this.submit())) return;
     const output =
       this.row.status === 'STORING' && this.row.outputUrl
@@ -221,7 +232,7 @@ class GenerationRun {
     if (row.submitStartedAt) {
       // Once is a mishap; a second crash in the same place is a fault that repeats, and each round may be billed.
       if (await this.resubmittedAfterCrashBefore()) {
-        await this.withDatabaseRetry(() => this.fail(REPEATED_CRASH));
+        await this.withDatabaseRetry(() => this.fail(repeatedCrash(this.upstream)));
         return false;
       }
       // The last worker died between sending the job and recording Segmind's answer: the one window where we
@@ -230,8 +241,7 @@ class GenerationRun {
         {},
         {
           type: 'resubmitting_after_crash',
-          message:
-            'A worker stopped after sending this job to Segmind and before recording its answer. It is sent again; Segmind may bill both submissions.',
+          message: `A worker stopped after sending this job to ${this.upstream} and before recording its answer. It is sent again; ${this.upstream} may bill both submissions.`,
           data: { previousSubmitStartedAt: row.submitStartedAt.toISOString() },
         },
       );
@@ -267,6 +277,7 @@ class GenerationRun {
       etaSeconds: expectedSeconds,
       workerId,
       leaseMs: this.deps.leaseMs,
+      upstreamName: this.upstream,
     };
     // However long the database is away (up to the patience), the answer is recorded by us, lease or not.
     const recorded = await this.withDatabaseRetry(() => recordRequestId(db, accepted), recordBy).catch((error: unknown) => {
@@ -324,7 +335,7 @@ class GenerationRun {
         },
         {
           type: 'rate_limited',
-          message: `Segmind is rate limiting submissions; waiting until ${nextAttemptAt.toISOString()} to send it.`,
+          message: `${capitalized(this.upstream)} is rate limiting submissions; waiting until ${nextAttemptAt.toISOString()} to send it.`,
           data: { reason: decision.reason, nextAttemptAt: nextAttemptAt.toISOString(), waits: marked.rateLimitWaits + 1 },
         },
       );
@@ -374,9 +385,9 @@ class GenerationRun {
     let unusableResults = 0;
     for (;;) {
       const elapsed = Date.now() - submittedAt;
-      await this.pause(nextPollDelay(elapsed, { minMs: pollMinMs, maxMs: pollMaxMs, expectedMs }));
+      await this.waitTicking(nextPollDelay(elapsed, { minMs: pollMinMs, maxMs: pollMaxMs, expectedMs }), submittedAt, expectedMs);
       if (this.pastDeadline()) {
-        await this.fail(timeoutDecision(this.row));
+        await this.fail(timeoutDecision(this.row, this.upstream));
         return null;
       }
       try {
@@ -385,8 +396,8 @@ class GenerationRun {
         if (answer.status === 'FAILED') {
           // Our words first; Segmind's (already cleaned and cut by the client) follow as a quoted excerpt.
           const message = answer.error
-            ? `Segmind reported that the generation failed: "${answer.error}"`
-            : 'Segmind reported that the generation failed.';
+            ? `${capitalized(this.upstream)} reported that the generation failed: "${answer.error}"`
+            : `${capitalized(this.upstream)} reported that the generation failed.`;
           const code: GenerationErrorCode = isContentBlock(message) ? 'CONTENT_BLOCKED' : 'GENERATION_FAILED';
           await this.fail({ action: 'fail', code, message, retryable: code === 'GENERATION_FAILED' });
           return null;
@@ -408,11 +419,11 @@ class GenerationRun {
               upstreamSeconds: upstreamSecondsOrOwn(result.totalSeconds, (Date.now() - submittedAt) / 1000),
               ...(cost !== undefined && { costUsd: cost.toFixed(4), costFinal: true }),
             },
-            { type: 'storing', message: 'Segmind finished; copying the video into storage.' },
+            { type: 'storing', message: `${capitalized(this.upstream)} finished; copying the video into storage.` },
           );
           return { url: result.outputUrl, contentType: result.contentType };
         }
-        if (answer.status === 'PROCESSING') await this.reportProgress(Date.now() - submittedAt, expectedMs);
+        if (answer.status === 'PROCESSING') await this.reportProgress(Date.now() - submittedAt, expectedMs, 'PROCESSING');
       } catch (error) {
         if (error instanceof Stopped) throw error;
         if (unusableResults >= MAX_UNUSABLE_RESULTS) {
@@ -445,22 +456,48 @@ class GenerationRun {
       {},
       {
         type: 'cost_ignored',
-        message: `Segmind reported a charge of $${result.cost}, ${check.reason}; the estimate of $${Number(this.row.costUsd).toFixed(2)} is kept.`,
+        message: `${capitalized(this.upstream)} reported a charge of $${result.cost}, ${check.reason}; the estimate of $${Number(this.row.costUsd).toFixed(2)} is kept.`,
         data: { reportedUsd: result.cost, listPriceUsd },
       },
     );
     return undefined;
   }
 
-  /** A progress tick while PROCESSING, written only when the bar moves visibly, and not too often. */
-  private async reportProgress(elapsedMs: number, expectedMs: number): Promise<void> {
+  /**
+   * Waits `ms` for the next status request, writing progress ticks from the estimate meanwhile: status requests
+   * are rare while a job is young (the first comes at half its expected length), and every subscriber should
+   * see the bar move between them.
+   */
+  private async waitTicking(ms: number, submittedAt: number, expectedMs: number): Promise<void> {
+    const until = Date.now() + ms;
+    for (let left = ms; left > 0; left = until - Date.now()) {
+      await this.pause(Math.min(progressIntervalMs(expectedMs), left));
+      if (until - Date.now() > 0) await this.reportProgress(Date.now() - submittedAt, expectedMs);
+    }
+  }
+
+  /**
+   * A progress tick from the estimate, written only when the bar moves visibly, and not too often. `upstream`
+   * is the status the upstream just answered: only an answer moves SUBMITTED to PROCESSING, while ticks between
+   * answers keep the status. Progress never falls and the ETA never rises: the estimate may change under us
+   * (a job that finished meanwhile changes the expected length).
+   */
+  private async reportProgress(elapsedMs: number, expectedMs: number, upstream?: 'PROCESSING'): Promise<void> {
     const estimate = estimateProgress(elapsedMs, expectedMs);
-    if (this.row.status === 'SUBMITTED') {
-      await this.update({ status: 'PROCESSING', ...estimate }, { type: 'processing', message: 'Segmind is generating the video.' });
+    const forward = {
+      progress: Math.max(estimate.progress, this.row.progress),
+      etaSeconds: Math.min(estimate.etaSeconds, this.row.etaSeconds ?? estimate.etaSeconds),
+    };
+    if (upstream === 'PROCESSING' && this.row.status === 'SUBMITTED') {
+      const message = `${capitalized(this.upstream)} is generating the video.`;
+      await this.update({ status: 'PROCESSING', ...forward }, { type: 'processing', message });
+      this.lastTickAt = Date.now();
       return;
     }
-    const moved = estimate.progress - this.row.progress >= MIN_PROGRESS_STEP;
-    if (moved && Date.now() - this.row.updatedAt.getTime() >= progressIntervalMs(expectedMs)) await this.update(estimate);
+    const moved = forward.progress - this.row.progress >= MIN_PROGRESS_STEP;
+    if (!moved || Date.now() - this.lastTickAt < progressIntervalMs(expectedMs)) return;
+    await this.update(forward);
+    this.lastTickAt = Date.now();
   }
 
   /**
@@ -475,7 +512,7 @@ class GenerationRun {
     await storage.removePartials(key);
     let stored: { sizeBytes: number; video: VerifiedVideo } | undefined;
     for (let tryNumber = 1; stored === undefined; tryNumber++) {
-      if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row)));
+      if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row, this.upstream)));
       try {
         stored = await storeResult({
           url,
@@ -488,7 +525,7 @@ class GenerationRun {
         });
       } catch (error) {
         if (this.signal.aborted) throw new Stopped();
-        if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row)));
+        if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row, this.upstream)));
         if (error instanceof InvalidVideoError) {
           await storage.remove(key);
           this.log.error('the result is not a playable MP4 video', { err: error });
@@ -496,7 +533,7 @@ class GenerationRun {
             action: 'fail',
             code: 'INVALID_RESULT',
             retryable: true,
-            message: `Segmind's result is not a playable MP4 video (${error.reason}), so it was not kept. Segmind may still bill the job; ask for a new generation.`,
+            message: `${capitalized(this.upstream)}'s result is not a playable MP4 video (${error.reason}), so it was not kept. ${capitalized(this.upstream)} may still bill the job; ask for a new generation.`,
           });
           return;
         }

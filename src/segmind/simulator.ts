@@ -37,6 +37,7 @@ import {
   type SimJob,
   type SimulatedJobInfo,
 } from './simulator-jobs.js';
+import { createSimJobStore } from './simulator-store.js';
 import { veoPriceUsd } from './types.js';
 
 export type { SimulatorEndpoint, SimulatorFault } from './simulator-faults.js';
@@ -68,6 +69,12 @@ export interface SegmindSimulatorOptions {
   credits?: number;
   /** The slug served at `POST /v2/<model>`. @default 'veo-3.1-fast' */
   model?: string;
+  /**
+   * A directory to keep jobs in, so a simulator started again on it (in another process, after a crash) still
+   * answers for the jobs it accepted, on the same wall-clock schedule. Credits and uploads are not kept.
+   * @default undefined (jobs live in memory only)
+   */
+  stateDir?: string;
 }
 
 export interface SegmindSimulator {
@@ -77,7 +84,10 @@ export interface SegmindSimulator {
   start(): Promise<string>;
   /** Closes the server and every open socket, hung ones included. */
   stop(): Promise<void>;
-  /** Accepted (HTTP 200 or `acceptThenFail`) submissions since start or reset: the number of billed jobs. */
+  /**
+   * Accepted (HTTP 200 or `acceptThenFail`) submissions since start or reset: the number of billed jobs. With
+   * `stateDir`, those of earlier runs kept there count too.
+   */
   submissions(): number;
   /** Status requests since start or reset, for known and unknown ids alike (each job counts its own too). */
   statusRequests(): number;
@@ -127,6 +137,7 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
   const jobs = new Map<string, SimJob>();
   const assets = new Map<string, { contentType: string; bytes: Buffer }>();
   const faults = createFaultQueue();
+  const store = options.stateDir ? createSimJobStore(options.stateDir) : undefined;
 
   const url = () => {
     if (!baseUrl) throw new Error('The Segmind simulator is not started');
@@ -148,7 +159,10 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
     const id = randomUUID();
     const cost = fails ? 0 : price;
     credits -= cost;
-    jobs.set(id, { id, input, submittedAt: Date.now(), durationMs, fails, cost, expired: false, statusRequests: 0 });
+    const job: SimJob = { id, input, submittedAt: Date.now(), durationMs, fails, cost, expired: false, statusRequests: 0 };
+    // On disk before it is answered: a simulator that stops after this still knows the job it accepted.
+    store?.save(job);
+    jobs.set(id, job);
     submissionCount += 1;
     const base = url();
     return json(200, {
@@ -289,6 +303,11 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
       if (baseUrl) return baseUrl;
       sampleVideo ??= readFile(new URL('./assets/sample.mp4', import.meta.url));
       video = await sampleVideo;
+      for (const job of store?.load() ?? []) {
+        if (jobs.has(job.id)) continue;
+        jobs.set(job.id, job);
+        submissionCount += 1;
+      }
       lifetime = new AbortController();
       const s = createServer((req, res) => {
         handle(req, res).catch((error: unknown) => {
@@ -326,6 +345,7 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
     },
     reset() {
       jobs.clear();
+      store?.clear();
       assets.clear();
       faults.clear();
       submissionCount = 0;
@@ -335,8 +355,10 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
     },
     expire(requestId) {
       const job = jobs.get(requestId);
-      if (job) job.expired = true;
-      return job !== undefined;
+      if (!job) return false;
+      job.expired = true;
+      store?.save(job);
+      return true;
     },
   };
   return simulator;
