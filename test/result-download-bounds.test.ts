@@ -259,7 +259,8 @@ describe.skipIf(!hasPostgres || process.platform !== 'linux')('a server whose Se
     expect(final.status).toBe('SUCCEEDED');
     expect(server.output().match(/status poll failed/g)).toHaveLength(2);
     expect(growthMb, 'peak RSS growth in MB').toBeLessThan(32);
-    expect(slowestHealthMs, 'slowest /healthz in ms').toBeLessThan(500);
+    // Reading such answers whole stalled /healthz for seconds; the bound leaves room for a busy test machine.
+    expect(slowestHealthMs, 'slowest /healthz in ms').toBeLessThan(2000);
     expect(sim.simulator.submissions()).toBe(2);
   });
 });
