@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { nextUtcMidnight } from '../src/db/admit-generation.js';
 import { assertDownloadable, hostAllowed, safeDownload, UnsafeDownloadError } from '../src/storage/safe-download.js';
 import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
-import { collectWs, createWsClient } from './helpers/clients.js';
+import { collectWs, createWsClient, openSse } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startRecordingProxy, type RecordingProxy } from './helpers/engine.js';
 import { createKeyIn } from './helpers/keys.js';
@@ -805,41 +805,18 @@ describe.skipIf(!hasPostgres)('GraphQL limits over HTTP and WebSocket', () => {
   it('counts subscriptions over SSE against the same per-key limit, so switching transport does not lift it', async () => {
     const { key } = await createKeyIn(database.url);
     const own = (await generate(server.url, key, cheap('watched over SSE'))).generation!.id;
-    /** An SSE subscription: 'open' on its first result, 'error' when its first event carries errors. */
-    const openSse = () => {
-      const controller = new AbortController();
-      const settled = (async () => {
-        const response = await fetch(`${server.url}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...bearer(key) },
-          body: JSON.stringify({ query: `subscription($id: ID!) { generationStatus(id: $id) { id } }`, variables: { id: own } }),
-          signal: controller.signal,
-        });
-        // Read with a reader and leave it unreleased: leaving a for-await loop would cancel the body and so
-        // close the stream, which is exactly what this test must not do.
-        const reader = response.body!.getReader();
-        let text = '';
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return 'error' as const;
-          text += Buffer.from(value).toString();
-          const data = /^data: (.*)$/m.exec(text)?.[1];
-          if (data) return (JSON.parse(data) as GraphqlBody<unknown>).errors ? ('error' as const) : ('open' as const);
-        }
-      })();
-      return { settled, abort: () => controller.abort() };
-    };
-    const streams = Array.from({ length: 100 }, openSse);
+    const subscribe = () => openSse(server.url, key, `subscription($id: ID!) { generationStatus(id: $id) { id } }`, { id: own });
+    const streams = Array.from({ length: 100 }, subscribe);
     const ws = createWsClient(server.url, { authorization: `Bearer ${key}` });
     clients.push(ws);
     try {
       expect((await Promise.all(streams.map((s) => s.settled))).filter((o) => o === 'open')).toHaveLength(100);
-      const overSse = openSse();
+      const overSse = subscribe();
       streams.push(overSse);
       const overWs = hold(ws, own);
       expect({ sse: await overSse.settled, webSocket: await overWs.settled }).toEqual({ sse: 'error', webSocket: 'error' });
     } finally {
-      streams.forEach((s) => s.abort());
+      streams.forEach((s) => s.close());
       await Promise.all(streams.map((s) => s.settled.catch(() => undefined)));
     }
   });

@@ -2,7 +2,7 @@ import type { Client } from 'graphql-ws';
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
-import { createWsClient } from './helpers/clients.js';
+import { createWsClient, openSse } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { createKeyIn } from './helpers/keys.js';
 import { GENERATE } from './helpers/operations.js';
@@ -72,28 +72,8 @@ describe.skipIf(!hasPostgres)('per-key subscription slots', () => {
     first.close();
   }
 
-  /** An SSE subscription, read with an unreleased reader so the stream stays open until `close`. */
-  function overSse() {
-    const controller = new AbortController();
-    let text = '';
-    const settled = (async () => {
-      const response = await fetch(`${server.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${key}` },
-        body: JSON.stringify({ query: SUBSCRIBE, variables: { id: queued } }),
-        signal: controller.signal,
-      });
-      const reader = response.body!.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return 'error' as const;
-        text += Buffer.from(value).toString();
-        const data = /^data: (.*)$/m.exec(text)?.[1];
-        if (data) return (JSON.parse(data) as GraphqlBody<unknown>).errors ? ('error' as const) : ('open' as const);
-      }
-    })().catch(() => 'error' as const);
-    return { settled, text: () => text, close: () => controller.abort() };
-  }
+  /** An SSE subscription that stays open until `close`. */
+  const overSse = () => openSse(server.url, key, SUBSCRIBE, { id: queued });
 
   /** Holds the generations table locked, so the app's read of it waits; `release` rolls back. */
   async function lockGenerations(): Promise<{ connection: postgres.ReservedSql; release: () => Promise<void> }> {

@@ -95,3 +95,37 @@ export async function collectSse<T = Record<string, any>>(
     controller.abort();
   }
 }
+
+/** An SSE subscription left open: `settled` is 'open' on its first result, 'error' when that carries errors or the stream ends first. */
+export interface OpenSse {
+  settled: Promise<'open' | 'error'>;
+  /** Everything received so far. */
+  text(): string;
+  close(): void;
+}
+
+/**
+ * Subscribes over SSE and keeps the stream open until `close`. It reads with a reader it never releases:
+ * leaving a for-await loop would cancel the body and so close the stream, which the callers must not do.
+ */
+export function openSse(baseUrl: string, key: string, query: string, variables: Record<string, unknown>): OpenSse {
+  const controller = new AbortController();
+  let text = '';
+  const settled = (async () => {
+    const response = await fetch(`${baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query, variables }),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return 'error' as const;
+      text += Buffer.from(value).toString();
+      const data = /^data: (.*)$/m.exec(text)?.[1];
+      if (data) return (JSON.parse(data) as GraphqlBody<unknown>).errors ? ('error' as const) : ('open' as const);
+    }
+  })().catch(() => 'error' as const);
+  return { settled, text: () => text, close: () => controller.abort() };
+}
