@@ -1,4 +1,4 @@
-import { and, eq, gte, inArray, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, or, sql } from 'drizzle-orm';
 import { BudgetExceededError, IdempotencyKeyReusedError, TooManyActiveGenerationsError } from '../errors.js';
 import type { ApiKey } from '../auth/keys.js';
 import type { Db, Tx } from './client.js';
@@ -22,11 +22,22 @@ export function nextUtcMidnight(now = new Date()): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
 }
 
+/**
+ * A generation counts against every UTC day it was running on, not only the day it was created: one asked for
+ * before midnight is often sent to Segmind, and billed, after it. So today's spend is what was created today,
+ * what is still running and what ended today.
+ */
+const countsToday = or(
+  gte(generations.createdAt, startOfUtcDay),
+  gte(generations.completedAt, startOfUtcDay),
+  inArray(generations.status, [...activeStatuses]),
+);
+
 async function spentToday(tx: Tx, apiKeyId?: string): Promise<number> {
   const [row] = await tx
     .select({ usd: sql<string>`coalesce(sum(${generations.costUsd}), 0)::text` })
     .from(generations)
-    .where(and(gte(generations.createdAt, startOfUtcDay), apiKeyId ? eq(generations.apiKeyId, apiKeyId) : undefined));
+    .where(and(countsToday, apiKeyId ? eq(generations.apiKeyId, apiKeyId) : undefined));
   return Number(row?.usd ?? 0);
 }
 

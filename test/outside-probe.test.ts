@@ -1,0 +1,97 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
+import { createKeyIn } from './helpers/keys.js';
+import { GENERATE } from './helpers/operations.js';
+import { startSimulator } from './helpers/simulator.js';
+
+/** Every generation asks for 4 s without audio: a list price of $0.40. */
+const INPUT = { durationSeconds: 4, generateAudio: false };
+
+interface Admission {
+  __typename: string;
+  message?: string;
+  generation?: { id: string; status: string };
+}
+
+async function generate(server: TestApp, key: string, prompt: string): Promise<Admission> {
+  const body = await server.graphql<{ generateVideo: Admission }>(
+    GENERATE,
+    { input: { prompt, ...INPUT } },
+    { authorization: `Bearer ${key}` },
+  );
+  expect(body.errors).toBeUndefined();
+  return body.data!.generateVideo;
+}
+
+interface Context {
+  database: TestDatabase;
+  sim: Awaited<ReturnType<typeof startSimulator>>;
+  server: TestApp;
+}
+
+/** Slow jobs: a generation created before midnight is still running (and billed) after it. */
+async function startContext(env: Record<string, string> = {}): Promise<Context> {
+  const database = await createTestDatabase();
+  const sim = await startSimulator({ processingMs: 60_000 });
+  const server = await startTestApp({ DATABASE_URL: database.url, ...sim.env, ...env });
+  return { database, sim, server };
+}
+
+async function stopContext(context: Context | undefined): Promise<void> {
+  await context?.server.stop();
+  await context?.sim.simulator.stop();
+  await context?.database.drop();
+}
+
+/** Moves a generation's creation to the previous UTC day, as if it had been asked for just before midnight. */
+const createdYesterday = (database: TestDatabase, id: string) =>
+  database.sql`update generations set created_at = created_at - interval '1 day' where id = ${id}`;
+
+describe.skipIf(!hasPostgres)('daily budgets across midnight UTC', () => {
+  let context: Context | undefined;
+  afterEach(async () => {
+    await stopContext(context);
+    context = undefined;
+  });
+
+  it('a generation created yesterday that is still running counts against the key budget of today', async () => {
+    context = await startContext();
+    const { database, server } = context;
+    const { key } = await createKeyIn(database.url, { dailyBudgetUsd: 0.8 });
+    const early = await generate(server, key, 'a lighthouse at dusk');
+    expect(early.__typename).toBe('GenerateVideoSuccess');
+    await createdYesterday(database, early.generation!.id);
+
+    expect((await generate(server, key, 'a harbour at dawn')).__typename).toBe('GenerateVideoSuccess');
+    // The one from yesterday is sent to Segmind and billed today: $0.40 + $0.40 leaves no room for $0.40 more.
+    const third = await generate(server, key, 'a ship at noon');
+    expect(third.__typename).toBe('BudgetExceededError');
+  });
+
+  it('a generation created yesterday that is still running counts against the server budget of today', async () => {
+    context = await startContext({ DAILY_BUDGET_USD: '0.80' });
+    const { database, server } = context;
+    const first = await createKeyIn(database.url);
+    const early = await generate(server, first.key, 'a field of wheat');
+    await createdYesterday(database, early.generation!.id);
+
+    const second = await createKeyIn(database.url);
+    expect((await generate(server, second.key, 'a field of rye')).__typename).toBe('GenerateVideoSuccess');
+    const over = await generate(server, second.key, 'a field of oats');
+    expect(over.__typename).toBe('BudgetExceededError');
+    expect(over.message).toMatch(/^The server/);
+  });
+
+  it('a generation that ended before midnight UTC no longer counts today', async () => {
+    context = await startContext();
+    const { database, server } = context;
+    const { key } = await createKeyIn(database.url, { dailyBudgetUsd: 0.4 });
+    const old = await generate(server, key, 'an old film');
+    // Finished yesterday, as the worker would have left it.
+    await database.sql`update generations set status = 'SUCCEEDED', completed_at = now() - interval '1 day',
+      created_at = created_at - interval '1 day', lease_owner = null, lease_expires_at = null
+      where id = ${old.generation!.id}`;
+    expect((await generate(server, key, 'a new film')).__typename).toBe('GenerateVideoSuccess');
+  });
+});
