@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { collectSse, collectWs, createWsClient } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { createKeyIn } from './helpers/keys.js';
 import { GENERATE } from './helpers/operations.js';
@@ -93,5 +94,43 @@ describe.skipIf(!hasPostgres)('daily budgets across midnight UTC', () => {
       created_at = created_at - interval '1 day', lease_owner = null, lease_expires_at = null
       where id = ${old.generation!.id}`;
     expect((await generate(server, key, 'a new film')).__typename).toBe('GenerateVideoSuccess');
+  });
+});
+
+/** Queries over each limit of GraphQL Armor, and the word the advice in the refusal must contain. */
+const overLimits: [string, string, RegExp][] = [
+  ['too deep', `{ __type(name: "Generation") { fields { type { ${'ofType { '.repeat(9)}name${' }'.repeat(9)} } } } }`, /depth limit of 12.*nest/i],
+  ['too many aliases', `{ ${Array.from({ length: 16 }, (_, i) => `a${i}: estimateCost(input: { prompt: "x" }) { amount }`).join(' ')} }`, /aliases limit of 15.*alias/i],
+  ['too costly', '{ generations(first: 1000000000) { edges { cursor } } }', /cost limit of 20000.*first/i],
+  ['too long', `{ generations(status: [${'QUEUED '.repeat(2000)}]) { edges { cursor } } }`, /token limit of 2000.*shorter/i],
+];
+
+describe.skipIf(!hasPostgres)('a query over a GraphQL limit', () => {
+  let context: Context | undefined;
+  afterEach(async () => {
+    await stopContext(context);
+    context = undefined;
+  });
+
+  it('is refused with the stable code QUERY_TOO_COMPLEX and advice, over HTTP, SSE and WebSocket alike', async () => {
+    context = await startContext();
+    const { server } = context;
+    const ws = createWsClient(server.url);
+    try {
+      for (const [what, query, advice] of overLimits) {
+        const http = await server.graphql(query);
+        const sse = (await collectSse(server.url, query, {}, { timeoutMs: 5000 })).results.flatMap((r) => r.errors ?? []);
+        const overWs = (await collectWs(ws, query, {}, 5000)).results.flatMap((r) => r.errors ?? []);
+        for (const [transport, errors] of [['HTTP', http.errors ?? []], ['SSE', sse], ['WebSocket', overWs]] as const) {
+          expect(errors, `${what} over ${transport}`).toHaveLength(1);
+          expect(errors[0]?.extensions?.code, `${what} over ${transport}`).toBe('QUERY_TOO_COMPLEX');
+          // It is no syntax error, and the message says how to get under the limit.
+          expect(errors[0]?.message, `${what} over ${transport}`).not.toMatch(/syntax/i);
+          expect(errors[0]?.message, `${what} over ${transport}`).toMatch(advice);
+        }
+      }
+    } finally {
+      await ws.dispose();
+    }
   });
 });
