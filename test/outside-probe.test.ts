@@ -1,10 +1,16 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
+import { revokeApiKey } from '../src/auth/keys.js';
+import type { Db } from '../src/db/client.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { collectSse, collectWs, createWsClient } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { createKeyIn } from './helpers/keys.js';
 import { GENERATE } from './helpers/operations.js';
 import { startSimulator } from './helpers/simulator.js';
+import { waitFor } from './helpers/wait.js';
 
 /** Every generation asks for 4 s without audio: a list price of $0.40. */
 const INPUT = { durationSeconds: 4, generateAudio: false };
@@ -132,5 +138,45 @@ describe.skipIf(!hasPostgres)('a query over a GraphQL limit', () => {
     } finally {
       await ws.dispose();
     }
+  });
+});
+
+describe.skipIf(!hasPostgres)('revoking a key', () => {
+  let context: Context | undefined;
+  afterEach(async () => {
+    await stopContext(context);
+    context = undefined;
+  });
+
+  it('cancels its generations not yet sent to Segmind, so a leaked key’s backlog is never billed', async () => {
+    // One job at Segmind at a time: the others wait in the queue, not yet sent.
+    context = await startContext({ SEGMIND_MAX_IN_FLIGHT: '1' });
+    const { database, server, sim } = context;
+    const { key } = await createKeyIn(database.url, { name: 'leaked' });
+    const ids: string[] = [];
+    for (const prompt of ['one', 'two', 'three']) ids.push((await generate(server, key, prompt)).generation!.id);
+    await waitFor('the first submit', () => sim.simulator.submissions() === 1);
+
+    const client = postgres(database.url, { max: 1, onnotice: () => {} });
+    try {
+      expect(await revokeApiKey(drizzle(client) as unknown as Db, 'leaked')).not.toBeNull();
+    } finally {
+      await client.end();
+    }
+    // Give a worker time to take the next one, were it still due (it polls for due work every second).
+    await sleep(1500);
+
+    expect(sim.simulator.submissions()).toBe(1);
+    const rows = await database.sql<{ status: string; cost_usd: string; cost_final: boolean; submitted: boolean }[]>`
+      select status, cost_usd, cost_final, request_id is not null as submitted from generations
+      where id in ${database.sql(ids)} order by created_at`;
+    // The one at Segmind is paid for and goes on; the others end, with nothing charged.
+    expect(rows.filter((r) => r.submitted)).toHaveLength(1);
+    for (const row of rows.filter((r) => !r.submitted)) {
+      expect(row).toMatchObject({ status: 'CANCELED', cost_usd: '0.0000', cost_final: true });
+    }
+    const [event] = await database.sql<{ message: string }[]>`
+      select message from generation_events where generation_id = ${ids[2]!} and type = 'canceled'`;
+    expect(event?.message).toMatch(/revoked/);
   });
 });

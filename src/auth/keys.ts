@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
+import { cancelUnsubmittedTx } from '../db/generations.js';
 import { apiKeys } from '../db/schema.js';
 
 /** NOTIFY channel carrying the id of a key that was just revoked, so every process drops its sessions. */
@@ -81,8 +82,11 @@ export async function revokeApiKey(db: Db, nameOrPrefix: string): Promise<ApiKey
       .set({ revokedAt: sql`now()` })
       .where(and(or(eq(apiKeys.name, nameOrPrefix), eq(apiKeys.prefix, nameOrPrefix)), isNull(apiKeys.revokedAt)))
       .returning();
-    if (revoked) await tx.execute(sql`select pg_notify(${REVOKED_CHANNEL}, ${revoked.id})`);
-    return revoked ?? null;
+    if (!revoked) return null;
+    // Revoking is how a leaked key is stopped: what it queued must not be sent to Segmind (and billed) after it.
+    await cancelUnsubmittedTx(tx, revoked.id, 'Canceled because its API key was revoked, before it was sent to Segmind; nothing is charged.');
+    await tx.execute(sql`select pg_notify(${REVOKED_CHANNEL}, ${revoked.id})`);
+    return revoked;
   });
 }
 
