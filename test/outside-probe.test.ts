@@ -51,17 +51,18 @@ async function stopContext(context: Context | undefined): Promise<void> {
   await context?.database.drop();
 }
 
+/** The context of the running test, stopped after it. */
+let context: Context | undefined;
+afterEach(async () => {
+  await stopContext(context);
+  context = undefined;
+});
+
 /** Moves a generation's creation to the previous UTC day, as if it had been asked for just before midnight. */
 const createdYesterday = (database: TestDatabase, id: string) =>
   database.sql`update generations set created_at = created_at - interval '1 day' where id = ${id}`;
 
 describe.skipIf(!hasPostgres)('daily budgets across midnight UTC', () => {
-  let context: Context | undefined;
-  afterEach(async () => {
-    await stopContext(context);
-    context = undefined;
-  });
-
   it('a generation created yesterday that is still running counts against the key budget of today', async () => {
     context = await startContext();
     const { database, server } = context;
@@ -112,12 +113,6 @@ const overLimits: [string, string, RegExp][] = [
 ];
 
 describe.skipIf(!hasPostgres)('a query over a GraphQL limit', () => {
-  let context: Context | undefined;
-  afterEach(async () => {
-    await stopContext(context);
-    context = undefined;
-  });
-
   it('is refused with the stable code QUERY_TOO_COMPLEX and advice, over HTTP, SSE and WebSocket alike', async () => {
     context = await startContext();
     const { server } = context;
@@ -142,12 +137,6 @@ describe.skipIf(!hasPostgres)('a query over a GraphQL limit', () => {
 });
 
 describe.skipIf(!hasPostgres)('revoking a key', () => {
-  let context: Context | undefined;
-  afterEach(async () => {
-    await stopContext(context);
-    context = undefined;
-  });
-
   it('cancels its generations not yet sent to Segmind, so a leaked key’s backlog is never billed', async () => {
     // One job at Segmind at a time: the others wait in the queue, not yet sent.
     context = await startContext({ SEGMIND_MAX_IN_FLIGHT: '1' });
