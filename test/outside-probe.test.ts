@@ -8,7 +8,7 @@ import { startTestApp, type TestApp } from './helpers/app.js';
 import { collectSse, collectWs, createWsClient } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { createKeyIn } from './helpers/keys.js';
-import { GENERATE } from './helpers/operations.js';
+import { GENERATE, WATCH } from './helpers/operations.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -167,5 +167,35 @@ describe.skipIf(!hasPostgres)('revoking a key', () => {
     const [event] = await database.sql<{ message: string }[]>`
       select message from generation_events where generation_id = ${ids[2]!} and type = 'canceled'`;
     expect(event?.message).toMatch(/revoked/);
+  });
+});
+
+describe.skipIf(!hasPostgres)('a WebSocket whose key was revoked while the notice was lost', () => {
+  it('cannot queue a generation: admission checks the key itself', async () => {
+    context = await startContext({ ROLE: 'api' });
+    const { database, server } = context;
+    const { key } = await createKeyIn(database.url, { name: 'revoked-quietly' });
+    const ws = createWsClient(server.url, { authorization: `Bearer ${key}` });
+    let unwatch: (() => void) | undefined;
+    try {
+      const before = await collectWs<{ generateVideo: Admission }>(ws, GENERATE, { input: { prompt: 'before', ...INPUT } }, 5000);
+      expect(before.results[0]?.data?.generateVideo.__typename).toBe('GenerateVideoSuccess');
+      // A stream that stays open (nothing runs the job) keeps this very connection alive.
+      const id = before.results[0]!.data!.generateVideo.generation!.id;
+      const opened = new Promise<void>((resolve) => {
+        unwatch = ws.subscribe({ query: WATCH, variables: { id } }, { next: () => resolve(), error: () => {}, complete: () => {} });
+      });
+      await opened;
+      // Revoked without the NOTIFY that closes its sockets, as when this process's LISTEN was down at the time.
+      await database.sql`update api_keys set revoked_at = now() where name = 'revoked-quietly'`;
+
+      const after = await collectWs<{ generateVideo: Admission }>(ws, GENERATE, { input: { prompt: 'after', ...INPUT } }, 5000);
+      expect(after.results[0]?.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      const [{ n }] = await database.sql<[{ n: number }]>`select count(*)::int as n from generations where prompt = 'after'`;
+      expect(n).toBe(0);
+    } finally {
+      unwatch?.();
+      await ws.dispose();
+    }
   });
 });

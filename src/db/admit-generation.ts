@@ -1,5 +1,10 @@
 import { and, eq, gte, inArray, or, sql } from 'drizzle-orm';
 import { BudgetExceededError, IdempotencyKeyReusedError, TooManyActiveGenerationsError } from '../errors.js';
+
+/** The key was revoked after the request was authenticated and before it was admitted. */
+export class KeyRevokedError extends Error {
+  override name = 'KeyRevokedError';
+}
 import type { ApiKey } from '../auth/keys.js';
 import type { Db, Tx } from './client.js';
 import { activeStatuses, insertGenerationTx } from './generations.js';
@@ -93,8 +98,15 @@ const perKeyRules = ({ apiKey, values }: AdmitOptions) =>
 export async function admitGeneration(db: Db, options: AdmitOptions): Promise<{ generation: GenerationRow; repeated: boolean }> {
   const { apiKey, values } = options;
   return db.transaction(async (tx) => {
-    // Without a per-key rule, concurrent calls of a key run in parallel.
-    if (perKeyRules(options)) await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, apiKey.id)).for('update');
+    // Without a per-key rule, concurrent calls of a key run in parallel (a shared lock); with one they take turns.
+    // Either lock waits for a revocation in progress, which cancels what the key queued: a key revoked by then
+    // (even one whose revocation notice this process missed) queues nothing.
+    const [key] = await tx
+      .select({ revokedAt: apiKeys.revokedAt })
+      .from(apiKeys)
+      .where(eq(apiKeys.id, apiKey.id))
+      .for(perKeyRules(options) ? 'update' : 'share');
+    if (!key || key.revokedAt !== null) throw new KeyRevokedError();
     const earlier = await checkRules(tx, options, true);
     if (earlier) return { generation: earlier, repeated: true };
     return { generation: await insertGenerationTx(tx, values), repeated: false };
