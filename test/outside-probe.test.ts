@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
-import { revokeApiKey } from '../src/auth/keys.js';
+import { runKeyCommand } from '../src/auth/key-commands.js';
 import type { Db } from '../src/db/client.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { collectSse, collectWs, createWsClient } from './helpers/clients.js';
@@ -148,7 +148,8 @@ describe.skipIf(!hasPostgres)('revoking a key', () => {
 
     const client = postgres(database.url, { max: 1, onnotice: () => {} });
     try {
-      expect(await revokeApiKey(drizzle(client) as unknown as Db, 'leaked')).not.toBeNull();
+      const revoked = await runKeyCommand(drizzle(client) as unknown as Db, { command: 'revoke', target: 'leaked' });
+      expect(revoked).toMatchObject({ ok: true, output: expect.stringContaining('2 generations it had queued were canceled') });
     } finally {
       await client.end();
     }

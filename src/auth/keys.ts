@@ -74,8 +74,11 @@ export function listApiKeys(db: Db): Promise<ApiKey[]> {
   return db.select().from(apiKeys).orderBy(asc(apiKeys.createdAt));
 }
 
-/** Revokes by name or shown prefix, at once everywhere (NOTIFY). Returns the key, or null when none matched. */
-export async function revokeApiKey(db: Db, nameOrPrefix: string): Promise<ApiKey | null> {
+/**
+ * Revokes by name or shown prefix, at once everywhere (NOTIFY), and cancels what the key queued that has not gone
+ * to Segmind. Returns the key with how many generations were canceled, or null when none matched.
+ */
+export async function revokeApiKey(db: Db, nameOrPrefix: string): Promise<(ApiKey & { canceledGenerations: number }) | null> {
   return db.transaction(async (tx) => {
     const [revoked] = await tx
       .update(apiKeys)
@@ -84,9 +87,13 @@ export async function revokeApiKey(db: Db, nameOrPrefix: string): Promise<ApiKey
       .returning();
     if (!revoked) return null;
     // Revoking is how a leaked key is stopped: what it queued must not be sent to Segmind (and billed) after it.
-    await cancelUnsubmittedTx(tx, revoked.id, 'Canceled because its API key was revoked, before it was sent to Segmind; nothing is charged.');
+    const canceledGenerations = await cancelUnsubmittedTx(
+      tx,
+      revoked.id,
+      'Canceled because its API key was revoked, before it was sent to Segmind; nothing is charged.',
+    );
     await tx.execute(sql`select pg_notify(${REVOKED_CHANNEL}, ${revoked.id})`);
-    return revoked;
+    return { ...revoked, canceledGenerations };
   });
 }
 
