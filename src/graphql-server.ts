@@ -17,6 +17,7 @@ import { isDatabaseUnavailable } from './db/unavailable.js';
 import { graphiqlTabs } from './graphiql-tabs.js';
 import { serveGraphqlWs } from './graphql-ws-transport.js';
 import type { Logger } from './logger.js';
+import { QUERY_LIMIT_ADVICE, refuseAs } from './query-limits.js';
 import { LIMITS, subscriptionsPerKeyMessage } from './limits.js';
 import { requestIdOf } from './request-id.js';
 import type { AppContext } from './schema/context.js';
@@ -127,10 +128,22 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       // A request a cross-site form or <img> could send (GET, multipart, urlencoded, text/plain) must carry a
       // header such a page cannot set; JSON bodies are preflighted by browsers anyway.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
-      maxTokensPlugin({ n: LIMITS.tokens, ...armor }),
-      maxDepthPlugin({ n: LIMITS.depth, ignoreIntrospection: true, flattenFragments: true, ...armor }),
-      maxAliasesPlugin({ n: LIMITS.aliases, ...armor }),
-      costLimitPlugin({ maxCost: LIMITS.cost, ignoreIntrospection: true, flattenFragments: true, ...armor }),
+      maxTokensPlugin({ n: LIMITS.tokens, ...armor, onReject: [refuseAs(QUERY_LIMIT_ADVICE.tokens)] }),
+      maxDepthPlugin({
+        n: LIMITS.depth,
+        ignoreIntrospection: true,
+        flattenFragments: true,
+        ...armor,
+        onReject: [refuseAs(QUERY_LIMIT_ADVICE.depth)],
+      }),
+      maxAliasesPlugin({ n: LIMITS.aliases, ...armor, onReject: [refuseAs(QUERY_LIMIT_ADVICE.aliases)] }),
+      costLimitPlugin({
+        maxCost: LIMITS.cost,
+        ignoreIntrospection: true,
+        flattenFragments: true,
+        ...armor,
+        onReject: [refuseAs(QUERY_LIMIT_ADVICE.cost)],
+      }),
       ...(options.production ? [blockFieldSuggestionsPlugin()] : []),
     ],
     // Rendered per request: whether the headers and the Watch tab's id are pre-filled depends on who asks.

@@ -13,6 +13,10 @@ export type KeyCommand =
 /** What to print: the output on success, or one line saying what went wrong. */
 export type KeyCommandResult = { ok: true; output: string } | { ok: false; message: string };
 
+/** What a revocation canceled of the key's queue, as a sentence to append (empty when nothing was queued). */
+const canceledText = (n: number) =>
+  n === 0 ? '' : ` ${n} generation${n === 1 ? '' : 's'} it had queued ${n === 1 ? 'was' : 'were'} canceled before reaching Segmind.`;
+
 /** Runs one command; refusals (a taken or bad name, nothing to revoke) are results, anything else throws. */
 export async function runKeyCommand(db: Db, command: KeyCommand): Promise<KeyCommandResult> {
   try {
@@ -24,7 +28,8 @@ export async function runKeyCommand(db: Db, command: KeyCommand): Promise<KeyCom
       case 'revoke': {
         const revoked = await revokeApiKey(db, command.target);
         if (!revoked) return { ok: false, message: `No active key is named or starts with "${command.target}".` };
-        return { ok: true, output: `Revoked key "${revoked.name}" (${revoked.prefix}…). It stops working at once, everywhere.\n` };
+        const gone = `Revoked key "${revoked.name}" (${revoked.prefix}…). It stops working at once, everywhere.`;
+        return { ok: true, output: `${gone}${canceledText(revoked.canceledGenerations)}\n` };
       }
     }
   } catch (error) {

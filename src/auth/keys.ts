@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
+import { cancelUnsubmittedTx } from '../db/generations.js';
 import { apiKeys } from '../db/schema.js';
 
 /** NOTIFY channel carrying the id of a key that was just revoked, so every process drops its sessions. */
@@ -73,16 +74,26 @@ export function listApiKeys(db: Db): Promise<ApiKey[]> {
   return db.select().from(apiKeys).orderBy(asc(apiKeys.createdAt));
 }
 
-/** Revokes by name or shown prefix, at once everywhere (NOTIFY). Returns the key, or null when none matched. */
-export async function revokeApiKey(db: Db, nameOrPrefix: string): Promise<ApiKey | null> {
+/**
+ * Revokes by name or shown prefix, at once everywhere (NOTIFY), and cancels what the key queued that has not gone
+ * to Segmind. Returns the key with how many generations were canceled, or null when none matched.
+ */
+export async function revokeApiKey(db: Db, nameOrPrefix: string): Promise<(ApiKey & { canceledGenerations: number }) | null> {
   return db.transaction(async (tx) => {
     const [revoked] = await tx
       .update(apiKeys)
       .set({ revokedAt: sql`now()` })
       .where(and(or(eq(apiKeys.name, nameOrPrefix), eq(apiKeys.prefix, nameOrPrefix)), isNull(apiKeys.revokedAt)))
       .returning();
-    if (revoked) await tx.execute(sql`select pg_notify(${REVOKED_CHANNEL}, ${revoked.id})`);
-    return revoked ?? null;
+    if (!revoked) return null;
+    // Revoking is how a leaked key is stopped: what it queued must not be sent to Segmind (and billed) after it.
+    const canceledGenerations = await cancelUnsubmittedTx(
+      tx,
+      revoked.id,
+      'Canceled because its API key was revoked, before it was sent to Segmind; nothing is charged.',
+    );
+    await tx.execute(sql`select pg_notify(${REVOKED_CHANNEL}, ${revoked.id})`);
+    return { ...revoked, canceledGenerations };
   });
 }
 

@@ -1,5 +1,10 @@
-import { and, eq, gte, inArray, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, or, sql } from 'drizzle-orm';
 import { BudgetExceededError, IdempotencyKeyReusedError, TooManyActiveGenerationsError } from '../errors.js';
+
+/** The key was revoked after the request was authenticated and before it was admitted. */
+export class KeyRevokedError extends Error {
+  override name = 'KeyRevokedError';
+}
 import type { ApiKey } from '../auth/keys.js';
 import type { Db, Tx } from './client.js';
 import { activeStatuses, insertGenerationTx } from './generations.js';
@@ -22,11 +27,22 @@ export function nextUtcMidnight(now = new Date()): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
 }
 
+/**
+ * A generation counts against every UTC day it was running on, not only the day it was created: one asked for
+ * before midnight is often sent to Segmind, and billed, after it. So today's spend is what was created today,
+ * what is still running and what ended today.
+ */
+const countsToday = or(
+  gte(generations.createdAt, startOfUtcDay),
+  gte(generations.completedAt, startOfUtcDay),
+  inArray(generations.status, [...activeStatuses]),
+);
+
 async function spentToday(tx: Tx, apiKeyId?: string): Promise<number> {
   const [row] = await tx
     .select({ usd: sql<string>`coalesce(sum(${generations.costUsd}), 0)::text` })
     .from(generations)
-    .where(and(gte(generations.createdAt, startOfUtcDay), apiKeyId ? eq(generations.apiKeyId, apiKeyId) : undefined));
+    .where(and(countsToday, apiKeyId ? eq(generations.apiKeyId, apiKeyId) : undefined));
   return Number(row?.usd ?? 0);
 }
 
@@ -82,8 +98,15 @@ const perKeyRules = ({ apiKey, values }: AdmitOptions) =>
 export async function admitGeneration(db: Db, options: AdmitOptions): Promise<{ generation: GenerationRow; repeated: boolean }> {
   const { apiKey, values } = options;
   return db.transaction(async (tx) => {
-    // Without a per-key rule, concurrent calls of a key run in parallel.
-    if (perKeyRules(options)) await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, apiKey.id)).for('update');
+    // Without a per-key rule, concurrent calls of a key run in parallel (a shared lock); with one they take turns.
+    // Either lock waits for a revocation in progress, which cancels what the key queued: a key revoked by then
+    // (even one whose revocation notice this process missed) queues nothing.
+    const [key] = await tx
+      .select({ revokedAt: apiKeys.revokedAt })
+      .from(apiKeys)
+      .where(eq(apiKeys.id, apiKey.id))
+      .for(perKeyRules(options) ? 'update' : 'share');
+    if (!key || key.revokedAt !== null) throw new KeyRevokedError();
     const earlier = await checkRules(tx, options, true);
     if (earlier) return { generation: earlier, repeated: true };
     return { generation: await insertGenerationTx(tx, values), repeated: false };

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from './client.js';
 import {
   apiKeys,
@@ -62,6 +62,39 @@ export async function insertGenerationTx(tx: Tx, values: NewGenerationRow): Prom
   if (!row) throw new Error('insert returned no row');
   await appendEvent(tx, row, { type: 'created', message: 'Accepted and queued.' });
   return row;
+}
+
+/**
+ * Cancels a key's generations that have not been sent to Segmind (queued, no submit marked, no request id),
+ * inside the caller's transaction; nothing is charged for them. A worker about to send one marks it under the
+ * same row lock, so either it marked first (and the job goes on, as it may already be billed) or it finds the
+ * row no longer leased to it and never sends it. Returns how many were canceled.
+ */
+export async function cancelUnsubmittedTx(tx: Tx, apiKeyId: string, message: string): Promise<number> {
+  const canceled = await tx
+    .update(generations)
+    .set({
+      status: 'CANCELED',
+      completedAt: sql`now()`,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      etaSeconds: null,
+      costUsd: '0',
+      costFinal: true,
+      version: sql`${generations.version} + 1`,
+      updatedAt: sql`now()`,
+    })
+    .where(
+      and(
+        eq(generations.apiKeyId, apiKeyId),
+        eq(generations.status, 'QUEUED'),
+        isNull(generations.requestId),
+        isNull(generations.submitStartedAt),
+      ),
+    )
+    .returning();
+  for (const row of canceled) await appendEvent(tx, row, { type: 'canceled', message, data: { chargeMayApply: false } });
+  return canceled.length;
 }
 
 /** Column values, or SQL expressions such as `attempts - 1`. */

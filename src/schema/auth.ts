@@ -8,10 +8,12 @@ export const unauthenticatedMessage = (problem: 'missing' | 'invalid' | null) =>
     ? 'The API key is invalid or has been revoked. Send a valid key as "Authorization: Bearer <key>".'
     : 'Authentication required: send your API key as "Authorization: Bearer <key>" (over WebSocket, as connectionParams.authorization).';
 
+/** The UNAUTHENTICATED error that says how to authenticate. */
+export const unauthenticatedError = (problem: 'missing' | 'invalid' | null) =>
+  createGraphQLError(unauthenticatedMessage(problem), { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+
 /** The caller's key, or an UNAUTHENTICATED error that says how to authenticate. */
 export function requireKey(ctx: AppContext): ApiKey {
   if (ctx.apiKey) return ctx.apiKey;
-  throw createGraphQLError(unauthenticatedMessage(ctx.authProblem), {
-    extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
-  });
+  throw unauthenticatedError(ctx.authProblem);
 }

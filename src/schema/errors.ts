@@ -66,7 +66,7 @@ builder.objectType(BudgetExceededError, {
   fields: (t) => ({
     scope: t.expose('scope', { type: BudgetScopeEnum }),
     limit: t.field({ type: MoneyRef, resolve: (e) => usd(e.limitUsd) }),
-    used: t.field({ type: MoneyRef, description: 'Spent today (UTC), estimates included.', resolve: (e) => usd(e.usedUsd) }),
+    used: t.field({ type: MoneyRef, description: 'Spent today (UTC), estimates included: what was created or ended today, and what is still running.', resolve: (e) => usd(e.usedUsd) }),
     price: t.field({ type: MoneyRef, description: 'What this generation would cost.', resolve: (e) => usd(e.priceUsd) }),
     resetsAt: t.expose('resetsAt', { type: 'DateTime', description: 'The next midnight UTC.' }),
   }),

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createGraphQLError } from 'graphql-yoga';
-import { admitGeneration } from '../db/admit-generation.js';
+import { admitGeneration, KeyRevokedError, type AdmitOptions } from '../db/admit-generation.js';
 import { abandonFrameUpload, awaitingFrames, completeFrameUpload, isAwaitingFrames, waitForFrames } from '../db/frame-uploads.js';
 import { getGeneration } from '../db/generations.js';
 import type { GenerationRow } from '../db/schema.js';
@@ -13,7 +13,7 @@ import {
 } from '../errors.js';
 import { frameToDataUrl } from '../uploads.js';
 import type { AppContext } from './context.js';
-import { requireKey } from './auth.js';
+import { requireKey, unauthenticatedError } from './auth.js';
 import {
   MAX_PROMPT_LENGTH,
   priceCents,
@@ -104,6 +104,16 @@ async function uploadFrames(ctx: AppContext, frames: Frame[]): Promise<{ image?:
   return Object.fromEntries(frames.map((frame, i) => [frame.urlField, urls[i]]));
 }
 
+/** Admits the generation; a key revoked since the request was authenticated is answered as an invalid key. */
+async function admit(ctx: AppContext, options: AdmitOptions) {
+  try {
+    return await admitGeneration(ctx.db, options);
+  } catch (error) {
+    if (error instanceof KeyRevokedError) throw unauthenticatedError('invalid');
+    throw error;
+  }
+}
+
 /** The built-in simulator runs here, so it can reach loopback frames; the real Segmind cannot. */
 const validationOptions = (ctx: AppContext) => ({ allowLoopbackFrames: ctx.provider === 'SIMULATOR' });
 
@@ -178,14 +188,14 @@ builder.mutationField('generateVideo', (t) =>
         return { generation };
       };
       if (uploads.length === 0) {
-        const { generation, repeated } = await admitGeneration(ctx.db, admission(checked));
+        const { generation, repeated } = await admit(ctx, admission(checked));
         return accepted(generation, repeated);
       }
       // The uploaded frames' fields stay empty until Segmind has stored them.
       const pending = { ...checked, ...Object.fromEntries(uploads.map((frame) => [frame.urlField, null])) };
       // A repeat whose earlier request's upload failed tries again itself; bounded, as each try waits at most one window.
       for (let attempt = 0; attempt < 3; attempt++) {
-        const { generation, repeated } = await admitGeneration(ctx.db, admission(pending));
+        const { generation, repeated } = await admit(ctx, admission(pending));
         if (repeated) {
           if (!isAwaitingFrames(generation)) return accepted(generation, true);
           const settled = await waitForFrames(ctx.db, generation, generation.leaseExpiresAt ?? new Date());
