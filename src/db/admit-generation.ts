@@ -1,14 +1,14 @@
 import { and, eq, gte, inArray, or, sql } from 'drizzle-orm';
 import { BudgetExceededError, IdempotencyKeyReusedError, TooManyActiveGenerationsError } from '../errors.js';
+import type { ApiKey } from '../auth/keys.js';
+import type { Db, Tx } from './client.js';
+import { activeStatuses, insertGenerationTx } from './generations.js';
+import { apiKeys, generations, type GenerationRow, type NewGenerationRow } from './schema.js';
 
 /** The key was revoked after the request was authenticated and before it was admitted. */
 export class KeyRevokedError extends Error {
   override name = 'KeyRevokedError';
 }
-import type { ApiKey } from '../auth/keys.js';
-import type { Db, Tx } from './client.js';
-import { activeStatuses, insertGenerationTx } from './generations.js';
-import { apiKeys, generations, type GenerationRow, type NewGenerationRow } from './schema.js';
 
 /** Advisory lock that serializes server-wide budget checks (only taken when a server budget is set). */
 const SERVER_BUDGET_LOCK = 7_206_411_343;
