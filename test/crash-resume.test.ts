@@ -21,7 +21,8 @@ const PROCESSING_MS = 1500;
  * A short request timeout (still longer than worker B takes to start, while A's submit hangs) and commit patience
  * bring that window down to seconds.
  */
-const PATIENCE = { requestTimeoutMs: 6000, commitPatienceMs: 500 };
+// The request timeout must outlast starting worker B on a loaded machine, or the held submit times out first.
+const PATIENCE = { requestTimeoutMs: 10_000, commitPatienceMs: 500 };
 const SUBMIT_WINDOW_MS = submitWindowMs(PATIENCE);
 
 interface Row {

@@ -64,8 +64,8 @@ async function closedPort(): Promise<number> {
 
 describe('the Segmind client against the simulator', () => {
   it('follows a job from QUEUED through PROCESSING to COMPLETED and downloads a real MP4', async () => {
-    // Long enough that the first poll lands inside the 5% QUEUED window (40 ms) even on a busy machine.
-    const slower = createSegmindSimulator({ processingMs: 800 });
+    // Long enough that the first poll lands inside the 5% QUEUED window (150 ms) even on a busy machine.
+    const slower = createSegmindSimulator({ processingMs: 3000 });
     const url = await slower.start();
     try {
       const c = createSegmindClient({ baseUrl: url, apiKey: 'sim-key' });
