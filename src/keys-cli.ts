@@ -28,6 +28,19 @@ const STARTUP_POLL_MS = 250;
 /** The arguments are wrong: said with the usage. */
 class UsageError extends Error {}
 
+/** `--help` or `-h`: the usage on stdout, and success. */
+class HelpRequested extends Error {}
+
+const FLAGS = {
+  'daily-budget-usd': { type: 'string' },
+  'max-active': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const FLAG_LIST = Object.keys(FLAGS)
+  .map((name) => `--${name}`)
+  .join(', ');
+
 function positiveNumber(flag: string, raw: string | undefined, integer: boolean): number | null {
   if (raw === undefined) return null;
   const value = Number(raw);
@@ -40,17 +53,24 @@ function positiveNumber(flag: string, raw: string | undefined, integer: boolean)
 function parseCommand(): KeyCommand {
   let parsed;
   try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: { 'daily-budget-usd': { type: 'string' }, 'max-active': { type: 'string' } },
-    });
+    parsed = parseArgs({ allowPositionals: true, options: FLAGS });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    const message = error instanceof Error ? error.message : String(error);
+    // node's own text advises about positional arguments after '--', which is not what went wrong here.
+    if ((error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const flag = /'([^']+)'/.exec(message)?.[1] ?? 'that flag';
+      throw new UsageError(`Unknown flag ${flag}. Allowed flags: ${FLAG_LIST}.`);
+    }
+    throw new UsageError(message);
   }
   const { positionals, values } = parsed;
+  if (values.help) throw new HelpRequested();
   const [command, target] = positionals;
   if (command === 'list') return { command };
-  if (command !== 'create' && command !== 'revoke') throw new UsageError('Say what to do: create, list or revoke.');
+  if (command === undefined) throw new UsageError('Say what to do: create, list or revoke.');
+  if (command !== 'create' && command !== 'revoke') {
+    throw new UsageError(`Unknown command "${command}": say create, list or revoke.`);
+  }
   if (!target) throw new UsageError(`"${command}" needs a key name${command === 'revoke' ? ' or prefix' : ''}.`);
   if (command === 'revoke') return { command, target };
   if (!isValidKeyName(target)) throw new UsageError(KEY_NAME_RULE);
@@ -115,6 +135,10 @@ async function main(): Promise<number> {
     command = parseCommand();
     config = loadConfig(process.env);
   } catch (error) {
+    if (error instanceof HelpRequested) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
     if (error instanceof UsageError) process.stderr.write(`${error.message}\n\n${USAGE}\n`);
     else if (error instanceof ConfigError) process.stderr.write(`Invalid configuration: ${error.message}\n`);
     else throw error;

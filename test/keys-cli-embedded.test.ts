@@ -237,3 +237,28 @@ describe.skipIf(!hasPostgres)('the keys command on Postgres', () => {
     expect(run.stderr).toContain('127.0.0.1:1');
   }, 60_000);
 });
+
+describe('the keys command line', () => {
+  it('answers --help and -h with the usage on stdout and exit code 0', async () => {
+    for (const flag of ['--help', '-h']) {
+      const run = await keys([flag], { DATA_DIR: os.tmpdir() });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain('npm run keys -- create <name>');
+      expect(run.stderr).toBe('');
+    }
+  }, 60_000);
+
+  it('names a wrong flag and the allowed ones, without advice about positional arguments', async () => {
+    const run = await keys(['create', 'bob', '--budget', '5'], { DATA_DIR: os.tmpdir() });
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')[0]).toBe('Unknown flag --budget. Allowed flags: --daily-budget-usd, --max-active, --help.');
+    expect(run.stderr).toContain('npm run keys -- list');
+    expect(run.stderr).not.toContain('positional');
+  }, 60_000);
+
+  it('names an unknown command instead of only asking what to do', async () => {
+    const run = await keys(['delete', 'bob'], { DATA_DIR: os.tmpdir() });
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')[0]).toBe('Unknown command "delete": say create, list or revoke.');
+  }, 60_000);
+});
