@@ -62,11 +62,22 @@ async function main(): Promise<void> {
   });
 }
 
+/** The listen failure of a port someone else holds: a common first-run situation, not a bug, so no stack. */
+function isAddressInUse(error: unknown): error is { port: number; address: string } {
+  const e = error as { code?: unknown; port?: unknown; address?: unknown } | null;
+  return e?.code === 'EADDRINUSE' && typeof e.port === 'number' && typeof e.address === 'string';
+}
+
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`Invalid configuration: ${error.message}\n`);
   } else if (error instanceof DirectoryInUseError) {
     process.stderr.write(`reelql cannot start: ${error.message} Stop that process first, or set DATA_DIR to another directory.\n`);
+  } else if (isAddressInUse(error)) {
+    process.stderr.write(
+      `reelql cannot start: port ${error.port} on ${error.address} is already in use (another reelql, or another program). ` +
+        `Stop it, or choose a free port, e.g. PORT=${error.port + 1} npm start.\n`,
+    );
   } else {
     process.stderr.write(`reelql failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   }
