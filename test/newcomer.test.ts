@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { graphiqlTabs } from '../src/graphiql-tabs.js';
 import { createTestDatabase, hasPostgres } from './helpers/database.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -54,4 +55,14 @@ describe.skipIf(!hasPostgres)('starting on a port that is taken', () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   }, 90_000);
+});
+
+describe("GraphiQL's example tabs", () => {
+  // GraphiQL keeps its tabs in the browser's localStorage, so a later visit shows the tabs of the first one.
+  it('do not promise that the Watch tab follows the latest generation, which only holds on the first visit', () => {
+    const [generate, watch] = graphiqlTabs({ simulator: true, latestId: '00000000-0000-4000-8000-000000000000' });
+    expect(watch!.query).not.toMatch(/run Generate first for a new one/);
+    expect(watch!.query).toMatch(/when GraphiQL first\s*(#\s*)?opened/);
+    expect(generate!.query).toMatch(/put its id in the\s*(#\s*)?Watch tab/);
+  });
 });
