@@ -5,6 +5,7 @@ import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
 import { pino } from 'pino';
 import prettyStream from 'pino-pretty';
+import { developmentKeyPolicy } from './auth/development-key.js';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -48,6 +49,12 @@ async function main(): Promise<void> {
       `\nDevelopment API key (stored in ${config.dataDir}/development-key):\n  ${app.developmentKey}\n` +
         `Send it as "Authorization: Bearer <key>"${isLoopbackHost(config.host) ? '; the web page and GraphiQL already do' : ''}.\n` +
         (config.segmindApiKey ? `It may spend $${config.developmentKeyDailyBudgetUsd.toFixed(2)} a day (DEVELOPMENT_KEY_DAILY_BUDGET_USD).\n\n` : '\n'),
+    );
+  } else if (developmentKeyPolicy(config).enabled && config.role !== 'worker') {
+    // Otherwise the page and GraphiQL simply ask for a key, and nothing on the terminal says why.
+    log.info(
+      'no development key: this database already has keys (or the development key was revoked), so none is made; ' +
+        'create one with `npm run keys -- create <name>` and enter it in the page',
     );
   } else if (config.segmindApiKey && config.developmentKey === 'auto' && !config.production && config.role !== 'worker') {
     log.info('no development key beside a real SEGMIND_API_KEY: create one with `npm run keys -- create <name>`, or set DEVELOPMENT_KEY=on');

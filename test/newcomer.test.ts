@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { graphiqlTabs } from '../src/graphiql-tabs.js';
-import { createTestDatabase, hasPostgres } from './helpers/database.js';
+import { createTestDatabase, dbOf, hasPostgres } from './helpers/database.js';
+import { createKey } from './helpers/keys.js';
+import { spawnServer } from './helpers/process.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
@@ -65,4 +67,21 @@ describe("GraphiQL's example tabs", () => {
     expect(watch!.query).toMatch(/when GraphiQL first\s*(#\s*)?opened/);
     expect(generate!.query).toMatch(/put its id in the\s*(#\s*)?Watch tab/);
   });
+});
+
+describe.skipIf(!hasPostgres)('a development server without a development key', () => {
+  it('says at start why the page will ask for a key, and how to make one', async () => {
+    const database = await createTestDatabase();
+    // Keys made before the first start (or a revoked development key) mean no development key is made.
+    await createKey(dbOf(database), { name: 'made-first' });
+    const server = await spawnServer({ DATABASE_URL: database.url, SEGMIND_API_KEY: '', NODE_ENV: 'development' });
+    try {
+      expect(server.output()).not.toContain('Development API key');
+      expect(server.output()).toContain('no development key: this database already has keys');
+      expect(server.output()).toContain('npm run keys -- create <name>');
+    } finally {
+      await server.stop();
+      await database.drop();
+    }
+  }, 60_000);
 });
