@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -84,4 +84,11 @@ describe.skipIf(!hasPostgres)('a development server without a development key', 
       await database.drop();
     }
   }, 60_000);
+});
+
+describe('the npm scripts', () => {
+  it('exec the server and the command-line tools, so a signal to npm reaches them and their exit code comes back', async () => {
+    const { scripts } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    for (const name of ['start', 'start:prod', 'keys', 'generate']) expect(scripts[name], name).toMatch(/^exec node /);
+  });
 });
