@@ -255,7 +255,7 @@ describe.skipIf(!hasPostgres)('the generate command against a real server', () =
     run.kill('SIGINT');
     const { code, stderr } = await finish(run);
     expect(code).toBe(CANCELED.code);
-    expect(stderr).toContain(`Left without canceling: generation ${id} goes on on the server.`);
+    expect(stderr).toContain(`Left without canceling: generation ${id} keeps running on the server.`);
     expect(['SUBMITTED', 'PROCESSING', 'STORING', 'SUCCEEDED']).toContain((await generation(id)).status);
   });
 
