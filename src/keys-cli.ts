@@ -15,6 +15,7 @@ import { openDatabase, pgliteLockFile, type Database } from './db/client.js';
 import { DirectoryInUseError, type LockHolder } from './db/directory-lock.js';
 import { isDatabaseUnavailable } from './db/unavailable.js';
 import { ConfigError } from './errors.js';
+import { flagProblem } from './flag-errors.js';
 
 const USAGE = `Usage:
   npm run keys -- create <name> [--daily-budget-usd N] [--max-active N]
@@ -25,8 +26,13 @@ const USAGE = `Usage:
 const STARTUP_WAIT_MS = 30_000;
 const STARTUP_POLL_MS = 250;
 
-/** The arguments are wrong: said with the usage. */
+/** The flags or the command are wrong: said with the usage. */
 class UsageError extends Error {}
+
+/** A value is wrong: the message says what is allowed, so one line points to the rest. */
+class ValueError extends Error {}
+
+const HELP_HINT = 'Run npm run keys -- --help for the usage.';
 
 /** `--help` or `-h`: the usage on stdout, and success. */
 class HelpRequested extends Error {}
@@ -45,7 +51,7 @@ function positiveNumber(flag: string, raw: string | undefined, integer: boolean)
   if (raw === undefined) return null;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new UsageError(`--${flag} must be a positive ${integer ? 'whole number' : 'number'}; got "${raw}".`);
+    throw new ValueError(`--${flag} must be a positive ${integer ? 'whole number' : 'number'}; got "${raw}".`);
   }
   return value;
 }
@@ -55,13 +61,7 @@ function parseCommand(): KeyCommand {
   try {
     parsed = parseArgs({ allowPositionals: true, options: FLAGS });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    // node's own text advises about positional arguments after '--', which is not what went wrong here.
-    if ((error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      const flag = /'([^']+)'/.exec(message)?.[1] ?? 'that flag';
-      throw new UsageError(`Unknown flag ${flag}. Allowed flags: ${FLAG_LIST}.`);
-    }
-    throw new UsageError(message);
+    throw new UsageError(flagProblem(error, FLAG_LIST));
   }
   const { positionals, values } = parsed;
   if (values.help) throw new HelpRequested();
@@ -73,7 +73,7 @@ function parseCommand(): KeyCommand {
   }
   if (!target) throw new UsageError(`"${command}" needs a key name${command === 'revoke' ? ' or prefix' : ''}.`);
   if (command === 'revoke') return { command, target };
-  if (!isValidKeyName(target)) throw new UsageError(KEY_NAME_RULE);
+  if (!isValidKeyName(target)) throw new ValueError(KEY_NAME_RULE);
   return {
     command,
     name: target.trim(),
@@ -140,6 +140,7 @@ async function main(): Promise<number> {
       return 0;
     }
     if (error instanceof UsageError) process.stderr.write(`${error.message}\n\n${USAGE}\n`);
+    else if (error instanceof ValueError) process.stderr.write(`${error.message}\n${HELP_HINT}\n`);
     else if (error instanceof ConfigError) process.stderr.write(`Invalid configuration: ${error.message}\n`);
     else throw error;
     return 2;

@@ -256,6 +256,25 @@ describe('the keys command line', () => {
     expect(run.stderr).not.toContain('positional');
   }, 60_000);
 
+  it('says a bad value on one line pointing to --help, and a value-less flag without node\'s words', async () => {
+    const negative = await keys(['create', 'bob', '--daily-budget-usd', '-3'], { DATA_DIR: os.tmpdir() });
+    expect(negative.code).toBe(2);
+    expect(negative.stderr.split('\n')[0]).toBe(
+      '--daily-budget-usd needs a value after it (write --daily-budget-usd=VALUE for a value that starts with "-").',
+    );
+    expect(negative.stderr).not.toMatch(/ambiguous|Did you forget|XYZ/);
+    const belowZero = await keys(['create', 'bob', '--daily-budget-usd=-3'], { DATA_DIR: os.tmpdir() });
+    expect(belowZero.code).toBe(2);
+    expect(belowZero.stderr.trimEnd().split('\n')).toEqual([
+      '--daily-budget-usd must be a positive number; got "-3".',
+      'Run npm run keys -- --help for the usage.',
+    ]);
+    const badName = await keys(['create', 'bad name!'], { DATA_DIR: os.tmpdir() });
+    expect(badName.code).toBe(2);
+    expect(badName.stderr.trimEnd().split('\n')).toHaveLength(2);
+    expect(badName.stderr).not.toContain('Usage:');
+  }, 60_000);
+
   it('names an unknown command instead of only asking what to do', async () => {
     const run = await keys(['delete', 'bob'], { DATA_DIR: os.tmpdir() });
     expect(run.code).toBe(2);
