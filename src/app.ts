@@ -14,7 +14,7 @@ import { listGenerations, ownerKeyIsActive } from './db/generations.js';
 import { createEventBus } from './events/bus.js';
 import { createGraphqlServer } from './graphql-server.js';
 import { createHealthHandler } from './health.js';
-import { createJobDurationEstimator } from './jobs/history.js';
+import { createJobDurationEstimator, type JobDurationEstimator } from './jobs/history.js';
 import { applyRetention } from './jobs/retention.js';
 import { upstreamNameOf } from './jobs/upstream-name.js';
 import { createWorker, type Worker } from './jobs/worker.js';
@@ -26,6 +26,7 @@ import type { Provider } from './schema/context.js';
 import { createSegmindClient } from './segmind/client.js';
 import { startEmbeddedSimulator } from './segmind/embedded-simulator.js';
 import type { SegmindSimulator } from './segmind/simulator.js';
+import { simulatedDurationFactor } from './segmind/simulator-switches.js';
 import { createLocalStorage } from './storage/local-storage.js';
 import { MAX_MULTIPART_BODY_BYTES } from './uploads.js';
 import { createVideoHandler } from './storage/video-route.js';
@@ -34,6 +35,12 @@ import { createPageHandler } from './web/page-route.js';
 
 /** Segmind's advertised job length, used for progress and ETA until we have our own history. */
 const SEGMIND_EXPECTED_JOB_MS = 100_000;
+
+/** With the built-in simulator, a `[sim:slow]` prompt takes its ten-fold time in the estimate too. */
+const simulatedJobEstimate =
+  (estimate: ReturnType<typeof createJobDurationEstimator>, simulated: boolean): JobDurationEstimator =>
+  async (job) =>
+    (await estimate(job)) * (simulated ? simulatedDurationFactor(job.prompt) : 1);
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 /** A download's temporary file untouched this long belongs to a dead process (see applyRetention). */
 const PARTIAL_FILE_MAX_AGE_MS = 60 * 60 * 1000;
@@ -210,9 +217,9 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
         submitPatience: { requestTimeoutMs: config.segmindRequestTimeoutMs, commitPatienceMs: config.commitPatienceMs },
         pollMinMs: config.pollMinMs,
         pollMaxMs: config.pollMaxMs,
-        expectedJobMs: createJobDurationEstimator(
-          database.db,
-          simulator ? config.simulatorProcessingMs : SEGMIND_EXPECTED_JOB_MS,
+        expectedJobMs: simulatedJobEstimate(
+          createJobDurationEstimator(database.db, simulator ? config.simulatorProcessingMs : SEGMIND_EXPECTED_JOB_MS),
+          simulator !== undefined,
         ),
         backoff: { baseMs: 1000, maxMs: 60_000 },
         upstreamName: upstreamNameOf(provider),

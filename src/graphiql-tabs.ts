@@ -5,7 +5,8 @@
 export const MAX_EXAMPLE_LINE = 48;
 
 const GENERATE = `# Ask for a video: the answer comes at once,
-# QUEUED. Then follow it in the Watch tab.
+# QUEUED. To follow it, put its id in the
+# Watch tab's variables.
 mutation Generate {
   generateVideo(input: {
     prompt: "A paper boat sails across a puddle"
@@ -29,7 +30,8 @@ mutation Generate {
 const watch = (latestId: string | undefined) => `# Follows one generation live until it is done.
 ${
   latestId
-    ? '# The variables below hold your latest one;\n# run Generate first for a new one.'
+    ? // GraphiQL keeps its tabs in the browser, so this id stays the one of the first visit.
+      '# The variables below hold your latest one\n# when GraphiQL first opened in this browser;\n# for a newer one, put its id from Generate\n# or Recent there.'
     : '# Put an id from Generate or Recent into\n# the variables below.'
 }
 subscription Watch($id: ID!) {
@@ -65,7 +67,7 @@ export const SIMULATOR_SWITCHES = `# The built-in simulator (no SEGMIND_API_KEY)
 #               like a safety block; free
 #   [sim:slow]  takes ten times as long,
 #               time enough to cancel it
-# Run this, then watch its id in Watch.
+# Run this, then put its id in Watch.
 mutation TryAFailure {
   generateVideo(input: {
     prompt: "[sim:fail] A scene it refuses"

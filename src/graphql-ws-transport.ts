@@ -31,7 +31,11 @@ export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E ext
 ): void {
   const server = makeServer(options);
   wss.options.handleProtocols = handleProtocols;
-  wss.on('error', (error) => log.error('WebSocket server error', { err: error }));
+  wss.on('error', (error) => {
+    // ws repeats the HTTP server's own errors; a failed listen is reported once, by start-up.
+    if ((error as NodeJS.ErrnoException).syscall === 'listen') return;
+    log.error('WebSocket server error', { err: error });
+  });
 
   wss.on('connection', (socket, request) => {
     // ws has already closed the socket (with 1009, 1002, …) when it emits this: the client sent something invalid.

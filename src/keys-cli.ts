@@ -15,6 +15,7 @@ import { openDatabase, pgliteLockFile, type Database } from './db/client.js';
 import { DirectoryInUseError, type LockHolder } from './db/directory-lock.js';
 import { isDatabaseUnavailable } from './db/unavailable.js';
 import { ConfigError } from './errors.js';
+import { flagProblem } from './flag-errors.js';
 
 const USAGE = `Usage:
   npm run keys -- create <name> [--daily-budget-usd N] [--max-active N]
@@ -25,14 +26,32 @@ const USAGE = `Usage:
 const STARTUP_WAIT_MS = 30_000;
 const STARTUP_POLL_MS = 250;
 
-/** The arguments are wrong: said with the usage. */
+/** The flags or the command are wrong: said with the usage. */
 class UsageError extends Error {}
+
+/** A value is wrong: the message says what is allowed, so one line points to the rest. */
+class ValueError extends Error {}
+
+const HELP_HINT = 'Run npm run keys -- --help for the usage.';
+
+/** `--help` or `-h`: the usage on stdout, and success. */
+class HelpRequested extends Error {}
+
+const FLAGS = {
+  'daily-budget-usd': { type: 'string' },
+  'max-active': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const FLAG_LIST = Object.keys(FLAGS)
+  .map((name) => `--${name}`)
+  .join(', ');
 
 function positiveNumber(flag: string, raw: string | undefined, integer: boolean): number | null {
   if (raw === undefined) return null;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new UsageError(`--${flag} must be a positive ${integer ? 'whole number' : 'number'}; got "${raw}".`);
+    throw new ValueError(`--${flag} must be a positive ${integer ? 'whole number' : 'number'}; got "${raw}".`);
   }
   return value;
 }
@@ -40,20 +59,21 @@ function positiveNumber(flag: string, raw: string | undefined, integer: boolean)
 function parseCommand(): KeyCommand {
   let parsed;
   try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: { 'daily-budget-usd': { type: 'string' }, 'max-active': { type: 'string' } },
-    });
+    parsed = parseArgs({ allowPositionals: true, options: FLAGS });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(flagProblem(error, FLAG_LIST));
   }
   const { positionals, values } = parsed;
+  if (values.help) throw new HelpRequested();
   const [command, target] = positionals;
   if (command === 'list') return { command };
-  if (command !== 'create' && command !== 'revoke') throw new UsageError('Say what to do: create, list or revoke.');
+  if (command === undefined) throw new UsageError('Say what to do: create, list or revoke.');
+  if (command !== 'create' && command !== 'revoke') {
+    throw new UsageError(`Unknown command "${command}": say create, list or revoke.`);
+  }
   if (!target) throw new UsageError(`"${command}" needs a key name${command === 'revoke' ? ' or prefix' : ''}.`);
   if (command === 'revoke') return { command, target };
-  if (!isValidKeyName(target)) throw new UsageError(KEY_NAME_RULE);
+  if (!isValidKeyName(target)) throw new ValueError(KEY_NAME_RULE);
   return {
     command,
     name: target.trim(),
@@ -115,7 +135,12 @@ async function main(): Promise<number> {
     command = parseCommand();
     config = loadConfig(process.env);
   } catch (error) {
+    if (error instanceof HelpRequested) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
     if (error instanceof UsageError) process.stderr.write(`${error.message}\n\n${USAGE}\n`);
+    else if (error instanceof ValueError) process.stderr.write(`${error.message}\n${HELP_HINT}\n`);
     else if (error instanceof ConfigError) process.stderr.write(`Invalid configuration: ${error.message}\n`);
     else throw error;
     return 2;

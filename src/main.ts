@@ -5,6 +5,7 @@ import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
 import { pino } from 'pino';
 import prettyStream from 'pino-pretty';
+import { developmentKeyPolicy } from './auth/development-key.js';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -49,6 +50,12 @@ async function main(): Promise<void> {
         `Send it as "Authorization: Bearer <key>"${isLoopbackHost(config.host) ? '; the web page and GraphiQL already do' : ''}.\n` +
         (config.segmindApiKey ? `It may spend $${config.developmentKeyDailyBudgetUsd.toFixed(2)} a day (DEVELOPMENT_KEY_DAILY_BUDGET_USD).\n\n` : '\n'),
     );
+  } else if (developmentKeyPolicy(config).enabled && config.role !== 'worker') {
+    // Otherwise the page and GraphiQL simply ask for a key, and nothing on the terminal says why.
+    log.info(
+      'no development key: this database already has keys (or the development key was revoked), so none is made; ' +
+        'create one with `npm run keys -- create <name>` and enter it in the page',
+    );
   } else if (config.segmindApiKey && config.developmentKey === 'auto' && !config.production && config.role !== 'worker') {
     log.info('no development key beside a real SEGMIND_API_KEY: create one with `npm run keys -- create <name>`, or set DEVELOPMENT_KEY=on');
   }
@@ -62,11 +69,22 @@ async function main(): Promise<void> {
   });
 }
 
+/** The listen failure of a port someone else holds: a common first-run situation, not a bug, so no stack. */
+function isAddressInUse(error: unknown): error is { port: number; address: string } {
+  const e = error as { code?: unknown; port?: unknown; address?: unknown } | null;
+  return e?.code === 'EADDRINUSE' && typeof e.port === 'number' && typeof e.address === 'string';
+}
+
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`Invalid configuration: ${error.message}\n`);
   } else if (error instanceof DirectoryInUseError) {
     process.stderr.write(`reelql cannot start: ${error.message} Stop that process first, or set DATA_DIR to another directory.\n`);
+  } else if (isAddressInUse(error)) {
+    process.stderr.write(
+      `reelql cannot start: port ${error.port} on ${error.address} is already in use (another reelql, or another program). ` +
+        `Stop it, or choose a free port, e.g. PORT=${error.port + 1} npm start.\n`,
+    );
   } else {
     process.stderr.write(`reelql failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   }

@@ -113,6 +113,15 @@ describe('the generate command without a server', () => {
     }
   });
 
+  it("says in its own words that a flag needs a value, also when the value starts with a dash, never in node's", async () => {
+    for (const args of [['a prompt', '--seed', '-5'], ['a prompt', '--seed']]) {
+      const { code, stderr } = await finish(runCli(args));
+      expect(code).toBe(USER.code);
+      expect(stderr.split('\n')[0]).toBe('--seed needs a value after it (write --seed=VALUE for a value that starts with "-").');
+      expect(stderr).not.toMatch(/ambiguous|Did you forget|argument missing|XYZ/);
+    }
+  });
+
   it('shows the usage for a flag that is missing its value', async () => {
     const { code, stderr } = await finish(runCli(['a prompt', '--duration']));
     expect(code).toBe(USER.code);
@@ -256,7 +265,7 @@ describe.skipIf(!hasPostgres)('the generate command against a real server', () =
     run.kill('SIGINT');
     const { code, stderr } = await finish(run);
     expect(code).toBe(CANCELED.code);
-    expect(stderr).toContain(`Left without canceling: generation ${id} goes on on the server.`);
+    expect(stderr).toContain(`Left without canceling: generation ${id} keeps running on the server.`);
     expect(['SUBMITTED', 'PROCESSING', 'STORING', 'SUCCEEDED']).toContain((await generation(id)).status);
   });
 

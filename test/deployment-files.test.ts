@@ -91,7 +91,7 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toContain('CMD ["node", "dist/main.js"]');
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
-    expect(pkg.scripts['start:prod']).toBe('node dist/main.js');
+    expect(pkg.scripts['start:prod']).toBe('exec node dist/main.js');
     expect(Object.keys(pkg.dependencies)).not.toContain('tsx');
   });
 });

@@ -237,3 +237,47 @@ describe.skipIf(!hasPostgres)('the keys command on Postgres', () => {
     expect(run.stderr).toContain('127.0.0.1:1');
   }, 60_000);
 });
+
+describe('the keys command line', () => {
+  it('answers --help and -h with the usage on stdout and exit code 0', async () => {
+    for (const flag of ['--help', '-h']) {
+      const run = await keys([flag], { DATA_DIR: os.tmpdir() });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain('npm run keys -- create <name>');
+      expect(run.stderr).toBe('');
+    }
+  }, 60_000);
+
+  it('names a wrong flag and the allowed ones, without advice about positional arguments', async () => {
+    const run = await keys(['create', 'bob', '--budget', '5'], { DATA_DIR: os.tmpdir() });
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')[0]).toBe('Unknown flag --budget. Allowed flags: --daily-budget-usd, --max-active, --help.');
+    expect(run.stderr).toContain('npm run keys -- list');
+    expect(run.stderr).not.toContain('positional');
+  }, 60_000);
+
+  it('says a bad value on one line pointing to --help, and a value-less flag without node\'s words', async () => {
+    const negative = await keys(['create', 'bob', '--daily-budget-usd', '-3'], { DATA_DIR: os.tmpdir() });
+    expect(negative.code).toBe(2);
+    expect(negative.stderr.split('\n')[0]).toBe(
+      '--daily-budget-usd needs a value after it (write --daily-budget-usd=VALUE for a value that starts with "-").',
+    );
+    expect(negative.stderr).not.toMatch(/ambiguous|Did you forget|XYZ/);
+    const belowZero = await keys(['create', 'bob', '--daily-budget-usd=-3'], { DATA_DIR: os.tmpdir() });
+    expect(belowZero.code).toBe(2);
+    expect(belowZero.stderr.trimEnd().split('\n')).toEqual([
+      '--daily-budget-usd must be a positive number; got "-3".',
+      'Run npm run keys -- --help for the usage.',
+    ]);
+    const badName = await keys(['create', 'bad name!'], { DATA_DIR: os.tmpdir() });
+    expect(badName.code).toBe(2);
+    expect(badName.stderr.trimEnd().split('\n')).toHaveLength(2);
+    expect(badName.stderr).not.toContain('Usage:');
+  }, 60_000);
+
+  it('names an unknown command instead of only asking what to do', async () => {
+    const run = await keys(['delete', 'bob'], { DATA_DIR: os.tmpdir() });
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')[0]).toBe('Unknown command "delete": say create, list or revoke.');
+  }, 60_000);
+});

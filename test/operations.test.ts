@@ -18,6 +18,31 @@ import { waitFor } from './helpers/wait.js';
 const run = promisify(execFile);
 const SECRET_KEY = 'sk-live-THIS-MUST-NEVER-BE-LOGGED-4f7a';
 
+/** The names of a JSON line's top-level fields, in order and with repeats (JSON.parse would keep only the last). */
+function topLevelFieldNames(line: string): string[] {
+  const names: string[] = [];
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let start = -1;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === '\\') escaped = true;
+      else if (c === '"') {
+        inString = false;
+        if (depth === 1 && line.slice(i + 1).trimStart().startsWith(':')) names.push(line.slice(start + 1, i));
+      }
+    } else if (c === '"') {
+      inString = true;
+      start = i;
+    } else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+  }
+  return names;
+}
+
 async function generateAndWait(server: TestApp, prompt: string) {
   const created = await server.graphql(GENERATE, { input: { prompt, durationSeconds: 4 } });
   const id = created.data!.generateVideo.generation.id as string;
@@ -95,6 +120,11 @@ describe.skipIf(!hasPostgres)('operating the server', () => {
     expect(server.logs.join('\n')).not.toContain(SECRET_KEY);
     expect(server.logs.join('\n')).not.toContain(server.key);
     expect(server.logs.join('\n')).not.toContain(database.url);
+    // A field written twice in one line is ambiguous to log tools (most keep one copy, some reject the line).
+    for (const line of server.logs) {
+      const names = topLevelFieldNames(line);
+      expect(names.filter((name, i) => names.indexOf(name) !== i), line).toEqual([]);
+    }
   });
 
   it('turns readiness off and refuses new WebSocket connections as soon as shutdown starts', async () => {

@@ -199,6 +199,10 @@ describe.skipIf(!hasPostgres || !canRunBrowser)('the page in every state, at 128
       expect(text).toContain('API key');
       expect(text).not.toContain('(');
       await expect.poll(() => page.textContent('#key-status')).toContain('was not accepted');
+      // It points to the key field where that field is: below the message.
+      const [status, field] = await Promise.all([page.locator('#key-status').boundingBox(), page.locator('#api-key').boundingBox()]);
+      expect(field!.y).toBeGreaterThan(status!.y);
+      expect(await page.textContent('#key-status')).toContain('Enter a valid key below.');
       await screenshot(page, `wrong-key-${width}`);
       await context.close();
       expect(errors.filter((error) => !error.includes('401'))).toEqual([]);

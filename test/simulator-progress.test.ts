@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { collectWs, createWsClient } from './helpers/clients.js';
-import { GENERATE, WATCH, type GenerationEvent } from './helpers/operations.js';
+import { CANCEL, GENERATE, GET, WATCH, type GenerationEvent } from './helpers/operations.js';
+import { waitFor } from './helpers/wait.js';
 
 /** Long enough that the first status request (at half the expected time) leaves a visible gap before it. */
 const PROCESSING_MS = 4000;
@@ -60,4 +61,29 @@ describe('a generation on the built-in simulator, watched over graphql-ws', () =
     // "Segmind" appears only as part of "the Segmind simulator".
     for (const message of messages) expect(message.replaceAll(/Segmind simulator/gi, '')).not.toMatch(/Segmind/i);
   });
+});
+
+describe('a [sim:slow] generation on the built-in simulator', () => {
+  let server: TestApp;
+
+  beforeAll(async () => {
+    server = await startTestApp({ SIMULATOR_PROCESSING_MS: '1000' });
+  }, 30_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('announces the ten-fold time it will take, not the usual one', async () => {
+    const created = await server.graphql(GENERATE, { input: { prompt: 'a snail [sim:slow]', durationSeconds: 4 } });
+    const id = created.data?.generateVideo.generation.id as string;
+    const working = await waitFor('the slow job to be at the simulator', async () => {
+      const generation = (await server.graphql(GET, { id })).data?.generation as Watched | undefined;
+      return generation && (generation.status === 'SUBMITTED' || generation.status === 'PROCESSING') && generation.etaSeconds !== null
+        ? generation
+        : undefined;
+    });
+    // 10 × 1 s: an ETA of a second or two would leave the bar near its end for most of the job.
+    expect(working.etaSeconds).toBeGreaterThanOrEqual(8);
+    await server.graphql(CANCEL, { id });
+  }, 30_000);
 });

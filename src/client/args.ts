@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { aspectRatios, durations, MAX_SEED, resolutions, type AspectRatio, type Resolution } from '../generation-input.js';
+import { flagProblem } from '../flag-errors.js';
 import { CliError } from './exit-codes.js';
 import { DEFAULT_URL, HELP_HINT, USAGE } from './usage.js';
 
@@ -115,13 +116,7 @@ export function parseGenerateArgs(argv: string[], env: Record<string, string | u
   try {
     parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    const message = error instanceof Error ? error.message : String(error);
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      const flag = /'([^']+)'/.exec(message)?.[1] ?? 'that flag';
-      flagError(`Unknown flag ${flag}. Allowed flags: ${FLAG_LIST}.`);
-    }
-    flagError(message);
+    flagError(flagProblem(error, FLAG_LIST));
   }
   const { values, positionals } = parsed;
   if (values.help) return { help: true };

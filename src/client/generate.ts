@@ -136,7 +136,7 @@ async function generate(options: GenerateOptions, terminal: Terminal): Promise<n
     const again = options.idempotencyKey
       ? 'Run the same command again to follow it.'
       : `See it later with: query { generation(id: "${id}") { status video { url } } }`;
-    warn(`Left without canceling: generation ${id} goes on on the server. ${again}`);
+    warn(`Left without canceling: generation ${id} keeps running on the server. ${again}`);
     return EXIT_CODES.CANCELED.code;
   }
   if (outcome.kind === 'canceled') {

@@ -28,7 +28,7 @@ function watchError(serverUrl: string, id: string, error: unknown): CliError {
       : 'connection failed';
   return new CliError(
     'UPSTREAM',
-    `Lost the connection to ${serverUrl} (${detail}). Generation ${id} goes on there; run the same command with ` +
+    `Lost the connection to ${serverUrl} (${detail}). Generation ${id} keeps running there; run the same command with ` +
       '--idempotency-key to follow it again.',
   );
 }

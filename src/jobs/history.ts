@@ -40,4 +40,5 @@ export function createJobDurationEstimator(db: Db, fallbackMs: number) {
   };
 }
 
-export type JobDurationEstimator = ReturnType<typeof createJobDurationEstimator>;
+/** What the worker asks: the estimate for one generation (its prompt matters only to the simulator). */
+export type JobDurationEstimator = (job: Combination & Pick<GenerationRow, 'prompt'>) => Promise<number>;

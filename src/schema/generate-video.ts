@@ -180,9 +180,9 @@ builder.mutationField('generateVideo', (t) =>
         },
       });
       const accepted = (generation: GenerationRow, repeated: boolean) => {
+        // The request's logger already carries keyPrefix.
         ctx.log[repeated ? 'debug' : 'info'](repeated ? 'idempotent repeat' : 'generation accepted', {
           generationId: generation.id,
-          keyPrefix: apiKey.prefix,
           provider: generation.provider,
         });
         return { generation };

@@ -39,6 +39,7 @@ import {
 } from './simulator-jobs.js';
 import { createSimJobStore } from './simulator-store.js';
 import { veoPriceUsd } from './types.js';
+import { FAIL_SWITCH, simulatedDurationFactor } from './simulator-switches.js';
 
 export type { SimulatorEndpoint, SimulatorFault } from './simulator-faults.js';
 export type { SimulatedJobInfo } from './simulator-jobs.js';
@@ -154,8 +155,8 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
     if (typeof input === 'string') return jsonError(400, input);
     const price = veoPriceUsd(input);
     if (credits < price) return jsonError(402, `Insufficient credits: this request costs $${price.toFixed(2)}`);
-    const fails = input.prompt.includes('[sim:fail]');
-    const durationMs = jitteredMs(processingMs, jitter, random) * (input.prompt.includes('[sim:slow]') ? 10 : 1);
+    const fails = input.prompt.includes(FAIL_SWITCH);
+    const durationMs = jitteredMs(processingMs, jitter, random) * simulatedDurationFactor(input.prompt);
     const id = randomUUID();
     const cost = fails ? 0 : price;
     credits -= cost;

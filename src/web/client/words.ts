@@ -32,7 +32,7 @@ export const FAILURE_WORDS: Record<string, string> = {
 
 /** Wording for errors the API answers with (extensions.code), as opposed to a generation's failure. */
 export const API_ERROR_WORDS: Record<string, string> = {
-  UNAUTHENTICATED: 'Your API key is missing or was not accepted. Enter a valid key above.',
+  UNAUTHENTICATED: 'Your API key is missing or was not accepted. Enter a valid key below.',
   RATE_LIMITED: 'Too many requests or live updates at once. Wait a moment and try again.',
   NETWORK: 'The server cannot be reached. Check your connection; the page reconnects by itself.',
 };
