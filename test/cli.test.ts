@@ -167,8 +167,8 @@ describe.skipIf(!hasPostgres)('the generate command against a real server', () =
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    // Short jobs; "[sim:slow]" prompts take ten times as long, which leaves time to press Ctrl-C.
-    // A `[sim:slow]` job (10×) must outlast two Ctrl-C rounds on a loaded machine.
+    // Short jobs; "[sim:slow]" prompts take ten times as long, which leaves time for two Ctrl-C rounds even on a
+    // loaded machine.
     sim = await startSimulator({ processingMs: 1000 });
     // With a Segmind key set (the simulator's), a development key is made only when asked for.
     server = await startTestApp({ DATABASE_URL: database.url, ...sim.env, DEVELOPMENT_KEY: 'on' });
