@@ -619,7 +619,7 @@ describe.skipIf(!hasPostgres)('the keys CLI', () => {
     expect((await server.graphql(LIST)).errors).toBeUndefined();
   });
 
-  it('exits non-zero with a usage message for bad arguments, creating nothing', async () => {
+  it('exits non-zero for bad arguments, with the usage for a wrong command or flag and one line for a bad value, creating nothing', async () => {
     const [{ n: before }] = await database.sql<[{ n: number }]>`select count(*)::int as n from api_keys`;
     const bad: [string, string[]][] = [
       ['no command', []],
@@ -634,12 +634,16 @@ describe.skipIf(!hasPostgres)('the keys CLI', () => {
       ['an unknown option', ['create', uniqueName('bad'), '--bogus']],
       ['an option without its value', ['create', uniqueName('bad'), '--max-active']],
     ];
+    const BAD_VALUES = new Set(['a budget that is not a number', 'a fractional max-active', 'a zero max-active', 'a name with spaces']);
     const results = await Promise.all(bad.map(([, args]) => keysCli(args, database.url, dataDir, 'node')));
     const problems = results.flatMap((result, i) => {
       const what = bad[i]![0];
       return [
         result.code === 0 && `${what}: exit code 0`,
-        !result.stderr.includes('Usage:\n  npm run keys -- create <name>') && `${what}: no usage message`,
+        // A wrong command or flag shows the usage; a bad value says what is wrong in a line and where the usage is.
+        (BAD_VALUES.has(what)
+          ? !/--help/.test(result.stderr) || result.stderr.includes('Usage:') ? `${what}: not one line pointing to --help` : false
+          : !result.stderr.includes('Usage:\n  npm run keys -- create <name>') && `${what}: no usage message`),
         /rql_/.test(result.stdout) && `${what}: printed a key`,
         // A usage problem is not a crash: no stack trace.
         /\n\s+at /.test(result.stderr) && `${what}: printed a stack trace`,
