@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, type ConnectionInitMessage, type ServerOptions } from 'graphql-ws';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { clientGoneFields, isClientGone } from './client-gone.js';
+import { isDatabaseUnavailable } from './db/unavailable.js';
 import type { Logger } from './logger.js';
 
 /** What every graphql-ws context carries from this transport. */
@@ -16,6 +17,9 @@ const textOf = (data: RawData) =>
 
 /** graphql-ws closes with 1011 on a server fault; the reason is generic (details go to the logs only). */
 const INTERNAL_ERROR_REASON = 'Internal server error';
+/** The WebSocket close code "Try Again Later" (RFC 6455 registry), which graphql-ws clients retry. */
+const TRY_AGAIN_LATER = 1013;
+const DATABASE_UNAVAILABLE_REASON = 'The database is unavailable for a moment; reconnect.';
 
 /**
  * graphql-ws over a `ws` server, like graphql-ws's own `use/ws` adapter but logging through our logger: its
@@ -67,9 +71,16 @@ export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E ext
             try {
               await handle(textOf(data));
             } catch (error) {
-              if (isClientGone(error)) {
+              // Judged by the socket first: a driver error (ECONNRESET from Postgres) is no sign the client left.
+              if (socket.readyState !== socket.OPEN || (isClientGone(error) && !isDatabaseUnavailable(error))) {
                 log.debug('WebSocket client went away', clientGoneFields(error));
                 socket.terminate();
+                return;
+              }
+              if (isDatabaseUnavailable(error)) {
+                // 1013 Try Again Later: graphql-ws clients reconnect by themselves, and get the current state.
+                log.warn('database unavailable while handling a WebSocket message; the client is asked to reconnect', { err: error });
+                socket.close(TRY_AGAIN_LATER, DATABASE_UNAVAILABLE_REASON);
                 return;
               }
               log.error('WebSocket message handling failed', { err: error });

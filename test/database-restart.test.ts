@@ -157,7 +157,8 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
   let sql: postgres.Sql;
   const clients: Client[] = [];
   const wsClient = () => {
-    const client = createWsClient(server.url);
+    // A real client reconnects when the server asks it to try again (1013) while the database comes back.
+    const client = createWsClient(server.url, undefined, 3);
     clients.push(client);
     return client;
   };

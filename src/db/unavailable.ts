@@ -10,8 +10,11 @@ const CONNECTION_CODES = new Set([
   'CONNECTION_DESTROYED',
   'CONNECT_TIMEOUT',
 ]);
-/** SQLSTATEs of a server shutting down or starting up (class 08 is "connection exception"). */
-const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03']);
+/**
+ * SQLSTATEs of a server shutting down or starting up, and of a database not accepting connections for now
+ * (55000, e.g. during maintenance with `allow_connections false`); class 08 is "connection exception".
+ */
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '55000']);
 
 /**
  * Whether an error (or what caused it: drizzle and GraphQL wrap the driver's error) means the database is

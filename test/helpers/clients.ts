@@ -10,12 +10,17 @@ export interface Collected<T> {
 }
 
 /** A graphql-ws client over a real socket; dispose it after the test. */
-export function createWsClient(baseUrl: string, connectionParams?: Record<string, unknown>): Client {
+export function createWsClient(
+  baseUrl: string,
+  connectionParams?: Record<string, unknown>,
+  /** Reconnects after a retryable close (e.g. 1013 during a database outage), as real clients do. @default 0 */
+  retryAttempts = 0,
+): Client {
   return createClient({
     url: `${baseUrl.replace(/^http/, 'ws')}/graphql`,
     webSocketImpl: WebSocket,
     connectionParams: connectionParams ?? { authorization: `Bearer ${keyFor(baseUrl) ?? ''}` },
-    retryAttempts: 0,
+    retryAttempts,
   });
 }
 
