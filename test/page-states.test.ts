@@ -40,6 +40,9 @@ describe.skipIf(!hasPostgres || !canRunBrowser)('the page in every state, at 128
     // Priced once the page has talked to the server (a refused key gets no price).
     await expect.poll(() => page.evaluate(() => document.querySelector('#key-status')?.textContent)).toBeTruthy();
     if (key !== BAD_KEY) await expect.poll(() => page.textContent('#submit')).toMatch(/\$\d/);
+    // A refused key opens the key section above the form once the page hears back: wait for that layout
+    // shift, as a person would see it, so a click is not aimed at where the button was.
+    else await expect.poll(() => page.textContent('#key-status'), { timeout: 10_000 }).toContain('was not accepted');
     return { page, context, errors };
   }
 
