@@ -1,12 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
- * Calls `check` until it returns something other than undefined, and returns that. Throws naming `what` when
- * `timeoutMs` passes first, with the last error `check` threw, if any.
+ * Calls `check` until it returns something other than undefined or false, and returns that. Throws naming
+ * `what` when `timeoutMs` passes first, with the last error `check` threw, if any. (`false` is "not yet" too, so
+ * a plain condition such as `() => count() === 1` waits as it reads, instead of returning at once.)
  */
 export async function waitFor<T>(
   what: string,
-  check: () => Promise<T | undefined> | T | undefined,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
   { timeoutMs = 10_000, intervalMs = 25 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -14,7 +15,7 @@ export async function waitFor<T>(
   for (;;) {
     try {
       const value = await check();
-      if (value !== undefined) return value;
+      if (value !== undefined && value !== false) return value;
     } catch (error) {
       lastError = error;
     }
