@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { InputError, type FieldProblem } from './errors.js';
 import { judgeHost } from './frame-host.js';
+import { LONE_SURROGATE_SOURCE, MAX_URL_LENGTH } from './text-rules.js';
 
 export const aspectRatios = ['16:9', '9:16'] as const;
 export const resolutions = ['720p', '1080p'] as const;
@@ -33,7 +34,7 @@ export interface ValidGenerationRequest extends GenerationRequest {
 
 export const MAX_PROMPT_LENGTH = 2000;
 export const MAX_NEGATIVE_PROMPT_LENGTH = 500;
-export const MAX_URL_LENGTH = 2048;
+export { MAX_URL_LENGTH };
 export const MAX_SEED = 2147483647;
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
@@ -46,7 +47,7 @@ export interface ValidationOptions {
   allowLoopbackFrames?: boolean;
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATE = new RegExp(LONE_SURROGATE_SOURCE);
 
 /**
  * Text Postgres cannot store as sent: it refuses NUL in text, and its UTF-8 encoding would silently turn an

@@ -87,8 +87,6 @@ export function backoffMs(tryNumber: number, options: BackoffOptions): number {
   return Math.floor((options.random ?? Math.random)() * ceiling);
 }
 
-const isSuccessStatus = (status: number | undefined) => status !== undefined && status >= 200 && status < 300;
-
 /**
  * How long to wait for a rate limit: until the reset Segmind names, but never longer than `maxMs` (its limits
  * are per minute, so a reset further away is not believed). Without a usable reset, exponential backoff.
@@ -103,7 +101,7 @@ function rateLimitWaitMs(error: unknown, tryNumber: number, backoff: BackoffOpti
 
 function classify(error: unknown, phase: Phase): SegmindErrorKind | 'accepted' | 'ambiguous' | 'unknown' {
   if (phase === 'download' || !(error instanceof SegmindError)) return 'unknown';
-  if (phase === 'submit' && isSuccessStatus(error.httpStatus)) return 'accepted';
+  if (phase === 'submit' && error.answeredWith2xx) return 'accepted';
   if (phase === 'submit' && (error.kind === 'timeout' || (error.kind === 'network' && error.requestSent))) {
     return 'ambiguous';
   }

@@ -109,7 +109,6 @@ const repeatedCrash = (upstream: UpstreamName): FailDecision => ({
 /** Result answers without a usable video that a COMPLETED job gets before it is given up. */
 const MAX_UNUSABLE_RESULTS = 5;
 
-const isSuccessStatus = (status: number | undefined) => status !== undefined && status >= 200 && status < 300;
 
 /** Segmind said the job completed, and then never named a video we can fetch. */
 const UNUSABLE_RESULT: FailDecision = {
@@ -406,7 +405,7 @@ class GenerationRun {
           const result = await segmind.result(requestId).catch((error: unknown) => {
             // Answered, but with no usable video: counted apart from poll failures (which a good status resets),
             // so a result that never names one ends the generation instead of holding a worker to its deadline.
-            if (error instanceof SegmindError && isSuccessStatus(error.httpStatus)) unusableResults++;
+            if (error instanceof SegmindError && error.answeredWith2xx) unusableResults++;
             throw error;
           });
           const cost = await this.believedCost(result);

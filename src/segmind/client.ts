@@ -200,7 +200,7 @@ export function createSegmindClient(options: SegmindClientOptions): SegmindClien
         toNumber(metrics.total_time) ??
         (queueSeconds !== undefined && inferenceSeconds !== undefined ? queueSeconds + inferenceSeconds : undefined);
       return {
-        status: status as SegmindJobStatus,
+        status,
         outputUrl: outputUrl as string,
         contentType: upstreamMediaType(video.content_type) ?? 'video/mp4',
         ...(fileSize !== undefined && { fileSize }),

@@ -73,6 +73,14 @@ export class SegmindError extends Error {
     }
   }
 
+  /**
+   * Whether Segmind answered the call with a 2xx (whose body we could not use). For a submit that is an
+   * accepted, billed job: it must never be sent again.
+   */
+  get answeredWith2xx(): boolean {
+    return this.httpStatus !== undefined && this.httpStatus >= 200 && this.httpStatus < 300;
+  }
+
   /** Whether trying the same call later may succeed (429, 5xx, network, timeout). */
   get transient(): boolean {
     return TRANSIENT_KINDS.has(this.kind);

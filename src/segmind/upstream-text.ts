@@ -1,3 +1,5 @@
+import { LONE_SURROGATE_SOURCE, MAX_URL_LENGTH } from '../text-rules.js';
+
 /**
  * Text and addresses from Segmind (or whatever answers in its place) are untrusted: they may carry NUL, which
  * Postgres refuses in text columns, unpaired surrogates, which its UTF-8 encoding cannot hold, terminal escape
@@ -8,7 +10,6 @@
 /** C0 controls except tab and newline, DEL and C1 controls: the characters that make a terminal act. */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
-const LONE_SURROGATE_SOURCE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.source;
 const LONE_SURROGATE = new RegExp(LONE_SURROGATE_SOURCE, 'g');
 const HAS_LONE_SURROGATE = new RegExp(LONE_SURROGATE_SOURCE);
 /** Markup of an HTML error page: in a sentence for people, only its words matter. */
@@ -47,7 +48,7 @@ export function cleanUpstreamText(text: string, options: CleanTextOptions): stri
 }
 
 /** Longest address we accept from upstream; the same bound as a frame URL a client may send. */
-export const MAX_UPSTREAM_URL_LENGTH = 2048;
+export const MAX_UPSTREAM_URL_LENGTH = MAX_URL_LENGTH;
 
 /**
  * What is wrong with an address upstream gave us (a result video, an uploaded frame), or null when it is an
