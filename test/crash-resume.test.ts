@@ -22,7 +22,7 @@ const PROCESSING_MS = 1500;
  * bring that window down to seconds.
  */
 // The request timeout must outlast starting worker B on a loaded machine, or the held submit times out first.
-const PATIENCE = { requestTimeoutMs: 10_000, commitPatienceMs: 500 };
+const PATIENCE = { requestTimeoutMs: 12_000, commitPatienceMs: 500 };
 const SUBMIT_WINDOW_MS = submitWindowMs(PATIENCE);
 
 interface Row {
@@ -184,7 +184,8 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL at a dangerous point
 
   it('resubmits once, and records it, when Segmind accepted but the worker died before committing the request id', async () => {
     const prompt = 'crash after Segmind accepts';
-    sim.simulator.injectFault({ endpoint: 'submit', acceptThenFail: true, delayMs: 8000 });
+    // Accepted, and never answered: A dies waiting, however long starting worker B takes (up to the timeout).
+    sim.simulator.injectFault({ endpoint: 'submit', acceptThenFail: true, hang: true });
     const result = await killAndResume({ prompt, durationSeconds: 4 }, () => jobsFor(prompt).length === 1);
     expect(result.atKill.status).toBe('QUEUED');
     expect(result.atKill.request_id).toBeNull();
