@@ -222,7 +222,8 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL at a dangerous point
 
   it('downloads the video again without submitting again when the worker died while storing it', async () => {
     const prompt = 'crash while downloading';
-    sim.simulator.injectFault({ endpoint: 'file', delayMs: 6000 });
+    // A's download is never answered, so A dies in it however long starting worker B takes; B's is answered.
+    sim.simulator.injectFault({ endpoint: 'file', hang: true });
     const result = await killAndResume({ prompt, durationSeconds: 4 }, async (r) => {
       if (r.status !== 'STORING') return false;
       await sleep(300); // A's download request reaches the simulator and waits on the slow file
