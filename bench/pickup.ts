@@ -7,7 +7,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
-import { createSegmindSimulator } from '../src/segmind/simulator.js';
+import { createSegmindSimulator } from '../src/segmind/simulator/index.js';
 import { latencyStats, type LatencyStats } from './load.js';
 import { createBenchDatabase, startBenchApp } from './support.js';
 

@@ -11,8 +11,8 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'graphql-ws';
-import { createSegmindSimulator, type SegmindSimulator } from '../src/segmind/simulator.js';
-import { median } from '../src/jobs/poll-schedule.js';
+import { createSegmindSimulator, type SegmindSimulator } from '../src/segmind/simulator/index.js';
+import { median } from '../src/worker/poll-schedule.js';
 import {
   collectUpdates,
   createBenchDatabase,

@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, type Client } from 'graphql-ws';
 import postgres from 'postgres';
 import WebSocket from 'ws';
-import { createSegmindSimulator } from '../src/segmind/simulator.js';
+import { createSegmindSimulator } from '../src/segmind/simulator/index.js';
 import { connectProfiler, profileMarkdown, summarizeProfile, type CpuProfile } from './cpuprofile.js';
 import { closedLoop, latencyStats, pacedLoop } from './load.js';
 import { postGenerate, spawnBaseline } from './mutation.js';
@@ -265,7 +265,7 @@ async function statementTrace(
 const delivery: Drive = async (server, databaseUrl, profiler) => {
   const subscribers = 1000;
   const { transition } = await import('../src/db/generations.js');
-  const { openDatabase } = await import('../src/db/client.js');
+  const { openDatabase } = await import('../src/db/open.js');
   const ids: string[] = [];
   while (ids.length < subscribers) {
     const made = await Promise.all(

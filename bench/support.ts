@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { createClient, type Client } from 'graphql-ws';
 import postgres from 'postgres';
 import WebSocket from 'ws';
-import { createApp, type App } from '../src/app.js';
+import { createApp, type App } from '../src/server/compose.js';
 import { createApiKey } from '../src/auth/keys.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/logger.js';
 
 /** A database created for one benchmark run and dropped afterwards. */

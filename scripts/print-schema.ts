@@ -1,4 +1,4 @@
 import { writeFileSync } from 'node:fs';
-import { printedSchema } from '../src/schema/index.js';
+import { printedSchema } from '../src/graphql/index.js';
 
 writeFileSync(new URL('../schema.graphql', import.meta.url), printedSchema());

@@ -1,5 +1,5 @@
 import { pino, type DestinationStream } from 'pino';
-import type { LogLevel } from './config.js';
+import type { LogLevel } from './config/index.js';
 
 export type LogFields = Record<string, unknown>;
 

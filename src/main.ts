@@ -1,7 +1,7 @@
-import { createApp, type App } from './app.js';
-import { isLoopbackHost, loadConfig } from './config.js';
+import { createApp, type App } from './server/compose.js';
+import { isLoopbackHost, loadConfig } from './config/index.js';
 import { DirectoryInUseError } from './db/directory-lock.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './generations/errors.js';
 import { createLogger } from './logger.js';
 import { pino } from 'pino';
 import prettyStream from 'pino-pretty';

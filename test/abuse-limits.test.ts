@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { nextUtcMidnight } from '../src/db/admit-generation.js';
+import { nextUtcMidnight } from '../src/generations/admission.js';
 import { assertDownloadable, hostAllowed, safeDownload, UnsafeDownloadError } from '../src/storage/safe-download.js';
 import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
 import { collectWs, createWsClient, openSse } from './helpers/clients.js';

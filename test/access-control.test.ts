@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { revokeApiKey } from '../src/auth/keys.js';
 import { loadVideoSigningSecret, signVideo } from '../src/auth/video-token.js';
-import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
+import { createApp } from '../src/server/compose.js';
+import { loadConfig } from '../src/config/index.js';
 import { createLogger, lineDestination } from '../src/logger.js';
 import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
 import { collectSse, collectWs, createWsClient } from './helpers/clients.js';
@@ -142,7 +142,7 @@ function watchSse(baseUrl: string, id: string, key: string) {
  * through node with tsx (what that npm script runs).
  */
 function keysCli(args: string[], databaseUrl: string, dataDir: string, via: 'npm' | 'node' = 'npm') {
-  const [command, prefix] = via === 'npm' ? ['npm', ['run', 'keys', '--']] : [process.execPath, ['--import', 'tsx', 'src/keys-cli.ts']];
+  const [command, prefix] = via === 'npm' ? ['npm', ['run', 'keys', '--']] : [process.execPath, ['--import', 'tsx', 'src/cli/keys.ts']];
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(
       command,
@@ -454,7 +454,7 @@ describe.skipIf(!hasPostgres)('signed video links', () => {
   const finished: { id: string; url: string }[] = [];
 
   beforeAll(async () => {
-    sampleSize = (await stat(new URL('../src/segmind/assets/sample.mp4', import.meta.url))).size;
+    sampleSize = (await stat(new URL('../src/segmind/simulator/assets/sample.mp4', import.meta.url))).size;
     database = await createTestDatabase();
     sim = await startSimulator({ processingMs: 150 });
     server = await startTestApp({ DATABASE_URL: database.url, ...sim.env });

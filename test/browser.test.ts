@@ -5,7 +5,7 @@ import { canRunBrowser, collectPageErrors, launchBrowser, screenshot } from './h
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { imageBytes } from './helpers/multipart.js';
 import { startSimulator } from './helpers/simulator.js';
-import type { SegmindSimulator } from '../src/segmind/simulator.js';
+import type { SegmindSimulator } from '../src/segmind/simulator/index.js';
 
 // Jobs long enough to watch the progress bar move and to reload mid-way, short enough for a quick suite.
 const PROCESSING_MS = 4000;

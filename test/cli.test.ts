@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT_CODES } from '../src/client/exit-codes.js';
-import { SAME_PRESS_MS } from '../src/client/key-press.js';
+import { EXIT_CODES } from '../src/cli/generate/exit-codes.js';
+import { SAME_PRESS_MS } from '../src/cli/generate/key-press.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { createKeyIn } from './helpers/keys.js';
@@ -33,8 +33,8 @@ interface CliRun {
 /** Empty: the command must never find a development key it was not pointed at. */
 let noKeyDir: string;
 
-/** Runs `src/generate-cli.ts` as its own process, as `npm run generate` does, with only the given REELQL_* variables. */
-function runCli(args: string[], env: Record<string, string> = {}, command = [process.execPath, '--import', 'tsx', 'src/generate-cli.ts']): CliRun {
+/** Runs `src/cli/generate/main.ts` as its own process, as `npm run generate` does, with only the given REELQL_* variables. */
+function runCli(args: string[], env: Record<string, string> = {}, command = [process.execPath, '--import', 'tsx', 'src/cli/generate/main.ts']): CliRun {
   const inherited = { ...process.env };
   for (const name of ['REELQL_URL', 'REELQL_API_KEY', 'DATA_DIR']) delete inherited[name];
   const [program, ...rest] = command;

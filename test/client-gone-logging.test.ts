@@ -5,8 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { EXIT_CODES } from '../src/client/exit-codes.js';
-import { LIMITS } from '../src/limits.js';
+import { EXIT_CODES } from '../src/cli/generate/exit-codes.js';
+import { LIMITS } from '../src/config/limits.js';
 import { authHeaders } from './helpers/keys.js';
 import { GENERATE, WATCH } from './helpers/operations.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
@@ -63,7 +63,7 @@ describe('a client that goes away', () => {
   it('logs nothing at error level and no stack trace when the generate command is canceled with Ctrl-C', async () => {
     // Every cancel used to print the trace; two rounds make a lucky pass unlikely.
     for (let round = 1; round <= 2; round++) {
-      const cli = spawn(process.execPath, ['--import', 'tsx', 'src/generate-cli.ts', `a canceled clip ${round}`, '--duration', '4'], {
+      const cli = spawn(process.execPath, ['--import', 'tsx', 'src/cli/generate/main.ts', `a canceled clip ${round}`, '--duration', '4'], {
         cwd: root,
         env: { ...process.env, REELQL_URL: server.url, REELQL_API_KEY: server.key!, DATA_DIR: outDir },
         stdio: ['pipe', 'pipe', 'pipe'],

@@ -4,13 +4,13 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { ConfigError } from '../src/errors.js';
+import { createApp, type App } from '../src/server/compose.js';
+import { loadConfig } from '../src/config/index.js';
+import { ConfigError } from '../src/generations/errors.js';
 import { createLogger, lineDestination } from '../src/logger.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startSimulator } from './helpers/simulator.js';
-import type { SegmindSimulator } from '../src/segmind/simulator.js';
+import type { SegmindSimulator } from '../src/segmind/simulator/index.js';
 
 interface RawResponse {
   status: number;

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backoffMs, decide, type BackoffOptions } from '../src/jobs/failure-policy.js';
+import { backoffMs, decide, type BackoffOptions } from '../src/worker/retry-policy.js';
 import { SegmindError } from '../src/segmind/errors.js';
-import type { SegmindSimulatorOptions, SimulatorFault } from '../src/segmind/simulator.js';
+import type { SegmindSimulatorOptions, SimulatorFault } from '../src/segmind/simulator/index.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { collectWs, createWsClient } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';

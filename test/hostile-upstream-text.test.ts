@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'graphql-ws';
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SimulatorFault } from '../src/segmind/simulator.js';
+import type { SimulatorFault } from '../src/segmind/simulator/index.js';
 import { cleanUpstreamText } from '../src/segmind/upstream-text.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { collectWs, createWsClient } from './helpers/clients.js';

@@ -26,7 +26,7 @@ function keys(args: string[], env: Record<string, string>): Promise<KeysRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/keys-cli.ts', ...args],
+      ['--import', 'tsx', 'src/cli/keys.ts', ...args],
       { cwd: root, env: { ...process.env, LOG_LEVEL: 'silent', ...env }, timeout: 60_000 },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { graphiqlTabs } from '../src/graphiql-tabs.js';
+import { graphiqlTabs } from '../src/server/graphiql-tabs.js';
 import { createTestDatabase, dbOf, hasPostgres } from './helpers/database.js';
 import { createKey } from './helpers/keys.js';
 import { spawnServer } from './helpers/process.js';

@@ -3,7 +3,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runKeyCommand } from '../src/auth/key-commands.js';
-import type { Db } from '../src/db/client.js';
+import type { Db } from '../src/db/open.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { collectSse, collectWs, createWsClient } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT_CODES } from '../src/client/exit-codes.js';
+import { EXIT_CODES } from '../src/cli/generate/exit-codes.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { GET } from './helpers/operations.js';

@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIMULATOR_SWITCHES } from '../src/graphiql-tabs.js';
+import { SIMULATOR_SWITCHES } from '../src/server/graphiql-tabs.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 
@@ -116,14 +116,14 @@ describe('the shell blocks of README.md are found', () => {
 
 describe('the simulator switches are documented', () => {
   it('names every [sim:…] switch the simulator reads in the README, the page and GraphiQL', () => {
-    const source = readFileSync(path.join(root, 'src/segmind/simulator.ts'), 'utf8');
+    const source = readFileSync(path.join(root, 'src/segmind/simulator/index.ts'), 'utf8');
     const switches = [...new Set(source.match(/\[sim:[a-z]+\]/g))];
     expect(switches.length).toBeGreaterThanOrEqual(2);
-    const page = readFileSync(path.join(root, 'src/web/client/index.html'), 'utf8');
+    const page = readFileSync(path.join(root, 'src/web/page/index.html'), 'utf8');
     for (const name of switches) {
       expect(readme, `README.md: add ${name} to the simulator's table`).toContain(`| \`${name}\` |`);
-      expect(SIMULATOR_SWITCHES, `src/graphiql-tabs.ts: add ${name} to SIMULATOR_SWITCHES`).toContain(name);
-      expect(page, `src/web/client/index.html: name ${name} in the simulator banner`).toContain(name);
+      expect(SIMULATOR_SWITCHES, `src/server/graphiql-tabs.ts: add ${name} to SIMULATOR_SWITCHES`).toContain(name);
+      expect(page, `src/web/page/index.html: name ${name} in the simulator banner`).toContain(name);
     }
   });
 });

@@ -7,12 +7,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ALL_FORMATS, BufferSource, BufferTarget, Conversion, Input, Mp4OutputFormat, Output } from 'mediabunny';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { applyRetention } from '../src/jobs/retention.js';
+import { applyRetention } from '../src/worker/retention.js';
 import { createLogger, lineDestination } from '../src/logger.js';
-import { createSegmindClient } from '../src/segmind/client.js';
+import { createSegmindClient } from '../src/segmind/api.js';
 import { SegmindError } from '../src/segmind/errors.js';
-import { createSegmindSimulator, type SegmindSimulator } from '../src/segmind/simulator.js';
-import { createLocalStorage } from '../src/storage/local-storage.js';
+import { createSegmindSimulator, type SegmindSimulator } from '../src/segmind/simulator/index.js';
+import { createLocalStorage } from '../src/storage/local.js';
 import { assertDownloadable, hostAllowed, UnsafeDownloadError } from '../src/storage/safe-download.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
@@ -36,7 +36,7 @@ type Simulator = Awaited<ReturnType<typeof startSimulator>>;
 
 const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELED'];
 const MiB = 1024 * 1024;
-const sampleVideo = readFile(new URL('../src/segmind/assets/sample.mp4', import.meta.url));
+const sampleVideo = readFile(new URL('../src/segmind/simulator/assets/sample.mp4', import.meta.url));
 
 async function create(server: TestApp, prompt: string, headers: Record<string, string> = {}): Promise<Generation> {
   const created = await server.graphql(GENERATE, { input: { prompt, durationSeconds: 4, generateAudio: false } }, headers);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { printedSchema } from '../src/schema/index.js';
+import { printedSchema } from '../src/graphql/index.js';
 
 describe('schema.graphql', () => {
   it('matches the schema printed from the code (run `npm run schema:print` after changing the schema)', () => {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SegmindSimulatorOptions } from '../src/segmind/simulator.js';
+import type { SegmindSimulatorOptions } from '../src/segmind/simulator/index.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { collectWs, createWsClient } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
@@ -118,7 +118,7 @@ const ISO_TIMESTAMP = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z/;
 
 describe.skipIf(!hasPostgres)('how Segmind’s answers decide a generation’s final state', () => {
   let context: Context;
-  const sampleVideo = readFile(new URL('../src/segmind/assets/sample.mp4', import.meta.url));
+  const sampleVideo = readFile(new URL('../src/segmind/simulator/assets/sample.mp4', import.meta.url));
 
   beforeAll(async () => {
     context = await startContext({ credits: 1000 });

@@ -47,7 +47,7 @@ describe.skipIf(!hasPostgres)('serving a stored video', () => {
   let videoPath: string;
 
   beforeAll(async () => {
-    sample = await readFile(new URL('../src/segmind/assets/sample.mp4', import.meta.url));
+    sample = await readFile(new URL('../src/segmind/simulator/assets/sample.mp4', import.meta.url));
     size = sample.length;
     database = await createTestDatabase();
     sim = await startSimulator({ processingMs: 200 });

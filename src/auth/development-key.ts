@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { count, eq } from 'drizzle-orm';
-import type { Config } from '../config.js';
-import type { Db } from '../db/client.js';
+import type { Config } from '../config/index.js';
+import type { Db } from '../db/open.js';
 import { apiKeys } from '../db/schema.js';
 import { createApiKeyUnlessNameTaken, findActiveKey } from './keys.js';
 

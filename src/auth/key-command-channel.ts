@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { createServer, request } from 'node:http';
 import path from 'node:path';
-import type { Database, Db } from '../db/client.js';
+import type { Database, Db } from '../db/open.js';
 import type { Logger } from '../logger.js';
 import { failureLine, parseKeyCommand, runKeyCommand, type KeyCommand, type KeyCommandResult } from './key-commands.js';
 

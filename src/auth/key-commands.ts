@@ -1,4 +1,4 @@
-import type { Db } from '../db/client.js';
+import type { Db } from '../db/open.js';
 import { createApiKey, KeyNameInvalidError, KeyNameTakenError, listApiKeys, revokeApiKey, type ApiKey } from './keys.js';
 
 /**

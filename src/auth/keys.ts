@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
+import type { Db } from '../db/open.js';
 import { cancelUnsubmittedTx } from '../db/generations.js';
 import { apiKeys } from '../db/schema.js';
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { isLoopbackHost } from '../config.js';
+import { isLoopbackHost } from '../config/index.js';
 
 /** Headers a proxy adds: a request that carries one may come from anywhere, whatever its Host says. */
 const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip'];

@@ -1,4 +1,4 @@
-import type { Database } from '../db/client.js';
+import type { Database } from '../db/open.js';
 import { REVOKED_CHANNEL } from './keys.js';
 
 export type SessionKind = 'socket' | 'subscription';

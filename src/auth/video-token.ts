@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
+import type { Db } from '../db/open.js';
 import { serverSecrets } from '../db/schema.js';
 
 /** The secret that signs video URLs, shared by every replica through the database; made on first start. */

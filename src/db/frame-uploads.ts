@@ -1,5 +1,5 @@
 import { and, eq, isNull } from 'drizzle-orm';
-import type { Db } from './client.js';
+import type { Db } from './open.js';
 import { getGeneration, transition } from './generations.js';
 import { generations, type GenerationRow, type NewGenerationRow } from './schema.js';
 

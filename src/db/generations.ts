@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import type { Db, Tx } from './client.js';
+import type { Db, Tx } from './open.js';
 import {
   apiKeys,
   generationEvents,

@@ -1,4 +1,4 @@
-import type { Database } from '../db/client.js';
+import type { Database } from '../db/open.js';
 import { UPDATES_CHANNEL } from '../db/generations.js';
 
 /** Called with the new version, or NaN when updates may have been missed and the listener should re-read. */

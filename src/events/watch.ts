@@ -1,5 +1,5 @@
 import { Repeater } from 'graphql-yoga';
-import type { Db } from '../db/client.js';
+import type { Db } from '../db/open.js';
 import { getGeneration, isTerminal, versionsSince } from '../db/generations.js';
 import type { GenerationRow } from '../db/schema.js';
 import type { EventBus } from './bus.js';

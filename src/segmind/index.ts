@@ -1,4 +1,4 @@
-export { createSegmindClient, type SegmindClient, type SegmindClientOptions } from './client.js';
+export { createSegmindClient, type SegmindClient, type SegmindClientOptions } from './api.js';
 export {
   SegmindError,
   isSegmindError,
@@ -14,6 +14,6 @@ export {
   type SimulatedJobInfo,
   type SimulatorEndpoint,
   type SimulatorFault,
-} from './simulator.js';
-export { SAFETY_FAILURE_MESSAGE } from './simulator-jobs.js';
+} from './simulator/index.js';
+export { SAFETY_FAILURE_MESSAGE } from './simulator/jobs.js';
 export * from './types.js';

@@ -1,4 +1,4 @@
-import { isLoopbackHost } from '../config.js';
+import { isLoopbackHost } from '../config/index.js';
 import { upstreamUrlProblem } from '../segmind/upstream-text.js';
 import { hostAllowed } from './host-allowlist.js';
 

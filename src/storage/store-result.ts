@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { VideoStorage } from './local-storage.js';
+import type { VideoStorage } from './local.js';
 import { safeDownload, type DownloadPolicy } from './safe-download.js';
-import { InvalidVideoError, verifyStoredVideo, type VerifiedVideo } from './verify-video.js';
+import { InvalidVideoError, verifyStoredVideo, type VerifiedVideo } from './probe.js';
 
 export interface StoreResultOptions {
   url: string;

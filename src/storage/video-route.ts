@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { verifyVideo } from '../auth/video-token.js';
-import type { VideoStorage } from './local-storage.js';
+import type { VideoStorage } from './local.js';
 
 export const VIDEO_PATH_PREFIX = '/videos/';
 const VIDEO_PATH = /^\/videos\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.mp4$/;

@@ -11,7 +11,7 @@ export interface WebAssets {
   css: string;
 }
 
-const clientDir = new URL('./client/', import.meta.url);
+const clientDir = new URL('./page/', import.meta.url);
 /** Where `npm run build` puts the bundled page next to the compiled server (dist/web/public). */
 const prebuiltDir = new URL('./public/', import.meta.url);
 
@@ -32,7 +32,7 @@ function assemble(html: string, js: Buffer, css: Buffer): WebAssets {
   };
 }
 
-/** Bundles src/web/client with esbuild (a development dependency: production serves the prebuilt files). */
+/** Bundles src/web/page with esbuild (a development dependency: production serves the prebuilt files). */
 export async function bundleWebClient(): Promise<{ html: string; js: Buffer; css: Buffer }> {
   const { build } = await import('esbuild');
   const result = await build({

@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { createApp, type App } from '../../src/server/compose.js';
+import { loadConfig } from '../../src/config/index.js';
 import { createLogger, lineDestination } from '../../src/logger.js';
 import { createKey, keyForDatabase, rememberKey } from './keys.js';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { inject } from 'vitest';
-import type { Db } from '../../src/db/client.js';
+import type { Db } from '../../src/db/open.js';
 import { withDatabase } from './global-setup.js';
 
 /** Whether a Postgres server is available; tests that need one use `describe.skipIf(!hasPostgres)`. */

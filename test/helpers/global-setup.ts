@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { openDatabase } from '../../src/db/client.js';
+import { openDatabase } from '../../src/db/open.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

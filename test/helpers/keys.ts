@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { createApiKey } from '../../src/auth/keys.js';
-import type { Db } from '../../src/db/client.js';
+import type { Db } from '../../src/db/open.js';
 
 /** The key tests use for each server they started, so helpers can authenticate without being told. */
 const keysByServer = new Map<string, string>();

@@ -1,4 +1,4 @@
-import { createSegmindSimulator, type SegmindSimulator, type SegmindSimulatorOptions } from '../../src/segmind/simulator.js';
+import { createSegmindSimulator, type SegmindSimulator, type SegmindSimulatorOptions } from '../../src/segmind/simulator/index.js';
 
 /** Starts a real simulator on loopback and returns it with the env that points an app at it. */
 export async function startSimulator(

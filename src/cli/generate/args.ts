@@ -1,0 +1,156 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { aspectRatios, durations, MAX_SEED, resolutions, type AspectRatio, type Resolution } from '../../generations/request.js';
+import { flagProblem } from '../flag-errors.js';
+import { CliError } from './exit-codes.js';
+import { DEFAULT_URL, HELP_HINT, USAGE } from './usage.js';
+
+/** A first or last frame: a URL the server fetches, or a local file sent as an upload. */
+export type FrameSource = { url: string } | { file: string };
+
+export interface GenerateOptions {
+  prompt: string;
+  /** Server base URL without a trailing slash. */
+  url: string;
+  /** From --key or REELQL_API_KEY; undefined means "look for the development key". */
+  key: string | undefined;
+  /** `<DATA_DIR or .data>/development-key`, where a development server keeps its key. */
+  developmentKeyFile: string;
+  durationSeconds: number;
+  resolution: Resolution;
+  aspectRatio: AspectRatio;
+  generateAudio: boolean;
+  negativePrompt: string | undefined;
+  seed: number | undefined;
+  image: FrameSource | undefined;
+  lastFrame: FrameSource | undefined;
+  /** As given; resolved against the working directory later. */
+  out: string | undefined;
+  idempotencyKey: string | undefined;
+}
+
+export type ParsedArgs = { help: true } | { help: false; options: GenerateOptions };
+
+const FLAGS = {
+  url: { type: 'string' },
+  key: { type: 'string' },
+  duration: { type: 'string' },
+  resolution: { type: 'string' },
+  aspect: { type: 'string' },
+  'no-audio': { type: 'boolean' },
+  negative: { type: 'string' },
+  seed: { type: 'string' },
+  image: { type: 'string' },
+  'last-frame': { type: 'string' },
+  out: { type: 'string' },
+  'idempotency-key': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const FLAG_LIST = Object.keys(FLAGS)
+  .map((name) => `--${name}`)
+  .join(', ');
+
+/** A wrong flag: the message and the whole usage, since the flags themselves are what is in question. */
+function flagError(message: string): never {
+  throw new CliError('USER', `${message}\n\n${USAGE}`);
+}
+
+/** A bad value or argument: the message says what is allowed, so one line points to the rest. */
+function usageError(message: string): never {
+  throw new CliError('USER', `${message}\n${HELP_HINT}`);
+}
+
+/** "4, 6 or 8". */
+const listed = (values: readonly unknown[]) => `${values.slice(0, -1).join(', ')} or ${String(values.at(-1))}`;
+
+function oneOf<T extends string | number>(flag: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (raw === undefined) return fallback;
+  const found = allowed.find((value) => String(value) === raw.trim().toLowerCase());
+  if (found === undefined) usageError(`--${flag} must be ${listed(allowed)}; got "${raw}".`);
+  return found;
+}
+
+function seedOf(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const seed = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
+    usageError(`--seed must be a whole number from 0 to ${MAX_SEED}; got "${raw}".`);
+  }
+  return seed;
+}
+
+function frameOf(flag: string, raw: string | undefined): FrameSource | undefined {
+  if (raw === undefined) return undefined;
+  const value = raw.trim();
+  if (!value) usageError(`--${flag} needs an http(s) URL or the path of a local JPEG, PNG or WebP file.`);
+  if (/^https?:\/\//i.test(value)) return { url: value };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) usageError(`--${flag} must be an http(s) URL or a local file; got "${raw}".`);
+  return { file: value };
+}
+
+function serverUrlOf(raw: string, from: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    usageError(`${from} must be the server's http(s) address, e.g. ${DEFAULT_URL}; got "${raw}".`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    usageError(`${from} must use http or https, e.g. ${DEFAULT_URL}; got "${raw}".`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function nonEmpty(flag: string, raw: string | undefined): string | undefined {
+  if (raw !== undefined && raw.trim() === '') usageError(`--${flag} must not be empty.`);
+  return raw;
+}
+
+/**
+ * Reads the command line. `env` supplies REELQL_URL, REELQL_API_KEY and DATA_DIR; `cwd` anchors `.data`.
+ * Throws a USER {@link CliError} that says what is allowed.
+ */
+export function parseGenerateArgs(argv: string[], env: Record<string, string | undefined>, cwd: string): ParsedArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
+  } catch (error) {
+    flagError(flagProblem(error, FLAG_LIST));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { help: true };
+
+  if (positionals.length === 0) usageError('Say what the video shows: give the prompt as the first argument, in quotes.');
+  if (positionals.length > 1) {
+    usageError(`Give the prompt as one argument, in quotes; got ${positionals.length} arguments: ${positionals.map((p) => `"${p}"`).join(' ')}.`);
+  }
+  const prompt = positionals[0]!.trim();
+  if (!prompt) usageError('The prompt must not be empty: describe the video you want.');
+
+  const image = frameOf('image', values.image);
+  const lastFrame = frameOf('last-frame', values['last-frame']);
+  if (lastFrame && !image) usageError('--last-frame needs --image: give the first frame too.');
+
+  const rawUrl = values.url ?? (env.REELQL_URL || undefined);
+  const key = nonEmpty('key', values.key) ?? (env.REELQL_API_KEY || undefined);
+  return {
+    help: false,
+    options: {
+      prompt,
+      url: rawUrl === undefined ? DEFAULT_URL : serverUrlOf(rawUrl, values.url !== undefined ? '--url' : 'REELQL_URL'),
+      key: key?.trim(),
+      developmentKeyFile: path.join(path.resolve(cwd, env.DATA_DIR || '.data'), 'development-key'),
+      durationSeconds: oneOf('duration', values.duration, durations, 8),
+      resolution: oneOf('resolution', values.resolution, resolutions, '1080p'),
+      aspectRatio: oneOf('aspect', values.aspect, aspectRatios, '16:9'),
+      generateAudio: !values['no-audio'],
+      negativePrompt: nonEmpty('negative', values.negative),
+      seed: seedOf(values.seed),
+      image,
+      lastFrame,
+      out: nonEmpty('out', values.out),
+      idempotencyKey: nonEmpty('idempotency-key', values['idempotency-key']),
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import {
+  AppError,
+  BudgetExceededError,
+  IdempotencyKeyReusedError,
+  InputError,
+  NotCancelableError,
+  NotFoundError,
+  TooManyActiveGenerationsError,
+  UploadFailedError,
+  type FieldProblem,
+} from '../generations/errors.js';
+import { builder } from './builder.js';
+import { GenerationStatusEnum } from './enums.js';
+import { MoneyRef, usd } from './money.js';
+
+/** Every error returned as data implements this, so clients can always ask `... on Error { message }`. */
+export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement({
+  description: 'An expected failure, returned as data. `message` says what went wrong and how to fix it.',
+  fields: (t) => ({ message: t.exposeString('message') }),
+});
+
+const FieldProblemRef = builder.objectRef<FieldProblem>('FieldProblem').implement({
+  description: 'One input field that broke a rule, and what is allowed.',
+  fields: (t) => ({ field: t.exposeString('field'), message: t.exposeString('message') }),
+});
+
+builder.objectType(InputError, {
+  name: 'InputError',
+  description: 'The input broke a rule. `field` names the input field; `message` says what is allowed.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    field: t.exposeString('field'),
+    problems: t.field({
+      type: [FieldProblemRef],
+      description: 'Every rule the input broke, so all can be fixed at once; the first is `field` and `message`.',
+      resolve: (error) => [...error.problems],
+    }),
+  }),
+});
+
+builder.objectType(NotFoundError, {
+  name: 'NotFoundError',
+  description: 'No generation with this id is visible to you.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ id: t.exposeID('id') }),
+});
+
+builder.objectType(NotCancelableError, {
+  name: 'NotCancelableError',
+  description: 'The generation already reached a final status.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ id: t.exposeID('id'), status: t.expose('status', { type: GenerationStatusEnum }) }),
+});
+
+const BudgetScopeEnum = builder.enumType('BudgetScope', {
+  values: {
+    KEY: { description: "Your API key's daily budget." },
+    SERVER: { description: "The server's daily budget, shared by every key." },
+  } as const,
+});
+
+builder.objectType(BudgetExceededError, {
+  name: 'BudgetExceededError',
+  description: 'This generation would take a daily spend budget over its limit. Nothing was queued or charged.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    scope: t.expose('scope', { type: BudgetScopeEnum }),
+    limit: t.field({ type: MoneyRef, resolve: (e) => usd(e.limitUsd) }),
+    used: t.field({ type: MoneyRef, description: 'Spent today (UTC), estimates included: what was created or ended today, and what is still running.', resolve: (e) => usd(e.usedUsd) }),
+    price: t.field({ type: MoneyRef, description: 'What this generation would cost.', resolve: (e) => usd(e.priceUsd) }),
+    resetsAt: t.expose('resetsAt', { type: 'DateTime', description: 'The next midnight UTC.' }),
+  }),
+});
+
+builder.objectType(TooManyActiveGenerationsError, {
+  name: 'TooManyActiveGenerationsError',
+  description: 'Your API key has as many unfinished generations as it may. A slot frees up when one finishes or is canceled.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    limit: t.exposeInt('limit'),
+    active: t.exposeInt('active', { description: 'Your generations now QUEUED, SUBMITTED, PROCESSING or STORING.' }),
+  }),
+});
+
+builder.objectType(IdempotencyKeyReusedError, {
+  name: 'IdempotencyKeyReusedError',
+  description: 'The idempotencyKey was used before with a different input.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    idempotencyKey: t.exposeString('idempotencyKey'),
+    generationId: t.exposeID('generationId', { description: 'The generation the key was first used for.' }),
+  }),
+});
+
+builder.objectType(UploadFailedError, {
+  name: 'UploadFailedError',
+  description: 'An uploaded frame could not be stored at Segmind. Nothing was queued or charged.',
+  interfaces: [ErrorInterface],
+  fields: () => ({}),
+});

@@ -1,0 +1,366 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  checkFault,
+  createFaultQueue,
+  faultAnswer,
+  mergedAnswer,
+  type SimulatorEndpoint,
+  type SimulatorFault,
+} from './faults.js';
+import {
+  htmlPage,
+  isLoopback,
+  json,
+  jsonError,
+  parseJsonBody,
+  readBody,
+  safeDecode,
+  sendAnswer,
+  sendPadded,
+  sendStalled,
+  sendCutOff,
+  type SimAnswer,
+} from './http.js';
+import {
+  jitteredMs,
+  jobInfo,
+  jobStatus,
+  parseDataUrl,
+  parseVeoInput,
+  resultAnswer,
+  seededRandom,
+  statusAnswer,
+  type SimJob,
+  type SimulatedJobInfo,
+} from './jobs.js';
+import { createSimJobStore } from './store.js';
+import { veoPriceUsd } from '../types.js';
+import { FAIL_SWITCH, simulatedDurationFactor } from './switches.js';
+
+export type { SimulatorEndpoint, SimulatorFault } from './faults.js';
+export type { SimulatedJobInfo } from './jobs.js';
+
+/** Options of {@link createSegmindSimulator}. */
+export interface SegmindSimulatorOptions {
+  /** Requests without this `x-api-key` get 401. @default 'sim-key' */
+  apiKey?: string;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free port. @default 0 */
+  port?: number;
+  /** Time from submit to the final status; the first 5% is QUEUED, the rest PROCESSING. @default 15000 */
+  processingMs?: number;
+  /**
+   * Random variation of each job's length, as a fraction: 0.1 makes every job take `processingMs` × a factor
+   * drawn uniformly from [0.9, 1.1], as real jobs vary. From 0 to 1 (exclusive). @default 0
+   */
+  processingJitter?: number;
+  /** Seed of the jitter's random sequence; the same seed gives the same job lengths in submit order. @default 1 */
+  jitterSeed?: number;
+  /** Status and result records answer 404 this long after submission (Segmind keeps them 1 hour). @default 3600000 */
+  expiryMs?: number;
+  /**
+   * USD balance. Each accepted submit costs its price ($0.10/s, $0.15/s with audio); a submit costing more than is
+   * left gets 402. @default Infinity
+   */
+  credits?: number;
+  /** The slug served at `POST /v2/<model>`. @default 'veo-3.1-fast' */
+  model?: string;
+  /**
+   * A directory to keep jobs in, so a simulator started again on it (in another process, after a crash) still
+   * answers for the jobs it accepted, on the same wall-clock schedule. Credits and uploads are not kept.
+   * @default undefined (jobs live in memory only)
+   */
+  stateDir?: string;
+}
+
+export interface SegmindSimulator {
+  /** Base URL, e.g. `http://127.0.0.1:41234`; throws before `start()`. */
+  readonly url: string;
+  /** Listens and returns the base URL. */
+  start(): Promise<string>;
+  /** Closes the server and every open socket, hung ones included. */
+  stop(): Promise<void>;
+  /**
+   * Accepted (HTTP 200 or `acceptThenFail`) submissions since start or reset: the number of billed jobs. With
+   * `stateDir`, those of earlier runs kept there count too.
+   */
+  submissions(): number;
+  /** Status requests since start or reset, for known and unknown ids alike (each job counts its own too). */
+  statusRequests(): number;
+  jobs(): readonly SimulatedJobInfo[];
+  injectFault(fault: SimulatorFault): void;
+  /** Forgets jobs, faults, uploads and submissions and refills the credits. */
+  reset(): void;
+  /** Makes a job's records answer 404 now, as after Segmind's hour. Returns false for unknown ids. */
+  expire(requestId: string): boolean;
+}
+
+let sampleVideo: Promise<Buffer> | undefined;
+
+/**
+ * A Segmind look-alike on a real loopback HTTP server: the v2 submit/status/result endpoints, the upload endpoint
+ * and hosted files, with key checks, credits, expiry and injectable faults. Used by `npm start` without a key and
+ * by tests.
+ *
+ * Prompts choose a job's outcome, so a test in another process can steer it without the simulator object:
+ * - `[sim:fail]` — the job ends FAILED (HTTP 422) with a safety-block message containing "Support codes: 58061214";
+ *   it is not charged.
+ * - `[sim:slow]` — the job takes 10 × `processingMs`.
+ *
+ * Control endpoints (no key, loopback only): `POST /__sim/faults` (body: a {@link SimulatorFault}),
+ * `GET /__sim/stats` → `{ submissions, credits, jobs }` (each job with its `statusRequests` and `completesAt`),
+ * `POST /__sim/reset`, `POST /__sim/expire/<id>`.
+ */
+export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): SegmindSimulator {
+  const apiKey = options.apiKey ?? 'sim-key';
+  const processingMs = options.processingMs ?? 15_000;
+  const expiryMs = options.expiryMs ?? 3_600_000;
+  const initialCredits = options.credits ?? Infinity;
+  const model = options.model ?? 'veo-3.1-fast';
+  const jitter = options.processingJitter ?? 0;
+  if (!(jitter >= 0 && jitter < 1)) throw new RangeError(`processingJitter must be from 0 to below 1; got ${jitter}`);
+  const jitterSeed = options.jitterSeed ?? 1;
+
+  let server: Server | undefined;
+  let baseUrl: string | undefined;
+  let video: Buffer = Buffer.alloc(0);
+  // Aborted by stop() so that delayed answers do not outlive the server.
+  let lifetime = new AbortController();
+  let credits = initialCredits;
+  let submissionCount = 0;
+  let statusRequestCount = 0;
+  let random = seededRandom(jitterSeed);
+  const jobs = new Map<string, SimJob>();
+  const assets = new Map<string, { contentType: string; bytes: Buffer }>();
+  const faults = createFaultQueue();
+  const store = options.stateDir ? createSimJobStore(options.stateDir) : undefined;
+
+  const url = () => {
+    if (!baseUrl) throw new Error('The Segmind simulator is not started');
+    return baseUrl;
+  };
+
+  function liveJob(id: string): SimJob | undefined {
+    const job = jobs.get(id);
+    return job && !job.expired && Date.now() - job.submittedAt < expiryMs ? job : undefined;
+  }
+
+  function submit(body: unknown): SimAnswer {
+    const input = parseVeoInput(body);
+    if (typeof input === 'string') return jsonError(400, input);
+    const price = veoPriceUsd(input);
+    if (credits < price) return jsonError(402, `Insufficient credits: this request costs $${price.toFixed(2)}`);
+    const fails = input.prompt.includes(FAIL_SWITCH);
+    const durationMs = jitteredMs(processingMs, jitter, random) * simulatedDurationFactor(input.prompt);
+    const id = randomUUID();
+    const cost = fails ? 0 : price;
+    credits -= cost;
+    const job: SimJob = { id, input, submittedAt: Date.now(), durationMs, fails, cost, expired: false, statusRequests: 0 };
+    // On disk before it is answered: a simulator that stops after this still knows the job it accepted.
+    store?.save(job);
+    jobs.set(id, job);
+    submissionCount += 1;
+    const base = url();
+    return json(200, {
+      request_id: id,
+      status: 'QUEUED',
+      poll_url: `${base}/v1/requests/${id}`,
+      status_url: `${base}/v2/requests/${id}/status`,
+      response_url: `${base}/v2/requests/${id}`,
+    });
+  }
+
+  /** Status and result share the 404 and the 422; they differ only in what a live job shows. */
+  function report(id: string, full: boolean): SimAnswer {
+    const job = liveJob(id);
+    if (!job) return jsonError(404, `Request ${id} not found`);
+    if (!full) return statusAnswer(job, Date.now());
+    // JSON has no Infinity; unlimited credits show as a large balance.
+    const remainingCredits = Number.isFinite(credits) ? Math.round(credits * 100) / 100 : 1_000_000;
+    const fileUrl = `${url()}/files/${id}.mp4`;
+    return resultAnswer(job, Date.now(), { fileUrl, fileSize: video.length, remainingCredits });
+  }
+
+  function upload(body: unknown): SimAnswer {
+    const dataUrls = (body as { data_urls?: unknown } | undefined)?.data_urls;
+    if (!Array.isArray(dataUrls) || dataUrls.length === 0) return jsonError(400, 'data_urls must be a non-empty list');
+    const files = [];
+    for (const dataUrl of dataUrls) {
+      const parsed = parseDataUrl(dataUrl);
+      if (typeof parsed === 'string') return jsonError(400, parsed);
+      files.push(parsed);
+    }
+    const fileUrls = files.map(({ contentType, extension, bytes }) => {
+      const path = `/files/assets/${randomUUID()}.${extension}`;
+      assets.set(path, { contentType, bytes });
+      return `${url()}${path}`;
+    });
+    return json(200, { file_urls: fileUrls });
+  }
+
+  function file(path: string): SimAnswer {
+    const asset = assets.get(path);
+    if (asset) return { status: 200, headers: { 'content-type': asset.contentType }, body: asset.bytes };
+    // Videos stay downloadable after the record expires, as on Segmind; they exist only once the job completed.
+    const job = jobs.get(/^\/files\/([^/]+)\.mp4$/.exec(path)?.[1] ?? '');
+    if (job && jobStatus(job, Date.now()) === 'COMPLETED') {
+      return { status: 200, headers: { 'content-type': 'video/mp4' }, body: video };
+    }
+    return jsonError(404, 'File not found');
+  }
+
+  function control(method: string, path: string, body: unknown): SimAnswer {
+    if (method === 'GET' && path === '/__sim/stats') {
+      const balance = Number.isFinite(credits) ? credits : null;
+      // Status request counts are per job; the body keeps its original top-level keys for existing clients.
+      return json(200, { submissions: submissionCount, credits: balance, jobs: jobInfos() });
+    }
+    if (method !== 'POST') return htmlPage(405);
+    if (path === '/__sim/faults') {
+      const fault = checkFault(body);
+      if (typeof fault === 'string') return jsonError(400, fault);
+      simulator.injectFault(fault);
+      return json(200, { ok: true });
+    }
+    if (path === '/__sim/reset') {
+      simulator.reset();
+      return json(200, { ok: true });
+    }
+    const expireId = /^\/__sim\/expire\/([^/]+)$/.exec(path)?.[1];
+    if (expireId !== undefined) {
+      return simulator.expire(expireId) ? json(200, { ok: true }) : jsonError(404, `Request ${expireId} not found`);
+    }
+    return jsonError(404, 'Not found');
+  }
+
+  type Route = { endpoint?: SimulatorEndpoint; needsKey?: boolean; run: (body: unknown) => SimAnswer };
+
+  function route(method: string, path: string, req: IncomingMessage): Route {
+    const answer = (a: SimAnswer): Route => ({ run: () => a });
+    const only = (allowed: string[], r: Route): Route => (allowed.includes(method) ? r : answer(htmlPage(405)));
+    if (path.startsWith('/__sim/')) {
+      return isLoopback(req.socket.remoteAddress)
+        ? { run: (body) => control(method, path, body) }
+        : answer(jsonError(403, 'Control endpoints are loopback only'));
+    }
+    if (path === `/v2/${model}`) return only(['POST'], { endpoint: 'submit', needsKey: true, run: submit });
+    const statusId = /^\/v2\/requests\/([^/]+)\/status$/.exec(path)?.[1];
+    if (statusId) return only(['GET'], { endpoint: 'status', needsKey: true, run: () => report(statusId, false) });
+    const resultId = /^\/v[12]\/requests\/([^/]+)$/.exec(path)?.[1];
+    if (resultId) return only(['GET'], { endpoint: 'result', needsKey: true, run: () => report(resultId, true) });
+    if (/^\/v2\/[^/]+$/.test(path)) return answer(jsonError(404, `Model ${path.slice(4)} not found`));
+    if (path === '/upload-asset') return only(['POST'], { endpoint: 'upload', needsKey: true, run: upload });
+    if (path.startsWith('/files/')) return only(['GET', 'HEAD'], { endpoint: 'file', run: () => file(path) });
+    return answer(jsonError(404, 'Not found'));
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const send = (answer: SimAnswer) => sendAnswer(res, answer, method === 'HEAD');
+    const path = safeDecode(new URL(req.url ?? '/', 'http://sim').pathname);
+    const raw = await readBody(req);
+    if (!raw) return send(jsonError(413, 'Request body too large'));
+    const r = route(method, path, req);
+    if (r.endpoint === 'status') countStatusRequest(path);
+    const run = (): SimAnswer =>
+      r.needsKey && req.headers['x-api-key'] !== apiKey
+        ? jsonError(401, 'Invalid or missing API key')
+        : r.run(parseJsonBody(raw));
+    const fault = r.endpoint ? faults.take(r.endpoint) : undefined;
+    if (!fault) return send(run());
+    const real = fault.acceptThenFail ? run() : undefined;
+    if (fault.delayMs) await sleep(fault.delayMs, undefined, { signal: lifetime.signal });
+    if (fault.hang) return; // stop() destroys the socket
+    let answer = fault.status !== undefined ? faultAnswer(fault, fault.status) : (real ?? run());
+    if (fault.merge) answer = mergedAnswer(answer, fault.merge);
+    if (fault.cutOff) return sendCutOff(res, answer);
+    if (fault.stallAfterBytes !== undefined) return sendStalled(res, answer, fault.stallAfterBytes);
+    if (fault.padding) return sendPadded(res, answer, fault.padding);
+    send(answer);
+  }
+
+  /** Counted as the request arrives, before key checks and faults: it is what the client spent. */
+  function countStatusRequest(path: string): void {
+    statusRequestCount += 1;
+    const job = jobs.get(/^\/v2\/requests\/([^/]+)\/status$/.exec(path)?.[1] ?? '');
+    if (job) job.statusRequests += 1;
+  }
+
+  function jobInfos(): SimulatedJobInfo[] {
+    const now = Date.now();
+    return [...jobs.values()].map((job) => jobInfo(job, now, !liveJob(job.id)));
+  }
+
+  const simulator: SegmindSimulator = {
+    get url() {
+      return url();
+    },
+    async start() {
+      if (baseUrl) return baseUrl;
+      sampleVideo ??= readFile(new URL('./assets/sample.mp4', import.meta.url));
+      video = await sampleVideo;
+      for (const job of store?.load() ?? []) {
+        if (jobs.has(job.id)) continue;
+        jobs.set(job.id, job);
+        submissionCount += 1;
+      }
+      lifetime = new AbortController();
+      const s = createServer((req, res) => {
+        handle(req, res).catch((error: unknown) => {
+          if (lifetime.signal.aborted) return; // stopping: the socket is gone
+          if (!res.headersSent) sendAnswer(res, jsonError(500, `Simulator error: ${String(error)}`));
+        });
+      });
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+      });
+      server = s;
+      const { address, port } = s.address() as AddressInfo;
+      // A wildcard bind is still reached over loopback; IPv6 literals need brackets in URLs.
+      const host = ['0.0.0.0', '::'].includes(address) ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
+      baseUrl = `http://${host}:${port}`;
+      return baseUrl;
+    },
+    async stop() {
+      const s = server;
+      if (!s) return;
+      server = undefined;
+      baseUrl = undefined;
+      lifetime.abort();
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    },
+    submissions: () => submissionCount,
+    statusRequests: () => statusRequestCount,
+    jobs: jobInfos,
+    injectFault(fault) {
+      const checked = checkFault(fault);
+      if (typeof checked === 'string') throw new TypeError(`Invalid simulator fault: ${checked}`);
+      faults.add(checked);
+    },
+    reset() {
+      jobs.clear();
+      store?.clear();
+      assets.clear();
+      faults.clear();
+      submissionCount = 0;
+      statusRequestCount = 0;
+      random = seededRandom(jitterSeed);
+      credits = initialCredits;
+    },
+    expire(requestId) {
+      const job = jobs.get(requestId);
+      if (!job) return false;
+      job.expired = true;
+      store?.save(job);
+      return true;
+    },
+  };
+  return simulator;
+}

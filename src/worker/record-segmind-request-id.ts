@@ -1,0 +1,65 @@
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { Db } from '../db/open.js';
+import { terminalStatuses, transition } from '../db/generations.js';
+import { generations, type GenerationRow, type GenerationStatus } from '../db/schema.js';
+import { progressAt } from './eta.js';
+import type { UpstreamName } from './upstream-name.js';
+
+/** A submit Segmind accepted, as its sender knows it. */
+export interface AcceptedSubmit {
+  generationId: string;
+  /** The `submit_started_at` the sender wrote when it marked this submit; any other submit writes a new one. */
+  markedAt: Date;
+  requestId: string;
+  submittedAt: Date;
+  attempt: number;
+  etaSeconds: number;
+  workerId: string;
+  leaseMs: number;
+  /** Who accepted it, as the timeline names it. @default 'Segmind' */
+  upstreamName?: UpstreamName;
+}
+
+export type RecordOutcome =
+  /** Recorded: the generation is SUBMITTED and the sender holds its lease again, to poll it. */
+  | { outcome: 'submitted'; row: GenerationRow }
+  /** The generation ended meanwhile (canceled): the request id is kept on it so the charge can be traced. */
+  | { outcome: 'ended'; status: GenerationStatus }
+  /** Another submit was marked or recorded since: this request id is known to nobody but the log. */
+  | { outcome: 'superseded'; recordedRequestId: string | null };
+
+/**
+ * Records Segmind's request id, however late it comes. It asks neither for a live lease nor for the QUEUED
+ * status a lease would protect: the lease may have lapsed while the database was away. What it asks is that the
+ * row still waits for this very submit — no request id, and the mark this submit wrote. Every other submit
+ * first writes its own mark under the same row lock, so either this commit wins and that submit is never sent,
+ * or that mark wins and this commit changes nothing.
+ */
+export async function recordRequestId(db: Db, submit: AcceptedSubmit): Promise<RecordOutcome> {
+  const { generationId, requestId, submittedAt } = submit;
+  const waitsForThisSubmit = and(isNull(generations.requestId), eq(generations.submitStartedAt, submit.markedAt))!;
+  const submitted = await transition(db, generationId, {
+    from: ['QUEUED'],
+    where: waitsForThisSubmit,
+    set: {
+      status: 'SUBMITTED',
+      requestId,
+      submittedAt,
+      submitStartedAt: null,
+      progress: progressAt('SUBMITTED'),
+      etaSeconds: submit.etaSeconds,
+      leaseOwner: submit.workerId,
+      leaseExpiresAt: sql`now() + ${submit.leaseMs} * interval '1 millisecond'`,
+    },
+    event: { type: 'submitted', message: `Sent to ${submit.upstreamName ?? 'Segmind'}.`, data: { attempt: submit.attempt } },
+  });
+  if (submitted) return { outcome: 'submitted', row: submitted };
+  const [ended] = await db
+    .update(generations)
+    .set({ requestId, submittedAt, submitStartedAt: null })
+    .where(and(eq(generations.id, generationId), waitsForThisSubmit, inArray(generations.status, [...terminalStatuses])))
+    .returning({ status: generations.status });
+  if (ended) return { outcome: 'ended', status: ended.status };
+  const [current] = await db.select({ requestId: generations.requestId }).from(generations).where(eq(generations.id, generationId));
+  return { outcome: 'superseded', recordedRequestId: current?.requestId ?? null };
+}

@@ -1,0 +1,83 @@
+import { and, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
+import type { Db } from '../db/open.js';
+import { terminalStatuses, transition } from '../db/generations.js';
+import { generationEvents, generations } from '../db/schema.js';
+import type { Logger } from '../logger.js';
+import type { VideoStorage } from '../storage/local.js';
+
+export interface RetentionOptions {
+  db: Db;
+  storage: VideoStorage;
+  log: Logger;
+  /** 0 keeps videos forever. */
+  videoRetentionDays: number;
+  /** 0 keeps timelines forever. */
+  eventRetentionDays: number;
+  /**
+   * Temporary files of downloads not written to for this long are deleted: a live download writes as bytes
+   * arrive and gives up after its idle timeout or the generation's deadline, so such a file is a dead one's.
+   */
+  partialFileMaxAgeMs: number;
+}
+
+const BATCH = 100;
+const daysAgo = (days: number) => sql`now() - ${days} * interval '1 day'`;
+
+/**
+ * Deletes stored videos of generations that completed more than the retention period ago (keeping the row,
+ * marked with `video_expired_at`), the timeline rows of long-finished generations, and the temporary files
+ * of downloads that died with their process. Returns how much it removed. Safe to run from several workers at
+ * once: each video is marked through a guarded transition.
+ */
+export async function applyRetention(options: RetentionOptions): Promise<{ videos: number; events: number; partialFiles: number }> {
+  const { db, storage, log } = options;
+  let videos = 0;
+  let events = 0;
+  const partialFiles = await storage.sweepPartials(new Date(Date.now() - options.partialFileMaxAgeMs));
+  if (options.videoRetentionDays > 0) {
+    const expired = await db
+      .select({ id: generations.id, videoKey: generations.videoKey })
+      .from(generations)
+      .where(
+        and(
+          eq(generations.status, 'SUCCEEDED'),
+          isNotNull(generations.videoKey),
+          isNull(generations.videoExpiredAt),
+          lt(generations.completedAt, daysAgo(options.videoRetentionDays)),
+        ),
+      )
+      .limit(BATCH);
+    for (const { id, videoKey } of expired) {
+      const marked = await transition(db, id, {
+        from: ['SUCCEEDED'],
+        set: { videoExpiredAt: new Date() },
+        event: { type: 'video_expired', message: `The stored video was deleted after ${options.videoRetentionDays} days.` },
+      });
+      if (!marked || !videoKey) continue;
+      await storage.remove(videoKey);
+      videos += 1;
+    }
+  }
+  if (options.eventRetentionDays > 0) {
+    const deleted = await db
+      .delete(generationEvents)
+      .where(
+        inArray(
+          generationEvents.generationId,
+          db
+            .select({ id: generations.id })
+            .from(generations)
+            .where(
+              and(
+                inArray(generations.status, [...terminalStatuses]),
+                lt(generations.completedAt, daysAgo(options.eventRetentionDays)),
+              ),
+            ),
+        ),
+      )
+      .returning({ id: generationEvents.id });
+    events = deleted.length;
+  }
+  if (videos || events || partialFiles) log.info('retention applied', { videos, events, partialFiles });
+  return { videos, events, partialFiles };
+}
