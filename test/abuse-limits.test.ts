@@ -68,15 +68,15 @@ async function generate(baseUrl: string, key: string, input: Record<string, unkn
 }
 
 async function generationsOf(database: TestDatabase, apiKeyId: string) {
-  return database.sql<{ id: string; prompt: string; status: string; cost_usd: string; request_id: string | null }[]>`
-    select id, prompt, status, cost_usd::text, request_id from generations where api_key_id = ${apiKeyId} order by created_at`;
+  return database.sql<{ id: string; prompt: string; status: string; cost_usd: string; segmind_request_id: string | null }[]>`
+    select id, prompt, status, cost_usd::text, segmind_request_id from generations where api_key_id = ${apiKeyId} order by created_at`;
 }
 
 /** Waits until Segmind (the simulator) has the generation, then a little longer for a second submit to show up. */
 async function waitSubmitted(database: TestDatabase, id: string) {
   await waitFor(`${id} to be submitted`, async () => {
-    const [row] = await database.sql<{ request_id: string | null }[]>`select request_id from generations where id = ${id}`;
-    return row?.request_id ? true : undefined;
+    const [row] = await database.sql<{ segmind_request_id: string | null }[]>`select segmind_request_id from generations where id = ${id}`;
+    return row?.segmind_request_id ? true : undefined;
   });
   await sleep(300);
 }

@@ -29,7 +29,7 @@ interface Row {
   status: string;
   version: number;
   lease_owner: string | null;
-  request_id: string | null;
+  segmind_request_id: string | null;
   submit_started_at: Date | null;
 }
 
@@ -86,7 +86,7 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL at a dangerous point
 
   async function row(id: string): Promise<Row | undefined> {
     const [found] = await database.sql<Row[]>`
-      select status, version, lease_owner, request_id, submit_started_at from generations where id = ${id}`;
+      select status, version, lease_owner, segmind_request_id, submit_started_at from generations where id = ${id}`;
     return found;
   }
 
@@ -164,7 +164,7 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL at a dangerous point
     const prompt = 'crash before Segmind accepts';
     sim.simulator.injectFault({ endpoint: 'submit', hang: true });
     const result = await killAndResume({ prompt, durationSeconds: 4 }, async (r) => {
-      if (!r.submit_started_at || r.request_id) return false;
+      if (!r.submit_started_at || r.segmind_request_id) return false;
       await sleep(300); // the marked request reaches the simulator, which never answers it
       return true;
     });
@@ -175,7 +175,7 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL at a dangerous point
     // Segmind never accepted A's request; B's is the only job, and it is the one recorded.
     const jobs = jobsFor(prompt);
     expect(jobs).toHaveLength(1);
-    expect((await row(result.id))!.request_id).toBe(jobs[0]!.requestId);
+    expect((await row(result.id))!.segmind_request_id).toBe(jobs[0]!.requestId);
     expect(result.firstEvent).toBe('resubmitting_after_crash');
     expect(eventTypes(result.final).filter((t) => t === 'resubmitting_after_crash')).toHaveLength(1);
     expect(eventTypes(result.final).filter((t) => t === 'submitted')).toHaveLength(1);
@@ -188,14 +188,14 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL at a dangerous point
     sim.simulator.injectFault({ endpoint: 'submit', acceptThenFail: true, hang: true });
     const result = await killAndResume({ prompt, durationSeconds: 4 }, () => jobsFor(prompt).length === 1);
     expect(result.atKill.status).toBe('QUEUED');
-    expect(result.atKill.request_id).toBeNull();
+    expect(result.atKill.segmind_request_id).toBeNull();
     report('after accept, before commit', result, SUBMIT_WINDOW_MS + 3000);
     expectResubmittedAfterWindow(result);
 
     // The documented window: Segmind billed A's job, nobody knew its id, so it was sent again.
     const jobs = jobsFor(prompt);
     expect(jobs).toHaveLength(2);
-    expect((await row(result.id))!.request_id).toBe(jobs[1]!.requestId);
+    expect((await row(result.id))!.segmind_request_id).toBe(jobs[1]!.requestId);
     expect(result.firstEvent).toBe('resubmitting_after_crash');
     expect(eventTypes(result.final).filter((t) => t === 'resubmitting_after_crash')).toHaveLength(1);
     expect(eventTypes(result.final).filter((t) => t === 'submitted')).toHaveLength(1);
@@ -209,12 +209,12 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL at a dangerous point
       { prompt, durationSeconds: 6, resolution: 'RES_720P', generateAudio: false },
       (r) => r.status === 'PROCESSING',
     );
-    expect(result.atKill.request_id).toBeTruthy();
+    expect(result.atKill.segmind_request_id).toBeTruthy();
     report('while polling', result);
 
     const jobs = jobsFor(prompt);
     expect(jobs).toHaveLength(1);
-    expect((await row(result.id))!.request_id).toBe(jobs[0]!.requestId);
+    expect((await row(result.id))!.segmind_request_id).toBe(jobs[0]!.requestId);
     expect(eventTypes(result.final).filter((t) => t === 'submitted')).toHaveLength(1);
     expect(eventTypes(result.final)).not.toContain('resubmitting_after_crash');
     expect(result.final.attempts).toBe(1);

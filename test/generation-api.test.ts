@@ -322,10 +322,10 @@ describe.skipIf(!hasPostgres)('the generation API with a worker and the built-in
     // Wait until it is PROCESSING and past the expected job length, when the worker has no more progress to
     // write and only polls: nothing but the cancel itself can make it stop early.
     const requestId = await waitFor('the job to be processing for a while', async () => {
-      const [row] = await database.sql<{ request_id: string; status: string; age_ms: number }[]>`
-        select request_id, status, (extract(epoch from now() - submitted_at) * 1000)::float8 as age_ms
+      const [row] = await database.sql<{ segmind_request_id: string; status: string; age_ms: number }[]>`
+        select segmind_request_id, status, (extract(epoch from now() - submitted_at) * 1000)::float8 as age_ms
         from generations where id = ${created.id}`;
-      return row?.status === 'PROCESSING' && row.age_ms > 400 ? row.request_id : undefined;
+      return row?.status === 'PROCESSING' && row.age_ms > 400 ? row.segmind_request_id : undefined;
     });
 
     const result = await cancel(server, created.id);
@@ -377,8 +377,8 @@ describe.skipIf(!hasPostgres)('the generation API with a worker and the built-in
 
     // Segmind accepts (and bills) the job; the generation stays canceled but keeps the request id.
     await waitFor('Segmind to accept the job', async () => {
-      const [row] = await database.sql<{ request_id: string | null }[]>`select request_id from generations where id = ${created.id}`;
-      return row?.request_id ? true : undefined;
+      const [row] = await database.sql<{ segmind_request_id: string | null }[]>`select segmind_request_id from generations where id = ${created.id}`;
+      return row?.segmind_request_id ? true : undefined;
     });
     expect(simulator().submissions()).toBe(before + 1);
     expect(await rowStatus(database, created.id)).toBe('CANCELED');
@@ -582,9 +582,9 @@ describe.skipIf(!hasPostgres)('an API process with workers that come and go', ()
     }
     expect(sim.simulator.submissions()).toBe(before + 1);
     expect(sim.simulator.jobs().map((j) => j.input.prompt)).not.toContain(queued.prompt);
-    const [row] = await database.sql<{ status: string; request_id: string | null; attempts: number }[]>`
-      select status, request_id, attempts from generations where id = ${queued.id}`;
-    expect(row).toEqual({ status: 'CANCELED', request_id: null, attempts: 0 });
+    const [row] = await database.sql<{ status: string; segmind_request_id: string | null; attempts: number }[]>`
+      select status, segmind_request_id, attempts from generations where id = ${queued.id}`;
+    expect(row).toEqual({ status: 'CANCELED', segmind_request_id: null, attempts: 0 });
   });
 
   it('gives two subscribers of one generation the same versions, in order, with no gaps', async () => {

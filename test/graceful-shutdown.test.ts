@@ -13,7 +13,7 @@ interface Row {
   status: string;
   lease_owner: string | null;
   lease_expires_at: Date | null;
-  request_id: string | null;
+  segmind_request_id: string | null;
   submit_started_at: Date | null;
 }
 
@@ -63,7 +63,7 @@ describe.skipIf(!hasPostgres)('SIGTERM', () => {
 
   async function row(id: string): Promise<Row | undefined> {
     const [found] = await database.sql<Row[]>`
-      select status, lease_owner, lease_expires_at, request_id, submit_started_at from generations where id = ${id}`;
+      select status, lease_owner, lease_expires_at, segmind_request_id, submit_started_at from generations where id = ${id}`;
     return found;
   }
 
@@ -106,7 +106,7 @@ describe.skipIf(!hasPostgres)('SIGTERM', () => {
     // Right after the exit the lease is free: nobody has to wait 60 s for it to expire.
     const handedBack = await row(id);
     expect(handedBack).toMatchObject({ status: 'PROCESSING', lease_owner: null, lease_expires_at: null });
-    expect(handedBack!.request_id).toBeTruthy();
+    expect(handedBack!.segmind_request_id).toBeTruthy();
 
     const second = await start(workerEnv);
     const readyAt = Date.now();
@@ -192,7 +192,7 @@ describe.skipIf(!hasPostgres)('SIGTERM', () => {
 
     // Nothing is lost: the row still says a submit may be out, so the next worker resubmits and records it.
     const left = await row(id);
-    expect(left).toMatchObject({ status: 'QUEUED', request_id: null });
+    expect(left).toMatchObject({ status: 'QUEUED', segmind_request_id: null });
     expect(left!.submit_started_at).not.toBeNull();
     expect(sim.simulator.submissions()).toBe(0);
   });

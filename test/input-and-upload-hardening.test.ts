@@ -437,8 +437,8 @@ describe.skipIf(!hasPostgres)('a generation whose frames are still uploading', (
     return id;
   }
   const row = async (id: string) =>
-    (await database.sql<{ status: string; error_code: string | null; cost_usd: string; cost_final: boolean; request_id: string | null }[]>`
-      select status, error_code, cost_usd::text, cost_final, request_id from generations where id = ${id}`)[0]!;
+    (await database.sql<{ status: string; error_code: string | null; cost_usd: string; cost_final: boolean; segmind_request_id: string | null }[]>`
+      select status, error_code, cost_usd::text, cost_final, segmind_request_id from generations where id = ${id}`)[0]!;
 
   it('is never submitted without its frames: a worker leaves it alone, and fails it uncharged once its upload window is over', async () => {
     const { apiKey } = await createKeyIn(database.url);
@@ -448,10 +448,10 @@ describe.skipIf(!hasPostgres)('a generation whose frames are still uploading', (
     const abandoned = await insertAwaitingFrames(apiKey.id, 60_000, 1000);
     // The worker is live: an ordinary generation is submitted meanwhile.
     const ordinary = await generate(server.url, server.key, { prompt: 'ordinary', durationSeconds: 4 });
-    await waitFor('the ordinary generation to be submitted', async () => ((await row(ordinary.generation!.id)).request_id ? true : undefined));
+    await waitFor('the ordinary generation to be submitted', async () => ((await row(ordinary.generation!.id)).segmind_request_id ? true : undefined));
     await waitFor('the abandoned one to fail', async () => ((await row(abandoned)).status === 'FAILED' ? true : undefined));
-    expect(await row(abandoned)).toMatchObject({ status: 'FAILED', error_code: 'TIMEOUT', cost_usd: '0.0000', cost_final: true, request_id: null });
-    expect(await row(uploading)).toMatchObject({ status: 'QUEUED', request_id: null });
+    expect(await row(abandoned)).toMatchObject({ status: 'FAILED', error_code: 'TIMEOUT', cost_usd: '0.0000', cost_final: true, segmind_request_id: null });
+    expect(await row(uploading)).toMatchObject({ status: 'QUEUED', segmind_request_id: null });
     expect(sim.simulator.submissions()).toBe(1);
   });
 });

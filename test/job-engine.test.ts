@@ -192,10 +192,10 @@ describe.skipIf(!hasPostgres)('submit limits shared by two worker processes thro
     expect(limited.proxy.count('POST', SUBMIT_PATH)).toBe(2);
     expect(limited.sim.simulator.submissions()).toBe(2);
 
-    const rows = await limited.database.sql<{ id: string; status: string; request_id: string | null; attempts: number; lease_owner: string | null }[]>`
-      select id, status, request_id, attempts, lease_owner from generations where id in ${limited.database.sql(ids)}`;
-    const submitted = rows.filter((r) => r.request_id !== null);
-    const waiting = rows.filter((r) => r.request_id === null);
+    const rows = await limited.database.sql<{ id: string; status: string; segmind_request_id: string | null; attempts: number; lease_owner: string | null }[]>`
+      select id, status, segmind_request_id, attempts, lease_owner from generations where id in ${limited.database.sql(ids)}`;
+    const submitted = rows.filter((r) => r.segmind_request_id !== null);
+    const waiting = rows.filter((r) => r.segmind_request_id === null);
     expect(submitted).toHaveLength(2);
     expect(waiting.map(({ status, attempts, lease_owner }) => ({ status, attempts, lease_owner }))).toEqual([
       { status: 'QUEUED', attempts: 0, lease_owner: null },
@@ -444,10 +444,10 @@ describe.skipIf(!hasPostgres)('canceling a generation a worker is polling', () =
   it('is never picked up again: no more polls, no lease and no new versions after the lease would have expired', async () => {
     const generation = await create(server, 'a long shot, canceled midway [sim:slow]');
     const requestId = await waitFor('the worker to be polling the job under its lease', async () => {
-      const [row] = await database.sql<{ status: string; request_id: string | null; lease_owner: string | null }[]>`
-        select status, request_id, lease_owner from generations where id = ${generation.id}`;
-      if (row?.status !== 'PROCESSING' || !row.lease_owner || !row.request_id) return undefined;
-      return proxy.count('GET', statusPath(row.request_id)) >= 2 ? row.request_id : undefined;
+      const [row] = await database.sql<{ status: string; segmind_request_id: string | null; lease_owner: string | null }[]>`
+        select status, segmind_request_id, lease_owner from generations where id = ${generation.id}`;
+      if (row?.status !== 'PROCESSING' || !row.lease_owner || !row.segmind_request_id) return undefined;
+      return proxy.count('GET', statusPath(row.segmind_request_id)) >= 2 ? row.segmind_request_id : undefined;
     });
 
     const body = await server.graphql<{ cancelGeneration: { __typename: string; chargeMayApply: boolean; generation: Generation } }>(

@@ -20,7 +20,7 @@ const OUTAGE_MS = 8000;
 
 interface Row {
   status: string;
-  request_id: string | null;
+  segmind_request_id: string | null;
   attempts: number;
   submit_started_at: Date | null;
   lease_owner: string | null;
@@ -90,7 +90,7 @@ describe.skipIf(!hasPostgres)('a worker whose lease runs out while Segmind answe
 
   async function row(id: string): Promise<Row | undefined> {
     const [found] = await database.sql<Row[]>`
-      select status, request_id, attempts, submit_started_at, lease_owner from generations where id = ${id}`;
+      select status, segmind_request_id, attempts, submit_started_at, lease_owner from generations where id = ${id}`;
     return found;
   }
 
@@ -111,7 +111,7 @@ describe.skipIf(!hasPostgres)('a worker whose lease runs out while Segmind answe
   const submitsOut = (ids: string[]) =>
     waitFor('every submit to go out', async () => {
       const rows = await Promise.all(ids.map(row));
-      return rows.every((r) => r?.submit_started_at && !r.request_id) ? Date.now() : undefined;
+      return rows.every((r) => r?.submit_started_at && !r.segmind_request_id) ? Date.now() : undefined;
     });
 
   const ended = (api: TestApp, ids: string[]): Promise<Generation[]> =>
@@ -150,7 +150,7 @@ describe.skipIf(!hasPostgres)('a worker whose lease runs out while Segmind answe
       expect(types).not.toContain('resubmitting_after_crash');
       expect(types.filter((t) => t === 'submitted')).toHaveLength(1);
       expect(final.attempts).toBe(1);
-      expect((await row(ids[i]!))?.request_id).toBe(jobsFor(prompts[i]!)[0]!.requestId);
+      expect((await row(ids[i]!))?.segmind_request_id).toBe(jobsFor(prompts[i]!)[0]!.requestId);
     }
     // Recorded when the worker could write again: the late request id was adopted, not dropped.
     const submitted = await database.sql<{ at: Date }[]>`

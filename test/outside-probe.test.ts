@@ -158,7 +158,7 @@ describe.skipIf(!hasPostgres)('revoking a key', () => {
 
     expect(sim.simulator.submissions()).toBe(1);
     const rows = await database.sql<{ status: string; cost_usd: string; cost_final: boolean; submitted: boolean }[]>`
-      select status, cost_usd, cost_final, request_id is not null as submitted from generations
+      select status, cost_usd, cost_final, segmind_request_id is not null as submitted from generations
       where id in ${database.sql(ids)} order by created_at`;
     // The one at Segmind is paid for and goes on; the others end, with nothing charged.
     expect(rows.filter((r) => r.submitted)).toHaveLength(1);

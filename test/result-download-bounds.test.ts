@@ -167,7 +167,7 @@ describe('Segmind answers larger than any real answer', () => {
   });
 
   it('refuse a status answer whose Content-Length is over 1 MiB as a bad answer that is worth asking again', async () => {
-    const requestId = (await client().submit({ prompt: 'c', aspect_ratio: '16:9', duration: 4, resolution: '720p', generate_audio: false, seed: 1 })).requestId;
+    const requestId = (await client().submit({ prompt: 'c', aspect_ratio: '16:9', duration: 4, resolution: '720p', generate_audio: false, seed: 1 })).segmindRequestId;
     const body = '{"status": "PROCESSING"}';
     const length = String(body.length + 200 * MiB);
     sim.injectFault({ endpoint: 'status', status: 200, body, padding: 200 * MiB, headers: { 'content-length': length } });
@@ -183,7 +183,7 @@ describe('Segmind answers larger than any real answer', () => {
   });
 
   it('refuse oversized result and upload answers too', async () => {
-    const requestId = (await client().submit({ prompt: 'd', aspect_ratio: '16:9', duration: 4, resolution: '720p', generate_audio: false, seed: 1 })).requestId;
+    const requestId = (await client().submit({ prompt: 'd', aspect_ratio: '16:9', duration: 4, resolution: '720p', generate_audio: false, seed: 1 })).segmindRequestId;
     sim.injectFault({ endpoint: 'result', status: 200, body: `{"status": "COMPLETED", "output": "${baseUrl}/files/${requestId}.mp4"}`, padding: 2 * MiB });
     await expect(client().result(requestId)).rejects.toThrow(/unexpected answer to a result fetch/);
     sim.injectFault({ endpoint: 'upload', status: 200, body: '{"file_urls": ["https://x.example/a.png"]}', padding: 2 * MiB });

@@ -69,7 +69,7 @@ describe('the Segmind client against the simulator', () => {
     const url = await slower.start();
     try {
       const c = createSegmindClient({ baseUrl: url, apiKey: 'sim-key' });
-      const { requestId } = await c.submit(input);
+      const { segmindRequestId: requestId } = await c.submit(input);
       const { seen } = await pollUntilFinal(c, requestId);
       expect(seen).toEqual(['QUEUED', 'PROCESSING', 'COMPLETED']);
 
@@ -111,14 +111,14 @@ describe('the Segmind client against the simulator', () => {
   });
 
   it("returns a FAILED job (HTTP 422) as a normal status answer carrying Segmind's message", async () => {
-    const { requestId } = await client.submit({ ...input, prompt: 'something blocked [sim:fail]' });
+    const { segmindRequestId: requestId } = await client.submit({ ...input, prompt: 'something blocked [sim:fail]' });
     const { last } = await pollUntilFinal(client, requestId);
     expect(last.status).toBe('FAILED');
     expect(last.error).toContain('Support codes: 58061214');
   });
 
   it('reports not_found once the request record has expired', async () => {
-    const { requestId } = await client.submit(input);
+    const { segmindRequestId: requestId } = await client.submit(input);
     expect(sim.expire(requestId)).toBe(true);
     expect(await caught(client.status(requestId))).toMatchObject({ kind: 'not_found', httpStatus: 404 });
     expect(await caught(client.result(requestId))).toMatchObject({ kind: 'not_found', httpStatus: 404 });
@@ -135,7 +135,7 @@ describe('the Segmind client against the simulator', () => {
   });
 
   it('turns an HTML 502 page into a server error whose message is a readable sentence', async () => {
-    const { requestId } = await client.submit(input);
+    const { segmindRequestId: requestId } = await client.submit(input);
     sim.injectFault({ endpoint: 'status', status: 502 });
     const error = await caught(client.status(requestId));
     expect(error).toMatchObject({ kind: 'server', httpStatus: 502, transient: true });
@@ -190,7 +190,7 @@ describe('the Segmind client against the simulator', () => {
   });
 
   it('treats a result asked for before completion as a transient error', async () => {
-    const { requestId } = await client.submit(input);
+    const { segmindRequestId: requestId } = await client.submit(input);
     const error = await caught(client.result(requestId));
     expect(error).toMatchObject({ kind: 'server', httpStatus: 200, transient: true });
     expect(error.message).toMatch(/no video for this request yet \(status (QUEUED|PROCESSING)\)/);
@@ -225,7 +225,7 @@ function clientThrowing(error: Error) {
 describe('the Segmind client with an injected fetch', () => {
   it('posts the flat JSON body with the x-api-key header to /v2/<model>', async () => {
     const { client: c, requests } = clientAnswering(200, '{"request_id":"0123abcd","status":"QUEUED"}');
-    expect(await c.submit(input)).toEqual({ requestId: '0123abcd' });
+    expect(await c.submit(input)).toEqual({ segmindRequestId: '0123abcd' });
     expect(requests[0]?.url).toBe('https://api.example/v2/veo-3.1-fast');
     expect(requests[0]?.init?.method).toBe('POST');
     expect(new Headers(requests[0]?.init?.headers).get('x-api-key')).toBe('k');

@@ -48,7 +48,7 @@ export function completeFrameUpload(
 export async function abandonFrameUpload(db: Db, row: GenerationRow): Promise<void> {
   await db
     .delete(generations)
-    .where(and(eq(generations.id, row.id), eq(generations.leaseOwner, row.leaseOwner ?? ''), isNull(generations.requestId)));
+    .where(and(eq(generations.id, row.id), eq(generations.leaseOwner, row.leaseOwner ?? ''), isNull(generations.segmindRequestId)));
 }
 
 /**

@@ -88,7 +88,7 @@ export async function cancelUnsubmittedTx(tx: Tx, apiKeyId: string, message: str
       and(
         eq(generations.apiKeyId, apiKeyId),
         eq(generations.status, 'QUEUED'),
-        isNull(generations.requestId),
+        isNull(generations.segmindRequestId),
         isNull(generations.submitStartedAt),
       ),
     )

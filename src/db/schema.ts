@@ -75,7 +75,7 @@ export const generations = pgTable(
     inputHash: text('input_hash'),
     provider: text('provider').notNull(),
 
-    requestId: text('request_id'),
+    segmindRequestId: text('segmind_request_id'),
     attempts: integer('attempts').notNull().default(0),
     /** Submits Segmind answered with 429; they wait for the reset and do not count as attempts. */
     rateLimitWaits: integer('rate_limit_waits').notNull().default(0),
@@ -106,7 +106,7 @@ export const generations = pgTable(
 
     createdAt: timestamptz('created_at').notNull().defaultNow(),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
-    /** Set just before the submit request goes out; with no request_id it marks the one ambiguous window. */
+    /** Set just before the submit request goes out; with no segmind_request_id it marks the one ambiguous window. */
     submitStartedAt: timestamptz('submit_started_at'),
     submittedAt: timestamptz('submitted_at'),
     completedAt: timestamptz('completed_at'),

@@ -6,7 +6,7 @@ import { builder } from './builder.js';
 import { findGeneration, GenerationRef } from './generation.js';
 
 /** Segmind bills every accepted submit and cannot cancel: once a submit may have gone out, so may a charge. */
-const chargeMayApply = (row: GenerationRow) => row.requestId !== null || row.submitStartedAt !== null;
+const chargeMayApply = (row: GenerationRow) => row.segmindRequestId !== null || row.submitStartedAt !== null;
 
 const CancelGenerationSuccess = builder
   .objectRef<{ generation: GenerationRow; chargeMayApply: boolean }>('CancelGenerationSuccess')
@@ -43,8 +43,8 @@ builder.mutationField('cancelGeneration', (t) =>
             leaseOwner: null,
             leaseExpiresAt: null,
             etaSeconds: null,
-            costUsd: sql`case when ${generations.requestId} is null and ${generations.submitStartedAt} is null then 0 else ${generations.costUsd} end`,
-            costFinal: sql`${generations.requestId} is null and ${generations.submitStartedAt} is null`,
+            costUsd: sql`case when ${generations.segmindRequestId} is null and ${generations.submitStartedAt} is null then 0 else ${generations.costUsd} end`,
+            costFinal: sql`${generations.segmindRequestId} is null and ${generations.submitStartedAt} is null`,
           },
           event: (row) => ({
             type: 'canceled',

@@ -23,9 +23,9 @@ export interface SegmindClient {
   /** Starts a job. Each success is a new billed job: Segmind has no idempotency key, so never repeat blindly. */
   submit(input: VeoInput): Promise<SubmitAnswer>;
   /** Safe to repeat. A FAILED job (HTTP 422 with a final status) is an answer, not an error. */
-  status(requestId: string): Promise<StatusAnswer>;
+  status(segmindRequestId: string): Promise<StatusAnswer>;
   /** Where the finished video is. Throws a `server` error while the job has no output yet. */
-  result(requestId: string): Promise<ResultAnswer>;
+  result(segmindRequestId: string): Promise<ResultAnswer>;
   /** Hosts `data:` URLs (e.g. a user's first frame) and returns their http(s) URLs, in order. */
   upload(dataUrls: string[]): Promise<string[]>;
 }
@@ -50,7 +50,7 @@ function parseJson(text: string): unknown {
  * What a request id we can store and put in a URL looks like. Segmind's are a dashed UUID or 32 hex
  * characters; this allows any short id of URL-safe characters, and nothing a database would reject.
  */
-const REQUEST_ID = /^[A-Za-z0-9._~:-]{1,200}$/;
+const SEGMIND_REQUEST_ID = /^[A-Za-z0-9._~:-]{1,200}$/;
 
 /** Segmind sends numbers sometimes as strings (`file_size`). */
 function toNumber(value: unknown): number | undefined {
@@ -125,8 +125,8 @@ export function createSegmindClient(options: SegmindClientOptions): SegmindClien
     }
   }
 
-  function requestUrl(requestId: string, suffix = ''): string {
-    return `${baseUrl}/v2/requests/${encodeURIComponent(requestId)}${suffix}`;
+  function requestUrl(segmindRequestId: string, suffix = ''): string {
+    return `${baseUrl}/v2/requests/${encodeURIComponent(segmindRequestId)}${suffix}`;
   }
 
   return {
@@ -135,15 +135,15 @@ export function createSegmindClient(options: SegmindClientOptions): SegmindClien
       if (!answer.ok) throw segmindErrorFromResponse(answer.status, answer.headers, answer.text);
       // A 2xx is an accepted, billed job even when its id is missing or unusable: the error keeps the status,
       // which is how the worker knows never to send it again.
-      const requestId = isRecord(answer.json) ? answer.json.request_id : undefined;
-      if (typeof requestId !== 'string' || !REQUEST_ID.test(requestId)) {
+      const segmindRequestId = isRecord(answer.json) ? answer.json.request_id : undefined;
+      if (typeof segmindRequestId !== 'string' || !SEGMIND_REQUEST_ID.test(segmindRequestId)) {
         throw unexpectedAnswer('a submit', answer.status, answer.text);
       }
-      return { requestId };
+      return { segmindRequestId };
     },
 
-    async status(requestId) {
-      const answer = await call('GET', requestUrl(requestId, '/status'));
+    async status(segmindRequestId) {
+      const answer = await call('GET', requestUrl(segmindRequestId, '/status'));
       const json = isRecord(answer.json) ? answer.json : undefined;
       // A failed job answers 422 with a body like a status answer: that is news about the job, not a call failure.
       const status = jobStatus(json?.status);
@@ -162,8 +162,8 @@ export function createSegmindClient(options: SegmindClientOptions): SegmindClien
       };
     },
 
-    async result(requestId) {
-      const answer = await call('GET', requestUrl(requestId));
+    async result(segmindRequestId) {
+      const answer = await call('GET', requestUrl(segmindRequestId));
       if (!answer.ok) throw segmindErrorFromResponse(answer.status, answer.headers, answer.text);
       const json = isRecord(answer.json) ? answer.json : {};
       const video = isRecord(json.video) ? json.video : {};

@@ -44,7 +44,7 @@ export const FINAL_JOB_STATUSES: readonly SegmindJobStatus[] = ['COMPLETED', 'FA
 /** Answer of a submit: Segmind accepted (and will bill) the job. */
 export interface SubmitAnswer {
   /** Opaque id (seen as a dashed UUID and as 32 hex characters). */
-  requestId: string;
+  segmindRequestId: string;
 }
 
 /** Answer of a status poll. */

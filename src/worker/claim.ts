@@ -9,7 +9,7 @@ const expiresIn = (ms: number) => sql`now() + ${ms} * interval '1 millisecond'`;
 const inSubmitWindow = (windowMs: number) =>
   and(
     isNotNull(generations.submitStartedAt),
-    isNull(generations.requestId),
+    isNull(generations.segmindRequestId),
     gt(generations.submitStartedAt, sql`now() - ${windowMs} * interval '1 millisecond'`),
   )!;
 
@@ -92,7 +92,7 @@ export async function claimNext(
       workerId,
       leaseMs,
       exclusions,
-      or(isNotNull(generations.requestId), ne(generations.status, 'QUEUED'), lt(generations.deadlineAt, sql`now()`))!,
+      or(isNotNull(generations.segmindRequestId), ne(generations.status, 'QUEUED'), lt(generations.deadlineAt, sql`now()`))!,
     );
     if (resumed) return resumed;
     await tx.execute(sql`select pg_advisory_xact_lock(${SUBMIT_SLOT_LOCK})`);
@@ -114,7 +114,7 @@ export async function claimNext(
       );
     if ((usage?.inFlight ?? 0) >= limits.maxInFlight) return null;
     if (Number(usage?.recent ?? 0) >= limits.submitsPerMinute) return null;
-    const row = await claimOne(tx, workerId, leaseMs, exclusions, isNull(generations.requestId));
+    const row = await claimOne(tx, workerId, leaseMs, exclusions, isNull(generations.segmindRequestId));
     if (!row) return null;
     await tx.insert(segmindSubmits).values({ keyId: limits.keyId, generationId: row.id });
     if (pruneIsDue()) {

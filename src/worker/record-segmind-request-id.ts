@@ -10,7 +10,7 @@ export interface AcceptedSubmit {
   generationId: string;
   /** The `submit_started_at` the sender wrote when it marked this submit; any other submit writes a new one. */
   markedAt: Date;
-  requestId: string;
+  segmindRequestId: string;
   submittedAt: Date;
   attempt: number;
   etaSeconds: number;
@@ -26,7 +26,7 @@ export type RecordOutcome =
   /** The generation ended meanwhile (canceled): the request id is kept on it so the charge can be traced. */
   | { outcome: 'ended'; status: GenerationStatus }
   /** Another submit was marked or recorded since: this request id is known to nobody but the log. */
-  | { outcome: 'superseded'; recordedRequestId: string | null };
+  | { outcome: 'superseded'; recordedSegmindRequestId: string | null };
 
 /**
  * Records Segmind's request id, however late it comes. It asks neither for a live lease nor for the QUEUED
@@ -35,15 +35,15 @@ export type RecordOutcome =
  * first writes its own mark under the same row lock, so either this commit wins and that submit is never sent,
  * or that mark wins and this commit changes nothing.
  */
-export async function recordRequestId(db: Db, submit: AcceptedSubmit): Promise<RecordOutcome> {
-  const { generationId, requestId, submittedAt } = submit;
-  const waitsForThisSubmit = and(isNull(generations.requestId), eq(generations.submitStartedAt, submit.markedAt))!;
+export async function recordSegmindRequestId(db: Db, submit: AcceptedSubmit): Promise<RecordOutcome> {
+  const { generationId, segmindRequestId, submittedAt } = submit;
+  const waitsForThisSubmit = and(isNull(generations.segmindRequestId), eq(generations.submitStartedAt, submit.markedAt))!;
   const submitted = await transition(db, generationId, {
     from: ['QUEUED'],
     where: waitsForThisSubmit,
     set: {
       status: 'SUBMITTED',
-      requestId,
+      segmindRequestId,
       submittedAt,
       submitStartedAt: null,
       progress: progressAt('SUBMITTED'),
@@ -56,10 +56,10 @@ export async function recordRequestId(db: Db, submit: AcceptedSubmit): Promise<R
   if (submitted) return { outcome: 'submitted', row: submitted };
   const [ended] = await db
     .update(generations)
-    .set({ requestId, submittedAt, submitStartedAt: null })
+    .set({ segmindRequestId, submittedAt, submitStartedAt: null })
     .where(and(eq(generations.id, generationId), waitsForThisSubmit, inArray(generations.status, [...terminalStatuses])))
     .returning({ status: generations.status });
   if (ended) return { outcome: 'ended', status: ended.status };
-  const [current] = await db.select({ requestId: generations.requestId }).from(generations).where(eq(generations.id, generationId));
-  return { outcome: 'superseded', recordedRequestId: current?.requestId ?? null };
+  const [current] = await db.select({ segmindRequestId: generations.segmindRequestId }).from(generations).where(eq(generations.id, generationId));
+  return { outcome: 'superseded', recordedSegmindRequestId: current?.segmindRequestId ?? null };
 }

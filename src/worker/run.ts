@@ -17,7 +17,7 @@ import { decide, type BackoffOptions, type Decision } from './retry-policy.js';
 import type { JobDurationEstimator } from './history.js';
 import { nextPollDelay } from './poll-schedule.js';
 import { estimateProgress, etaSecondsFor, progressAt } from './eta.js';
-import { recordRequestId } from './record-segmind-request-id.js';
+import { recordSegmindRequestId } from './record-segmind-request-id.js';
 import { recordingGivesUpAfterMs, type SubmitPatience } from './submit-window.js';
 import { capitalized, type UpstreamName } from './upstream-name.js';
 import { checkReportedCost, upstreamSecondsOrOwn } from './upstream-values.js';
@@ -83,7 +83,7 @@ const isContentBlock = (message: string) => /support codes?:|safety|blocked/i.te
 
 /** Jobs Segmind never accepted, and safety blocks, are not charged: their cost becomes a final zero. */
 function failedSet(row: GenerationRow, decision: FailDecision): TransitionSet {
-  const notCharged = decision.code === 'CONTENT_BLOCKED' || (!row.requestId && !decision.mayBeCharged);
+  const notCharged = decision.code === 'CONTENT_BLOCKED' || (!row.segmindRequestId && !decision.mayBeCharged);
   return {
     ...(notCharged && { costUsd: '0', costFinal: true }),
     status: 'FAILED',
@@ -121,7 +121,7 @@ const UNUSABLE_RESULT: FailDecision = {
 
 function timeoutDecision(row: GenerationRow, upstream: UpstreamName): FailDecision {
   const base = { action: 'fail', code: 'TIMEOUT' satisfies GenerationErrorCode, retryable: true } as const;
-  if (row.requestId) {
+  if (row.segmindRequestId) {
     return {
       ...base,
       mayBeCharged: true,
@@ -183,7 +183,7 @@ class GenerationRun {
 
   async drive(): Promise<void> {
     if (this.pastDeadline()) return void (await this.fail(timeoutDecision(this.row, this.upstream)));
-    if (!this.row.requestId && !(await this.submit())) return;
+    if (!this.row.segmindRequestId && !(await this.submit())) return;
     const output =
       this.row.status === 'STORING' && this.row.outputUrl
         ? { url: this.row.outputUrl, contentType: this.row.videoContentType ?? 'video/mp4' }
@@ -253,16 +253,16 @@ class GenerationRun {
       .update(generations)
       // Whole milliseconds, so the mark read back is exactly the one stored: recording the answer checks it.
       .set({ submitStartedAt: sql`date_trunc('milliseconds', now())`, attempts: sql`${generations.attempts} + 1` })
-      .where(and(eq(generations.id, row.id), eq(generations.leaseOwner, workerId), isNull(generations.requestId)))
+      .where(and(eq(generations.id, row.id), eq(generations.leaseOwner, workerId), isNull(generations.segmindRequestId)))
       .returning();
     if (!marked || marked.status !== 'QUEUED') return false;
     this.adopt(marked);
 
     // ---- Dangerous region: from the request going out until its id is committed, Segmind may hold a billed
     // job that only this process knows about. Nothing in here may be interrupted by a stop request.
-    let requestId: string;
+    let segmindRequestId: string;
     try {
-      ({ requestId } = await segmind.submit(toVeoInput(marked)));
+      ({ segmindRequestId } = await segmind.submit(toVeoInput(marked)));
     } catch (error) {
       await this.submitFailed(error, marked);
       return false;
@@ -270,7 +270,7 @@ class GenerationRun {
     const accepted = {
       generationId: row.id,
       markedAt: marked.submitStartedAt!,
-      requestId,
+      segmindRequestId,
       submittedAt: new Date(),
       attempt: marked.attempts,
       etaSeconds: expectedSeconds,
@@ -279,8 +279,8 @@ class GenerationRun {
       upstreamName: this.upstream,
     };
     // However long the database is away (up to the patience), the answer is recorded by us, lease or not.
-    const recorded = await this.withDatabaseRetry(() => recordRequestId(db, accepted), recordBy).catch((error: unknown) => {
-      this.log.error('gave up recording the request id of a job Segmind accepted; it may be billed twice', { requestId });
+    const recorded = await this.withDatabaseRetry(() => recordSegmindRequestId(db, accepted), recordBy).catch((error: unknown) => {
+      this.log.error('gave up recording the request id of a job Segmind accepted; it may be billed twice', { segmindRequestId });
       throw error;
     });
     if (recorded.outcome === 'submitted') {
@@ -288,11 +288,11 @@ class GenerationRun {
       return true;
     }
     if (recorded.outcome === 'ended') {
-      this.log.warn('generation was canceled while Segmind accepted it; its request id is kept', { requestId, status: recorded.status });
+      this.log.warn('generation was canceled while Segmind accepted it; its request id is kept', { segmindRequestId, status: recorded.status });
     } else {
       this.log.error('another submit of this generation was made while Segmind accepted this one; it may be billed twice', {
-        requestId,
-        recordedRequestId: recorded.recordedRequestId,
+        segmindRequestId,
+        recordedSegmindRequestId: recorded.recordedSegmindRequestId,
       });
     }
     return false;
@@ -377,7 +377,7 @@ class GenerationRun {
   /** Polls Segmind until the job completes; null when it ended otherwise (failed, expired, timed out). */
   private async pollUntilDone(): Promise<{ url: string; contentType: string } | null> {
     const { segmind, pollMinMs, pollMaxMs } = this.deps;
-    const requestId = this.row.requestId!;
+    const segmindRequestId = this.row.segmindRequestId!;
     const expectedMs = await this.deps.expectedJobMs(this.row);
     const submittedAt = this.row.submittedAt?.getTime() ?? Date.now();
     let pollFailures = 0;
@@ -390,7 +390,7 @@ class GenerationRun {
         return null;
       }
       try {
-        const answer = await segmind.status(requestId);
+        const answer = await segmind.status(segmindRequestId);
         pollFailures = 0;
         if (answer.status === 'FAILED') {
           // Our words first; Segmind's (already cleaned and cut by the client) follow as a quoted excerpt.
@@ -402,7 +402,7 @@ class GenerationRun {
           return null;
         }
         if (answer.status === 'COMPLETED') {
-          const result = await segmind.result(requestId).catch((error: unknown) => {
+          const result = await segmind.result(segmindRequestId).catch((error: unknown) => {
             // Answered, but with no usable video: counted apart from poll failures (which a good status resets),
             // so a result that never names one ends the generation instead of holding a worker to its deadline.
             if (error instanceof SegmindError && error.answeredWith2xx) unusableResults++;
