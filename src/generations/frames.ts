@@ -1,7 +1,8 @@
+import { VEO } from '../contract/veo.js';
 import { InputError } from './errors.js';
 
 /** Google's limit for Veo input images. */
-export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
+export const MAX_UPLOAD_BYTES = VEO.maxFrameBytes;
 
 /** A multipart request carries up to two frames of MAX_UPLOAD_BYTES and its operation: 41 MB in all. */
 export const MAX_MULTIPART_BODY_BYTES = 2 * MAX_UPLOAD_BYTES + 1024 * 1024;

@@ -3,11 +3,9 @@ import { InputError, type FieldProblem } from './errors.js';
 import { judgeHost } from './frame-host.js';
 import { LONE_SURROGATE_SOURCE, MAX_URL_LENGTH } from './text-rules.js';
 
-export const aspectRatios = ['16:9', '9:16'] as const;
-export const resolutions = ['720p', '1080p'] as const;
-export const durations = [4, 6, 8] as const;
-export type AspectRatio = (typeof aspectRatios)[number];
-export type Resolution = (typeof resolutions)[number];
+import { VEO, veoPriceCents, type VeoAspectRatio as AspectRatio, type VeoResolution as Resolution } from '../contract/veo.js';
+
+export type { AspectRatio, Resolution };
 
 /** What a client asks for, after GraphQL enum mapping and defaults. */
 export interface GenerationRequest {
@@ -35,7 +33,7 @@ export interface ValidGenerationRequest extends GenerationRequest {
 export const MAX_PROMPT_LENGTH = 2000;
 export const MAX_NEGATIVE_PROMPT_LENGTH = 500;
 export { MAX_URL_LENGTH };
-export const MAX_SEED = 2147483647;
+export const MAX_SEED = VEO.maxSeed;
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
 /** How validation treats frame URLs, by who will fetch them. */
@@ -108,7 +106,7 @@ export function generationRequestProblems(input: GenerationRequest, options: Val
   if (lastFrame) {
     problem('lastFrame', image ? imageUrlProblem('lastFrame', lastFrame, options) : 'lastFrame needs image: give the first frame too, or leave lastFrame out.');
   }
-  if (!(durations as readonly number[]).includes(input.durationSeconds)) {
+  if (!(VEO.durationsSeconds as readonly number[]).includes(input.durationSeconds)) {
     problem('durationSeconds', `durationSeconds must be 4, 6 or 8; got ${input.durationSeconds}.`);
   }
   if (input.seed != null && (!Number.isInteger(input.seed) || input.seed < 0 || input.seed > MAX_SEED)) {
@@ -144,7 +142,7 @@ export function validateGenerationRequest(input: GenerationRequest, options: Val
  * does not change it. Integer cents keep sums exact.
  */
 export function priceCents(request: Pick<GenerationRequest, 'durationSeconds' | 'generateAudio'>): number {
-  return request.durationSeconds * (request.generateAudio ? 15 : 10);
+  return veoPriceCents(request);
 }
 
 /** Formats a USD amount (a number or a numeric string) as the two-decimal string clients see. */

@@ -1,17 +1,8 @@
 /** Facts about the `veo-3.1-fast` model and the shapes the Segmind client returns. See shared/segmind-api.md. */
 
-/** Allowed `aspect_ratio` values. */
-export const VEO_ASPECT_RATIOS = ['16:9', '9:16'] as const;
-/** Allowed `duration` values, in seconds. */
-export const VEO_DURATIONS = [4, 6, 8] as const;
-/** Allowed `resolution` values. */
-export const VEO_RESOLUTIONS = ['720p', '1080p'] as const;
-/** Largest `seed` Google accepts (unsigned 32-bit). */
-export const VEO_MAX_SEED = 4_294_967_295;
+import type { VeoAspectRatio, VeoDuration, VeoResolution } from '../contract/veo.js';
 
-export type VeoAspectRatio = (typeof VEO_ASPECT_RATIOS)[number];
-export type VeoDuration = (typeof VEO_DURATIONS)[number];
-export type VeoResolution = (typeof VEO_RESOLUTIONS)[number];
+export type { VeoAspectRatio, VeoDuration, VeoResolution };
 
 /**
  * The request body of `POST /v2/veo-3.1-fast`: flat and snake_case, exactly as Segmind reads it.
@@ -71,11 +62,3 @@ export interface ResultAnswer {
   totalSeconds?: number;
 }
 
-/**
- * Segmind's price for a job in USD: $0.10 per second without audio, $0.15 with; resolution does not matter.
- * Computed in cents so that 0.15 × 8 is exactly 1.2.
- */
-export function veoPriceUsd(input: Pick<VeoInput, 'duration' | 'generate_audio'>): number {
-  const centsPerSecond = input.generate_audio ? 15 : 10;
-  return (centsPerSecond * input.duration) / 100;
-}

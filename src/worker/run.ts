@@ -7,7 +7,8 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../server/metrics.js';
 import type { SegmindClient } from '../segmind/api.js';
 import { SegmindError } from '../segmind/errors.js';
-import { veoPriceUsd, type ResultAnswer, type VeoInput } from '../segmind/types.js';
+import { veoPriceCents } from '../contract/veo.js';
+import type { ResultAnswer, VeoInput } from '../segmind/types.js';
 import { VideoTooLargeError, type VideoStorage } from '../storage/local.js';
 import { UnsafeDownloadError, type DownloadPolicy } from '../storage/safe-download.js';
 import { storeResult } from '../storage/store-result.js';
@@ -447,7 +448,7 @@ class GenerationRun {
    */
   private async believedCost(result: ResultAnswer): Promise<number | undefined> {
     if (result.cost === undefined) return undefined;
-    const listPriceUsd = veoPriceUsd(toVeoInput(this.row));
+    const listPriceUsd = veoPriceCents(this.row) / 100;
     const check = checkReportedCost(result.cost, listPriceUsd);
     if (check.believed) return check.usd;
     this.log.warn('ignored the charge Segmind reported', { reportedUsd: result.cost, listPriceUsd, reason: check.reason });

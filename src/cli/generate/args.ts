@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { aspectRatios, durations, MAX_SEED, resolutions, type AspectRatio, type Resolution } from '../../generations/request.js';
+import { VEO, type VeoAspectRatio as AspectRatio, type VeoResolution as Resolution } from '../../contract/veo.js';
 import { flagProblem } from '../flag-errors.js';
 import { CliError } from './exit-codes.js';
 import { DEFAULT_URL, HELP_HINT, USAGE } from './usage.js';
@@ -74,8 +74,8 @@ function oneOf<T extends string | number>(flag: string, raw: string | undefined,
 function seedOf(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const seed = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
-    usageError(`--seed must be a whole number from 0 to ${MAX_SEED}; got "${raw}".`);
+  if (raw.trim() === '' || !Number.isInteger(seed) || seed < 0 || seed > VEO.maxSeed) {
+    usageError(`--seed must be a whole number from 0 to ${VEO.maxSeed}; got "${raw}".`);
   }
   return seed;
 }
@@ -141,9 +141,9 @@ export function parseGenerateArgs(argv: string[], env: Record<string, string | u
       url: rawUrl === undefined ? DEFAULT_URL : serverUrlOf(rawUrl, values.url !== undefined ? '--url' : 'REELQL_URL'),
       key: key?.trim(),
       developmentKeyFile: path.join(path.resolve(cwd, env.DATA_DIR || '.data'), 'development-key'),
-      durationSeconds: oneOf('duration', values.duration, durations, 8),
-      resolution: oneOf('resolution', values.resolution, resolutions, '1080p'),
-      aspectRatio: oneOf('aspect', values.aspect, aspectRatios, '16:9'),
+      durationSeconds: oneOf('duration', values.duration, VEO.durationsSeconds, 8),
+      resolution: oneOf('resolution', values.resolution, VEO.resolutions, '1080p'),
+      aspectRatio: oneOf('aspect', values.aspect, VEO.aspectRatios, '16:9'),
       generateAudio: !values['no-audio'],
       negativePrompt: nonEmpty('negative', values.negative),
       seed: seedOf(values.seed),

@@ -1,11 +1,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { VEO } from '../../contract/veo.js';
 import type { FrameSource } from './args.js';
 import { CliError } from './exit-codes.js';
 import type { Upload } from './graphql-http.js';
 
 /** The server's limit for an uploaded frame; checked here so a wrong file is not sent at all. */
-const MAX_FRAME_BYTES = 20 * 1024 * 1024;
+const MAX_FRAME_BYTES = VEO.maxFrameBytes;
 
 async function readFrame(flag: string, file: string, cwd: string): Promise<{ bytes: Uint8Array; filename: string }> {
   const resolved = path.resolve(cwd, file);

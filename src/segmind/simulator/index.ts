@@ -38,7 +38,7 @@ import {
   type SimulatedJobInfo,
 } from './jobs.js';
 import { createSimJobStore } from './store.js';
-import { veoPriceUsd } from '../types.js';
+import { veoPriceCents } from '../../contract/veo.js';
 import { FAIL_SWITCH, simulatedDurationFactor } from './switches.js';
 
 export type { SimulatorEndpoint, SimulatorFault } from './faults.js';
@@ -153,7 +153,7 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
   function submit(body: unknown): SimAnswer {
     const input = parseVeoInput(body);
     if (typeof input === 'string') return jsonError(400, input);
-    const price = veoPriceUsd(input);
+    const price = veoPriceCents({ durationSeconds: input.duration, generateAudio: input.generate_audio }) / 100;
     if (credits < price) return jsonError(402, `Insufficient credits: this request costs $${price.toFixed(2)}`);
     const fails = input.prompt.includes(FAIL_SWITCH);
     const durationMs = jitteredMs(processingMs, jitter, random) * simulatedDurationFactor(input.prompt);

@@ -1,13 +1,7 @@
 /** The simulator's job model and input checks: pure functions of the input and the clock. */
 
-import {
-  VEO_ASPECT_RATIOS,
-  VEO_DURATIONS,
-  VEO_MAX_SEED,
-  VEO_RESOLUTIONS,
-  type SegmindJobStatus,
-  type VeoInput,
-} from '../types.js';
+import { VEO } from '../../contract/veo.js';
+import type { SegmindJobStatus, VeoInput } from '../types.js';
 import { json, type SimAnswer } from './http.js';
 
 /** A job as the simulator keeps it. Its status is derived from the clock, so no timers run per job. */
@@ -159,18 +153,18 @@ export function parseVeoInput(raw: unknown): VeoInput | string {
   if (image != null && !isHttpUrl(image)) return 'image must be an http(s) URL';
   if (last_frame != null && !isHttpUrl(last_frame)) return 'last_frame must be an http(s) URL';
   const aspect_ratio = raw.aspect_ratio ?? '16:9';
-  if (!(VEO_ASPECT_RATIOS as readonly unknown[]).includes(aspect_ratio)) {
+  if (!(VEO.aspectRatios as readonly unknown[]).includes(aspect_ratio)) {
     return 'aspect_ratio must be one of 16:9, 9:16';
   }
   const duration = raw.duration ?? 8;
-  if (!(VEO_DURATIONS as readonly unknown[]).includes(duration)) return 'duration must be one of 4, 6, 8';
+  if (!(VEO.durationsSeconds as readonly unknown[]).includes(duration)) return 'duration must be one of 4, 6, 8';
   const resolution = raw.resolution ?? '1080p';
-  if (!(VEO_RESOLUTIONS as readonly unknown[]).includes(resolution)) return 'resolution must be one of 720p, 1080p';
+  if (!(VEO.resolutions as readonly unknown[]).includes(resolution)) return 'resolution must be one of 720p, 1080p';
   const generate_audio = raw.generate_audio ?? true;
   if (typeof generate_audio !== 'boolean') return 'generate_audio must be a boolean';
   const seed = raw.seed ?? 42;
-  if (!Number.isInteger(seed) || (seed as number) < 0 || (seed as number) > VEO_MAX_SEED) {
-    return `seed must be an integer from 0 to ${VEO_MAX_SEED}`;
+  if (!Number.isInteger(seed) || (seed as number) < 0 || (seed as number) > VEO.maxUpstreamSeed) {
+    return `seed must be an integer from 0 to ${VEO.maxUpstreamSeed}`;
   }
   return {
     prompt,

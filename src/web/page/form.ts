@@ -1,4 +1,5 @@
 import { ApiError, type Api } from './api.js';
+import { VEO } from '../../contract/veo.js';
 import { byId, show } from './dom.js';
 import { ESTIMATE_COST, GENERATE_VIDEO, type Generation, type GenerateVideoResult, type Money } from './operations.js';
 import { API_ERROR_WORDS, budgetWords, inPageWords, money } from './words.js';
@@ -11,7 +12,7 @@ interface Problem {
 }
 
 const FIELDS_WITH_ERRORS = ['prompt', 'negativePrompt', 'image', 'imageFile', 'lastFrame', 'lastFrameFile', 'seed'];
-const MAX_SEED = 2147483647;
+const MAX_SEED = VEO.maxSeed;
 const FRAMES = [
   { url: 'image', upload: 'imageFile', name: 'first frame' },
   { url: 'lastFrame', upload: 'lastFrameFile', name: 'last frame' },
