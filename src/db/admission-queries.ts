@@ -1,5 +1,5 @@
-import { and, eq, gte, inArray, or, sql } from 'drizzle-orm';
-import type { Tx } from './open.js';
+import { and, eq, gte, inArray, isNull, or, sql } from 'drizzle-orm';
+import type { Db, Tx } from './open.js';
 import { apiKeys, generations, type GenerationRow, type GenerationStatus } from './schema.js';
 
 /**
@@ -59,4 +59,14 @@ export async function costOfToday(tx: Tx, runningStatuses: readonly GenerationSt
 /** Makes server-wide budget checks take turns until the transaction ends. */
 export async function lockServerBudget(tx: Tx): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(${SERVER_BUDGET_LOCK})`);
+}
+
+/**
+ * Removes an admitted generation with its timeline, while `leaseOwner` still holds it and Segmind was never sent
+ * it: admission undone, as for a request whose frames could not be uploaded.
+ */
+export async function deleteUnsent(db: Db, id: string, leaseOwner: string): Promise<void> {
+  await db
+    .delete(generations)
+    .where(and(eq(generations.id, id), eq(generations.leaseOwner, leaseOwner), isNull(generations.segmindRequestId)));
 }

@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
 import { VEO } from '../contract/veo.js';
+import type { Db } from '../db/open.js';
+import { getGeneration, transition } from '../db/generations.js';
+import type { GenerationRow, NewGenerationRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { InputError, UploadFailedError } from './errors.js';
 
 /**
  * Frames a client uploads instead of naming a URL: checked by their bytes, read once, and stored at Segmind's
  * asset storage, whose URLs then stand in for them.
+ *
+ * A generation with uploaded frames is admitted before its frames go to Segmind, so that the budget, the
+ * active cap and the idempotency key are decided once, under the key's lock, and a refused request or a
+ * repeat uploads nothing. Until its frames are stored the row is held by a lease that names the upload:
+ * no worker claims it, and a repeat of the same request waits for it instead of uploading again.
  */
 
 /** Google's limit for Veo input images. */
@@ -99,4 +107,52 @@ export async function uploadFrames(
     throw new UploadFailedError();
   }
   return Object.fromEntries(frames.map((frame, i) => [frame.urlField, urls[i]]));
+}
+
+const UPLOAD_LEASE_PREFIX = 'upload:';
+
+/** Extra time the lease outlives the pending deadline, so a worker that takes the row over sees it as late. */
+const LEASE_MARGIN_MS = 10_000;
+
+export const isAwaitingFrames = (row: GenerationRow) => row.leaseOwner?.startsWith(UPLOAD_LEASE_PREFIX) ?? false;
+
+/**
+ * The columns that park a new generation while its frames upload. Should this process die mid-upload, the
+ * short deadline makes the first worker to take the row over fail it with TIMEOUT before any submit, and
+ * a job Segmind never saw is not charged.
+ */
+export function awaitingFrames(id: string, now: Date, windowMs: number): Pick<NewGenerationRow, 'leaseOwner' | 'leaseExpiresAt' | 'deadlineAt'> {
+  return {
+    leaseOwner: `${UPLOAD_LEASE_PREFIX}${id}`,
+    deadlineAt: new Date(now.getTime() + windowMs),
+    leaseExpiresAt: new Date(now.getTime() + windowMs + LEASE_MARGIN_MS),
+  };
+}
+
+/** Records the stored frames' URLs and hands the generation to the workers; null if it is no longer waiting. */
+export function completeFrameUpload(
+  db: Db,
+  row: GenerationRow,
+  urls: Partial<Record<UrlField, string>>,
+  deadlineAt: Date,
+): Promise<GenerationRow | null> {
+  return transition(db, row.id, {
+    from: ['QUEUED'],
+    leaseOwner: row.leaseOwner ?? undefined,
+    set: { ...urls, deadlineAt, leaseOwner: null, leaseExpiresAt: null, runAfter: new Date() },
+    event: { type: 'frames_uploaded', message: 'The uploaded frames are stored at Segmind.' },
+  });
+}
+
+/**
+ * Waits for another request's upload of the same frames to end: the generation once its frames are stored
+ * (or it ended otherwise), null when that upload failed and the row is gone, or the row as it is at `until`.
+ */
+export async function waitForFrames(db: Db, row: GenerationRow, until: Date, pollMs = 100): Promise<GenerationRow | null> {
+  let current: GenerationRow | null = row;
+  while (current && isAwaitingFrames(current) && Date.now() < until.getTime()) {
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    current = await getGeneration(db, row.id);
+  }
+  return current;
 }

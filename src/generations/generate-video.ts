@@ -1,13 +1,23 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Db } from '../db/open.js';
-import { abandonFrameUpload, awaitingFrames, completeFrameUpload, isAwaitingFrames, waitForFrames } from '../db/frame-uploads.js';
+import { deleteUnsent } from '../db/admission-queries.js';
 import { getGeneration } from '../db/generations.js';
 import type { GenerationRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { admitGeneration, type AdmittedKey } from './admission.js';
 import { priceUsd } from './charges.js';
 import { UploadFailedError } from './errors.js';
-import { placeholderUrls, readFrames, uploadFrames, type FrameFields, type Frames } from './frames.js';
+import {
+  awaitingFrames,
+  completeFrameUpload,
+  isAwaitingFrames,
+  placeholderUrls,
+  readFrames,
+  uploadFrames,
+  waitForFrames,
+  type FrameFields,
+  type Frames,
+} from './frames.js';
 import { validateGenerationRequest, type GenerationRequest, type ValidGenerationRequest, type ValidationOptions } from './request.js';
 
 /** Which backend runs a generation. */
@@ -87,7 +97,7 @@ export async function generateVideo(
         createdAt: now,
         updatedAt: now,
         deadlineAt,
-        // With frames to upload, the row is admitted first and waits for them (see db/frame-uploads.ts).
+        // With frames to upload, the row is admitted first and waits for them (see frames.ts).
         ...(uploads.length > 0 && awaitingFrames(id, now, deps.frameUploadWindowMs)),
       },
     });
@@ -107,7 +117,7 @@ export async function generateVideo(
       urls = await uploadFrames(deps.uploadFrames, uploads, deps.log);
     } catch (error) {
       // Nothing was sent to Segmind: the generation goes, with its budget share and idempotency key.
-      await abandonFrameUpload(deps.db, generation);
+      await deleteUnsent(deps.db, generation.id, generation.leaseOwner ?? '');
       throw error;
     }
     const ready = await completeFrameUpload(deps.db, generation, urls, deadlineAt);

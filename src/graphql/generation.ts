@@ -1,7 +1,9 @@
 import { createGraphQLError } from 'graphql-yoga';
 import { listEvents } from '../db/generations.js';
 import type { GenerationEventRow, GenerationRow } from '../db/schema.js';
-import type { GenerationErrorCode } from '../generations/errors.js';
+import { cancelGeneration } from '../generations/cancel.js';
+import { NotCancelableError, NotFoundError, type GenerationErrorCode } from '../generations/errors.js';
+import type { AspectRatio, Resolution } from '../generations/request.js';
 import {
   DEFAULT_PAGE_SIZE,
   decodeCursor,
@@ -78,9 +80,9 @@ export const GenerationRef = builder.objectRef<GenerationRow>('Generation').impl
     negativePrompt: t.exposeString('negativePrompt', { nullable: true }),
     image: t.exposeString('image', { nullable: true }),
     lastFrame: t.exposeString('lastFrame', { nullable: true }),
-    aspectRatio: t.field({ type: AspectRatioEnum, resolve: (g) => g.aspectRatio as '16:9' | '9:16' }),
+    aspectRatio: t.field({ type: AspectRatioEnum, resolve: (g) => g.aspectRatio as AspectRatio }),
     durationSeconds: t.exposeInt('durationSeconds'),
-    resolution: t.field({ type: ResolutionEnum, resolve: (g) => g.resolution as '720p' | '1080p' }),
+    resolution: t.field({ type: ResolutionEnum, resolve: (g) => g.resolution as Resolution }),
     generateAudio: t.exposeBoolean('generateAudio'),
     seed: t.exposeInt('seed', { description: 'The seed used: yours, or the one the server picked.' }),
     idempotencyKey: t.exposeString('idempotencyKey', { nullable: true }),
@@ -200,3 +202,24 @@ builder.queryFields((t) => ({
     },
   }),
 }));
+
+const CancelGenerationSuccess = builder
+  .objectRef<{ generation: GenerationRow; chargeMayApply: boolean }>('CancelGenerationSuccess')
+  .implement({
+    fields: (t) => ({
+      generation: t.field({ type: GenerationRef, resolve: (r) => r.generation }),
+      chargeMayApply: t.exposeBoolean('chargeMayApply', {
+        description: 'True when Segmind had already accepted the job: it cannot be stopped there and may still be charged.',
+      }),
+    }),
+  });
+
+builder.mutationField('cancelGeneration', (t) =>
+  t.field({
+    type: CancelGenerationSuccess,
+    description: 'Stops a generation. Before submission nothing is spent; after it, Segmind may still charge.',
+    args: { id: t.arg.id({ required: true }) },
+    errors: { types: [NotFoundError, NotCancelableError], directResult: true, union: { name: 'CancelGenerationResult' } },
+    resolve: (_root, { id }, ctx) => cancelGeneration(ctx.db, requireKey(ctx).id, id),
+  }),
+);
