@@ -92,12 +92,13 @@ describe('active cap', () => {
 
 describe('key budget', () => {
   it('admits up to the budget exactly and refuses the next one, saying when it resets', async () => {
-    const key = await newKey({ dailyBudgetUsd: 1 });
-    await admit(key, request(key, { costUsd: '0.60' }), 0.6);
-    await admit(key, request(key), 0.4);
-    const refused = admit(key, request(key), 0.4);
+    // $0.10 + $0.20 is 0.30000000000000004 in floating point: the margin still lets it fill a $0.30 budget.
+    const key = await newKey({ dailyBudgetUsd: 0.3 });
+    await admit(key, request(key, { costUsd: '0.10' }), 0.1);
+    await admit(key, request(key, { costUsd: '0.20' }), 0.2);
+    const refused = admit(key, request(key, { costUsd: '0.10' }), 0.1);
     await expect(refused).rejects.toBeInstanceOf(BudgetExceededError);
-    await expect(refused).rejects.toMatchObject({ scope: 'KEY', limitUsd: 1, usedUsd: 1, priceUsd: 0.4, resetsAt: nextUtcMidnight() });
+    await expect(refused).rejects.toMatchObject({ scope: 'KEY', limitUsd: 0.3, usedUsd: 0.3, priceUsd: 0.1, resetsAt: nextUtcMidnight() });
   });
 
   it('counts what is still running from an earlier day, and what ended today, but not what ended before', async () => {

@@ -65,9 +65,9 @@ const canceledEventOf = async (id: string) =>
 
 describe('cancel', () => {
   it.each([
-    { when: 'before any submit: nothing is charged, and the zero is final', marked: false, cost: 0 },
-    { when: 'after a submit was marked: a charge may apply, and the estimate is kept', marked: true, cost: 0.4 },
-  ])('$when', async ({ marked, cost }) => {
+    ['before any submit: nothing is charged, and the zero is final', false, 0],
+    ['after a submit was marked: a charge may apply, and the estimate is kept', true, 0.4],
+  ] as const)('%s', async (_when, marked, cost) => {
     const row = await queued(marked ? { submitStartedAt: new Date() } : {});
     const outcome = await cancelGeneration(database.db, key.id, row.id);
     expect(outcome.chargeMayApply).toBe(marked);
