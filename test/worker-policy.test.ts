@@ -2,7 +2,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { ConfigError } from '../src/generations/errors.js';
-import type { GenerationErrorCode } from '../src/generations/error-codes.js';
+import type { GenerationErrorCode } from '../src/generations/errors.js';
 import { backoffMs, decide, type BackoffOptions, type Decision } from '../src/worker/retry-policy.js';
 import { estimateProgress, progressAt } from '../src/worker/eta.js';
 import { kindForHttpStatus, SegmindError, type SegmindErrorKind } from '../src/segmind/errors.js';

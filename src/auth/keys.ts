@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/open.js';
-import { cancelUnsubmittedTx } from '../db/generations.js';
+import { cancelUnsubmittedTx } from '../generations/cancel.js';
 import { apiKeys } from '../db/schema.js';
 
 /** NOTIFY channel carrying the id of a key that was just revoked, so every process drops its sessions. */

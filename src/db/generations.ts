@@ -1,4 +1,5 @@
-import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { activeStatuses } from '../generations/statuses.js';
 import type { Db, Tx } from './open.js';
 import {
   apiKeys,
@@ -14,10 +15,6 @@ import {
 export const UPDATES_CHANNEL = 'generation_updates';
 /** NOTIFY channel that wakes workers when a generation becomes due. */
 export const JOBS_CHANNEL = 'generation_jobs';
-
-export const terminalStatuses: readonly GenerationStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELED'];
-export const activeStatuses: readonly GenerationStatus[] = ['QUEUED', 'SUBMITTED', 'PROCESSING', 'STORING'];
-export const isTerminal = (status: GenerationStatus) => terminalStatuses.includes(status);
 
 /** What a transition writes into the timeline besides the snapshot. */
 export interface EventInput {
@@ -65,36 +62,30 @@ export async function insertGenerationTx(tx: Tx, values: NewGenerationRow): Prom
 }
 
 /**
- * Cancels a key's generations that have not been sent to Segmind (queued, no submit marked, no request id),
- * inside the caller's transaction; nothing is charged for them. A worker about to send one marks it under the
- * same row lock, so either it marked first (and the job goes on, as it may already be billed) or it finds the
- * row no longer leased to it and never sends it. Returns how many were canceled.
+ * Cancels a key's queued generations that meet `where`, inside the caller's transaction, in one UPDATE (each row
+ * locked as it is changed), appending each one's event. Returns the canceled rows.
  */
-export async function cancelUnsubmittedTx(tx: Tx, apiKeyId: string, message: string): Promise<number> {
+export async function cancelQueuedOfKeyTx(
+  tx: Tx,
+  apiKeyId: string,
+  options: { where: SQL; set: GenerationChanges; event: EventInput },
+): Promise<GenerationRow[]> {
   const canceled = await tx
     .update(generations)
     .set({
+      ...options.set,
       status: 'CANCELED',
       completedAt: sql`now()`,
       leaseOwner: null,
       leaseExpiresAt: null,
       etaSeconds: null,
-      costUsd: '0',
-      costFinal: true,
       version: sql`${generations.version} + 1`,
       updatedAt: sql`now()`,
     })
-    .where(
-      and(
-        eq(generations.apiKeyId, apiKeyId),
-        eq(generations.status, 'QUEUED'),
-        isNull(generations.segmindRequestId),
-        isNull(generations.submitStartedAt),
-      ),
-    )
+    .where(and(eq(generations.apiKeyId, apiKeyId), eq(generations.status, 'QUEUED'), options.where))
     .returning();
-  for (const row of canceled) await appendEvent(tx, row, { type: 'canceled', message, data: { chargeMayApply: false } });
-  return canceled.length;
+  for (const row of canceled) await appendEvent(tx, row, options.event);
+  return canceled;
 }
 
 /** Column values, or SQL expressions such as `attempts - 1`. */

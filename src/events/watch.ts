@@ -1,6 +1,7 @@
 import { Repeater } from 'graphql-yoga';
 import type { Db } from '../db/open.js';
-import { getGeneration, isTerminal, versionsSince } from '../db/generations.js';
+import { getGeneration, versionsSince } from '../db/generations.js';
+import { isTerminal } from '../generations/statuses.js';
 import type { GenerationRow } from '../db/schema.js';
 import type { EventBus } from './bus.js';
 

@@ -1,85 +1,76 @@
-import { and, eq, gte, inArray, or, sql } from 'drizzle-orm';
-import { BudgetExceededError, IdempotencyKeyReusedError, TooManyActiveGenerationsError } from './errors.js';
-import type { ApiKey } from '../auth/keys.js';
 import type { Db, Tx } from '../db/open.js';
-import { activeStatuses, insertGenerationTx } from '../db/generations.js';
-import { apiKeys, generations, type GenerationRow, type NewGenerationRow } from '../db/schema.js';
+import { countInStatuses, costOfToday, findByIdempotencyKey, lockKeyRow, lockServerBudget } from '../db/admission-queries.js';
+import { insertGenerationTx } from '../db/generations.js';
+import type { GenerationRow, NewGenerationRow } from '../db/schema.js';
+import { BudgetExceededError, IdempotencyKeyReusedError, TooManyActiveGenerationsError } from './errors.js';
+import { activeStatuses } from './statuses.js';
 
 /** The key was revoked after the request was authenticated and before it was admitted. */
 export class KeyRevokedError extends Error {
   override name = 'KeyRevokedError';
 }
 
-/** Advisory lock that serializes server-wide budget checks (only taken when a server budget is set). */
-const SERVER_BUDGET_LOCK = 7_206_411_343;
+/** The limits of the key asking, as stored with it (null: no limit). */
+export interface AdmittedKey {
+  id: string;
+  /** Most unfinished generations the key may have at once. */
+  maxActive: number | null;
+  /** USD per UTC day, as the decimal string the column holds. */
+  dailyBudgetUsd: string | null;
+}
 
 export interface AdmitOptions {
-  apiKey: ApiKey;
+  apiKey: AdmittedKey;
   values: NewGenerationRow;
   priceUsd: number;
   /** Server-wide USD per UTC day; undefined for no limit. */
   serverDailyBudgetUsd: number | undefined;
+  /** When the request is admitted, for the budget's reset time. @default now */
+  now?: Date;
 }
-
-const startOfUtcDay = sql`date_trunc('day', now() at time zone 'utc') at time zone 'utc'`;
 
 export function nextUtcMidnight(now = new Date()): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
 }
+
+/** Sums in USD are compared with a margin, so a price that exactly fills the budget is admitted. */
+const overBudget = (usedUsd: number, priceUsd: number, limitUsd: number) => usedUsd + priceUsd > limitUsd + 1e-9;
 
 /**
  * A generation counts against every UTC day it was running on, not only the day it was created: one asked for
  * before midnight is often sent to Segmind, and billed, after it. So today's spend is what was created today,
  * what is still running and what ended today.
  */
-const countsToday = or(
-  gte(generations.createdAt, startOfUtcDay),
-  gte(generations.completedAt, startOfUtcDay),
-  inArray(generations.status, [...activeStatuses]),
-);
-
-async function spentToday(tx: Tx, apiKeyId?: string): Promise<number> {
-  const [row] = await tx
-    .select({ usd: sql<string>`coalesce(sum(${generations.costUsd}), 0)::text` })
-    .from(generations)
-    .where(and(countsToday, apiKeyId ? eq(generations.apiKeyId, apiKeyId) : undefined));
-  return Number(row?.usd ?? 0);
-}
+const spentToday = (tx: Tx, apiKeyId?: string) => costOfToday(tx, activeStatuses, apiKeyId);
 
 /**
  * The per-key and server rules, in order: an idempotent repeat returns the earlier generation (null otherwise);
  * the key's active-generation cap and daily budget and the server's daily budget throw when broken.
  */
-async function checkRules(tx: Tx, options: AdmitOptions, lock: boolean): Promise<GenerationRow | null> {
+async function checkRules(tx: Tx, options: AdmitOptions): Promise<GenerationRow | null> {
   const { apiKey, values, priceUsd } = options;
+  const now = options.now ?? new Date();
   if (values.idempotencyKey) {
-    const [earlier] = await tx
-      .select()
-      .from(generations)
-      .where(and(eq(generations.apiKeyId, apiKey.id), eq(generations.idempotencyKey, values.idempotencyKey)));
+    const earlier = await findByIdempotencyKey(tx, apiKey.id, values.idempotencyKey);
     if (earlier) {
       if (earlier.inputHash !== values.inputHash) throw new IdempotencyKeyReusedError(values.idempotencyKey, earlier.id);
       return earlier;
     }
   }
   if (apiKey.maxActive !== null) {
-    const [active] = await tx
-      .select({ n: sql<number>`count(*)::int` })
-      .from(generations)
-      .where(and(eq(generations.apiKeyId, apiKey.id), inArray(generations.status, [...activeStatuses])));
-    const count = Number(active?.n ?? 0);
+    const count = await countInStatuses(tx, apiKey.id, activeStatuses);
     if (count >= apiKey.maxActive) throw new TooManyActiveGenerationsError(apiKey.maxActive, count);
   }
   if (apiKey.dailyBudgetUsd !== null) {
     const limit = Number(apiKey.dailyBudgetUsd);
     const used = await spentToday(tx, apiKey.id);
-    if (used + priceUsd > limit + 1e-9) throw new BudgetExceededError('KEY', limit, used, priceUsd, nextUtcMidnight());
+    if (overBudget(used, priceUsd, limit)) throw new BudgetExceededError('KEY', limit, used, priceUsd, nextUtcMidnight(now));
   }
   if (options.serverDailyBudgetUsd !== undefined) {
-    if (lock) await tx.execute(sql`select pg_advisory_xact_lock(${SERVER_BUDGET_LOCK})`);
+    await lockServerBudget(tx);
     const used = await spentToday(tx);
-    if (used + priceUsd > options.serverDailyBudgetUsd + 1e-9) {
-      throw new BudgetExceededError('SERVER', options.serverDailyBudgetUsd, used, priceUsd, nextUtcMidnight());
+    if (overBudget(used, priceUsd, options.serverDailyBudgetUsd)) {
+      throw new BudgetExceededError('SERVER', options.serverDailyBudgetUsd, used, priceUsd, nextUtcMidnight(now));
     }
   }
   return null;
@@ -96,19 +87,14 @@ const perKeyRules = ({ apiKey, values }: AdmitOptions) =>
  * neither overspend nor create two jobs for one idempotency key.
  */
 export async function admitGeneration(db: Db, options: AdmitOptions): Promise<{ generation: GenerationRow; repeated: boolean }> {
-  const { apiKey, values } = options;
   return db.transaction(async (tx) => {
     // Without a per-key rule, concurrent calls of a key run in parallel (a shared lock); with one they take turns.
     // Either lock waits for a revocation in progress, which cancels what the key queued: a key revoked by then
     // (even one whose revocation notice this process missed) queues nothing.
-    const [key] = await tx
-      .select({ revokedAt: apiKeys.revokedAt })
-      .from(apiKeys)
-      .where(eq(apiKeys.id, apiKey.id))
-      .for(perKeyRules(options) ? 'update' : 'share');
+    const key = await lockKeyRow(tx, options.apiKey.id, perKeyRules(options) ? 'update' : 'share');
     if (!key || key.revokedAt !== null) throw new KeyRevokedError();
-    const earlier = await checkRules(tx, options, true);
+    const earlier = await checkRules(tx, options);
     if (earlier) return { generation: earlier, repeated: true };
-    return { generation: await insertGenerationTx(tx, values), repeated: false };
+    return { generation: await insertGenerationTx(tx, options.values), repeated: false };
   });
 }

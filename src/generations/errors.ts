@@ -1,17 +1,39 @@
 import type { GenerationStatus } from '../db/schema.js';
+import { formatUsd } from './charges.js';
+
+/** Why a generation failed; stable names clients can switch on. */
+export const generationErrorCodes = {
+  CONTENT_BLOCKED: 'The model refused the prompt or image on safety grounds. Nothing is charged; change the prompt or image.',
+  GENERATION_FAILED: 'The model could not produce the video.',
+  INVALID_INPUT: 'Segmind rejected the request parameters.',
+  UPSTREAM_UNAUTHORIZED: "The server's Segmind API key was rejected. The operator must fix SEGMIND_API_KEY.",
+  UPSTREAM_FORBIDDEN: "The server's Segmind account may not use this model.",
+  INSUFFICIENT_CREDITS: "The server's Segmind account is out of credits or over its spend limit.",
+  MODEL_UNAVAILABLE: 'The model is not available at Segmind (unknown or retired).',
+  UPSTREAM_UNAVAILABLE: 'Segmind could not be reached or kept failing; retries were exhausted.',
+  UPSTREAM_UNREADABLE:
+    'Segmind accepted the submission (HTTP 2xx) but its answer could not be read, so the job cannot be followed. It was not sent again; its charge may apply. Ask for a new generation.',
+  RESULT_EXPIRED: 'Segmind no longer has this job (records expire an hour after submission).',
+  TIMEOUT: 'The generation did not finish before its deadline.',
+  STORAGE_FAILED: 'The finished video could not be downloaded into storage.',
+  INVALID_RESULT: 'The finished result was not a playable MP4 video (no video track, no duration, cut off, or not MP4 at all), so it was not kept. Segmind may still bill the job.',
+  INTERNAL: 'Something unexpected went wrong on our side.',
+} as const;
+
+export type GenerationErrorCode = keyof typeof generationErrorCodes;
 
 /** Base class of every error a client may see as data (a member of a mutation's result union). */
 export class AppError extends Error {
   override name = 'AppError';
 }
 
-/** The input broke a rule; `field` names the input field, `message` says what is allowed. */
 /** One input field and what is wrong with it. */
 export interface FieldProblem {
   field: string;
   message: string;
 }
 
+/** The input broke a rule; `field` names the input field, `message` says what is allowed. */
 export class InputError extends AppError {
   override name = 'InputError';
   /** Every broken rule, so a client can show them all at once; the first is `field` and `message`. */
@@ -62,8 +84,8 @@ export class BudgetExceededError extends AppError {
     readonly resetsAt: Date,
   ) {
     super(
-      `${scope === 'KEY' ? 'Your API key' : 'The server'} has a daily budget of $${limitUsd.toFixed(2)} and has used ` +
-        `$${usedUsd.toFixed(2)} today; this generation costs $${priceUsd.toFixed(2)}. The budget resets at ` +
+      `${scope === 'KEY' ? 'Your API key' : 'The server'} has a daily budget of $${formatUsd(limitUsd)} and has used ` +
+        `$${formatUsd(usedUsd)} today; this generation costs $${formatUsd(priceUsd)}. The budget resets at ` +
         `${resetsAt.toISOString()}, or ask for a cheaper video (shorter, or without audio).`,
     );
   }

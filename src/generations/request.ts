@@ -1,11 +1,24 @@
 import { randomInt } from 'node:crypto';
 import { InputError, type FieldProblem } from './errors.js';
 import { judgeHost } from './frame-host.js';
-import { LONE_SURROGATE_SOURCE, MAX_URL_LENGTH } from './text-rules.js';
 
-import { VEO, veoPriceCents, type VeoAspectRatio as AspectRatio, type VeoResolution as Resolution } from '../contract/veo.js';
+import { VEO, type VeoAspectRatio as AspectRatio, type VeoResolution as Resolution } from '../contract/veo.js';
 
 export type { AspectRatio, Resolution };
+
+/**
+ * What a request gets for a field it leaves out, from the table of Veo facts: the first aspect ratio, the longest
+ * duration, the highest resolution, and audio.
+ */
+export const REQUEST_DEFAULTS = {
+  aspectRatio: VEO.aspectRatios[0],
+  durationSeconds: VEO.durationsSeconds[VEO.durationsSeconds.length - 1]!,
+  resolution: VEO.resolutions[VEO.resolutions.length - 1]!,
+  generateAudio: true,
+} as const satisfies Partial<GenerationRequest>;
+
+/** The allowed durations as words, e.g. "4, 6 or 8". */
+export const ALLOWED_DURATIONS = `${VEO.durationsSeconds.slice(0, -1).join(', ')} or ${VEO.durationsSeconds.at(-1)}`;
 
 /** What a client asks for, after GraphQL enum mapping and defaults. */
 export interface GenerationRequest {
@@ -30,9 +43,20 @@ export interface ValidGenerationRequest extends GenerationRequest {
   idempotencyKey: string | null;
 }
 
+/**
+ * Rules for text that comes from outside, whether a client sent it or an upstream answered it: both are
+ * stored in Postgres and put in URLs, so both are held to the same limits.
+ *
+ * An unpaired UTF-16 surrogate: not valid Unicode, and Postgres's UTF-8 encoding would silently turn it into
+ * U+FFFD. A source, so each user builds the flags it needs.
+ */
+export const LONE_SURROGATE_SOURCE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.source;
+
+/** Longest URL accepted: a frame URL a client sends, and any address an upstream answers with. */
+export const MAX_URL_LENGTH = 2048;
+
 export const MAX_PROMPT_LENGTH = 2000;
 export const MAX_NEGATIVE_PROMPT_LENGTH = 500;
-export { MAX_URL_LENGTH };
 export const MAX_SEED = VEO.maxSeed;
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
@@ -107,7 +131,7 @@ export function generationRequestProblems(input: GenerationRequest, options: Val
     problem('lastFrame', image ? imageUrlProblem('lastFrame', lastFrame, options) : 'lastFrame needs image: give the first frame too, or leave lastFrame out.');
   }
   if (!(VEO.durationsSeconds as readonly number[]).includes(input.durationSeconds)) {
-    problem('durationSeconds', `durationSeconds must be 4, 6 or 8; got ${input.durationSeconds}.`);
+    problem('durationSeconds', `durationSeconds must be ${ALLOWED_DURATIONS}; got ${input.durationSeconds}.`);
   }
   if (input.seed != null && (!Number.isInteger(input.seed) || input.seed < 0 || input.seed > MAX_SEED)) {
     problem('seed', `seed must be a whole number from 0 to ${MAX_SEED}; got ${input.seed}.`);
@@ -135,17 +159,4 @@ export function validateGenerationRequest(input: GenerationRequest, options: Val
     seed: input.seed ?? randomInt(0, MAX_SEED + 1),
     idempotencyKey: input.idempotencyKey ?? null,
   };
-}
-
-/**
- * Segmind's price for Veo 3.1 Fast, in US cents: 10¢ a second without audio, 15¢ with it; resolution
- * does not change it. Integer cents keep sums exact.
- */
-export function priceCents(request: Pick<GenerationRequest, 'durationSeconds' | 'generateAudio'>): number {
-  return veoPriceCents(request);
-}
-
-/** Formats a USD amount (a number or a numeric string) as the two-decimal string clients see. */
-export function formatUsd(amount: number | string): string {
-  return Number(amount).toFixed(2);
 }

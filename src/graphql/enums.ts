@@ -1,5 +1,5 @@
 import { generationStatuses } from '../db/schema.js';
-import { generationErrorCodes } from '../generations/error-codes.js';
+import { generationErrorCodes } from '../generations/errors.js';
 import { builder } from './builder.js';
 
 export const AspectRatioEnum = builder.enumType('AspectRatio', {

@@ -1,9 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
 import { createGraphQLError } from 'graphql-yoga';
-import { admitGeneration, KeyRevokedError, type AdmitOptions } from '../generations/admission.js';
-import { abandonFrameUpload, awaitingFrames, completeFrameUpload, isAwaitingFrames, waitForFrames } from '../db/frame-uploads.js';
-import { getGeneration } from '../db/generations.js';
+import { VEO } from '../contract/veo.js';
 import type { GenerationRow } from '../db/schema.js';
+import { KeyRevokedError } from '../generations/admission.js';
+import { formatUsd, priceUsd } from '../generations/charges.js';
 import {
   BudgetExceededError,
   IdempotencyKeyReusedError,
@@ -11,36 +10,44 @@ import {
   TooManyActiveGenerationsError,
   UploadFailedError,
 } from '../generations/errors.js';
-import { frameToDataUrl } from '../generations/frames.js';
-import type { AppContext } from './context.js';
-import { requireKey, unauthenticatedError } from './auth.js';
+import { MAX_UPLOAD_SIZE } from '../generations/frames.js';
+import { generateVideo, validationOptionsFor } from '../generations/generate-video.js';
 import {
+  ALLOWED_DURATIONS,
+  MAX_NEGATIVE_PROMPT_LENGTH,
   MAX_PROMPT_LENGTH,
-  priceCents,
+  MAX_SEED,
+  REQUEST_DEFAULTS,
   validateGenerationRequest,
   type GenerationRequest,
-  type ValidGenerationRequest,
 } from '../generations/request.js';
+import { requireKey, unauthenticatedError } from './auth.js';
 import { builder } from './builder.js';
+import type { AppContext } from './context.js';
 import { AspectRatioEnum, ResolutionEnum } from './enums.js';
 import { GenerationRef } from './generation.js';
 import { MoneyRef, usd } from './money.js';
+
+const perSecond = (cents: number) => `$${formatUsd(cents / 100)}`;
 
 export const GenerateVideoInput = builder.inputType('GenerateVideoInput', {
   description: 'What to generate. Only prompt is required.',
   fields: (t) => ({
     prompt: t.string({ required: true, description: `What the video shows, in English; at most ${MAX_PROMPT_LENGTH} characters.` }),
-    negativePrompt: t.string({ description: 'What the video must not show; at most 500 characters.' }),
+    negativePrompt: t.string({ description: `What the video must not show; at most ${MAX_NEGATIVE_PROMPT_LENGTH} characters.` }),
     image: t.string({ description: 'http(s) URL of a JPEG or PNG to use as the first frame, on a public host Segmind can fetch.' }),
     lastFrame: t.string({ description: 'http(s) URL of the last frame, on a public host; needs image.' }),
-    aspectRatio: t.field({ type: AspectRatioEnum, defaultValue: '16:9' }),
-    durationSeconds: t.int({ defaultValue: 8, description: '4, 6 or 8.' }),
-    resolution: t.field({ type: ResolutionEnum, defaultValue: '1080p' }),
-    generateAudio: t.boolean({ defaultValue: true, description: 'Audio raises the price from $0.10 to $0.15 per second.' }),
-    seed: t.int({ description: 'From 0 to 2147483647. Omitted: the server picks one and records it.' }),
+    aspectRatio: t.field({ type: AspectRatioEnum, defaultValue: REQUEST_DEFAULTS.aspectRatio }),
+    durationSeconds: t.int({ defaultValue: REQUEST_DEFAULTS.durationSeconds, description: `${ALLOWED_DURATIONS}.` }),
+    resolution: t.field({ type: ResolutionEnum, defaultValue: REQUEST_DEFAULTS.resolution }),
+    generateAudio: t.boolean({
+      defaultValue: REQUEST_DEFAULTS.generateAudio,
+      description: `Audio raises the price from ${perSecond(VEO.centsPerSecond.withoutAudio)} to ${perSecond(VEO.centsPerSecond.withAudio)} per second.`,
+    }),
+    seed: t.int({ description: `From 0 to ${MAX_SEED}. Omitted: the server picks one and records it.` }),
     imageFile: t.field({
       type: 'File',
-      description: 'The first frame as an uploaded JPEG, PNG or WebP (at most 20 MB), instead of image. Use a GraphQL multipart request.',
+      description: `The first frame as an uploaded JPEG, PNG or WebP (at most ${MAX_UPLOAD_SIZE}), instead of image. Use a GraphQL multipart request.`,
     }),
     lastFrameFile: t.field({ type: 'File', description: 'The last frame as an uploaded image, instead of lastFrame.' }),
     idempotencyKey: t.string({ description: 'Send the same key again to get the same generation instead of a second one.' }),
@@ -49,88 +56,40 @@ export const GenerateVideoInput = builder.inputType('GenerateVideoInput', {
 
 type InputShape = typeof GenerateVideoInput.$inferInput;
 
-/** The frame fields that can be uploaded, and the URL field each stands in for. */
-const FRAME_FIELDS = [
-  ['imageFile', 'image'],
-  ['lastFrameFile', 'lastFrame'],
-] as const;
-
-/** An uploaded frame, checked and read once: its data URL for Segmind and its digest for idempotency. */
-interface Frame {
-  urlField: 'image' | 'lastFrame';
-  dataUrl: string;
-  digest: string;
-}
-
-/** Checks and reads the uploaded frames (type, size, not alongside a URL) before anything goes upstream. */
-async function readFrames(input: InputShape): Promise<Partial<Record<'imageFile' | 'lastFrameFile', Frame>>> {
-  const frames: Partial<Record<'imageFile' | 'lastFrameFile', Frame>> = {};
-  for (const [fileField, urlField] of FRAME_FIELDS) {
-    const file = input[fileField];
-    if (!file) continue;
-    if (input[urlField]) throw new InputError(fileField, `Give ${urlField} or ${fileField}, not both.`);
-    const dataUrl = await frameToDataUrl(fileField, file);
-    frames[fileField] = { urlField, dataUrl, digest: createHash('sha256').update(dataUrl).digest('hex') };
-  }
-  return frames;
-}
-
-/**
- * What makes two requests "the same" for idempotency: every input field as the client sent it (trimmed, with
- * defaults applied) and the uploaded frames' contents, but not the idempotency key nor a server-picked seed.
- */
-function inputHash(request: GenerationRequest, frames: Awaited<ReturnType<typeof readFrames>>): string {
-  const { idempotencyKey: _ignored, ...fields } = request;
-  const digests = { imageFile: frames.imageFile?.digest ?? null, lastFrameFile: frames.lastFrameFile?.digest ?? null };
-  const normalized = Object.fromEntries(
-    Object.entries({ ...fields, seed: fields.seed ?? null, ...digests }).map(([k, v]) => [
-      k,
-      typeof v === 'string' ? v.trim() || null : (v ?? null),
-    ]),
-  );
-  return createHash('sha256').update(JSON.stringify(normalized, Object.keys(normalized).sort())).digest('hex');
-}
-
-/** Stores the frames at Segmind's asset storage; returns the URL fields to use instead. */
-async function uploadFrames(ctx: AppContext, frames: Frame[]): Promise<{ image?: string; lastFrame?: string }> {
-  if (frames.length === 0) return {};
-  let urls: string[];
-  try {
-    urls = await ctx.uploadFrames(frames.map((frame) => frame.dataUrl));
-  } catch (error) {
-    ctx.log.warn('frame upload failed', { err: error });
-    throw new UploadFailedError();
-  }
-  return Object.fromEntries(frames.map((frame, i) => [frame.urlField, urls[i]]));
-}
-
-/** Admits the generation; a key revoked since the request was authenticated is answered as an invalid key. */
-async function admit(ctx: AppContext, options: AdmitOptions) {
-  try {
-    return await admitGeneration(ctx.db, options);
-  } catch (error) {
-    if (error instanceof KeyRevokedError) throw unauthenticatedError('invalid');
-    throw error;
-  }
-}
-
-/** The built-in simulator runs here, so it can reach loopback frames; the real Segmind cannot. */
-const validationOptions = (ctx: AppContext) => ({ allowLoopbackFrames: ctx.provider === 'SIMULATOR' });
-
 /** GraphQL input → domain request, applying the schema defaults when a client sends explicit nulls. */
-export function toGenerationRequest(input: InputShape): GenerationRequest {
+function toGenerationRequest(input: InputShape): GenerationRequest {
   return {
     prompt: input.prompt,
     negativePrompt: input.negativePrompt,
     image: input.image,
     lastFrame: input.lastFrame,
-    aspectRatio: input.aspectRatio ?? '16:9',
-    durationSeconds: input.durationSeconds ?? 8,
-    resolution: input.resolution ?? '1080p',
-    generateAudio: input.generateAudio ?? true,
+    aspectRatio: input.aspectRatio ?? REQUEST_DEFAULTS.aspectRatio,
+    durationSeconds: input.durationSeconds ?? REQUEST_DEFAULTS.durationSeconds,
+    resolution: input.resolution ?? REQUEST_DEFAULTS.resolution,
+    generateAudio: input.generateAudio ?? REQUEST_DEFAULTS.generateAudio,
     seed: input.seed,
     idempotencyKey: input.idempotencyKey,
   };
+}
+
+/** Queues the generation; a key revoked since the request was authenticated is answered as an invalid key. */
+async function queue(ctx: AppContext, input: InputShape) {
+  const apiKey = requireKey(ctx);
+  try {
+    const deps = {
+      db: ctx.db,
+      provider: ctx.provider,
+      uploadFrames: ctx.uploadFrames,
+      frameUploadWindowMs: ctx.frameUploadWindowMs,
+      serverDailyBudgetUsd: ctx.serverDailyBudgetUsd,
+      generationDeadlineMs: ctx.generationDeadlineMs,
+      log: ctx.log,
+    };
+    return await generateVideo(deps, apiKey, toGenerationRequest(input), input);
+  } catch (error) {
+    if (error instanceof KeyRevokedError) throw unauthenticatedError('invalid');
+    throw error;
+  }
 }
 
 const GenerateVideoSuccess = builder.objectRef<{ generation: GenerationRow }>('GenerateVideoSuccess').implement({
@@ -148,73 +107,13 @@ builder.mutationField('generateVideo', (t) =>
       union: { name: 'GenerateVideoResult' },
     },
     resolve: async (_root, { input }, ctx) => {
-      const apiKey = requireKey(ctx);
-      const asked = toGenerationRequest(input);
-      const frames = await readFrames(input);
-      // Uploaded frames stand in as placeholder URLs during validation, so every field rule applies to them too.
-      const placeholders = Object.fromEntries(
-        Object.values(frames).map((frame) => [frame.urlField, `https://uploaded-frame.example/${frame.urlField}`]),
-      );
-      const checked = validateGenerationRequest({ ...asked, ...placeholders }, validationOptions(ctx));
-      const priceUsd = priceCents(checked) / 100;
-      const id = randomUUID();
-      const now = new Date();
-      const deadlineAt = new Date(now.getTime() + ctx.generationDeadlineMs);
-      const uploads = Object.values(frames);
-      const admission = (request: ValidGenerationRequest) => ({
-        apiKey,
-        priceUsd,
-        serverDailyBudgetUsd: ctx.serverDailyBudgetUsd,
-        values: {
-          id,
-          ...request,
-          apiKeyId: apiKey.id,
-          inputHash: inputHash(asked, frames),
-          provider: ctx.provider,
-          costUsd: priceUsd.toFixed(2),
-          createdAt: now,
-          updatedAt: now,
-          deadlineAt,
-          // With frames to upload, the row is admitted first and waits for them (see db/frame-uploads.ts).
-          ...(uploads.length > 0 && awaitingFrames(id, now, ctx.frameUploadWindowMs)),
-        },
+      const { generation, repeated } = await queue(ctx, input);
+      // The request's logger already carries keyPrefix.
+      ctx.log[repeated ? 'debug' : 'info'](repeated ? 'idempotent repeat' : 'generation accepted', {
+        generationId: generation.id,
+        provider: generation.provider,
       });
-      const accepted = (generation: GenerationRow, repeated: boolean) => {
-        // The request's logger already carries keyPrefix.
-        ctx.log[repeated ? 'debug' : 'info'](repeated ? 'idempotent repeat' : 'generation accepted', {
-          generationId: generation.id,
-          provider: generation.provider,
-        });
-        return { generation };
-      };
-      if (uploads.length === 0) {
-        const { generation, repeated } = await admit(ctx, admission(checked));
-        return accepted(generation, repeated);
-      }
-      // The uploaded frames' fields stay empty until Segmind has stored them.
-      const pending = { ...checked, ...Object.fromEntries(uploads.map((frame) => [frame.urlField, null])) };
-      // A repeat whose earlier request's upload failed tries again itself; bounded, as each try waits at most one window.
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const { generation, repeated } = await admit(ctx, admission(pending));
-        if (repeated) {
-          if (!isAwaitingFrames(generation)) return accepted(generation, true);
-          const settled = await waitForFrames(ctx.db, generation, generation.leaseExpiresAt ?? new Date());
-          if (settled) return accepted(settled, true);
-          continue;
-        }
-        let urls: Awaited<ReturnType<typeof uploadFrames>>;
-        try {
-          urls = await uploadFrames(ctx, uploads);
-        } catch (error) {
-          // Nothing was sent to Segmind: the generation goes, with its budget share and idempotency key.
-          await abandonFrameUpload(ctx.db, generation);
-          throw error;
-        }
-        const ready = await completeFrameUpload(ctx.db, generation, urls, deadlineAt);
-        // Null only when it was canceled (or taken over as late) meanwhile: answer it as it now is.
-        return accepted(ready ?? (await getGeneration(ctx.db, id)) ?? generation, false);
-      }
-      throw new UploadFailedError();
+      return { generation };
     },
   }),
 );
@@ -227,7 +126,7 @@ builder.queryField('estimateCost', (t) =>
     resolve: (_root, { input }, ctx) => {
       requireKey(ctx);
       try {
-        return usd(priceCents(validateGenerationRequest(toGenerationRequest(input), validationOptions(ctx))) / 100);
+        return usd(priceUsd(validateGenerationRequest(toGenerationRequest(input), validationOptionsFor(ctx.provider))));
       } catch (error) {
         if (!(error instanceof InputError)) throw error;
         throw createGraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', field: error.field } });

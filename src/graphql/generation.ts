@@ -1,10 +1,20 @@
 import { createGraphQLError } from 'graphql-yoga';
-import { getGeneration, listEvents, listGenerations, type ListCursor } from '../db/generations.js';
+import { listEvents } from '../db/generations.js';
 import type { GenerationEventRow, GenerationRow } from '../db/schema.js';
-import type { GenerationErrorCode } from '../generations/error-codes.js';
+import { cancelGeneration } from '../generations/cancel.js';
+import { NotCancelableError, NotFoundError, type GenerationErrorCode } from '../generations/errors.js';
+import type { AspectRatio, Resolution } from '../generations/request.js';
+import {
+  DEFAULT_PAGE_SIZE,
+  decodeCursor,
+  encodeCursor,
+  findGeneration,
+  isPageSize,
+  listPage,
+  MAX_PAGE_SIZE,
+} from '../generations/lookup.js';
 import { signVideo, videoPath } from '../storage/video-route.js';
 import { requireKey } from './auth.js';
-import type { AppContext } from './context.js';
 import { builder } from './builder.js';
 import {
   AspectRatioEnum,
@@ -69,9 +79,9 @@ export const GenerationRef = builder.objectRef<GenerationRow>('Generation').impl
     negativePrompt: t.exposeString('negativePrompt', { nullable: true }),
     image: t.exposeString('image', { nullable: true }),
     lastFrame: t.exposeString('lastFrame', { nullable: true }),
-    aspectRatio: t.field({ type: AspectRatioEnum, resolve: (g) => g.aspectRatio as '16:9' | '9:16' }),
+    aspectRatio: t.field({ type: AspectRatioEnum, resolve: (g) => g.aspectRatio as AspectRatio }),
     durationSeconds: t.exposeInt('durationSeconds'),
-    resolution: t.field({ type: ResolutionEnum, resolve: (g) => g.resolution as '720p' | '1080p' }),
+    resolution: t.field({ type: ResolutionEnum, resolve: (g) => g.resolution as Resolution }),
     generateAudio: t.exposeBoolean('generateAudio'),
     seed: t.exposeInt('seed', { description: 'The seed used: yours, or the one the server picked.' }),
     idempotencyKey: t.exposeString('idempotencyKey', { nullable: true }),
@@ -146,31 +156,15 @@ const GenerationConnectionRef = builder.objectRef<Connection>('GenerationConnect
   }),
 });
 
-const encodeCursor = (row: GenerationRow) =>
-  Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
-
-function decodeCursor(cursor: string): ListCursor {
-  const [iso = '', id = ''] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = new Date(iso);
-  // Only cursors we issued round-trip exactly; anything else (e.g. a forged far-past date) is bad input.
-  if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso || !iso.startsWith('2') || !UUID.test(id)) {
+/** The listing position a client's cursor names; a cursor this server did not issue is bad input. */
+function positionAfter(cursor: string) {
+  const position = decodeCursor(cursor);
+  if (!position) {
     throw createGraphQLError('after is not a cursor this server issued; pass an endCursor from a previous page.', {
       extensions: { code: 'BAD_USER_INPUT', field: 'after' },
     });
   }
-  return { createdAt, id };
-}
-
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const MAX_PAGE_SIZE = 100;
-
-/**
- * Loads a generation of the caller's by a client-supplied id. Malformed ids, unknown ids and other keys'
- * generations all look the same: not found.
- */
-export function findGeneration(ctx: AppContext, id: string) {
-  const apiKey = requireKey(ctx);
-  return UUID.test(id) ? getGeneration(ctx.db, id, apiKey.id) : Promise.resolve(null);
+  return position;
 }
 
 builder.queryFields((t) => ({
@@ -179,33 +173,52 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'One generation, or null when there is none with this id.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, ctx) => findGeneration(ctx, id),
+    resolve: (_root, { id }, ctx) => findGeneration(ctx.db, requireKey(ctx).id, id),
   }),
   generations: t.field({
     type: GenerationConnectionRef,
     description: 'Generations, newest first, with cursor pagination.',
     args: {
-      first: t.arg.int({ description: `Page size, 1 to ${MAX_PAGE_SIZE}. Default 20.` }),
+      first: t.arg.int({ description: `Page size, 1 to ${MAX_PAGE_SIZE}. Default ${DEFAULT_PAGE_SIZE}.` }),
       after: t.arg.string({ description: 'The endCursor of the previous page.' }),
       status: t.arg({ type: [GenerationStatusEnum], description: 'Only generations in these statuses.' }),
     },
     resolve: async (_root, args, ctx) => {
       const apiKey = requireKey(ctx);
-      const first = args.first ?? 20;
-      if (first < 1 || first > MAX_PAGE_SIZE) {
+      const first = args.first ?? DEFAULT_PAGE_SIZE;
+      if (!isPageSize(first)) {
         throw createGraphQLError(`first must be from 1 to ${MAX_PAGE_SIZE}; got ${first}.`, {
           extensions: { code: 'BAD_USER_INPUT', field: 'first' },
         });
       }
-      const rows = await listGenerations(ctx.db, {
-        apiKeyId: apiKey.id,
-        limit: first + 1,
-        after: args.after ? decodeCursor(args.after) : undefined,
+      const { rows, hasNextPage } = await listPage(ctx.db, apiKey.id, {
+        first,
+        after: args.after ? positionAfter(args.after) : undefined,
         statuses: args.status ?? undefined,
       });
-      const page = rows.slice(0, first);
-      const edges = page.map((node) => ({ cursor: encodeCursor(node), node }));
-      return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
+      const edges = rows.map((node) => ({ cursor: encodeCursor(node), node }));
+      return { edges, pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
     },
   }),
 }));
+
+const CancelGenerationSuccess = builder
+  .objectRef<{ generation: GenerationRow; chargeMayApply: boolean }>('CancelGenerationSuccess')
+  .implement({
+    fields: (t) => ({
+      generation: t.field({ type: GenerationRef, resolve: (r) => r.generation }),
+      chargeMayApply: t.exposeBoolean('chargeMayApply', {
+        description: 'True when Segmind had already accepted the job: it cannot be stopped there and may still be charged.',
+      }),
+    }),
+  });
+
+builder.mutationField('cancelGeneration', (t) =>
+  t.field({
+    type: CancelGenerationSuccess,
+    description: 'Stops a generation. Before submission nothing is spent; after it, Segmind may still charge.',
+    args: { id: t.arg.id({ required: true }) },
+    errors: { types: [NotFoundError, NotCancelableError], directResult: true, union: { name: 'CancelGenerationResult' } },
+    resolve: (_root, { id }, ctx) => cancelGeneration(ctx.db, requireKey(ctx).id, id),
+  }),
+);

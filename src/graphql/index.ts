@@ -4,7 +4,6 @@ import './scalars.js';
 import './errors.js';
 import './generation.js';
 import './generate-video.js';
-import './cancel.js';
 import './subscription.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

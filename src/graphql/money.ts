@@ -1,4 +1,4 @@
-import { formatUsd } from '../generations/request.js';
+import { formatUsd } from '../generations/charges.js';
 import { builder } from './builder.js';
 
 export interface Money {

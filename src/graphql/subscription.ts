@@ -3,7 +3,8 @@ import { watchGeneration } from '../events/watch.js';
 import { subscriptionsPerKeyMessage } from '../config/limits.js';
 import { requireKey } from './auth.js';
 import { builder } from './builder.js';
-import { GenerationRef, UUID } from './generation.js';
+import { UUID } from '../generations/lookup.js';
+import { GenerationRef } from './generation.js';
 
 builder.subscriptionField('generationStatus', (t) =>
   t.field({

@@ -1,4 +1,4 @@
-import { LONE_SURROGATE_SOURCE, MAX_URL_LENGTH } from '../generations/text-rules.js';
+import { LONE_SURROGATE_SOURCE, MAX_URL_LENGTH } from '../generations/request.js';
 
 /**
  * Text and addresses from Segmind (or whatever answers in its place) are untrusted: they may carry NUL, which

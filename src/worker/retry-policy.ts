@@ -1,5 +1,5 @@
 import { SegmindError, type SegmindErrorKind } from '../segmind/errors.js';
-import type { GenerationErrorCode } from '../generations/error-codes.js';
+import type { GenerationErrorCode } from '../generations/errors.js';
 
 /** Where in a generation's life a call failed. */
 export type Phase = 'submit' | 'poll' | 'download';

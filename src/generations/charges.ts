@@ -1,0 +1,114 @@
+import { and, isNull, sql, type SQL } from 'drizzle-orm';
+import { veoPriceCents } from '../contract/veo.js';
+import type { GenerationChanges } from '../db/generations.js';
+import { generations, type GenerationRow } from '../db/schema.js';
+import { capitalized, type UpstreamName } from '../worker/upstream-name.js';
+import type { GenerationErrorCode } from './errors.js';
+
+/**
+ * What a generation costs and what is charged when. Segmind bills every submit it accepts, cannot cancel a job
+ * and has no idempotency; a job it never accepted, and a safety block, cost nothing. A generation's `costUsd`
+ * starts as the list price (so budgets count it at once) and becomes final when the charge is known: zero
+ * when nothing was sent, Segmind's figure when it reports one.
+ */
+
+/** The list price of a request in USD (the price table is src/contract/veo.ts). */
+export const priceUsd = (request: { durationSeconds: number; generateAudio: boolean }): number => veoPriceCents(request) / 100;
+
+/** Formats a USD amount (a number or a numeric string) as the two-decimal string clients see. */
+export function formatUsd(amount: number | string): string {
+  return Number(amount).toFixed(2);
+}
+
+/** The cost of a generation known to be free: nothing reached Segmind, or Segmind does not bill it. */
+export const NOTHING_CHARGED = { costUsd: '0', costFinal: true } as const satisfies GenerationChanges;
+
+/**
+ * Once a submit may have gone out (it was marked, or Segmind's job id is recorded), so may a charge. A worker
+ * marks a submit under the row's lock, so a decision read from the row as a change commits is never late.
+ */
+export const chargeMayApply = (row: Pick<GenerationRow, 'segmindRequestId' | 'submitStartedAt'>): boolean =>
+  row.segmindRequestId !== null || row.submitStartedAt !== null;
+
+/** {@link chargeMayApply} as SQL: true for a row no submit went out for. */
+export const neverSentSql: SQL = and(isNull(generations.segmindRequestId), isNull(generations.submitStartedAt))!;
+
+/**
+ * The cost a cancel leaves, decided by the row as the cancel commits (a worker may mark a submit until then):
+ * a final zero when nothing was sent, else the estimate, still awaiting Segmind's figure.
+ */
+export const costOnCancel: GenerationChanges = {
+  costUsd: sql`case when ${neverSentSql} then 0 else ${generations.costUsd} end`,
+  costFinal: neverSentSql,
+};
+
+/** The timeline words of a cancel, by whether a charge may still apply. */
+export const cancelMessage = (mayApply: boolean): string =>
+  mayApply
+    ? 'Canceled. Segmind had already been sent the job and cannot stop it, so its charge may still apply.'
+    : 'Canceled before it was sent to Segmind; nothing is charged.';
+
+/** Why a generation failed, in the words it is stored with. */
+export interface Failure {
+  code: GenerationErrorCode;
+  message: string;
+  retryable: boolean;
+  /** Segmind may have accepted the job though its id was never recorded, so the estimate stays. */
+  mayBeCharged?: boolean;
+}
+
+/** Jobs Segmind never accepted, and safety blocks, are not charged: their cost becomes a final zero. */
+export function costOnFailure(row: Pick<GenerationRow, 'segmindRequestId'>, failure: Failure): GenerationChanges {
+  const notCharged = failure.code === 'CONTENT_BLOCKED' || (!row.segmindRequestId && !failure.mayBeCharged);
+  return notCharged ? NOTHING_CHARGED : {};
+}
+
+/** Safety blocks end with "Support codes: NNNN" (Google) or mention safety; they are not charged. */
+const isContentBlock = (message: string) => /support codes?:|safety|blocked/i.test(message);
+
+/** Segmind reported the job failed, with its own words when it gave any (already cleaned and cut by the client). */
+export function upstreamFailure(upstream: UpstreamName, upstreamError: string | undefined): Failure {
+  // Our words first; Segmind's follow as a quoted excerpt.
+  const message = upstreamError
+    ? `${capitalized(upstream)} reported that the generation failed: "${upstreamError}"`
+    : `${capitalized(upstream)} reported that the generation failed.`;
+  const code = isContentBlock(message) ? 'CONTENT_BLOCKED' : 'GENERATION_FAILED';
+  return { code, message, retryable: code === 'GENERATION_FAILED' };
+}
+
+/** The deadline passed; whether it may be charged depends on how far the job got. */
+export function timeoutFailure(row: Pick<GenerationRow, 'segmindRequestId' | 'submitStartedAt'>, upstream: UpstreamName): Failure {
+  const base = { code: 'TIMEOUT', retryable: true } as const;
+  if (row.segmindRequestId) {
+    return {
+      ...base,
+      mayBeCharged: true,
+      message: `The generation did not finish before its deadline. ${capitalized(upstream)} had accepted it, so its charge may still apply.`,
+    };
+  }
+  // A submit went out and its answer was never recorded (its worker stopped): Segmind may hold, and bill, the job.
+  if (row.submitStartedAt) {
+    return {
+      ...base,
+      mayBeCharged: true,
+      message: `The generation did not finish before its deadline. It had been sent to ${upstream} without a recorded answer, so a charge may apply.`,
+    };
+  }
+  return { ...base, message: `The generation could not be sent to ${upstream} before its deadline; nothing is charged.` };
+}
+
+/** A generation whose runs stopped twice while sending it to Segmind is not sent a third time. */
+export const repeatedCrashFailure = (upstream: UpstreamName): Failure => ({
+  code: 'INTERNAL',
+  retryable: true,
+  mayBeCharged: true,
+  message: `Our worker stopped twice while sending this job to ${upstream}, so it is not sent again. ${capitalized(upstream)} may bill the earlier submissions; ask for a new generation.`,
+});
+
+/** Segmind said the job completed, and then, `tries` times, never named a video we can fetch. */
+export const unusableResultFailure = (tries: number): Failure => ({
+  code: 'UPSTREAM_UNREADABLE',
+  retryable: true,
+  mayBeCharged: true,
+  message: `Segmind reported the job as completed but its result named no video that can be fetched, after ${tries} tries. Its charge may apply; ask for a new generation.`,
+});

@@ -1,0 +1,128 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Db } from '../db/open.js';
+import { deleteUnsent } from '../db/admission-queries.js';
+import { getGeneration } from '../db/generations.js';
+import type { GenerationRow } from '../db/schema.js';
+import type { Logger } from '../logger.js';
+import { admitGeneration, type AdmittedKey } from './admission.js';
+import { priceUsd } from './charges.js';
+import { UploadFailedError } from './errors.js';
+import {
+  awaitingFrames,
+  completeFrameUpload,
+  isAwaitingFrames,
+  placeholderUrls,
+  readFrames,
+  uploadFrames,
+  waitForFrames,
+  type FrameFields,
+  type Frames,
+} from './frames.js';
+import { validateGenerationRequest, type GenerationRequest, type ValidGenerationRequest, type ValidationOptions } from './request.js';
+
+/** Which backend runs a generation. */
+export type Provider = 'SEGMIND' | 'SIMULATOR';
+
+/** What queuing a generation needs from the server, as plain values. */
+export interface GenerateVideoDeps {
+  db: Db;
+  /** Where new generations go. */
+  provider: Provider;
+  /** Stores data-URL images at Segmind's asset storage and returns their URLs, in order. */
+  uploadFrames: (dataUrls: string[]) => Promise<string[]>;
+  /** Longer than any frame upload can take. */
+  frameUploadWindowMs: number;
+  /** Server-wide USD per UTC day; undefined for no limit. */
+  serverDailyBudgetUsd: number | undefined;
+  /** How long a new generation may take before it fails with TIMEOUT. */
+  generationDeadlineMs: number;
+  log: Logger;
+  /** @default () => new Date() */
+  clock?: () => Date;
+}
+
+/** The built-in simulator runs on this machine, so it can reach loopback frames; the real Segmind cannot. */
+export const validationOptionsFor = (provider: Provider): ValidationOptions => ({ allowLoopbackFrames: provider === 'SIMULATOR' });
+
+/** A repeat whose earlier request's upload failed tries again itself; bounded, as each try waits at most one window. */
+const MAX_UPLOAD_ROUNDS = 3;
+
+/**
+ * What makes two requests "the same" for idempotency: every input field as the client sent it (trimmed, with
+ * defaults applied) and the uploaded frames' contents, but not the idempotency key nor a server-picked seed.
+ */
+export function inputHash(request: GenerationRequest, frames: Frames): string {
+  const { idempotencyKey: _ignored, ...fields } = request;
+  const digests = { imageFile: frames.imageFile?.digest ?? null, lastFrameFile: frames.lastFrameFile?.digest ?? null };
+  const normalized = Object.fromEntries(
+    Object.entries({ ...fields, seed: fields.seed ?? null, ...digests }).map(([k, v]) => [
+      k,
+      typeof v === 'string' ? v.trim() || null : (v ?? null),
+    ]),
+  );
+  return createHash('sha256').update(JSON.stringify(normalized, Object.keys(normalized).sort())).digest('hex');
+}
+
+/**
+ * Queues a generation for a key: checks the request and its uploaded frames, prices it, admits it (idempotency,
+ * active cap, budgets) and, with frames to upload, stores them at Segmind before handing it to the workers.
+ * `repeated` is true for an idempotent repeat, which returns the earlier generation.
+ */
+export async function generateVideo(
+  deps: GenerateVideoDeps,
+  apiKey: AdmittedKey,
+  asked: GenerationRequest,
+  files: FrameFields,
+): Promise<{ generation: GenerationRow; repeated: boolean }> {
+  const frames = await readFrames({ ...files, image: asked.image, lastFrame: asked.lastFrame });
+  const checked = validateGenerationRequest({ ...asked, ...placeholderUrls(frames) }, validationOptionsFor(deps.provider));
+  const price = priceUsd(checked);
+  const id = randomUUID();
+  const now = deps.clock?.() ?? new Date();
+  const deadlineAt = new Date(now.getTime() + deps.generationDeadlineMs);
+  const uploads = Object.values(frames);
+  const admit = (request: ValidGenerationRequest) =>
+    admitGeneration(deps.db, {
+      apiKey,
+      priceUsd: price,
+      serverDailyBudgetUsd: deps.serverDailyBudgetUsd,
+      now,
+      values: {
+        id,
+        ...request,
+        apiKeyId: apiKey.id,
+        inputHash: inputHash(asked, frames),
+        provider: deps.provider,
+        costUsd: price.toFixed(2),
+        createdAt: now,
+        updatedAt: now,
+        deadlineAt,
+        // With frames to upload, the row is admitted first and waits for them (see frames.ts).
+        ...(uploads.length > 0 && awaitingFrames(id, now, deps.frameUploadWindowMs)),
+      },
+    });
+  if (uploads.length === 0) return admit(checked);
+  // The uploaded frames' fields stay empty until Segmind has stored them.
+  const pending = { ...checked, ...Object.fromEntries(uploads.map((frame) => [frame.urlField, null])) };
+  for (let round = 0; round < MAX_UPLOAD_ROUNDS; round++) {
+    const { generation, repeated } = await admit(pending);
+    if (repeated) {
+      if (!isAwaitingFrames(generation)) return { generation, repeated: true };
+      const settled = await waitForFrames(deps.db, generation, generation.leaseExpiresAt ?? new Date());
+      if (settled) return { generation: settled, repeated: true };
+      continue;
+    }
+    let urls: Awaited<ReturnType<typeof uploadFrames>>;
+    try {
+      urls = await uploadFrames(deps.uploadFrames, uploads, deps.log);
+    } catch (error) {
+      // Nothing was sent to Segmind: the generation goes, with its budget share and idempotency key.
+      await deleteUnsent(deps.db, generation.id, generation.leaseOwner ?? '');
+      throw error;
+    }
+    const ready = await completeFrameUpload(deps.db, generation, urls, deadlineAt);
+    // Null only when it was canceled (or taken over as late) meanwhile: answer it as it now is.
+    return { generation: ready ?? (await getGeneration(deps.db, id)) ?? generation, repeated: false };
+  }
+  throw new UploadFailedError();
+}

@@ -1,0 +1,80 @@
+import { timeoutFailure } from '../generations/charges.js';
+import { VideoTooLargeError } from '../storage/local.js';
+import { InvalidVideoError, type VerifiedVideo } from '../storage/probe.js';
+import { storeResult, UnsafeDownloadError } from '../storage/safe-download.js';
+import { Stopped, type GenerationRun } from './generation-run.js';
+import { decide } from './retry-policy.js';
+import { capitalized } from './upstream-name.js';
+
+const COPY_FAILED = 'The finished video could not be copied into storage.';
+
+/**
+ * Streams the video into storage and verifies it, retrying: Segmind keeps the file for days, long after the
+ * job record. The generation's deadline and a cancel stop it mid-download, and the download's own timeouts
+ * keep a silent server from holding this worker's slot. The generation succeeds once the file is stored.
+ */
+export async function storeVideo(run: GenerationRun, url: string): Promise<void> {
+  const { storage } = run.deps;
+  const key = `${run.row.id}.mp4`;
+  // A worker killed mid-download left its temporary file behind; this download replaces it.
+  await storage.removePartials(key);
+  let stored: { sizeBytes: number; video: VerifiedVideo } | undefined;
+  for (let tryNumber = 1; stored === undefined; tryNumber++) {
+    if (run.pastDeadline()) return void (await run.fail(timeoutFailure(run.row, run.upstream)));
+    try {
+      stored = await storeResult({
+        url,
+        key,
+        storage,
+        policy: run.deps.downloadPolicy,
+        fetch: run.deps.download ?? fetch,
+        maxBytes: run.deps.maxVideoBytes,
+        signal: AbortSignal.any([run.signal, AbortSignal.timeout(run.msUntilDeadline())]),
+      });
+    } catch (error) {
+      if (run.signal.aborted) throw new Stopped();
+      if (run.pastDeadline()) return void (await run.fail(timeoutFailure(run.row, run.upstream)));
+      if (error instanceof InvalidVideoError) {
+        await storage.remove(key);
+        run.log.error('the result is not a playable MP4 video', { err: error });
+        const upstream = capitalized(run.upstream);
+        await run.fail({
+          code: 'INVALID_RESULT',
+          retryable: true,
+          message: `${upstream}'s result is not a playable MP4 video (${error.reason}), so it was not kept. ${upstream} may still bill the job; ask for a new generation.`,
+        });
+        return;
+      }
+      if (error instanceof UnsafeDownloadError || error instanceof VideoTooLargeError) {
+        run.log.error('refused the result download', { err: error });
+        await run.fail({ code: 'STORAGE_FAILED', retryable: false, message: COPY_FAILED });
+        return;
+      }
+      const decision = decide(error, 'download', tryNumber, run.deps.backoff);
+      run.log.warn('video download failed', { err: error, tries: tryNumber, decision: decision.action });
+      if (decision.action === 'fail') {
+        await run.fail({ ...decision, message: COPY_FAILED });
+        return;
+      }
+      await run.pause(Math.min(decision.delayMs, run.msUntilDeadline()));
+    }
+  }
+  // The file is stored: a database hiccup now must not turn it into a failed download.
+  const { sizeBytes, video } = stored;
+  await run.withDatabaseRetry(() =>
+    run.update(
+      {
+        status: 'SUCCEEDED',
+        videoKey: key,
+        videoSizeBytes: sizeBytes,
+        videoContentType: video.contentType,
+        progress: 1,
+        etaSeconds: 0,
+        completedAt: new Date(),
+        leaseOwner: null,
+        leaseExpiresAt: null,
+      },
+      { type: 'succeeded', message: 'The video is ready.' },
+    ),
+  );
+}
