@@ -1,5 +1,5 @@
 import type { Database } from '../db/open.js';
-import { REVOKED_CHANNEL } from './keys.js';
+import { apiKeyRevoked, listenTo } from '../events/channels.js';
 
 export type SessionKind = 'socket' | 'subscription';
 
@@ -16,7 +16,7 @@ export interface Sessions {
 
 export async function createSessions(database: Database, options: { subscriptionsPerKey: number }): Promise<Sessions> {
   const byKey = new Map<string, Set<{ end: () => void; kind: SessionKind }>>();
-  const unlisten = await database.listen(REVOKED_CHANNEL, (keyId) => {
+  const unlisten = await listenTo(database, apiKeyRevoked, ({ keyId }) => {
     const ends = byKey.get(keyId);
     byKey.delete(keyId);
     for (const session of ends ?? []) session.end();

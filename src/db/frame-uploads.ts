@@ -1,6 +1,8 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Db } from './open.js';
-import { getGeneration, transition } from './generations.js';
+import { EventType } from '../contract/event-types.js';
+import { transition } from '../events/timeline.js';
+import { getGeneration } from './generations.js';
 import { generations, type GenerationRow, type NewGenerationRow } from './schema.js';
 
 /**
@@ -40,7 +42,7 @@ export function completeFrameUpload(
     from: ['QUEUED'],
     leaseOwner: row.leaseOwner ?? undefined,
     set: { ...urls, deadlineAt, leaseOwner: null, leaseExpiresAt: null, runAfter: new Date() },
-    event: { type: 'frames_uploaded', message: 'The uploaded frames are stored at Segmind.' },
+    event: { type: EventType.FramesUploaded, message: 'The uploaded frames are stored at Segmind.' },
   });
 }
 

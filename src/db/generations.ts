@@ -1,68 +1,12 @@
-import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { EventType } from '../contract/event-types.js';
+import { appendEventTx } from '../events/timeline.js';
 import type { Db, Tx } from './open.js';
-import {
-  apiKeys,
-  generationEvents,
-  generations,
-  type GenerationEventRow,
-  type GenerationRow,
-  type GenerationStatus,
-  type NewGenerationRow,
-} from './schema.js';
-
-/** NOTIFY channel carrying `<id>:<version>` after every committed change of a generation. */
-export const UPDATES_CHANNEL = 'generation_updates';
-/** NOTIFY channel that wakes workers when a generation becomes due. */
-export const JOBS_CHANNEL = 'generation_jobs';
+import { apiKeys, generations, type GenerationRow, type GenerationStatus } from './schema.js';
 
 export const terminalStatuses: readonly GenerationStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELED'];
 export const activeStatuses: readonly GenerationStatus[] = ['QUEUED', 'SUBMITTED', 'PROCESSING', 'STORING'];
 export const isTerminal = (status: GenerationStatus) => terminalStatuses.includes(status);
-
-/** What a transition writes into the timeline besides the snapshot. */
-export interface EventInput {
-  type: string;
-  message: string;
-  data?: Record<string, unknown>;
-}
-
-const dateFields = ['leaseExpiresAt', 'runAfter', 'deadlineAt', 'createdAt', 'updatedAt', 'submitStartedAt', 'submittedAt', 'completedAt', 'videoExpiredAt'] as const;
-
-function toSnapshot(row: GenerationRow): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(row)) as Record<string, unknown>;
-}
-
-/** Turns a stored snapshot back into the row it was taken from. */
-export function rowFromSnapshot(snapshot: Record<string, unknown>): GenerationRow {
-  const row = { ...snapshot };
-  for (const field of dateFields) {
-    const value = row[field];
-    row[field] = typeof value === 'string' ? new Date(value) : null;
-  }
-  return row as GenerationRow;
-}
-
-async function appendEvent(tx: Tx, row: GenerationRow, event: EventInput): Promise<void> {
-  await tx.insert(generationEvents).values({
-    generationId: row.id,
-    version: row.version,
-    type: event.type,
-    status: row.status,
-    message: event.message,
-    data: event.data ?? null,
-    snapshot: toSnapshot(row),
-  });
-  await tx.execute(sql`select pg_notify(${UPDATES_CHANNEL}, ${`${row.id}:${row.version}`})`);
-  if (row.status === 'QUEUED') await tx.execute(sql`select pg_notify(${JOBS_CHANNEL}, ${row.id})`);
-}
-
-/** Inserts a new generation (version 1) with its `created` event, inside the caller's transaction. */
-export async function insertGenerationTx(tx: Tx, values: NewGenerationRow): Promise<GenerationRow> {
-  const [row] = await tx.insert(generations).values(values).returning();
-  if (!row) throw new Error('insert returned no row');
-  await appendEvent(tx, row, { type: 'created', message: 'Accepted and queued.' });
-  return row;
-}
 
 /**
  * Cancels a key's generations that have not been sent to Segmind (queued, no submit marked, no request id),
@@ -93,48 +37,8 @@ export async function cancelUnsubmittedTx(tx: Tx, apiKeyId: string, message: str
       ),
     )
     .returning();
-  for (const row of canceled) await appendEvent(tx, row, { type: 'canceled', message, data: { chargeMayApply: false } });
+  for (const row of canceled) await appendEventTx(tx, row, { type: EventType.Canceled, message, data: { chargeMayApply: false } });
   return canceled.length;
-}
-
-/** Column values, or SQL expressions such as `attempts - 1`. */
-export type GenerationChanges = { [K in Exclude<keyof NewGenerationRow, 'id' | 'version'>]?: NewGenerationRow[K] | SQL };
-
-export interface TransitionOptions {
-  /** Only apply when the row is in one of these statuses. @default any non-terminal status */
-  from?: readonly GenerationStatus[];
-  /** Only apply while this worker holds the lease. */
-  leaseOwner?: string;
-  /** Any further condition the row must meet. */
-  where?: SQL;
-  set: GenerationChanges;
-  /**
-   * Omitted → a `progress` event (kept for replay, hidden from the public timeline). A function gets the
-   * updated row, for events that depend on what the row held when the change committed.
-   */
-  event?: EventInput | ((row: GenerationRow) => EventInput);
-}
-
-/**
- * Applies one change: updates the row and bumps its version, appends the event with a snapshot, and
- * notifies — all in one transaction. Returns null when the guard did not match (row gone, finished,
- * or the lease is no longer ours), in which case nothing was written.
- */
-export async function transition(db: Db, id: string, options: TransitionOptions): Promise<GenerationRow | null> {
-  const guards: SQL[] = [eq(generations.id, id), inArray(generations.status, [...(options.from ?? activeStatuses)])];
-  if (options.leaseOwner) guards.push(eq(generations.leaseOwner, options.leaseOwner));
-  if (options.where) guards.push(options.where);
-  return db.transaction(async (tx) => {
-    const [row] = await tx
-      .update(generations)
-      .set({ ...options.set, version: sql`${generations.version} + 1`, updatedAt: sql`now()` })
-      .where(and(...guards))
-      .returning();
-    if (!row) return null;
-    const event = typeof options.event === 'function' ? options.event(row) : options.event;
-    await appendEvent(tx, row, event ?? { type: 'progress', message: 'Progress updated.' });
-    return row;
-  });
 }
 
 /** A generation by id; with `apiKeyId`, only when that key owns it (anything else looks missing). */
@@ -144,31 +48,6 @@ export async function getGeneration(db: Db, id: string, apiKeyId?: string): Prom
     .from(generations)
     .where(and(eq(generations.id, id), apiKeyId ? eq(generations.apiKeyId, apiKeyId) : undefined));
   return row ?? null;
-}
-
-/** Every version after `afterVersion`, oldest first, as rows rebuilt from their snapshots. */
-export async function versionsSince(db: Db, id: string, afterVersion: number): Promise<GenerationRow[]> {
-  const rows = await db
-    .select({ snapshot: generationEvents.snapshot })
-    .from(generationEvents)
-    .where(and(eq(generationEvents.generationId, id), gt(generationEvents.version, afterVersion)))
-    .orderBy(asc(generationEvents.version));
-  return rows.map((r) => rowFromSnapshot(r.snapshot));
-}
-
-/** The public timeline up to `version`: every event but progress ticks. */
-export async function listEvents(db: Db, id: string, upToVersion: number): Promise<GenerationEventRow[]> {
-  return db
-    .select()
-    .from(generationEvents)
-    .where(
-      and(
-        eq(generationEvents.generationId, id),
-        lte(generationEvents.version, upToVersion),
-        sql`${generationEvents.type} <> 'progress'`,
-      ),
-    )
-    .orderBy(asc(generationEvents.version));
 }
 
 /** Position in the newest-first listing, encoded into cursors. */

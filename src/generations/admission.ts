@@ -2,7 +2,8 @@ import { and, eq, gte, inArray, or, sql } from 'drizzle-orm';
 import { BudgetExceededError, IdempotencyKeyReusedError, TooManyActiveGenerationsError } from './errors.js';
 import type { ApiKey } from '../auth/keys.js';
 import type { Db, Tx } from '../db/open.js';
-import { activeStatuses, insertGenerationTx } from '../db/generations.js';
+import { activeStatuses } from '../db/generations.js';
+import { insertGenerationTx } from '../events/timeline.js';
 import { apiKeys, generations, type GenerationRow, type NewGenerationRow } from '../db/schema.js';
 
 /** The key was revoked after the request was authenticated and before it was admitted. */

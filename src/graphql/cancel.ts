@@ -1,4 +1,5 @@
-import { isTerminal, transition } from '../db/generations.js';
+import { isTerminal } from '../db/generations.js';
+import { transition } from '../events/timeline.js';
 import { sql } from 'drizzle-orm';
 import { generations, type GenerationRow } from '../db/schema.js';
 import { NotCancelableError, NotFoundError } from '../generations/errors.js';

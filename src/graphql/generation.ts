@@ -1,5 +1,6 @@
 import { createGraphQLError } from 'graphql-yoga';
-import { getGeneration, listEvents, listGenerations, type ListCursor } from '../db/generations.js';
+import { getGeneration, listGenerations, type ListCursor } from '../db/generations.js';
+import { listEvents } from '../events/timeline.js';
 import type { GenerationEventRow, GenerationRow } from '../db/schema.js';
 import type { GenerationErrorCode } from '../generations/error-codes.js';
 import { signVideo } from '../auth/video-token.js';

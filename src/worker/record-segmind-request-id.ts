@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/open.js';
-import { terminalStatuses, transition } from '../db/generations.js';
+import { terminalStatuses } from '../db/generations.js';
+import { transition } from '../events/timeline.js';
 import { generations, type GenerationRow, type GenerationStatus } from '../db/schema.js';
 import { progressAt } from './eta.js';
 import type { UpstreamName } from './upstream-name.js';

@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/open.js';
-import { terminalStatuses, transition } from '../db/generations.js';
+import { terminalStatuses } from '../db/generations.js';
+import { transition } from '../events/timeline.js';
 import { generationEvents, generations } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { VideoStorage } from '../storage/local.js';

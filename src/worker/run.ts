@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/open.js';
-import { transition, type EventInput, type GenerationChanges } from '../db/generations.js';
+import { transition, type EventInput, type GenerationChanges } from '../events/timeline.js';
 import { apiKeys, generationEvents, generations, type GenerationRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../server/metrics.js';
