@@ -14,7 +14,7 @@ const misspelt: EventInput = { type: 'cancelled', message: 'Canceled.' };
 describe('the timeline, on the embedded database', () => {
   let database: Database;
   beforeAll(async () => {
-    database = await openDatabase({ dataDir: 'memory://' });
+    database = await openDatabase({ url: undefined, dataDir: 'memory://' });
   });
   afterAll(() => database.close());
 
