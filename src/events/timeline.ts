@@ -1,4 +1,17 @@
-import { and, asc, eq, getTableColumns, gt, inArray, lte, notInArray, sql, type InferSelectModel, type SQL, type Table } from 'drizzle-orm';
+import {
+  and,
+  asc,
+  eq,
+  getTableColumns,
+  gt,
+  inArray,
+  lte,
+  notInArray,
+  sql,
+  type InferSelectModel,
+  type SQL,
+  type Table,
+} from 'drizzle-orm';
 import { EventType, replayOnlyEventTypes } from '../contract/event-types.js';
 import { activeStatuses } from '../db/generations.js';
 import type { Db, Tx } from '../db/open.js';
