@@ -10,7 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'graphql-ws';
 import postgres from 'postgres';
 import WebSocket, { WebSocketServer } from 'ws';
-import { transition, UPDATES_CHANNEL } from '../src/db/generations.js';
+import { generationUpdates } from '../src/events/channels.js';
+import { transition } from '../src/events/timeline.js';
 import { latencyStats, pacedLoop, type LatencyStats } from './load.js';
 import { createBenchWsClient, within, type BenchApp } from './support.js';
 
@@ -182,7 +183,7 @@ async function sseTransport(bench: BenchApp, arrivals: Arrivals): Promise<Transp
 async function baselineTransport(databaseUrl: string, arrivals: Arrivals): Promise<Transport> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   const watchers = new Map<string, Set<WebSocket>>();
-  const listener = await sql.listen(UPDATES_CHANNEL, (payload) => {
+  const listener = await sql.listen(generationUpdates.name, (payload) => {
     const id = payload.slice(0, payload.indexOf(':'));
     for (const socket of watchers.get(id) ?? []) socket.send(payload);
   });

@@ -264,7 +264,7 @@ async function statementTrace(
 
 const delivery: Drive = async (server, databaseUrl, profiler) => {
   const subscribers = 1000;
-  const { transition } = await import('../src/db/generations.js');
+  const { transition } = await import('../src/events/timeline.js');
   const { openDatabase } = await import('../src/db/open.js');
   const ids: string[] = [];
   while (ids.length < subscribers) {

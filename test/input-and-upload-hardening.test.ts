@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { awaitingFrames } from '../src/generations/frames.js';
-import { insertGenerationTx } from '../src/db/generations.js';
+import { insertGenerationTx } from '../src/events/timeline.js';
 import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
 import { createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startRecordingProxy, type RecordingProxy } from './helpers/engine.js';

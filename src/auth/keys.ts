@@ -3,9 +3,8 @@ import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/open.js';
 import { cancelUnsubmittedTx } from '../generations/cancel.js';
 import { apiKeys } from '../db/schema.js';
+import { apiKeyRevoked, listenTo, notifyTx } from '../events/channels.js';
 
-/** NOTIFY channel carrying the id of a key that was just revoked, so every process drops its sessions. */
-export const REVOKED_CHANNEL = 'api_key_revoked';
 /** Every key starts with this, so a leaked one is recognizable (and can be found by secret scanners). */
 export const KEY_PREFIX = 'rql_';
 /** Characters of the key shown in listings and logs: `rql_` and 8 more. */
@@ -92,7 +91,7 @@ export async function revokeApiKey(db: Db, nameOrPrefix: string): Promise<(ApiKe
       revoked.id,
       'Canceled because its API key was revoked, before it was sent to Segmind; nothing is charged.',
     );
-    await tx.execute(sql`select pg_notify(${REVOKED_CHANNEL}, ${revoked.id})`);
+    await notifyTx(tx, apiKeyRevoked, { keyId: revoked.id });
     return { ...revoked, canceledGenerations };
   });
 }
@@ -129,7 +128,7 @@ export interface Sessions {
 
 export async function createSessions(database: Database, options: { subscriptionsPerKey: number }): Promise<Sessions> {
   const byKey = new Map<string, Set<{ end: () => void; kind: SessionKind }>>();
-  const unlisten = await database.listen(REVOKED_CHANNEL, (keyId) => {
+  const unlisten = await listenTo(database, apiKeyRevoked, ({ keyId }) => {
     const ends = byKey.get(keyId);
     byKey.delete(keyId);
     for (const session of ends ?? []) session.end();

@@ -15,6 +15,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import type { EventType } from '../contract/event-types.js';
 
 export const generationStatuses = [
   'QUEUED',
@@ -137,7 +138,7 @@ export const generationEvents = pgTable(
       .notNull()
       .references(() => generations.id, { onDelete: 'cascade' }),
     version: integer('version').notNull(),
-    type: text('type').notNull(),
+    type: text('type').$type<EventType>().notNull(),
     status: generationStatus('status').notNull(),
     message: text('message').notNull(),
     data: jsonb('data').$type<Record<string, unknown>>(),

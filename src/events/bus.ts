@@ -1,5 +1,7 @@
 import type { Database } from '../db/open.js';
-import { UPDATES_CHANNEL } from '../db/generations.js';
+import type { GenerationRow } from '../db/schema.js';
+import { generationUpdates, listenTo } from './channels.js';
+import { versionsSince } from './timeline.js';
 
 /** Called with the new version, or NaN when updates may have been missed and the listener should re-read. */
 export type VersionListener = (version: number) => void;
@@ -8,6 +10,12 @@ export type VersionListener = (version: number) => void;
 export interface EventBus {
   /** Calls `listener` with the new version whenever generation `id` changes; returns the unsubscribe. */
   subscribe(id: string, listener: VersionListener): () => void;
+  /**
+   * Every version of `id` after `afterVersion` (see {@link versionsSince}). Subscribers of one generation that
+   * are at the same version all ask for the same rows when notified; the first read in flight is shared, so an
+   * update watched 1,000 times costs one query, not 1,000.
+   */
+  versionsSince(id: string, afterVersion: number): Promise<GenerationRow[]>;
   /** Number of generations with at least one local listener. */
   readonly watchedCount: number;
   close(): Promise<void>;
@@ -15,12 +23,11 @@ export interface EventBus {
 
 export async function createEventBus(database: Database): Promise<EventBus> {
   const listeners = new Map<string, Set<VersionListener>>();
-  const unlisten = await database.listen(
-    UPDATES_CHANNEL,
-    (payload) => {
-      const separator = payload.lastIndexOf(':');
-      const id = payload.slice(0, separator);
-      const version = Number(payload.slice(separator + 1));
+  const readsInFlight = new Map<string, Promise<GenerationRow[]>>();
+  const unlisten = await listenTo(
+    database,
+    generationUpdates,
+    ({ id, version }) => {
       const set = listeners.get(id);
       if (!set) return;
       for (const listener of set) listener(version);
@@ -39,6 +46,15 @@ export async function createEventBus(database: Database): Promise<EventBus> {
         set.delete(listener);
         if (set.size === 0 && listeners.get(id) === set) listeners.delete(id);
       };
+    },
+    versionsSince(id, afterVersion) {
+      const key = `${id}:${afterVersion}`;
+      let read = readsInFlight.get(key);
+      if (!read) {
+        read = versionsSince(database.db, id, afterVersion).finally(() => readsInFlight.delete(key));
+        readsInFlight.set(key, read);
+      }
+      return read;
     },
     get watchedCount() {
       return listeners.size;

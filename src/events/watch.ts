@@ -1,26 +1,9 @@
 import { Repeater } from 'graphql-yoga';
 import type { Db } from '../db/open.js';
-import { getGeneration, versionsSince } from '../db/generations.js';
+import { getGeneration } from '../db/generations.js';
 import { isTerminal } from '../generations/statuses.js';
 import type { GenerationRow } from '../db/schema.js';
 import type { EventBus } from './bus.js';
-
-/**
- * Subscribers of one generation that are at the same version all ask for the same rows when notified; the
- * first query in flight is shared, so an update watched 1,000 times costs one read, not 1,000.
- */
-const inFlightReads = new WeakMap<Db, Map<string, Promise<GenerationRow[]>>>();
-function sharedVersionsSince(db: Db, id: string, afterVersion: number): Promise<GenerationRow[]> {
-  let reads = inFlightReads.get(db);
-  if (!reads) inFlightReads.set(db, (reads = new Map<string, Promise<GenerationRow[]>>()));
-  const key = `${id}:${afterVersion}`;
-  let read = reads.get(key);
-  if (!read) {
-    read = versionsSince(db, id, afterVersion).finally(() => reads.delete(key));
-    reads.set(key, read);
-  }
-  return read;
-}
 
 export interface WatchOptions {
   /** Re-read the timeline this often even without a notification, so a lost NOTIFY only delays. @default 5000 */
@@ -105,7 +88,7 @@ export async function watchGeneration(
         if (stopped) break;
         let rows: GenerationRow[];
         try {
-          rows = await sharedVersionsSince(db, id, last);
+          rows = await bus.versionsSince(id, last);
         } catch {
           // The database is unreachable (e.g. restarting): keep the subscription and try again on the next sweep.
           continue;

@@ -1,6 +1,6 @@
 import type { Db, Tx } from '../db/open.js';
 import { countInStatuses, costOfToday, findByIdempotencyKey, lockKeyRow, lockServerBudget } from '../db/admission-queries.js';
-import { insertGenerationTx } from '../db/generations.js';
+import { insertGenerationTx } from '../events/timeline.js';
 import type { GenerationRow, NewGenerationRow } from '../db/schema.js';
 import { BudgetExceededError, IdempotencyKeyReusedError, TooManyActiveGenerationsError } from './errors.js';
 import { activeStatuses } from './statuses.js';

@@ -1,5 +1,5 @@
 import type { Db, Tx } from '../db/open.js';
-import { cancelQueuedOfKeyTx, transition } from '../db/generations.js';
+import { cancelQueuedOfKeyTx, transition } from '../events/timeline.js';
 import type { GenerationRow } from '../db/schema.js';
 import { cancelMessage, chargeMayApply, costOnCancel, neverSentSql, NOTHING_CHARGED } from './charges.js';
 import { NotCancelableError, NotFoundError } from './errors.js';

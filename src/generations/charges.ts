@@ -1,6 +1,6 @@
 import { and, isNull, sql, type SQL } from 'drizzle-orm';
 import { veoPriceCents } from '../contract/veo.js';
-import type { GenerationChanges } from '../db/generations.js';
+import type { GenerationChanges } from '../events/timeline.js';
 import { generations, type GenerationRow } from '../db/schema.js';
 import { capitalized, type UpstreamName } from '../worker/upstream-name.js';
 import type { GenerationErrorCode } from './errors.js';

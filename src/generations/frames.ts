@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { VEO } from '../contract/veo.js';
 import type { Db } from '../db/open.js';
-import { getGeneration, transition } from '../db/generations.js';
+import { getGeneration } from '../db/generations.js';
+import { transition } from '../events/timeline.js';
 import type { GenerationRow, NewGenerationRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { InputError, UploadFailedError } from './errors.js';

@@ -1,5 +1,5 @@
 import { createGraphQLError } from 'graphql-yoga';
-import { listEvents } from '../db/generations.js';
+import { listEvents } from '../events/timeline.js';
 import type { GenerationEventRow, GenerationRow } from '../db/schema.js';
 import { cancelGeneration } from '../generations/cancel.js';
 import { NotCancelableError, NotFoundError, type GenerationErrorCode } from '../generations/errors.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../db/open.js';
-import { transition, type EventInput, type GenerationChanges } from '../db/generations.js';
+import { transition, type EventInput, type GenerationChanges } from '../events/timeline.js';
 import type { GenerationRow } from '../db/schema.js';
 import { costOnFailure, type Failure } from '../generations/charges.js';
 import type { Logger } from '../logger.js';

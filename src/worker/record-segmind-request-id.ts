@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/open.js';
-import { transition } from '../db/generations.js';
+import { transition } from '../events/timeline.js';
 import { terminalStatuses } from '../generations/statuses.js';
 import { generations, type GenerationRow, type GenerationStatus } from '../db/schema.js';
 import { progressAt } from './eta.js';

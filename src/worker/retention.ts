@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/open.js';
-import { transition } from '../db/generations.js';
+import { transition } from '../events/timeline.js';
 import { terminalStatuses } from '../generations/statuses.js';
 import { generationEvents, generations } from '../db/schema.js';
 import type { Logger } from '../logger.js';

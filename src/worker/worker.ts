@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Database } from '../db/open.js';
-import { JOBS_CHANNEL } from '../db/generations.js';
+import { generationJobs } from '../events/channels.js';
 import type { EventBus } from '../events/bus.js';
 import { claimNext, releaseLease, renewLease, type SubmitLimits } from './claim.js';
 import { keyPrefixOf, runGeneration, type RunnerDeps } from './run.js';
@@ -128,7 +128,7 @@ export function createWorker(options: WorkerOptions): Worker {
     },
     async start() {
       unlisten = await database.listen(
-        JOBS_CHANNEL,
+        generationJobs.name,
         () => void fillSlots(),
         () => void fillSlots(),
       );

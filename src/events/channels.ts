@@ -1,0 +1,63 @@
+import { sql } from 'drizzle-orm';
+import type { Database, Tx } from '../db/open.js';
+
+/**
+ * A Postgres NOTIFY channel: its name and how its payload is written and read. Every process of the deployment
+ * speaks these, so the names and the text of the payloads never change.
+ */
+export interface Channel<Payload> {
+  readonly name: string;
+  encode(payload: Payload): string;
+  /** Null for a payload this channel never carries (nothing of ours sends one; anyone may NOTIFY). */
+  parse(text: string): Payload | null;
+}
+
+/** A generation changed: `<id>:<version>` after every committed change, read by every process's event bus. */
+export const generationUpdates: Channel<{ id: string; version: number }> = {
+  name: 'generation_updates',
+  encode: ({ id, version }) => `${id}:${version}`,
+  parse(text) {
+    const separator = text.lastIndexOf(':');
+    if (separator < 0) return null;
+    return { id: text.slice(0, separator), version: Number(text.slice(separator + 1)) };
+  },
+};
+
+/** A generation became due: the id, to wake the workers at once instead of at their next sweep. */
+export const generationJobs: Channel<{ id: string }> = {
+  name: 'generation_jobs',
+  encode: ({ id }) => id,
+  parse: (text) => ({ id: text }),
+};
+
+/** A key was just revoked: its id, so every process ends the key's sockets and subscriptions. */
+export const apiKeyRevoked: Channel<{ keyId: string }> = {
+  name: 'api_key_revoked',
+  encode: ({ keyId }) => keyId,
+  parse: (text) => ({ keyId: text }),
+};
+
+/** Sends on `channel` inside the caller's transaction: Postgres delivers it only if the transaction commits. */
+export async function notifyTx<Payload>(tx: Tx, channel: Channel<Payload>, payload: Payload): Promise<void> {
+  await tx.execute(sql`select pg_notify(${channel.name}, ${channel.encode(payload)})`);
+}
+
+/**
+ * Listens on `channel` with parsed payloads; the returned function stops listening. `onRelisten` runs after the
+ * listening connection came back: what was sent meanwhile is lost, so re-read what matters.
+ */
+export function listenTo<Payload>(
+  database: Pick<Database, 'listen'>,
+  channel: Channel<Payload>,
+  onPayload: (payload: Payload) => void,
+  onRelisten?: () => void,
+): Promise<() => Promise<void>> {
+  return database.listen(
+    channel.name,
+    (text) => {
+      const payload = channel.parse(text);
+      if (payload) onPayload(payload);
+    },
+    onRelisten,
+  );
+}

@@ -1,0 +1,195 @@
+import {
+  and,
+  asc,
+  eq,
+  getTableColumns,
+  gt,
+  inArray,
+  lte,
+  notInArray,
+  sql,
+  type InferSelectModel,
+  type SQL,
+  type Table,
+} from 'drizzle-orm';
+import { EventType, replayOnlyEventTypes } from '../contract/event-types.js';
+import { activeStatuses } from '../generations/statuses.js';
+import type { Db, Tx } from '../db/open.js';
+import {
+  generationEvents,
+  generations,
+  type GenerationEventRow,
+  type GenerationRow,
+  type GenerationStatus,
+  type NewGenerationRow,
+} from '../db/schema.js';
+import { generationJobs, generationUpdates, notifyTx } from './channels.js';
+
+/**
+ * The timeline of a generation: every change of the row bumps its version and appends one event holding a
+ * snapshot of the row at that version, in the same transaction, then notifies. Subscribers replay versions from
+ * these snapshots, so one that fell behind still sees every version in order.
+ */
+
+/** What a change writes into the timeline besides the snapshot. */
+export interface EventInput {
+  type: EventType;
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+/**
+ * How a row is kept in a timeline event and rebuilt from it. Snapshots are JSON, which has no dates: a timestamp
+ * is stored as its ISO string and must be turned back into a Date when the row is replayed.
+ */
+export interface SnapshotCodec<Row> {
+  encode(row: Row): Record<string, unknown>;
+  decode(snapshot: Record<string, unknown>): Row;
+  /** The row fields decoded as dates: every column of the table whose values are Dates. */
+  readonly dateFields: readonly string[];
+}
+
+/**
+ * The codec of `table`'s rows. Which fields are dates is read from the table definition, so a timestamp column
+ * added later comes back as a Date without anyone remembering to list it.
+ */
+export function createSnapshotCodec<T extends Table>(table: T): SnapshotCodec<InferSelectModel<T>> {
+  // `dataType` is 'date' exactly for the columns drizzle hands out as Date objects (timestamp and date columns in
+  // mode 'date'); those in mode 'string' are strings in the row and in the snapshot alike.
+  const dateFields = Object.entries(getTableColumns(table))
+    .filter(([, column]) => column.dataType === 'date')
+    .map(([field]) => field);
+  return {
+    dateFields,
+    encode: (row) => JSON.parse(JSON.stringify(row)) as Record<string, unknown>,
+    decode(snapshot) {
+      const row = { ...snapshot };
+      for (const field of dateFields) {
+        const value = row[field];
+        row[field] = typeof value === 'string' ? new Date(value) : null;
+      }
+      return row as InferSelectModel<T>;
+    },
+  };
+}
+
+/** The snapshots of `generations` rows that the timeline stores. */
+export const generationSnapshots = createSnapshotCodec(generations);
+
+/**
+ * Appends the event of the version `row` is at, inside the caller's transaction, and notifies: every process's
+ * subscribers of this generation, and the workers too when it is queued.
+ */
+export async function appendEventTx(tx: Tx, row: GenerationRow, event: EventInput): Promise<void> {
+  await tx.insert(generationEvents).values({
+    generationId: row.id,
+    version: row.version,
+    type: event.type,
+    status: row.status,
+    message: event.message,
+    data: event.data ?? null,
+    snapshot: generationSnapshots.encode(row),
+  });
+  await notifyTx(tx, generationUpdates, { id: row.id, version: row.version });
+  if (row.status === 'QUEUED') await notifyTx(tx, generationJobs, { id: row.id });
+}
+
+/** Inserts a new generation (version 1) with its `created` event, inside the caller's transaction. */
+export async function insertGenerationTx(tx: Tx, values: NewGenerationRow): Promise<GenerationRow> {
+  const [row] = await tx.insert(generations).values(values).returning();
+  if (!row) throw new Error('insert returned no row');
+  await appendEventTx(tx, row, { type: EventType.Created, message: 'Accepted and queued.' });
+  return row;
+}
+
+/** Column values, or SQL expressions such as `attempts - 1`. */
+export type GenerationChanges = { [K in Exclude<keyof NewGenerationRow, 'id' | 'version'>]?: NewGenerationRow[K] | SQL };
+
+export interface TransitionOptions {
+  /** Only apply when the row is in one of these statuses. @default any non-terminal status */
+  from?: readonly GenerationStatus[];
+  /** Only apply while this worker holds the lease. */
+  leaseOwner?: string;
+  /** Any further condition the row must meet. */
+  where?: SQL;
+  set: GenerationChanges;
+  /**
+   * Omitted → a `progress` event (kept for replay, hidden from the public timeline). A function gets the
+   * updated row, for events that depend on what the row held when the change committed.
+   */
+  event?: EventInput | ((row: GenerationRow) => EventInput);
+}
+
+/**
+ * Applies one change: updates the row and bumps its version, appends the event with a snapshot, and
+ * notifies — all in one transaction. Returns null when the guard did not match (row gone, finished,
+ * or the lease is no longer ours), in which case nothing was written.
+ */
+export async function transition(db: Db, id: string, options: TransitionOptions): Promise<GenerationRow | null> {
+  const guards: SQL[] = [eq(generations.id, id), inArray(generations.status, [...(options.from ?? activeStatuses)])];
+  if (options.leaseOwner) guards.push(eq(generations.leaseOwner, options.leaseOwner));
+  if (options.where) guards.push(options.where);
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(generations)
+      .set({ ...options.set, version: sql`${generations.version} + 1`, updatedAt: sql`now()` })
+      .where(and(...guards))
+      .returning();
+    if (!row) return null;
+    const event = typeof options.event === 'function' ? options.event(row) : options.event;
+    await appendEventTx(tx, row, event ?? { type: EventType.Progress, message: 'Progress updated.' });
+    return row;
+  });
+}
+
+/** Every version after `afterVersion`, oldest first, as rows rebuilt from their snapshots. */
+export async function versionsSince(db: Db, id: string, afterVersion: number): Promise<GenerationRow[]> {
+  const rows = await db
+    .select({ snapshot: generationEvents.snapshot })
+    .from(generationEvents)
+    .where(and(eq(generationEvents.generationId, id), gt(generationEvents.version, afterVersion)))
+    .orderBy(asc(generationEvents.version));
+  return rows.map((r) => generationSnapshots.decode(r.snapshot));
+}
+
+/** The public timeline up to `version`: every event but those kept only for replay (progress ticks). */
+export async function listEvents(db: Db, id: string, upToVersion: number): Promise<GenerationEventRow[]> {
+  return db
+    .select()
+    .from(generationEvents)
+    .where(
+      and(
+        eq(generationEvents.generationId, id),
+        lte(generationEvents.version, upToVersion),
+        notInArray(generationEvents.type, [...replayOnlyEventTypes]),
+      ),
+    )
+    .orderBy(asc(generationEvents.version));
+}
+
+/**
+ * Cancels a key's queued generations that meet `where`, inside the caller's transaction, in one UPDATE (each row
+ * locked as it is changed), appending each one's event. Returns the canceled rows.
+ */
+export async function cancelQueuedOfKeyTx(
+  tx: Tx,
+  apiKeyId: string,
+  options: { where: SQL; set: GenerationChanges; event: EventInput },
+): Promise<GenerationRow[]> {
+  const canceled = await tx
+    .update(generations)
+    .set({
+      ...options.set,
+      status: 'CANCELED',
+      completedAt: sql`now()`,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      etaSeconds: null,
+      version: sql`${generations.version} + 1`,
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(generations.apiKeyId, apiKeyId), eq(generations.status, 'QUEUED'), options.where))
+    .returning();
+  for (const row of canceled) await appendEventTx(tx, row, options.event);
+  return canceled;
+}

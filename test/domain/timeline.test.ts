@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey, revokeApiKey } from '../../src/auth/keys.js';
+import { EventType, isEventType } from '../../src/contract/event-types.js';
+import { openDatabase, type Database } from '../../src/db/open.js';
+import { generationEvents, type NewGenerationRow } from '../../src/db/schema.js';
+import { apiKeyRevoked, generationJobs, generationUpdates, listenTo } from '../../src/events/channels.js';
+import { insertGenerationTx, listEvents, transition, versionsSince, type EventInput } from '../../src/events/timeline.js';
+import { waitFor } from '../helpers/wait.js';
+
+// @ts-expect-error a misspelt event type does not compile
+const misspelt: EventInput = { type: 'cancelled', message: 'Canceled.' };
+
+describe('the timeline, on the embedded database', () => {
+  let database: Database;
+  beforeAll(async () => {
+    database = await openDatabase({ url: undefined, dataDir: 'memory://' });
+  });
+  afterAll(() => database.close());
+
+  const newGeneration = (apiKeyId: string): NewGenerationRow => ({
+    id: randomUUID(),
+    apiKeyId,
+    prompt: 'a lighthouse at dusk',
+    aspectRatio: '16:9',
+    durationSeconds: 4,
+    resolution: '720p',
+    generateAudio: false,
+    seed: 1,
+    provider: 'simulator',
+    costUsd: '1.6000',
+    deadlineAt: new Date(Date.now() + 60_000),
+  });
+
+  it('appends one event per version with its notify, stores only types of the table, and replays rows with dates', async () => {
+    const { apiKey } = await createApiKey(database.db, { name: `timeline-${randomUUID()}` });
+    const updates: { id: string; version: number }[] = [];
+    const jobs: string[] = [];
+    const revoked: string[] = [];
+    const stops = await Promise.all([
+      listenTo(database, generationUpdates, (payload) => updates.push(payload)),
+      listenTo(database, generationJobs, ({ id }) => jobs.push(id)),
+      listenTo(database, apiKeyRevoked, ({ keyId }) => revoked.push(keyId)),
+    ]);
+    try {
+      const created = await database.db.transaction((tx) => insertGenerationTx(tx, newGeneration(apiKey.id)));
+      await transition(database.db, created.id, { set: { progress: 0.5 } });
+      // Revoking the key cancels what it queued: the third version, appended from inside the revoke.
+      await revokeApiKey(database.db, apiKey.name);
+
+      const stored = await database.db.select().from(generationEvents);
+      const ours = stored.filter((event) => event.generationId === created.id);
+      expect(ours.map((event) => event.type)).toEqual([EventType.Created, EventType.Progress, EventType.Canceled]);
+      expect(stored.filter((event) => !isEventType(event.type))).toEqual([]);
+      expect(isEventType(misspelt.type)).toBe(false);
+
+      const timeline = await listEvents(database.db, created.id, 3);
+      expect(timeline.map((event) => event.type)).toEqual([EventType.Created, EventType.Canceled]);
+
+      const replayed = await versionsSince(database.db, created.id, 0);
+      expect(replayed.map((row) => [row.version, row.status])).toEqual([[1, 'QUEUED'], [2, 'QUEUED'], [3, 'CANCELED']]);
+      expect(replayed[2]!.completedAt).toBeInstanceOf(Date);
+      expect(replayed[0]!.deadlineAt.getTime()).toBe(created.deadlineAt.getTime());
+
+      await waitFor('the three notifications', () => updates.length >= 3 && revoked.length >= 1);
+      expect(updates).toEqual([1, 2, 3].map((version) => ({ id: created.id, version })));
+      // The workers are woken for the versions that are queued, not for the cancel.
+      expect(jobs).toEqual([created.id, created.id]);
+      expect(revoked).toEqual([apiKey.id]);
+    } finally {
+      for (const stop of stops) await stop();
+    }
+  });
+});
