@@ -15,8 +15,12 @@ export interface WorkerOptions extends Omit<RunnerDeps, 'db' | 'workerId'> {
   concurrency: number;
   /** Caps on new submits, shared with every other worker through Postgres. */
   submitLimits: SubmitLimits;
-  /** Look for due work this often even without a notification (retries, expired leases). @default 1000 */
-  sweepMs?: number;
+  /** Look for due work this often even without a notification (retries, expired leases). */
+  sweepMs: number;
+  /** Lease renewals per lease period, and the shortest wait between two. */
+  heartbeat: { perLease: number; minMs: number };
+  /** How often this worker clears old submit records after a claimed submit. */
+  submitLogPruneMs: number;
 }
 
 export interface Worker {
@@ -43,6 +47,12 @@ export function createWorker(options: WorkerOptions): Worker {
   let claimAgain = false;
   let sweepTimer: NodeJS.Timeout | undefined;
   let unlisten: (() => Promise<void>) | undefined;
+  let lastSubmitLogPruneAt = 0;
+  const submitLogPruneIsDue = () => {
+    if (Date.now() - lastSubmitLogPruneAt < options.submitLogPruneMs) return false;
+    lastSubmitLogPruneAt = Date.now();
+    return true;
+  };
   // A key's prefix never changes, so each is looked up once: one round trip less before a submit.
   const keyPrefixes = new Map<string, Promise<string | null>>();
   const prefixOf = (apiKeyId: string | null): Promise<string | null> => {
@@ -70,7 +80,7 @@ export function createWorker(options: WorkerOptions): Worker {
           const row = await claimNext(db, id, options.leaseMs, options.submitLimits, {
             driving: [...running.keys()],
             submitWindowMs: submitWindow,
-          });
+          }, submitLogPruneIsDue);
           if (!row) break;
           drive(row.id, row);
         }
@@ -95,7 +105,7 @@ export function createWorker(options: WorkerOptions): Worker {
         log.warn('lease renewal failed', { err: error });
       }
     };
-    const heartbeat = setInterval(() => void check(), Math.max(100, Math.floor(options.leaseMs / 3)));
+    const heartbeat = setInterval(() => void check(), Math.max(options.heartbeat.minMs, Math.floor(options.leaseMs / options.heartbeat.perLease)));
     // A change made by someone else (a cancel) shows up as a notification: re-check our lease at once.
     const unsubscribe = options.bus.subscribe(generationId, () => void check());
     const started = Date.now();
@@ -132,7 +142,7 @@ export function createWorker(options: WorkerOptions): Worker {
         () => void fillSlots(),
         () => void fillSlots(),
       );
-      sweepTimer = setInterval(() => void fillSlots(), options.sweepMs ?? 1000);
+      sweepTimer = setInterval(() => void fillSlots(), options.sweepMs);
       void fillSlots();
     },
     async stop() {
