@@ -10,7 +10,7 @@ import { developmentKeyPolicy } from './auth/development-key.js';
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   // Readable lines for a person at a terminal in development; JSON everywhere else.
-  const pretty = process.env.NODE_ENV !== 'production' && process.stdout.isTTY;
+  const pretty = !config.server.production && process.stdout.isTTY;
   const log = createLogger(
     config.server.logLevel,
     pretty ? prettyStream({ colorize: true, translateTime: 'HH:MM:ss.l' }) : pino.destination({ fd: 1, sync: true }),

@@ -81,6 +81,7 @@ export async function createApiRole(options: ApiRoleOptions): Promise<ApiRole> {
     isAccepting: options.isAccepting,
     corsOrigins: config.http.corsOrigins,
     limits: config.limits,
+    webSocketKeepAliveMs: config.http.webSocketKeepAliveMs,
     simulator: provider === 'SIMULATOR',
     ...(shownKey && {
       graphiqlPrefill: async (req: IncomingMessage) => {
@@ -124,7 +125,7 @@ export async function createApiRole(options: ApiRoleOptions): Promise<ApiRole> {
     routes: [
       { name: 'page', handle: (req, res) => handlePage(req, res) },
       { name: 'videos', handle: handleVideo },
-      { name: 'upload gate', handle: (req, res) => refuseUnauthenticatedUpload(req, res, authenticate) },
+      { name: 'upload gate', handle: (req, res) => refuseUnauthenticatedUpload(req, res, authenticate, config.http.refusedUploadLingerMs) },
       { name: 'graphql', handle: async (req, res) => (await graphql.yoga(req, res), true) },
     ],
     developmentKey,

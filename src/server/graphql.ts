@@ -64,6 +64,8 @@ export interface GraphqlServerOptions {
   corsOrigins: readonly string[];
   /** Limits that apply identically over HTTP, SSE and WebSocket (they run in the shared envelop pipeline). */
   limits: OperationLimits;
+  /** Ping interval of idle WebSockets. */
+  webSocketKeepAliveMs: number;
 }
 
 export type OperationLimits = Pick<
@@ -259,6 +261,7 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
     },
     wss,
     options.log,
+    options.webSocketKeepAliveMs,
   );
 
   return {

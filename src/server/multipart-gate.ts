@@ -3,9 +3,6 @@ import type { ApiKey } from '../auth/keys.js';
 import { GRAPHQL_PATH } from './graphql.js';
 import { unauthenticatedMessage } from '../graphql/auth.js';
 
-/** How long a refused upload's connection stays open for its client to read the answer. */
-const LINGER_MS = 1000;
-
 const isMultipartOperation = (req: IncomingMessage) =>
   req.method === 'POST' &&
   (req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/form-data') &&
@@ -21,6 +18,8 @@ export async function refuseUnauthenticatedUpload(
   req: IncomingMessage,
   res: ServerResponse,
   authenticate: (authorization: unknown) => Promise<ApiKey | null>,
+  /** How long a refused upload's connection stays open for its client to read the answer. */
+  lingerMs: number,
 ): Promise<boolean> {
   if (!isMultipartOperation(req)) return false;
   const authorization = req.headers.authorization;
@@ -44,7 +43,7 @@ export async function refuseUnauthenticatedUpload(
   // already be sending its next request on it.
   res.end(body, () => {
     req.resume();
-    if (!req.complete) setTimeout(() => !req.complete && req.socket.destroy(), LINGER_MS).unref();
+    if (!req.complete) setTimeout(() => !req.complete && req.socket.destroy(), lingerMs).unref();
   });
   return true;
 }

@@ -31,7 +31,7 @@ export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E ext
   options: ServerOptions<P, WsExtra & Partial<E>>,
   wss: WebSocketServer,
   log: Logger,
-  keepAliveMs = 12_000,
+  keepAliveMs: number,
 ): void {
   const server = makeServer(options);
   wss.options.handleProtocols = handleProtocols;

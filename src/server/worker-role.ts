@@ -71,6 +71,7 @@ export function createWorkerRole(options: WorkerRoleOptions): WorkerRole {
     heartbeat: { perLease: tuning.heartbeatsPerLease, minMs: tuning.minHeartbeatMs },
     sweepMs: tuning.sweepMs,
     submitLogPruneMs: tuning.submitLogPruneMs,
+    keyPrefixCacheSize: tuning.keyPrefixCacheSize,
     submitPatience: { requestTimeoutMs: segmind.requestTimeoutMs, commitPatienceMs: tuning.commitPatienceMs },
     pollMinMs: segmind.pollMinMs,
     pollMaxMs: segmind.pollMaxMs,

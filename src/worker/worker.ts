@@ -21,6 +21,8 @@ export interface WorkerOptions extends Omit<RunnerDeps, 'db' | 'workerId'> {
   heartbeat: { perLease: number; minMs: number };
   /** How often this worker clears old submit records after a claimed submit. */
   submitLogPruneMs: number;
+  /** Key prefixes remembered before the cache starts over. */
+  keyPrefixCacheSize: number;
 }
 
 export interface Worker {
@@ -59,7 +61,7 @@ export function createWorker(options: WorkerOptions): Worker {
     if (!apiKeyId) return Promise.resolve(null);
     let prefix = keyPrefixes.get(apiKeyId);
     if (!prefix) {
-      if (keyPrefixes.size >= 10_000) keyPrefixes.clear();
+      if (keyPrefixes.size >= options.keyPrefixCacheSize) keyPrefixes.clear();
       prefix = keyPrefixOf(db, apiKeyId);
       keyPrefixes.set(apiKeyId, prefix);
       prefix.catch(() => keyPrefixes.delete(apiKeyId));
