@@ -9,8 +9,9 @@ const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 function readmeDefault(setting: Setting<unknown>): string {
   if (setting.unset !== undefined) return `unset → ${setting.unset}`;
   if (setting.default === undefined) return 'unset';
-  const value = Array.isArray(setting.default) ? setting.default.join(',') : String(setting.default);
-  return `\`${value}\``;
+  const value = Array.isArray(setting.default) ? setting.default.join(',') : setting.default;
+  // Only numbers, strings and lists of strings are read from the environment.
+  return `\`${value as string | number}\``;
 }
 
 /** The rows of the README's configuration tables as `group VARIABLE default`, in order. */
