@@ -49,6 +49,7 @@ export function createWorker(options: WorkerOptions): Worker {
   let claimAgain = false;
   let sweepTimer: NodeJS.Timeout | undefined;
   let unlisten: (() => Promise<void>) | undefined;
+  // Old submit records only need clearing now and then: once per `submitLogPruneMs` keeps the table small.
   let lastSubmitLogPruneAt = 0;
   const submitLogPruneIsDue = () => {
     if (Date.now() - lastSubmitLogPruneAt < options.submitLogPruneMs) return false;
@@ -79,10 +80,8 @@ export function createWorker(options: WorkerOptions): Worker {
       do {
         claimAgain = false;
         while (!stopping && running.size < options.concurrency) {
-          const row = await claimNext(db, id, options.leaseMs, options.submitLimits, {
-            driving: [...running.keys()],
-            submitWindowMs: submitWindow,
-          }, submitLogPruneIsDue);
+          const exclusions = { driving: [...running.keys()], submitWindowMs: submitWindow };
+          const row = await claimNext(db, id, options.leaseMs, options.submitLimits, exclusions, submitLogPruneIsDue);
           if (!row) break;
           drive(row.id, row);
         }
@@ -107,7 +106,8 @@ export function createWorker(options: WorkerOptions): Worker {
         log.warn('lease renewal failed', { err: error });
       }
     };
-    const heartbeat = setInterval(() => void check(), Math.max(options.heartbeat.minMs, Math.floor(options.leaseMs / options.heartbeat.perLease)));
+    const heartbeatMs = Math.max(options.heartbeat.minMs, Math.floor(options.leaseMs / options.heartbeat.perLease));
+    const heartbeat = setInterval(() => void check(), heartbeatMs);
     // A change made by someone else (a cancel) shows up as a notification: re-check our lease at once.
     const unsubscribe = options.bus.subscribe(generationId, () => void check());
     const started = Date.now();
