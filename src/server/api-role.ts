@@ -1,9 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { isLoopbackHost, type Config } from '../config/index.js';
-import { developmentKeyPolicy, ensureDevelopmentKey } from '../auth/development-key.js';
-import { isLocalSameOriginRequest } from '../auth/local-request.js';
-import { findActiveKey, type ApiKey } from '../auth/keys.js';
-import type { Sessions } from '../auth/sessions.js';
+import { developmentKeyPolicy, ensureDevelopmentKey, isLocalSameOriginRequest } from '../auth/development-key.js';
+import { findActiveKey, type ApiKey, type Sessions } from '../auth/keys.js';
 import type { Database } from '../db/open.js';
 import { listGenerations, ownerKeyIsActive } from '../db/generations.js';
 import type { EventBus } from '../events/bus.js';

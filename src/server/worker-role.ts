@@ -5,7 +5,7 @@ import type { EventBus } from '../events/bus.js';
 import type { Provider } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
 import type { SegmindClient } from '../segmind/api.js';
-import { simulatedDurationFactor } from '../segmind/simulator/switches.js';
+import { simulatedDurationFactor } from '../segmind/simulator/jobs.js';
 import type { VideoStorage } from '../storage/local.js';
 import { createJobDurationEstimator, type JobDurationEstimator } from '../worker/history.js';
 import { createRetentionSchedule } from '../worker/retention.js';
