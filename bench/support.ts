@@ -70,7 +70,7 @@ export async function startBenchApp(env: Record<string, string>, key?: string): 
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env });
   // Lines are kept to show when a run fails (a pino destination needs only write()).
   const destination = { write: (line: string) => void logs.push(line) };
-  const app = await createApp(config, { log: createLogger(config.logLevel, destination) });
+  const app = await createApp(config, { log: createLogger(config.server.logLevel, destination) });
   const url = await app.start();
   key ??= (await createApiKey(app.database.db, { name: `bench-${randomBytes(4).toString('hex')}` })).key;
   return {

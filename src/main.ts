@@ -10,9 +10,9 @@ import { developmentKeyPolicy } from './auth/development-key.js';
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   // Readable lines for a person at a terminal in development; JSON everywhere else.
-  const pretty = process.env.NODE_ENV !== 'production' && process.stdout.isTTY;
+  const pretty = !config.server.production && process.stdout.isTTY;
   const log = createLogger(
-    config.logLevel,
+    config.server.logLevel,
     pretty ? prettyStream({ colorize: true, translateTime: 'HH:MM:ss.l' }) : pino.destination({ fd: 1, sync: true }),
   );
 
@@ -22,12 +22,12 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info('shutting down', { signal, graceMs: config.shutdownGraceMs });
+    log.info('shutting down', { signal, graceMs: config.server.shutdownGraceMs });
     // Whatever has not reached a safe point by then is resumed by another worker once its lease expires.
     setTimeout(() => {
-      log.error('shutdown grace period exceeded; exiting now', { graceMs: config.shutdownGraceMs });
+      log.error('shutdown grace period exceeded; exiting now', { graceMs: config.server.shutdownGraceMs });
       process.exit(1);
-    }, config.shutdownGraceMs).unref();
+    }, config.server.shutdownGraceMs).unref();
     Promise.resolve(running.app?.stop()).then(
       () => process.exit(0),
       (error: unknown) => {
@@ -46,23 +46,23 @@ async function main(): Promise<void> {
   if (app.developmentKey) {
     // Shown to the person at the terminal, deliberately outside the logs (which never carry keys).
     process.stderr.write(
-      `\nDevelopment API key (stored in ${config.dataDir}/development-key):\n  ${app.developmentKey}\n` +
-        `Send it as "Authorization: Bearer <key>"${isLoopbackHost(config.host) ? '; the web page and GraphiQL already do' : ''}.\n` +
-        (config.segmindApiKey ? `It may spend $${config.developmentKeyDailyBudgetUsd.toFixed(2)} a day (DEVELOPMENT_KEY_DAILY_BUDGET_USD).\n\n` : '\n'),
+      `\nDevelopment API key (stored in ${config.storage.dataDir}/development-key):\n  ${app.developmentKey}\n` +
+        `Send it as "Authorization: Bearer <key>"${isLoopbackHost(config.http.host) ? '; the web page and GraphiQL already do' : ''}.\n` +
+        (config.segmind.apiKey ? `It may spend $${config.auth.developmentKeyDailyBudgetUsd.toFixed(2)} a day (DEVELOPMENT_KEY_DAILY_BUDGET_USD).\n\n` : '\n'),
     );
-  } else if (developmentKeyPolicy(config).enabled && config.role !== 'worker') {
+  } else if (developmentKeyPolicy(config).enabled && config.server.role !== 'worker') {
     // Otherwise the page and GraphiQL simply ask for a key, and nothing on the terminal says why.
     log.info(
       'no development key: this database already has keys (or the development key was revoked), so none is made; ' +
         'create one with `npm run keys -- create <name>` and enter it in the page',
     );
-  } else if (config.segmindApiKey && config.developmentKey === 'auto' && !config.production && config.role !== 'worker') {
+  } else if (config.segmind.apiKey && config.auth.developmentKey === 'auto' && !config.server.production && config.server.role !== 'worker') {
     log.info('no development key beside a real SEGMIND_API_KEY: create one with `npm run keys -- create <name>`, or set DEVELOPMENT_KEY=on');
   }
-  const ready = config.role === 'worker' ? 'worker running' : `open ${url}/ to make a video (GraphiQL at ${url}/graphql)`;
+  const ready = config.server.role === 'worker' ? 'worker running' : `open ${url}/ to make a video (GraphiQL at ${url}/graphql)`;
   log.info(`reelql is ready: ${ready}`, {
     url,
-    role: config.role,
+    role: config.server.role,
     provider: app.provider,
     database: app.database.kind,
     startupMs: Date.now() - started,

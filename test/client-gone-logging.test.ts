@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { EXIT_CODES } from '../src/cli/generate/exit-codes.js';
-import { LIMITS } from '../src/config/limits.js';
+import { DEFAULTS } from '../src/config/defaults.js';
 import { authHeaders } from './helpers/keys.js';
 import { GENERATE, WATCH } from './helpers/operations.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
@@ -108,7 +108,7 @@ describe('a client that goes away', () => {
     socket.on('error', () => {}); // the server cuts this client off; that is the point
     const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
     await new Promise((resolve) => socket.once('open', resolve));
-    socket.send('x'.repeat(LIMITS.webSocketPayload + 1));
+    socket.send('x'.repeat(DEFAULTS.limits.webSocketPayloadBytes.default + 1));
     expect(await closed).toBe(1009);
     const line = await waitFor('the log line', () => printedSince().split('\n').find((l) => l.includes('broke the protocol')));
     expect(JSON.parse(line)).toMatchObject({ level: 'info', code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' });

@@ -56,17 +56,17 @@ describe('docker-compose.yml', () => {
     const service = compose.services[name]!;
     for (const variable of Object.keys(service.environment ?? {})) expect(CONFIG_VARIABLES).toContain(variable);
     const config = loadConfig(resolve(service.environment));
-    expect(config.role).toBe(name);
-    expect(config.databaseUrl).toMatch(/@postgres:5432\//);
+    expect(config.server.role).toBe(name);
+    expect(config.database.url).toMatch(/@postgres:5432\//);
     expect(service.depends_on?.postgres?.condition).toBe('service_healthy');
-    expect(service.healthcheck?.test.join(' ')).toContain(`127.0.0.1:${config.port}/readyz`);
-    const videoVolume = service.volumes?.find((v) => v.endsWith(`:${config.dataDir}`));
+    expect(service.healthcheck?.test.join(' ')).toContain(`127.0.0.1:${config.http.port}/readyz`);
+    const videoVolume = service.volumes?.find((v) => v.endsWith(`:${config.storage.dataDir}`));
     expect(videoVolume?.split(':')[0]).toBe('videos');
   });
 
   it('publishes the API port as a range, so the API can be scaled', () => {
     const config = loadConfig(resolve(api?.environment));
-    expect(api?.ports).toEqual([`4000-4009:${config.port}`]);
+    expect(api?.ports).toEqual([`4000-4009:${config.http.port}`]);
     expect(worker?.ports).toBeUndefined();
   });
 

@@ -371,10 +371,10 @@ describe('the settings', () => {
 
   it('default to no CORS origins, a development key only with the simulator, and a $2 budget beside Segmind', () => {
     const config = loadConfig({});
-    expect(config.corsOrigins).toEqual([]);
-    expect(config.developmentKey).toBe('auto');
-    expect(config.developmentKeyDailyBudgetUsd).toBe(2);
-    expect(loadConfig({ CORS_ORIGINS: 'https://App.example:8443/ ,http://localhost:5173' }).corsOrigins).toEqual([
+    expect(config.http.corsOrigins).toEqual([]);
+    expect(config.auth.developmentKey).toBe('auto');
+    expect(config.auth.developmentKeyDailyBudgetUsd).toBe(2);
+    expect(loadConfig({ CORS_ORIGINS: 'https://App.example:8443/ ,http://localhost:5173' }).http.corsOrigins).toEqual([
       'https://app.example:8443',
       'http://localhost:5173',
     ]);

@@ -20,10 +20,10 @@ export interface DevelopmentKeyPolicy {
  * daily budget, even when it is not used by this server: it may have been made by an earlier run with the simulator.
  */
 export function developmentKeyPolicy(config: Config): DevelopmentKeyPolicy {
-  const paid = config.segmindApiKey !== undefined;
+  const paid = config.segmind.apiKey !== undefined;
   return {
-    enabled: !config.production && (config.developmentKey === 'on' || (config.developmentKey === 'auto' && !paid)),
-    dailyBudgetUsd: paid ? config.developmentKeyDailyBudgetUsd : undefined,
+    enabled: !config.server.production && (config.auth.developmentKey === 'on' || (config.auth.developmentKey === 'auto' && !paid)),
+    dailyBudgetUsd: paid ? config.auth.developmentKeyDailyBudgetUsd : undefined,
   };
 }
 

@@ -146,11 +146,11 @@ async function main(): Promise<number> {
   }
   let result: KeyCommandResult;
   try {
-    result = config.databaseUrl
-      ? await runOn(await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, maxConnections: 1 }), command)
-      : await runEmbedded(config.dataDir, command);
+    result = config.database.url
+      ? await runOn(await openDatabase({ url: config.database.url, dataDir: config.storage.dataDir, maxConnections: 1 }), command)
+      : await runEmbedded(config.storage.dataDir, command);
   } catch (error) {
-    result = { ok: false, message: unexpectedFailure(error, config.databaseUrl) };
+    result = { ok: false, message: unexpectedFailure(error, config.database.url) };
   }
   if (!result.ok) {
     process.stderr.write(`${result.message}\n`);

@@ -1,6 +1,6 @@
 import { createGraphQLError } from 'graphql-yoga';
 import { watchGeneration } from '../events/watch.js';
-import { subscriptionsPerKeyMessage } from '../config/limits.js';
+import { subscriptionsPerKeyMessage } from '../config/index.js';
 import { requireKey } from './auth.js';
 import { builder } from './builder.js';
 import { UUID } from '../generations/lookup.js';

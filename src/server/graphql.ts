@@ -11,14 +11,13 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createGraphQLError, createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiKey, Sessions } from '../auth/keys.js';
-import { clientGoneFields, isClientGone } from './client-gone.js';
+import { clientGoneFields, isClientGone, requestIdOf } from './http.js';
 import { isDatabaseUnavailable } from '../db/open.js';
 import { graphiqlTabs } from './graphiql-tabs.js';
 import { serveGraphqlWs } from './websocket.js';
 import type { Logger } from '../logger.js';
 import { QUERY_LIMIT_ADVICE, refuseAs } from '../graphql/query-limits.js';
-import { LIMITS, subscriptionsPerKeyMessage } from '../config/limits.js';
-import { requestIdOf } from './request-id.js';
+import { subscriptionsPerKeyMessage, type Config } from '../config/index.js';
 import type { AppContext } from '../graphql/context.js';
 import { schema } from '../graphql/index.js';
 import { MAX_MULTIPART_BODY_BYTES } from '../generations/frames.js';
@@ -62,7 +61,16 @@ export interface GraphqlServerOptions {
   simulator: boolean;
   /** Exact origins whose pages may call the API from a browser (CORS); every other origin gets no CORS header. */
   corsOrigins: readonly string[];
+  /** Limits that apply identically over HTTP, SSE and WebSocket (they run in the shared envelop pipeline). */
+  limits: OperationLimits;
+  /** Ping interval of idle WebSockets. */
+  webSocketKeepAliveMs: number;
 }
+
+export type OperationLimits = Pick<
+  Config['limits'],
+  'queryDepth' | 'queryAliases' | 'queryTokens' | 'queryCost' | 'webSocketPayloadBytes' | 'connectionInitMs' | 'subscriptionsPerConnection'
+>;
 
 export interface GraphqlServer {
   yoga: YogaServerInstance<Record<string, unknown>, AppContext>;
@@ -78,6 +86,7 @@ export interface GraphqlServer {
  * operations go through yoga's envelop pipeline, so the same plugins, context, limits and masking apply.
  */
 export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServer {
+  const { limits } = options;
   const armor = { propagateOnRejection: true, exposeLimits: true } as const;
   const allowedOrigins = new Set(options.corsOrigins);
   const graphiql = {
@@ -127,17 +136,17 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       // A request a cross-site form or <img> could send (GET, multipart, urlencoded, text/plain) must carry a
       // header such a page cannot set; JSON bodies are preflighted by browsers anyway.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
-      maxTokensPlugin({ n: LIMITS.tokens, ...armor, onReject: [refuseAs(QUERY_LIMIT_ADVICE.tokens)] }),
+      maxTokensPlugin({ n: limits.queryTokens, ...armor, onReject: [refuseAs(QUERY_LIMIT_ADVICE.tokens)] }),
       maxDepthPlugin({
-        n: LIMITS.depth,
+        n: limits.queryDepth,
         ignoreIntrospection: true,
         flattenFragments: true,
         ...armor,
         onReject: [refuseAs(QUERY_LIMIT_ADVICE.depth)],
       }),
-      maxAliasesPlugin({ n: LIMITS.aliases, ...armor, onReject: [refuseAs(QUERY_LIMIT_ADVICE.aliases)] }),
+      maxAliasesPlugin({ n: limits.queryAliases, ...armor, onReject: [refuseAs(QUERY_LIMIT_ADVICE.aliases)] }),
       costLimitPlugin({
-        maxCost: LIMITS.cost,
+        maxCost: limits.queryCost,
         ignoreIntrospection: true,
         flattenFragments: true,
         ...armor,
@@ -172,7 +181,7 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
   const wss = new WebSocketServer({
     server: options.server,
     path: GRAPHQL_PATH,
-    maxPayload: LIMITS.webSocketPayload,
+    maxPayload: limits.webSocketPayloadBytes,
     verifyClient: (_info, accept) => (options.isAccepting() ? accept(true) : accept(false, 503, 'Server shutting down')),
   });
   /** The part of yoga's envelop we use; its own typing is loose. */
@@ -190,7 +199,7 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
 
   serveGraphqlWs<Record<string, unknown>, Extra>(
     {
-      connectionInitWaitTimeout: LIMITS.connectionInitMs,
+      connectionInitWaitTimeout: limits.connectionInitMs,
       // A missing or bad key closes the socket with 4403 Forbidden (graphql-ws's answer to a false here).
       onConnect: async (ctx) => {
         // Clients that copy their HTTP headers into connectionParams send "Authorization"; accept it too.
@@ -208,8 +217,8 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       onSubscribe: async (ctx, _id, payload) => {
         const apiKey = ctx.extra.apiKey!;
         // graphql-ws has already registered this operation, so it is included in the count.
-        if (Object.keys(ctx.subscriptions).length > LIMITS.subscriptionsPerConnection) {
-          return limitError(`At most ${LIMITS.subscriptionsPerConnection} operations may run at once on one connection.`);
+        if (Object.keys(ctx.subscriptions).length > limits.subscriptionsPerConnection) {
+          return limitError(`At most ${limits.subscriptionsPerConnection} operations may run at once on one connection.`);
         }
         // Checked here too (the resolver checks for SSE), so WebSocket clients get a proper error message.
         if (options.sessions.count(apiKey.id, 'subscription') >= options.sessions.subscriptionsPerKey) {
@@ -251,6 +260,7 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
     },
     wss,
     options.log,
+    options.webSocketKeepAliveMs,
   );
 
   return {

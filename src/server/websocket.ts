@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, type ConnectionInitMessage, type ServerOptions } from 'graphql-ws';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
-import { clientGoneFields, isClientGone } from './client-gone.js';
+import { clientGoneFields, isClientGone } from './http.js';
 import { isDatabaseUnavailable } from '../db/open.js';
 import type { Logger } from '../logger.js';
 
@@ -31,7 +31,7 @@ export function serveGraphqlWs<P extends ConnectionInitMessage['payload'], E ext
   options: ServerOptions<P, WsExtra & Partial<E>>,
   wss: WebSocketServer,
   log: Logger,
-  keepAliveMs = 12_000,
+  keepAliveMs: number,
 ): void {
   const server = makeServer(options);
   wss.options.handleProtocols = handleProtocols;

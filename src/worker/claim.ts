@@ -76,7 +76,8 @@ async function claimOne(
  * has, and generations past their deadline, come first and need no submit slot; a new submit is claimed
  * only while the in-flight cap and the per-minute rate limit allow, and takes a slot in the same commit.
  * A submit whose answer is not recorded yet is left to its sender for the whole submit window, even when its
- * lease lapsed, and a worker never claims what it is still driving.
+ * lease lapsed, and a worker never claims what it is still driving. Submit records older than an hour count
+ * for nothing (the rate limit looks back one minute): they are cleared after a claimed submit when `pruneIsDue`.
  */
 export async function claimNext(
   db: Db,
@@ -84,6 +85,7 @@ export async function claimNext(
   leaseMs: number,
   limits: SubmitLimits,
   exclusions: ClaimExclusions,
+  pruneIsDue: () => boolean,
 ): Promise<GenerationRow | null> {
   // One transaction for both kinds of claim: a new job (the common wake-up) costs no extra round trips.
   return db.transaction(async (tx) => {
@@ -124,14 +126,6 @@ export async function claimNext(
     }
     return row;
   });
-}
-
-/** Old submit records only need clearing now and then; once a minute per process keeps the table small. */
-let lastPruneAt = 0;
-function pruneIsDue(): boolean {
-  if (Date.now() - lastPruneAt < 60_000) return false;
-  lastPruneAt = Date.now();
-  return true;
 }
 
 /** Extends our lease. False when it is no longer ours or the generation stopped being active (canceled). */

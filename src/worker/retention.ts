@@ -3,6 +3,7 @@ import type { Db } from '../db/open.js';
 import { transition } from '../events/timeline.js';
 import { terminalStatuses } from '../generations/statuses.js';
 import { generationEvents, generations } from '../db/schema.js';
+import { DEFAULTS } from '../config/defaults.js';
 import type { Logger } from '../logger.js';
 import type { VideoStorage } from '../storage/local.js';
 
@@ -19,9 +20,10 @@ export interface RetentionOptions {
    * arrive and gives up after its idle timeout or the generation's deadline, so such a file is a dead one's.
    */
   partialFileMaxAgeMs: number;
+  /** Videos expired per run; the rest wait for the next one. @default DEFAULTS.retention.batchSize */
+  batchSize?: number;
 }
 
-const BATCH = 100;
 const daysAgo = (days: number) => sql`now() - ${days} * interval '1 day'`;
 
 /**
@@ -47,7 +49,7 @@ export async function applyRetention(options: RetentionOptions): Promise<{ video
           lt(generations.completedAt, daysAgo(options.videoRetentionDays)),
         ),
       )
-      .limit(BATCH);
+      .limit(options.batchSize ?? DEFAULTS.retention.batchSize.default);
     for (const { id, videoKey } of expired) {
       const marked = await transition(db, id, {
         from: ['SUCCEEDED'],
@@ -81,4 +83,26 @@ export async function applyRetention(options: RetentionOptions): Promise<{ video
   }
   if (videos || events || partialFiles) log.info('retention applied', { videos, events, partialFiles });
   return { videos, events, partialFiles };
+}
+
+export interface RetentionSchedule {
+  /** Applies retention now and then every `intervalMs`. */
+  start(): void;
+  stop(): void;
+}
+
+/** Runs {@link applyRetention} on a timer; a failed run is logged and the next one tries again. */
+export function createRetentionSchedule(options: RetentionOptions & { intervalMs: number }): RetentionSchedule {
+  let timer: NodeJS.Timeout | undefined;
+  const run = () => applyRetention(options).catch((error: unknown) => options.log.error('retention failed', { err: error }));
+  return {
+    start() {
+      void run();
+      timer = setInterval(() => void run(), options.intervalMs);
+      timer.unref();
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
 }

@@ -15,8 +15,14 @@ export interface WorkerOptions extends Omit<RunnerDeps, 'db' | 'workerId'> {
   concurrency: number;
   /** Caps on new submits, shared with every other worker through Postgres. */
   submitLimits: SubmitLimits;
-  /** Look for due work this often even without a notification (retries, expired leases). @default 1000 */
-  sweepMs?: number;
+  /** Look for due work this often even without a notification (retries, expired leases). */
+  sweepMs: number;
+  /** Lease renewals per lease period, and the shortest wait between two. */
+  heartbeat: { perLease: number; minMs: number };
+  /** How often this worker clears old submit records after a claimed submit. */
+  submitLogPruneMs: number;
+  /** Key prefixes remembered before the cache starts over. */
+  keyPrefixCacheSize: number;
 }
 
 export interface Worker {
@@ -43,13 +49,20 @@ export function createWorker(options: WorkerOptions): Worker {
   let claimAgain = false;
   let sweepTimer: NodeJS.Timeout | undefined;
   let unlisten: (() => Promise<void>) | undefined;
+  // Old submit records only need clearing now and then: once per `submitLogPruneMs` keeps the table small.
+  let lastSubmitLogPruneAt = 0;
+  const submitLogPruneIsDue = () => {
+    if (Date.now() - lastSubmitLogPruneAt < options.submitLogPruneMs) return false;
+    lastSubmitLogPruneAt = Date.now();
+    return true;
+  };
   // A key's prefix never changes, so each is looked up once: one round trip less before a submit.
   const keyPrefixes = new Map<string, Promise<string | null>>();
   const prefixOf = (apiKeyId: string | null): Promise<string | null> => {
     if (!apiKeyId) return Promise.resolve(null);
     let prefix = keyPrefixes.get(apiKeyId);
     if (!prefix) {
-      if (keyPrefixes.size >= 10_000) keyPrefixes.clear();
+      if (keyPrefixes.size >= options.keyPrefixCacheSize) keyPrefixes.clear();
       prefix = keyPrefixOf(db, apiKeyId);
       keyPrefixes.set(apiKeyId, prefix);
       prefix.catch(() => keyPrefixes.delete(apiKeyId));
@@ -67,10 +80,8 @@ export function createWorker(options: WorkerOptions): Worker {
       do {
         claimAgain = false;
         while (!stopping && running.size < options.concurrency) {
-          const row = await claimNext(db, id, options.leaseMs, options.submitLimits, {
-            driving: [...running.keys()],
-            submitWindowMs: submitWindow,
-          });
+          const exclusions = { driving: [...running.keys()], submitWindowMs: submitWindow };
+          const row = await claimNext(db, id, options.leaseMs, options.submitLimits, exclusions, submitLogPruneIsDue);
           if (!row) break;
           drive(row.id, row);
         }
@@ -95,7 +106,8 @@ export function createWorker(options: WorkerOptions): Worker {
         log.warn('lease renewal failed', { err: error });
       }
     };
-    const heartbeat = setInterval(() => void check(), Math.max(100, Math.floor(options.leaseMs / 3)));
+    const heartbeatMs = Math.max(options.heartbeat.minMs, Math.floor(options.leaseMs / options.heartbeat.perLease));
+    const heartbeat = setInterval(() => void check(), heartbeatMs);
     // A change made by someone else (a cancel) shows up as a notification: re-check our lease at once.
     const unsubscribe = options.bus.subscribe(generationId, () => void check());
     const started = Date.now();
@@ -132,7 +144,7 @@ export function createWorker(options: WorkerOptions): Worker {
         () => void fillSlots(),
         () => void fillSlots(),
       );
-      sweepTimer = setInterval(() => void fillSlots(), options.sweepMs ?? 1000);
+      sweepTimer = setInterval(() => void fillSlots(), options.sweepMs);
       void fillSlots();
     },
     async stop() {

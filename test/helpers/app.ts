@@ -42,7 +42,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     SEGMIND_POLL_MAX_MS: '500',
     ...env,
   });
-  const app = await createApp(config, { log: createLogger(config.logLevel, lineDestination((line) => logs.push(line))) });
+  const app = await createApp(config, { log: createLogger(config.server.logLevel, lineDestination((line) => logs.push(line))) });
   const url = await app.start();
   // Every test server has a key its helpers send: the development key, or a fresh one when keys already exist.
   const key = env.DATABASE_URL ? await keyForDatabase(env.DATABASE_URL) : (app.developmentKey ?? (await createKey(app.database.db)).key);

@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import type { Config } from '../config/index.js';
+import type { Database } from '../db/open.js';
+import type { EventBus } from '../events/bus.js';
+import type { Provider } from '../graphql/context.js';
+import type { Logger } from '../logger.js';
+import type { SegmindClient } from '../segmind/api.js';
+import { simulatedDurationFactor } from '../segmind/simulator/jobs.js';
+import type { VideoStorage } from '../storage/local.js';
+import { createJobDurationEstimator, type JobDurationEstimator } from '../worker/history.js';
+import { createRetentionSchedule } from '../worker/retention.js';
+import { upstreamNameOf } from '../worker/upstream-name.js';
+import { createWorker, type Worker } from '../worker/worker.js';
+import type { Metrics } from './metrics.js';
+
+/** Where the worker sends jobs: Segmind, or the simulator this process started. */
+export interface SegmindTarget {
+  baseUrl: string;
+  apiKey: string;
+  /** True when it is the embedded simulator, whose loopback address then becomes a trusted download host. */
+  simulated: boolean;
+}
+
+export interface WorkerRoleOptions {
+  config: Config;
+  log: Logger;
+  database: Database;
+  bus: EventBus;
+  storage: VideoStorage;
+  metrics: Metrics;
+  provider: Provider;
+  segmind: SegmindClient;
+  segmindTarget: SegmindTarget;
+  /** The fetch result videos are downloaded with (instrumented like the Segmind client's). */
+  download: typeof fetch;
+}
+
+/** The worker and the retention timer that runs beside it. */
+export interface WorkerRole {
+  worker: Worker;
+  start(): Promise<void>;
+  /** Stops retention, then lets in-flight work reach a safe point and hand its leases back. */
+  stop(): Promise<void>;
+}
+
+/** With the built-in simulator, a `[sim:slow]` prompt takes its ten-fold time in the estimate too. */
+const simulatedJobEstimate =
+  (estimate: JobDurationEstimator, simulated: boolean): JobDurationEstimator =>
+  async (job) =>
+    (await estimate(job)) * (simulated ? simulatedDurationFactor(job.prompt) : 1);
+
+export function createWorkerRole(options: WorkerRoleOptions): WorkerRole {
+  const { config, log, database, storage, segmindTarget } = options;
+  const { segmind, worker: tuning } = config;
+  const worker = createWorker({
+    database,
+    bus: options.bus,
+    segmind: options.segmind,
+    download: options.download,
+    metrics: options.metrics,
+    submitLimits: {
+      // Segmind's rate limit is per key; workers share it through Postgres under a hash, never the key.
+      keyId: createHash('sha256').update(segmindTarget.apiKey).digest('hex').slice(0, 16),
+      maxInFlight: segmind.maxInFlight,
+      submitsPerMinute: segmind.submitsPerMinute,
+    },
+    storage,
+    log,
+    concurrency: tuning.concurrency,
+    leaseMs: tuning.leaseMs,
+    heartbeat: { perLease: tuning.heartbeatsPerLease, minMs: tuning.minHeartbeatMs },
+    sweepMs: tuning.sweepMs,
+    submitLogPruneMs: tuning.submitLogPruneMs,
+    keyPrefixCacheSize: tuning.keyPrefixCacheSize,
+    submitPatience: { requestTimeoutMs: segmind.requestTimeoutMs, commitPatienceMs: tuning.commitPatienceMs },
+    pollMinMs: segmind.pollMinMs,
+    pollMaxMs: segmind.pollMaxMs,
+    expectedJobMs: simulatedJobEstimate(
+      createJobDurationEstimator(database.db, segmindTarget.simulated ? segmind.simulatorProcessingMs : segmind.expectedJobMs),
+      segmindTarget.simulated,
+    ),
+    backoff: tuning.backoff,
+    upstreamName: upstreamNameOf(options.provider),
+    maxVideoBytes: config.storage.maxVideoMb * 1024 * 1024,
+    downloadPolicy: {
+      // The simulator's loopback address and port are allowed only when we started the simulator ourselves:
+      // nothing else on loopback (this server's own /metrics, a database) is.
+      allowedHosts: segmindTarget.simulated ? [...segmind.outputHosts, new URL(segmindTarget.baseUrl).host] : segmind.outputHosts,
+      headersTimeoutMs: segmind.requestTimeoutMs,
+      idleTimeoutMs: segmind.requestTimeoutMs,
+    },
+  });
+  const retention = createRetentionSchedule({
+    db: database.db,
+    storage,
+    log,
+    videoRetentionDays: config.retention.videoDays,
+    eventRetentionDays: config.retention.eventDays,
+    // Never younger than a generation may live: no download outlasts its generation's deadline.
+    partialFileMaxAgeMs: Math.max(config.retention.partialFileMaxAgeMs, config.limits.generationDeadlineMs),
+    batchSize: config.retention.batchSize,
+    intervalMs: config.retention.intervalMs,
+  });
+  return {
+    worker,
+    async start() {
+      await worker.start();
+      retention.start();
+    },
+    async stop() {
+      retention.stop();
+      await worker.stop();
+    },
+  };
+}
