@@ -5,6 +5,7 @@ import { cancelMessage, chargeMayApply, costOnCancel, neverSentSql, NOTHING_CHAR
 import { NotCancelableError, NotFoundError } from './errors.js';
 import { findGeneration } from './lookup.js';
 import { isTerminal } from './statuses.js';
+import { EventType } from '../contract/event-types.js';
 
 /** A canceled generation, and whether Segmind may still charge for it. */
 export interface CancelOutcome {
@@ -38,7 +39,7 @@ export async function cancelGeneration(db: Db, apiKeyId: string, id: string): Pr
         etaSeconds: null,
         ...costOnCancel,
       },
-      event: (row) => ({ type: 'canceled', message: cancelMessage(chargeMayApply(row)), data: { chargeMayApply: chargeMayApply(row) } }),
+      event: (row) => ({ type: EventType.Canceled, message: cancelMessage(chargeMayApply(row)), data: { chargeMayApply: chargeMayApply(row) } }),
     });
     if (canceled) return outcome(canceled);
   }
@@ -54,7 +55,7 @@ export async function cancelUnsubmittedTx(tx: Tx, apiKeyId: string, message: str
   const canceled = await cancelQueuedOfKeyTx(tx, apiKeyId, {
     where: neverSentSql,
     set: NOTHING_CHARGED,
-    event: { type: 'canceled', message, data: { chargeMayApply: false } },
+    event: { type: EventType.Canceled, message, data: { chargeMayApply: false } },
   });
   return canceled.length;
 }

@@ -6,6 +6,7 @@ import { transition } from '../events/timeline.js';
 import type { GenerationRow, NewGenerationRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { InputError, UploadFailedError } from './errors.js';
+import { EventType } from '../contract/event-types.js';
 
 /**
  * Frames a client uploads instead of naming a URL: checked by their bytes, read once, and stored at Segmind's
@@ -141,7 +142,7 @@ export function completeFrameUpload(
     from: ['QUEUED'],
     leaseOwner: row.leaseOwner ?? undefined,
     set: { ...urls, deadlineAt, leaseOwner: null, leaseExpiresAt: null, runAfter: new Date() },
-    event: { type: 'frames_uploaded', message: 'The uploaded frames are stored at Segmind.' },
+    event: { type: EventType.FramesUploaded, message: 'The uploaded frames are stored at Segmind.' },
   });
 }
 

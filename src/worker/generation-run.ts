@@ -12,6 +12,7 @@ import type { JobDurationEstimator } from './history.js';
 import type { BackoffOptions } from './retry-policy.js';
 import type { SubmitPatience } from './submit-window.js';
 import type { UpstreamName } from './upstream-name.js';
+import { EventType } from '../contract/event-types.js';
 
 /** Everything a worker needs to drive one generation. */
 export interface RunnerDeps {
@@ -95,7 +96,7 @@ export class GenerationRun {
         leaseOwner: null,
         leaseExpiresAt: null,
       },
-      { type: 'failed', message: failure.message, data: { code: failure.code } },
+      { type: EventType.Failed, message: failure.message, data: { code: failure.code } },
     );
   }
 

@@ -7,6 +7,7 @@ import { nextPollDelay } from './poll-schedule.js';
 import { decide } from './retry-policy.js';
 import { capitalized } from './upstream-name.js';
 import { checkReportedCost, upstreamSecondsOrOwn } from './upstream-values.js';
+import { EventType } from '../contract/event-types.js';
 
 /**
  * Progress ticks are written when the bar moves by this much, and at most every 2 s (or a twentieth of the
@@ -58,7 +59,7 @@ export async function pollUntilDone(run: GenerationRun): Promise<{ url: string; 
             upstreamSeconds: upstreamSecondsOrOwn(result.totalSeconds, (Date.now() - submittedAt) / 1000),
             ...(cost !== undefined && { costUsd: cost.toFixed(4), costFinal: true }),
           },
-          { type: 'storing', message: `${capitalized(run.upstream)} finished; copying the video into storage.` },
+          { type: EventType.Storing, message: `${capitalized(run.upstream)} finished; copying the video into storage.` },
         );
         return { url: result.outputUrl, contentType: result.contentType };
       }
@@ -94,7 +95,7 @@ async function believedCost(run: GenerationRun, result: ResultAnswer): Promise<n
   await run.update(
     {},
     {
-      type: 'cost_ignored',
+      type: EventType.CostIgnored,
       message: `${capitalized(run.upstream)} reported a charge of $${result.cost}, ${check.reason}; the estimate of $${Number(run.row.costUsd).toFixed(2)} is kept.`,
       data: { reportedUsd: result.cost, listPriceUsd },
     },
@@ -129,7 +130,7 @@ async function reportProgress(run: GenerationRun, elapsedMs: number, expectedMs:
   };
   if (upstream === 'PROCESSING' && run.row.status === 'SUBMITTED') {
     const message = `${capitalized(run.upstream)} is generating the video.`;
-    await run.update({ status: 'PROCESSING', ...forward }, { type: 'processing', message });
+    await run.update({ status: 'PROCESSING', ...forward }, { type: EventType.Processing, message });
     run.lastTickAt = Date.now();
     return;
   }

@@ -5,6 +5,7 @@ import { terminalStatuses } from '../generations/statuses.js';
 import { generations, type GenerationRow, type GenerationStatus } from '../db/schema.js';
 import { progressAt } from './eta.js';
 import type { UpstreamName } from './upstream-name.js';
+import { EventType } from '../contract/event-types.js';
 
 /** A submit Segmind accepted, as its sender knows it. */
 export interface AcceptedSubmit {
@@ -52,7 +53,7 @@ export async function recordSegmindRequestId(db: Db, submit: AcceptedSubmit): Pr
       leaseOwner: submit.workerId,
       leaseExpiresAt: sql`now() + ${submit.leaseMs} * interval '1 millisecond'`,
     },
-    event: { type: 'submitted', message: `Sent to ${submit.upstreamName ?? 'Segmind'}.`, data: { attempt: submit.attempt } },
+    event: { type: EventType.Submitted, message: `Sent to ${submit.upstreamName ?? 'Segmind'}.`, data: { attempt: submit.attempt } },
   });
   if (submitted) return { outcome: 'submitted', row: submitted };
   const [ended] = await db

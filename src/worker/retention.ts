@@ -6,6 +6,7 @@ import { generationEvents, generations } from '../db/schema.js';
 import { DEFAULTS } from '../config/defaults.js';
 import type { Logger } from '../logger.js';
 import type { VideoStorage } from '../storage/local.js';
+import { EventType } from '../contract/event-types.js';
 
 export interface RetentionOptions {
   db: Db;
@@ -54,7 +55,7 @@ export async function applyRetention(options: RetentionOptions): Promise<{ video
       const marked = await transition(db, id, {
         from: ['SUCCEEDED'],
         set: { videoExpiredAt: new Date() },
-        event: { type: 'video_expired', message: `The stored video was deleted after ${options.videoRetentionDays} days.` },
+        event: { type: EventType.VideoExpired, message: `The stored video was deleted after ${options.videoRetentionDays} days.` },
       });
       if (!marked || !videoKey) continue;
       await storage.remove(videoKey);

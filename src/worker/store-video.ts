@@ -5,6 +5,7 @@ import { storeResult, UnsafeDownloadError } from '../storage/safe-download.js';
 import { Stopped, type GenerationRun } from './generation-run.js';
 import { decide } from './retry-policy.js';
 import { capitalized } from './upstream-name.js';
+import { EventType } from '../contract/event-types.js';
 
 const COPY_FAILED = 'The finished video could not be copied into storage.';
 
@@ -74,7 +75,7 @@ export async function storeVideo(run: GenerationRun, url: string): Promise<void>
         leaseOwner: null,
         leaseExpiresAt: null,
       },
-      { type: 'succeeded', message: 'The video is ready.' },
+      { type: EventType.Succeeded, message: 'The video is ready.' },
     ),
   );
 }

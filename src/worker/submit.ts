@@ -9,6 +9,7 @@ import { recordSegmindRequestId } from './record-segmind-request-id.js';
 import { decide } from './retry-policy.js';
 import { recordingGivesUpAfterMs } from './submit-window.js';
 import { capitalized } from './upstream-name.js';
+import { EventType } from '../contract/event-types.js';
 
 /** What Segmind is sent for a generation. */
 export function toVeoInput(row: GenerationRow): VeoInput {
@@ -40,7 +41,7 @@ export async function submitJob(run: GenerationRun): Promise<boolean> {
     await run.update(
       {},
       {
-        type: 'resubmitting_after_crash',
+        type: EventType.ResubmittingAfterCrash,
         message: `A worker stopped after sending this job to ${run.upstream} and before recording its answer. It is sent again; ${run.upstream} may bill both submissions.`,
         data: { previousSubmitStartedAt: row.submitStartedAt.toISOString() },
       },
@@ -104,7 +105,7 @@ async function resubmittedAfterCrashBefore(run: GenerationRun): Promise<boolean>
   const [earlier] = await run.deps.db
     .select({ id: generationEvents.id })
     .from(generationEvents)
-    .where(and(eq(generationEvents.generationId, run.row.id), eq(generationEvents.type, 'resubmitting_after_crash')))
+    .where(and(eq(generationEvents.generationId, run.row.id), eq(generationEvents.type, EventType.ResubmittingAfterCrash)))
     .limit(1);
   return earlier !== undefined;
 }
@@ -135,7 +136,7 @@ async function submitFailed(run: GenerationRun, error: unknown, marked: Generati
         etaSeconds: etaSecondsFor(decision.delayMs + expectedMs),
       },
       {
-        type: 'rate_limited',
+        type: EventType.RateLimited,
         message: `${capitalized(run.upstream)} is rate limiting submissions; waiting until ${nextAttemptAt.toISOString()} to send it.`,
         data: { reason: decision.reason, nextAttemptAt: nextAttemptAt.toISOString(), waits: marked.rateLimitWaits + 1 },
       },
@@ -145,7 +146,7 @@ async function submitFailed(run: GenerationRun, error: unknown, marked: Generati
   await run.update(
     { ...reschedule, etaSeconds: etaSecondsFor(decision.delayMs + expectedMs) },
     {
-      type: 'retry_scheduled',
+      type: EventType.RetryScheduled,
       message: `Submission attempt ${marked.attempts} failed (${decision.reason}); next attempt at ${nextAttemptAt.toISOString()}.`,
       data: { attempt: marked.attempts, reason: decision.reason, nextAttemptAt: nextAttemptAt.toISOString() },
     },
