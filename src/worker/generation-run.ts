@@ -5,7 +5,6 @@ import type { GenerationRow } from '../db/schema.js';
 import { costOnFailure, type Failure } from '../generations/charges.js';
 import type { Logger } from '../logger.js';
 import type { SegmindClient } from '../segmind/api.js';
-import type { Metrics } from '../server/metrics.js';
 import type { VideoStorage } from '../storage/local.js';
 import type { DownloadPolicy } from '../storage/safe-download.js';
 import type { JobDurationEstimator } from './history.js';
@@ -13,6 +12,12 @@ import type { BackoffOptions } from './retry-policy.js';
 import type { SubmitPatience } from './submit-window.js';
 import type { UpstreamName } from './upstream-name.js';
 import { EventType } from '../contract/event-types.js';
+
+/** The measurements a run reports: time spent in each status, and waits for Segmind's rate limit. */
+export interface WorkerMetrics {
+  statusDuration: { observe(labels: { status: string }, seconds: number): void };
+  rateLimitWaits: { inc(): void };
+}
 
 /** Everything a worker needs to drive one generation. */
 export interface RunnerDeps {
@@ -37,7 +42,9 @@ export interface RunnerDeps {
   download?: typeof fetch;
   /** Where result videos may come from. */
   downloadPolicy: DownloadPolicy;
-  metrics?: Pick<Metrics, 'statusDuration' | 'rateLimitWaits'>;
+  /** What the worker measures; the server's Prometheus registry provides it (a structural type, so the worker
+   * does not depend on the server). */
+  metrics?: WorkerMetrics;
   /** Who runs the jobs, as timeline messages name it. @default 'Segmind' */
   upstreamName?: UpstreamName;
 }
