@@ -12,7 +12,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'graphql-ws';
 import { createSegmindSimulator, type SegmindSimulator } from '../src/segmind/simulator/index.js';
-import { median } from '../src/worker/poll-schedule.js';
+import { median } from '../src/worker/job-timing.js';
 import {
   collectUpdates,
   createBenchDatabase,

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { submitWindowMs } from '../src/worker/submit-window.js';
+import { submitWindowMs } from '../src/worker/record-segmind-request-id.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { GENERATE, GET } from './helpers/operations.js';

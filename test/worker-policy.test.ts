@@ -4,7 +4,7 @@ import { loadConfig } from '../src/config/index.js';
 import { ConfigError } from '../src/generations/errors.js';
 import type { GenerationErrorCode } from '../src/generations/errors.js';
 import { backoffMs, decide, type BackoffOptions, type Decision } from '../src/worker/retry-policy.js';
-import { estimateProgress, progressAt } from '../src/worker/eta.js';
+import { estimateProgress, progressAt } from '../src/worker/job-timing.js';
 import { kindForHttpStatus, SegmindError, type SegmindErrorKind } from '../src/segmind/errors.js';
 import { parseRange } from '../src/storage/video-route.js';
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/open.js';
-import { cancelUnsubmittedTx } from '../generations/cancel.js';
+import { cancelUnsubmittedTx } from '../generations/lifecycle.js';
 import { apiKeys } from '../db/schema.js';
 import { apiKeyRevoked, listenTo, notifyTx } from '../events/channels.js';
 

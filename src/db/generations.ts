@@ -1,5 +1,5 @@
-import { and, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
-import type { Db } from './open.js';
+import { and, desc, eq, inArray, lt, or, type SQL, gte, isNull, sql } from 'drizzle-orm';
+import type { Db, Tx } from './open.js';
 import { apiKeys, generations, type GenerationRow, type GenerationStatus } from './schema.js';
 
 /** A generation by id; with `apiKeyId`, only when that key owns it (anything else looks missing). */
@@ -45,4 +45,73 @@ export async function ownerKeyIsActive(db: Db, generationId: string): Promise<bo
     .leftJoin(apiKeys, eq(apiKeys.id, generations.apiKeyId))
     .where(eq(generations.id, generationId));
   return !row || row.revokedAt === null;
+}
+
+/**
+ * The reads admission makes inside its transaction. Each one is a plain query; which of them run, in what order
+ * and what their answers mean is decided in generations/admission.ts.
+ */
+
+/** Advisory lock that serializes server-wide budget checks (only taken when a server budget is set). */
+const SERVER_BUDGET_LOCK = 7_206_411_343;
+
+/**
+ * Locks the key's row and reads whether it is revoked: `update` makes concurrent admissions of the key take
+ * turns, `share` lets them run in parallel. Either waits for a revocation in progress. Null when the key is gone.
+ */
+export async function lockKeyRow(tx: Tx, apiKeyId: string, mode: 'update' | 'share'): Promise<{ revokedAt: Date | null } | null> {
+  const [key] = await tx.select({ revokedAt: apiKeys.revokedAt }).from(apiKeys).where(eq(apiKeys.id, apiKeyId)).for(mode);
+  return key ?? null;
+}
+
+/** The key's generation created with this idempotency key, if any. */
+export async function findByIdempotencyKey(tx: Tx, apiKeyId: string, idempotencyKey: string): Promise<GenerationRow | null> {
+  const [earlier] = await tx
+    .select()
+    .from(generations)
+    .where(and(eq(generations.apiKeyId, apiKeyId), eq(generations.idempotencyKey, idempotencyKey)));
+  return earlier ?? null;
+}
+
+/** How many of the key's generations are in one of `statuses`. */
+export async function countInStatuses(tx: Tx, apiKeyId: string, statuses: readonly GenerationStatus[]): Promise<number> {
+  const [active] = await tx
+    .select({ n: sql<number>`count(*)::int` })
+    .from(generations)
+    .where(and(eq(generations.apiKeyId, apiKeyId), inArray(generations.status, [...statuses])));
+  return Number(active?.n ?? 0);
+}
+
+const startOfUtcDay = sql`date_trunc('day', now() at time zone 'utc') at time zone 'utc'`;
+
+/**
+ * The summed cost in USD of what was created today (UTC, on the database's clock), what ended today and what is
+ * in one of `runningStatuses`; of one key's generations, or of every key's when `apiKeyId` is omitted.
+ */
+export async function costOfToday(tx: Tx, runningStatuses: readonly GenerationStatus[], apiKeyId?: string): Promise<number> {
+  const countsToday = or(
+    gte(generations.createdAt, startOfUtcDay),
+    gte(generations.completedAt, startOfUtcDay),
+    inArray(generations.status, [...runningStatuses]),
+  );
+  const [row] = await tx
+    .select({ usd: sql<string>`coalesce(sum(${generations.costUsd}), 0)::text` })
+    .from(generations)
+    .where(and(countsToday, apiKeyId ? eq(generations.apiKeyId, apiKeyId) : undefined));
+  return Number(row?.usd ?? 0);
+}
+
+/** Makes server-wide budget checks take turns until the transaction ends. */
+export async function lockServerBudget(tx: Tx): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${SERVER_BUDGET_LOCK})`);
+}
+
+/**
+ * Removes an admitted generation with its timeline, while `leaseOwner` still holds it and Segmind was never sent
+ * it: admission undone, as for a request whose frames could not be uploaded.
+ */
+export async function deleteUnsent(db: Db, id: string, leaseOwner: string): Promise<void> {
+  await db
+    .delete(generations)
+    .where(and(eq(generations.id, id), eq(generations.leaseOwner, leaseOwner), isNull(generations.segmindRequestId)));
 }

@@ -13,7 +13,7 @@ import {
   type Table,
 } from 'drizzle-orm';
 import { EventType, replayOnlyEventTypes } from '../contract/event-types.js';
-import { activeStatuses } from '../generations/statuses.js';
+import { activeStatuses } from '../generations/lifecycle.js';
 import type { Db, Tx } from '../db/open.js';
 import {
   generationEvents,

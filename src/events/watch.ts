@@ -1,7 +1,7 @@
 import { Repeater } from 'graphql-yoga';
 import type { Db } from '../db/open.js';
 import { getGeneration } from '../db/generations.js';
-import { isTerminal } from '../generations/statuses.js';
+import { isTerminal } from '../generations/lifecycle.js';
 import type { GenerationRow } from '../db/schema.js';
 import type { EventBus } from './bus.js';
 

@@ -1,9 +1,9 @@
 import type { Db, Tx } from '../db/open.js';
-import { countInStatuses, costOfToday, findByIdempotencyKey, lockKeyRow, lockServerBudget } from '../db/admission-queries.js';
+import { countInStatuses, costOfToday, findByIdempotencyKey, lockKeyRow, lockServerBudget } from '../db/generations.js';
 import { insertGenerationTx } from '../events/timeline.js';
 import type { GenerationRow, NewGenerationRow } from '../db/schema.js';
 import { BudgetExceededError, IdempotencyKeyReusedError, TooManyActiveGenerationsError } from './errors.js';
-import { activeStatuses } from './statuses.js';
+import { activeStatuses } from './lifecycle.js';
 
 /** The key was revoked after the request was authenticated and before it was admitted. */
 export class KeyRevokedError extends Error {

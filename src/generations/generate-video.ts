@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Db } from '../db/open.js';
-import { deleteUnsent } from '../db/admission-queries.js';
+import { deleteUnsent } from '../db/generations.js';
 import { getGeneration } from '../db/generations.js';
 import type { GenerationRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';

@@ -1,7 +1,7 @@
 import { createGraphQLError } from 'graphql-yoga';
 import { listEvents } from '../events/timeline.js';
 import type { GenerationEventRow, GenerationRow } from '../db/schema.js';
-import { cancelGeneration } from '../generations/cancel.js';
+import { cancelGeneration } from '../generations/lifecycle.js';
 import { NotCancelableError, NotFoundError, type GenerationErrorCode } from '../generations/errors.js';
 import type { AspectRatio, Resolution } from '../generations/request.js';
 import {

@@ -7,9 +7,9 @@ import type { Logger } from '../logger.js';
 import type { SegmindClient } from '../segmind/api.js';
 import { simulatedDurationFactor } from '../segmind/simulator/jobs.js';
 import type { VideoStorage } from '../storage/local.js';
-import { createJobDurationEstimator, type JobDurationEstimator } from '../worker/history.js';
+import { createJobDurationEstimator, type JobDurationEstimator } from '../worker/job-timing.js';
 import { createRetentionSchedule } from '../worker/retention.js';
-import { upstreamNameOf } from '../worker/upstream-name.js';
+import { upstreamNameOf } from '../generations/charges.js';
 import { createWorker, type Worker } from '../worker/worker.js';
 import type { Metrics } from './metrics.js';
 

@@ -1,6 +1,6 @@
 import { and, asc, count, eq, gt, inArray, isNotNull, isNull, lt, lte, ne, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../db/open.js';
-import { activeStatuses } from '../generations/statuses.js';
+import { activeStatuses } from '../generations/lifecycle.js';
 import { generations, segmindSubmits, type GenerationRow } from '../db/schema.js';
 
 const expiresIn = (ms: number) => sql`now() + ${ms} * interval '1 millisecond'`;

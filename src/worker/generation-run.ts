@@ -7,10 +7,10 @@ import type { Logger } from '../logger.js';
 import type { SegmindClient } from '../segmind/api.js';
 import type { VideoStorage } from '../storage/local.js';
 import type { DownloadPolicy } from '../storage/safe-download.js';
-import type { JobDurationEstimator } from './history.js';
+import type { JobDurationEstimator } from './job-timing.js';
 import type { BackoffOptions } from './retry-policy.js';
-import type { SubmitPatience } from './submit-window.js';
-import type { UpstreamName } from './upstream-name.js';
+import type { SubmitPatience } from './record-segmind-request-id.js';
+import type { UpstreamName } from '../generations/charges.js';
 import { EventType } from '../contract/event-types.js';
 
 /** The measurements a run reports: time spent in each status, and waits for Segmind's rate limit. */

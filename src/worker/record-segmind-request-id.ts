@@ -1,10 +1,10 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/open.js';
 import { transition } from '../events/timeline.js';
-import { terminalStatuses } from '../generations/statuses.js';
+import { terminalStatuses } from '../generations/lifecycle.js';
 import { generations, type GenerationRow, type GenerationStatus } from '../db/schema.js';
-import { progressAt } from './eta.js';
-import type { UpstreamName } from './upstream-name.js';
+import { progressAt } from './job-timing.js';
+import type { UpstreamName } from '../generations/charges.js';
 import { EventType } from '../contract/event-types.js';
 
 /** A submit Segmind accepted, as its sender knows it. */
@@ -65,3 +65,26 @@ export async function recordSegmindRequestId(db: Db, submit: AcceptedSubmit): Pr
   const [current] = await db.select({ segmindRequestId: generations.segmindRequestId }).from(generations).where(eq(generations.id, generationId));
   return { outcome: 'superseded', recordedSegmindRequestId: current?.segmindRequestId ?? null };
 }
+
+/**
+ * From the moment a worker marks a submit (`submit_started_at`) until Segmind's answer is recorded, only that
+ * worker can know whether Segmind accepted — and billed — the job. It waits at most the request timeout for the
+ * answer, then at most the commit patience to record it. Every worker derives the same window from the same two
+ * settings, so nobody sends the job again before the first worker has certainly stopped trying to record it.
+ */
+export interface SubmitPatience {
+  /** Longest a submit request may take (SEGMIND_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
+  /** Longest the worker retries recording the answer through a database outage (COMMIT_PATIENCE_MS). */
+  commitPatienceMs: number;
+}
+
+/** Room for the one write that may still be under way when the sender's patience runs out. */
+const LAST_WRITE_SLACK_MS = 2000;
+
+/** How long after marking a submit its worker starts its last attempt to record Segmind's answer, at the latest. */
+export const recordingGivesUpAfterMs = (patience: SubmitPatience): number =>
+  patience.requestTimeoutMs + patience.commitPatienceMs;
+
+/** How long after a submit was marked no worker may claim it for a new submit: its sender may still record it. */
+export const submitWindowMs = (patience: SubmitPatience): number => recordingGivesUpAfterMs(patience) + LAST_WRITE_SLACK_MS;

@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/open.js';
 import { transition } from '../events/timeline.js';
-import { terminalStatuses } from '../generations/statuses.js';
+import { terminalStatuses } from '../generations/lifecycle.js';
 import { generationEvents, generations } from '../db/schema.js';
 import { DEFAULTS } from '../config/defaults.js';
 import type { Logger } from '../logger.js';

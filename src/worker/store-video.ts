@@ -4,7 +4,7 @@ import { InvalidVideoError, type VerifiedVideo } from '../storage/probe.js';
 import { storeResult, UnsafeDownloadError } from '../storage/safe-download.js';
 import { Stopped, type GenerationRun } from './generation-run.js';
 import { decide } from './retry-policy.js';
-import { capitalized } from './upstream-name.js';
+import { capitalized } from '../generations/charges.js';
 import { EventType } from '../contract/event-types.js';
 
 const COPY_FAILED = 'The finished video could not be copied into storage.';

@@ -3,12 +3,12 @@ import { generationEvents, generations, type GenerationRow } from '../db/schema.
 import { repeatedCrashFailure } from '../generations/charges.js';
 import { SegmindError } from '../segmind/errors.js';
 import type { VeoInput } from '../segmind/types.js';
-import { etaSecondsFor } from './eta.js';
+import { etaSecondsFor } from './job-timing.js';
 import type { GenerationRun } from './generation-run.js';
 import { recordSegmindRequestId } from './record-segmind-request-id.js';
 import { decide } from './retry-policy.js';
-import { recordingGivesUpAfterMs } from './submit-window.js';
-import { capitalized } from './upstream-name.js';
+import { recordingGivesUpAfterMs } from './record-segmind-request-id.js';
+import { capitalized } from '../generations/charges.js';
 import { EventType } from '../contract/event-types.js';
 
 /** What Segmind is sent for a generation. */

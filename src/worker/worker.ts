@@ -5,7 +5,7 @@ import { generationJobs } from '../events/channels.js';
 import type { EventBus } from '../events/bus.js';
 import { claimNext, releaseLease, renewLease, type SubmitLimits } from './claim.js';
 import { keyPrefixOf, runGeneration, type RunnerDeps } from './run.js';
-import { submitWindowMs } from './submit-window.js';
+import { submitWindowMs } from './record-segmind-request-id.js';
 
 export interface WorkerOptions extends Omit<RunnerDeps, 'db' | 'workerId'> {
   database: Database;

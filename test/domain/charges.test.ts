@@ -8,7 +8,7 @@ import { createApiKey, type ApiKey } from '../../src/auth/keys.js';
 import { openDatabase, type Database } from '../../src/db/open.js';
 import { generationEvents, generations, type GenerationRow } from '../../src/db/schema.js';
 import { admitGeneration } from '../../src/generations/admission.js';
-import { cancelGeneration, cancelUnsubmittedTx } from '../../src/generations/cancel.js';
+import { cancelGeneration, cancelUnsubmittedTx } from '../../src/generations/lifecycle.js';
 import {
   costOnFailure,
   NOTHING_CHARGED,

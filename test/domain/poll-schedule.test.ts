@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, nextPollDelay, type PollScheduleOptions } from '../../src/worker/poll-schedule.js';
+import { median, nextPollDelay, type PollScheduleOptions } from '../../src/worker/job-timing.js';
 
 /** When the worker asks Segmind again: rarely while a job is young, at the minimum around its expected end. */
 
