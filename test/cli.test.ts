@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/cli/generate/exit-codes.js';
-import { SAME_PRESS_MS } from '../src/cli/generate/key-press.js';
+import { SAME_PRESS_MS } from '../src/cli/generate/follow.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { createKeyIn } from './helpers/keys.js';
