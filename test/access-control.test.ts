@@ -14,10 +14,9 @@ import { createApp } from '../src/server/compose.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger, lineDestination } from '../src/logger.js';
 import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
-import { collectSse, collectWs, createWsClient } from './helpers/clients.js';
+import { CANCEL, collectSse, collectWs, createWsClient, GENERATE, GET, WATCH } from './helpers/clients.js';
 import { createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { createKeyIn } from './helpers/keys.js';
-import { CANCEL, GENERATE, GET, WATCH } from './helpers/operations.js';
 import { spawnServer } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
@@ -232,6 +231,7 @@ describe.skipIf(!hasPostgres)('authentication on every operation and transport',
       for (const operation of all) {
         const what = `${operation.name} over SSE with ${credential.name}`;
         const { results, completed } = await collectSse(server.url, operation.query, operation.variables, {
+          key: server.key,
           headers: credential.headers,
           timeoutMs: 5000,
         });
@@ -244,7 +244,7 @@ describe.skipIf(!hasPostgres)('authentication on every operation and transport',
     }
     expect(await counts()).toEqual(before);
     // With the key the same subscription streams the generation.
-    const own = await collectSse(server.url, WATCH, { id: ownGeneration }, { headers: bearer(server.key), timeoutMs: 500 });
+    const own = await collectSse(server.url, WATCH, { id: ownGeneration }, { key: server.key, headers: bearer(server.key), timeoutMs: 500 });
     expect(own.results[0]?.data?.generationStatus?.id).toBe(ownGeneration);
   });
 
@@ -323,8 +323,8 @@ describe.skipIf(!hasPostgres)('revoking a key', () => {
     const victimGeneration = await generationOf(victim.key);
     const bystanderGeneration = await generationOf(bystander.key);
 
-    const victimClient = createWsClient(server.url, { authorization: `Bearer ${victim.key}` });
-    const bystanderClient = createWsClient(server.url, { authorization: `Bearer ${bystander.key}` });
+    const victimClient = createWsClient(server.url, { key: victim.key });
+    const bystanderClient = createWsClient(server.url, { key: bystander.key });
     const closes: { who: string; code: number }[] = [];
     victimClient.on('closed', (event) => closes.push({ who: 'victim', code: (event as { code: number }).code }));
     bystanderClient.on('closed', (event) => closes.push({ who: 'bystander', code: (event as { code: number }).code }));
@@ -424,7 +424,7 @@ describe.skipIf(!hasPostgres)('one key cannot see or touch another key’s gener
 
   it('gets NOT_FOUND subscribing over WebSocket and SSE, exactly as for an unknown id', async () => {
     const unknown = randomUUID();
-    const client = createWsClient(server.url, { authorization: `Bearer ${other}` });
+    const client = createWsClient(server.url, { key: other });
     try {
       const foreign = await collectWs(client, WATCH, { id: ownerGeneration }, 5000);
       const missing = await collectWs(client, WATCH, { id: unknown }, 5000);
@@ -435,13 +435,13 @@ describe.skipIf(!hasPostgres)('one key cannot see or touch another key’s gener
     } finally {
       await client.dispose();
     }
-    const sseForeign = await collectSse(server.url, WATCH, { id: ownerGeneration }, { headers: bearer(other), timeoutMs: 5000 });
-    const sseMissing = await collectSse(server.url, WATCH, { id: unknown }, { headers: bearer(other), timeoutMs: 5000 });
+    const sseForeign = await collectSse(server.url, WATCH, { id: ownerGeneration }, { key: server.key, headers: bearer(other), timeoutMs: 5000 });
+    const sseMissing = await collectSse(server.url, WATCH, { id: unknown }, { key: server.key, headers: bearer(other), timeoutMs: 5000 });
     expect(sseForeign.completed).toBe(true);
     expect(sseForeign.results[0]!.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(masked(sseForeign, ownerGeneration)).toBe(masked(sseMissing, unknown));
     // The owner's subscription to the same id streams it.
-    const own = await collectSse(server.url, WATCH, { id: ownerGeneration }, { timeoutMs: 500 });
+    const own = await collectSse(server.url, WATCH, { id: ownerGeneration }, { key: server.key, timeoutMs: 500 });
     expect(own.results[0]?.data?.generationStatus?.id).toBe(ownerGeneration);
   });
 });
@@ -458,7 +458,7 @@ describe.skipIf(!hasPostgres)('signed video links', () => {
     database = await createTestDatabase();
     sim = await startSimulator({ processingMs: 150 });
     server = await startTestApp({ DATABASE_URL: database.url, ...sim.env });
-    const client = createWsClient(server.url);
+    const client = createWsClient(server.url, { key: server.key });
     try {
       for (const prompt of ['the first clip', 'the second clip']) {
         const created = await server.graphql(GENERATE, { input: { prompt, durationSeconds: 4 } });

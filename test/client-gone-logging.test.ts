@@ -7,8 +7,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { EXIT_CODES } from '../src/cli/generate/exit-codes.js';
 import { LIMITS } from '../src/config/limits.js';
+import { GENERATE, WATCH } from './helpers/clients.js';
 import { authHeaders } from './helpers/keys.js';
-import { GENERATE, WATCH } from './helpers/operations.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -53,7 +53,7 @@ describe('a client that goes away', () => {
   async function create(prompt: string): Promise<string> {
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...authHeaders(server.url) },
+      headers: { 'content-type': 'application/json', ...authHeaders(server.key) },
       body: JSON.stringify({ query: GENERATE, variables: { input: { prompt, durationSeconds: 4 } } }),
     });
     const body = (await response.json()) as { data: { generateVideo: { generation: { id: string } } } };
@@ -87,7 +87,7 @@ describe('a client that goes away', () => {
     const abort = new AbortController();
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...authHeaders(server.url) },
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...authHeaders(server.key) },
       body: JSON.stringify({ query: WATCH, variables: { id } }),
       signal: abort.signal,
     });

@@ -3,20 +3,8 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import { createApiKey } from '../../src/auth/keys.js';
 import type { Db } from '../../src/db/open.js';
 
-/** The key tests use for each server they started, so helpers can authenticate without being told. */
-const keysByServer = new Map<string, string>();
-
-export function rememberKey(baseUrl: string, key: string): void {
-  keysByServer.set(baseUrl, key);
-}
-
-export function keyFor(baseUrl: string): string | undefined {
-  return keysByServer.get(baseUrl);
-}
-
-/** `Authorization: Bearer <key>` for a server started by the helpers (nothing when it has no key). */
-export function authHeaders(baseUrl: string): Record<string, string> {
-  const key = keyFor(baseUrl);
+/** `Authorization: Bearer <key>`, or nothing without a key. */
+export function authHeaders(key: string | undefined): Record<string, string> {
   return key ? { authorization: `Bearer ${key}` } : {};
 }
 
