@@ -11,10 +11,10 @@ export const GENERATED_DIR = 'src/contract/generated/';
  * imports only, so the page bundle and dist/ carry no import of either. A document that does not validate against
  * the schema fails generation.
  */
-export function contractCodegenConfig(outputDir: string = GENERATED_DIR): CodegenConfig {
+export function contractCodegenConfig(outputDir: string = GENERATED_DIR, documents: string = OPERATIONS_GLOB): CodegenConfig {
   return {
     schema: 'schema.graphql',
-    documents: OPERATIONS_GLOB,
+    documents,
     silent: true,
     errorsOnly: true,
     generates: {
@@ -35,7 +35,13 @@ export function contractCodegenConfig(outputDir: string = GENERATED_DIR): Codege
   };
 }
 
-/** Writes the generated contract (types and string documents) to `outputDir`; throws when a document is invalid. */
-export async function generateContract(cwd: string, outputDir: string = GENERATED_DIR): Promise<void> {
-  await generate({ ...contractCodegenConfig(outputDir), cwd }, true);
+/**
+ * Writes the generated contract (types and string documents) to `outputDir`, relative to `cwd` or absolute;
+ * throws when a document does not validate against schema.graphql.
+ */
+export async function generateContract(
+  cwd: string,
+  { outputDir = GENERATED_DIR, documents = OPERATIONS_GLOB }: { outputDir?: string; documents?: string } = {},
+): Promise<void> {
+  await generate({ ...contractCodegenConfig(outputDir, documents), cwd }, true);
 }
