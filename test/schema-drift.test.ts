@@ -8,7 +8,16 @@ import { GENERATED_DIR, generateContract } from '../scripts/contract-codegen.js'
 import { printedSchema } from '../src/graphql/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const filesIn = (dir: string) => Object.fromEntries(readdirSync(dir).map((name) => [name, readFileSync(path.join(dir, name), 'utf8')]));
+/** Every file below `dir` by its relative path, with its text. */
+const filesIn = (dir: string) =>
+  Object.fromEntries(
+    readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => {
+        const file = path.join(entry.parentPath, entry.name);
+        return [path.relative(dir, file), readFileSync(file, 'utf8')];
+      }),
+  );
 
 describe('schema.graphql', () => {
   it('matches the schema printed from the code (run `npm run schema:print` after changing the schema)', () => {
@@ -34,7 +43,7 @@ describe('schema.graphql', () => {
 });
 
 describe('the client contract (src/contract/generated)', () => {
-  it('matches what schema:print generates from src/contract/operations and schema.graphql', async () => {
+  it('matches what schema:print generates from src/contract/operations and schema.graphql (run `npm run schema:print`)', async () => {
     const out = await mkdtemp(path.join(os.tmpdir(), 'reelql-contract-'));
     try {
       await generateContract(root, { outputDir: `${out}/` });
@@ -49,7 +58,7 @@ describe('the client contract (src/contract/generated)', () => {
     try {
       const document = path.join(out, 'wrong.graphql');
       await writeFile(document, 'query Wrong($id: ID!) { generation(id: $id) { id noSuchField } }\n');
-      await expect(generateContract(root, { outputDir: `${out}/generated/`, documents: document })).rejects.toThrow(/noSuchField/);
+      await expect(generateContract(root, { outputDir: `${out}/generated/`, documentsFor: () => document })).rejects.toThrow(/noSuchField/);
     } finally {
       await rm(out, { recursive: true, force: true });
     }

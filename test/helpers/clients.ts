@@ -9,7 +9,7 @@ import {
   TestWatchWithEventTimesDocument,
   type TestGenerationFragment,
   type TestGetWithEventTimesQuery,
-} from '../../src/contract/generated/graphql.js';
+} from '../../src/contract/generated/tests/graphql.js';
 import type { GraphqlBody } from './app.js';
 import { authHeaders } from './keys.js';
 

@@ -6,7 +6,7 @@ import {
   type CancelMutation,
   type GenerateMutation,
   type GenerateVideoInput,
-} from '../../contract/generated/graphql.js';
+} from '../../contract/generated/cli/graphql.js';
 import { resolveApiKey, type GenerateOptions } from './args.js';
 
 import { checkOutput, downloadVideo } from './download.js';

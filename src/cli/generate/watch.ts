@@ -1,6 +1,6 @@
 import { CloseCode, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { WatchDocument, type CliGenerationFragment } from '../../contract/generated/graphql.js';
+import { WatchDocument, type CliGenerationFragment } from '../../contract/generated/cli/graphql.js';
 import { CliError, errorFromGraphql, type WireError } from './exit-codes.js';
 
 /** A generation as this command reads it (the CliGeneration fragment of src/contract/operations/cli.graphql). */

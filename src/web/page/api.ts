@@ -1,6 +1,6 @@
 import { CloseCode, createClient, type Client } from 'graphql-ws';
 import { API_ERROR_CODES } from '../../contract/error-codes.js';
-import type { TypedDocumentString } from '../../contract/generated/graphql.js';
+import type { TypedDocumentString } from '../../contract/generated/page/graphql.js';
 
 /**
  * A generated document answering T. Its variables are not checked here: the page builds them from form fields

@@ -1,6 +1,6 @@
 import type { Api } from './api.js';
 import { byId, element, localVideoUrl, show } from './dom.js';
-import { PageCancelDocument } from '../../contract/generated/graphql.js';
+import { PageCancelDocument } from '../../contract/generated/page/graphql.js';
 import { isFinal, type Generation, type GenerationStore } from './store.js';
 import { duration, FAILURE_WORDS, fileSize, money, STATUS_WORDS, time } from './words.js';
 

@@ -1,7 +1,7 @@
 import { ApiError, type Api } from './api.js';
 import { VEO } from '../../contract/veo.js';
 import { byId, show } from './dom.js';
-import { PageEstimateCostDocument, PageGenerateVideoDocument } from '../../contract/generated/graphql.js';
+import { PageEstimateCostDocument, PageGenerateVideoDocument } from '../../contract/generated/page/graphql.js';
 import type { Generation } from './store.js';
 import { API_ERROR_WORDS, budgetWords, inPageWords, money } from './words.js';
 

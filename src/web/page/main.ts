@@ -8,7 +8,7 @@ import { Api, ApiError } from './api.js';
 import { setupCurrentPanel } from './current.js';
 import { setupForm } from './form.js';
 import { initialKey, setupKeySection } from './key.js';
-import { PageGenerationDocument } from '../../contract/generated/graphql.js';
+import { PageGenerationDocument } from '../../contract/generated/page/graphql.js';
 import { setupRecentList } from './recent.js';
 import { GenerationStore, type Generation } from './store.js';
 import { API_ERROR_WORDS, duration } from './words.js';

@@ -1,6 +1,6 @@
 import type { Api } from './api.js';
 import { byId, element, show } from './dom.js';
-import { PageRecentDocument } from '../../contract/generated/graphql.js';
+import { PageRecentDocument } from '../../contract/generated/page/graphql.js';
 import type { Generation, GenerationStore } from './store.js';
 import { dateTime, money, STATUS_WORDS } from './words.js';
 

@@ -4,7 +4,7 @@ import {
   type GenerationStatus,
   type PageGenerationFragment,
   type PageGenerationSummaryFragment,
-} from '../../contract/generated/graphql.js';
+} from '../../contract/generated/page/graphql.js';
 
 /**
  * A generation as the page knows it: the summary the list loads, with the timeline once the page has followed

@@ -1,6 +1,6 @@
 import { API_ERROR_CODES } from '../../contract/error-codes.js';
 /** Plain-language wording for statuses, error codes and numbers. */
-import type { GenerationStatus as Status, PageGenerateVideoMutation } from '../../contract/generated/graphql.js';
+import type { GenerationStatus as Status, PageGenerateVideoMutation } from '../../contract/generated/page/graphql.js';
 import type { Money } from './store.js';
 
 type GenerateVideoResult = PageGenerateVideoMutation['generateVideo'];
