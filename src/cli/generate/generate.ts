@@ -8,7 +8,6 @@ import {
   type GenerateVideoInput,
 } from '../../contract/generated/cli/graphql.js';
 import { resolveApiKey, type GenerateOptions } from './args.js';
-
 import { checkOutput, downloadVideo } from './download.js';
 import { CliError, EXIT_CODES } from './exit-codes.js';
 import { follow, type FollowOutcome } from './follow.js';
