@@ -13,6 +13,8 @@ const CONFIG = {
   importExtension: '.js',
   enumsAsTypes: true,
   strictScalars: true,
+  // Only the types the documents use (their enums and inputs), not the whole schema.
+  onlyOperationTypes: true,
   // How the scalars travel in JSON: DateTime as an ISO string; File only goes up in multipart requests.
   scalars: { DateTime: 'string', File: 'File' },
 };
