@@ -244,7 +244,7 @@ describe.skipIf(!hasPostgres)('authentication on every operation and transport',
     }
     expect(await counts()).toEqual(before);
     // With the key the same subscription streams the generation.
-    const own = await collectSse(server.url, WATCH, { id: ownGeneration }, { key: server.key, headers: bearer(server.key), timeoutMs: 500 });
+    const own = await collectSse(server.url, WATCH, { id: ownGeneration }, { headers: bearer(server.key), timeoutMs: 500 });
     expect(own.results[0]?.data?.generationStatus?.id).toBe(ownGeneration);
   });
 
@@ -435,8 +435,8 @@ describe.skipIf(!hasPostgres)('one key cannot see or touch another key’s gener
     } finally {
       await client.dispose();
     }
-    const sseForeign = await collectSse(server.url, WATCH, { id: ownerGeneration }, { key: server.key, headers: bearer(other), timeoutMs: 5000 });
-    const sseMissing = await collectSse(server.url, WATCH, { id: unknown }, { key: server.key, headers: bearer(other), timeoutMs: 5000 });
+    const sseForeign = await collectSse(server.url, WATCH, { id: ownerGeneration }, { headers: bearer(other), timeoutMs: 5000 });
+    const sseMissing = await collectSse(server.url, WATCH, { id: unknown }, { headers: bearer(other), timeoutMs: 5000 });
     expect(sseForeign.completed).toBe(true);
     expect(sseForeign.results[0]!.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(masked(sseForeign, ownerGeneration)).toBe(masked(sseMissing, unknown));

@@ -667,7 +667,7 @@ describe.skipIf(!hasPostgres)('subscribing to a generation that finishes at once
     const runs = await Promise.all(
       [1, 2].map(async (i) => {
         const created = await generate(server, { prompt: `quick over SSE ${i}`, durationSeconds: 6 });
-        return { id: created.id, ...(await collectSse<WatchResult>(server.url, WATCH, { id: created.id }, { timeoutMs: 8000 })) };
+        return { id: created.id, ...(await collectSse<WatchResult>(server.url, WATCH, { id: created.id }, { key: server.key, timeoutMs: 8000 })) };
       }),
     );
     for (const { id, results, completed } of runs) {
