@@ -8,7 +8,7 @@ import {
   TestWatchDocument,
   TestWatchWithEventTimesDocument,
   type TestGenerationFragment,
-  type TestGetWithEventTimesQuery,
+  type TestGenerationWithEventTimesFragment,
 } from '../../src/contract/generated/tests/graphql.js';
 import type { GraphqlBody } from './app.js';
 import { authHeaders } from './keys.js';
@@ -25,8 +25,8 @@ export const WATCH_WITH_EVENT_TIMES = TestWatchWithEventTimesDocument.toString()
 /** A generation as the tests read it: the TestGeneration fragment, generated from the schema. */
 export type TestGeneration = TestGenerationFragment;
 export type GenerationEvent = TestGeneration['events'][number];
-/** A generation read with GET_WITH_EVENT_TIMES or WATCH_WITH_EVENT_TIMES. */
-export type TestGenerationWithEventTimes = NonNullable<TestGetWithEventTimesQuery['generation']>;
+/** The same, read with GET_WITH_EVENT_TIMES or WATCH_WITH_EVENT_TIMES: its events say when they happened. */
+export type TestGenerationWithEventTimes = TestGenerationWithEventTimesFragment;
 
 export interface Collected<T> {
   results: GraphqlBody<T>[];

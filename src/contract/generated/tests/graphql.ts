@@ -127,6 +127,8 @@ export type TestCancelMutation = { cancelGeneration:
     | { __typename: 'NotFoundError', message: string }
    };
 
+export type TestGenerationWithEventTimesFragment = { id: string, status: GenerationStatus, version: number, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, idempotencyKey: string | null, attempts: number, provider: Provider, costIsFinal: boolean, createdAt: string, updatedAt: string, completedAt: string | null, events: Array<{ createdAt: string, type: string, status: GenerationStatus, message: string, version: number }>, cost: { amount: string, currency: string }, video: { url: string, contentType: string, sizeBytes: number } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null };
+
 export type TestGetWithEventTimesQueryVariables = Exact<{
   id: string | number;
 }>;
@@ -204,6 +206,56 @@ export const TestGenerationFragmentDoc = new TypedDocumentString(`
   completedAt
 }
     `, {"fragmentName":"TestGeneration"}) as unknown as TypedDocumentString<TestGenerationFragment, unknown>;
+export const TestGenerationWithEventTimesFragmentDoc = new TypedDocumentString(`
+    fragment TestGenerationWithEventTimes on Generation {
+  ...TestGeneration
+  events {
+    createdAt
+  }
+}
+    fragment TestGeneration on Generation {
+  id
+  status
+  version
+  progress
+  etaSeconds
+  prompt
+  negativePrompt
+  image
+  lastFrame
+  aspectRatio
+  durationSeconds
+  resolution
+  generateAudio
+  seed
+  idempotencyKey
+  attempts
+  provider
+  costIsFinal
+  cost {
+    amount
+    currency
+  }
+  video {
+    url
+    contentType
+    sizeBytes
+  }
+  error {
+    code
+    message
+    retryable
+  }
+  events {
+    type
+    status
+    message
+    version
+  }
+  createdAt
+  updatedAt
+  completedAt
+}`, {"fragmentName":"TestGenerationWithEventTimes"}) as unknown as TypedDocumentString<TestGenerationWithEventTimesFragment, unknown>;
 export const TestGenerateDocument = new TypedDocumentString(`
     mutation TestGenerate($input: GenerateVideoInput!) {
   generateVideo(input: $input) {
@@ -423,10 +475,7 @@ export const TestCancelDocument = new TypedDocumentString(`
 export const TestGetWithEventTimesDocument = new TypedDocumentString(`
     query TestGetWithEventTimes($id: ID!) {
   generation(id: $id) {
-    ...TestGeneration
-    events {
-      createdAt
-    }
+    ...TestGenerationWithEventTimes
   }
 }
     fragment TestGeneration on Generation {
@@ -471,14 +520,17 @@ export const TestGetWithEventTimesDocument = new TypedDocumentString(`
   createdAt
   updatedAt
   completedAt
+}
+fragment TestGenerationWithEventTimes on Generation {
+  ...TestGeneration
+  events {
+    createdAt
+  }
 }`) as unknown as TypedDocumentString<TestGetWithEventTimesQuery, TestGetWithEventTimesQueryVariables>;
 export const TestWatchWithEventTimesDocument = new TypedDocumentString(`
     subscription TestWatchWithEventTimes($id: ID!) {
   generationStatus(id: $id) {
-    ...TestGeneration
-    events {
-      createdAt
-    }
+    ...TestGenerationWithEventTimes
   }
 }
     fragment TestGeneration on Generation {
@@ -523,4 +575,10 @@ export const TestWatchWithEventTimesDocument = new TypedDocumentString(`
   createdAt
   updatedAt
   completedAt
+}
+fragment TestGenerationWithEventTimes on Generation {
+  ...TestGeneration
+  events {
+    createdAt
+  }
 }`) as unknown as TypedDocumentString<TestWatchWithEventTimesSubscription, TestWatchWithEventTimesSubscriptionVariables>;
