@@ -9,7 +9,7 @@ import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { revokeApiKey } from '../src/auth/keys.js';
-import { loadVideoSigningSecret, signVideo } from '../src/auth/video-token.js';
+import { loadVideoSigningSecret, signVideo } from '../src/storage/video-route.js';
 import { createApp } from '../src/server/compose.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger, lineDestination } from '../src/logger.js';

@@ -1,16 +1,10 @@
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  SegmindError,
-  createSegmindClient,
-  createSegmindSimulator,
-  parseRateLimitReset,
-  type SegmindClient,
-  type SegmindErrorKind,
-  type StatusAnswer,
-  type VeoInput,
-} from '../src/segmind/index.js';
+import { createSegmindClient, type SegmindClient } from '../src/segmind/api.js';
+import { SegmindError, parseRateLimitReset, type SegmindErrorKind } from '../src/segmind/errors.js';
+import { createSegmindSimulator } from '../src/segmind/simulator/index.js';
+import type { StatusAnswer, VeoInput } from '../src/segmind/types.js';
 
 const input: VeoInput = {
   prompt: 'A red fox runs through fresh snow at dawn',

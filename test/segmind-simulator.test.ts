@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createSegmindSimulator, type SegmindSimulator } from '../src/segmind/index.js';
+import { createSegmindSimulator, type SegmindSimulator } from '../src/segmind/simulator/index.js';
 import { waitFor } from './helpers/wait.js';
 
 const KEY = { 'x-api-key': 'sim-key', 'content-type': 'application/json' };

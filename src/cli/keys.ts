@@ -11,9 +11,8 @@ import { keyCommandSocket, sendKeyCommand } from '../auth/key-command-channel.js
 import { failureLine, runKeyCommand, type KeyCommand, type KeyCommandResult } from '../auth/key-commands.js';
 import { isValidKeyName, KEY_NAME_RULE } from '../auth/keys.js';
 import { loadConfig } from '../config/index.js';
-import { openDatabase, pgliteLockFile, type Database } from '../db/open.js';
+import { isDatabaseUnavailable, openDatabase, pgliteLockFile, type Database } from '../db/open.js';
 import { DirectoryInUseError, type LockHolder } from '../db/directory-lock.js';
-import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { ConfigError } from '../generations/errors.js';
 import { flagProblem } from './flag-errors.js';
 

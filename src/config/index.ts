@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ConfigError } from '../generations/errors.js';
-import { validHostEntry } from '../storage/host-allowlist.js';
+import { validHostEntry } from '../segmind/upstream-text.js';
 
 export type Role = 'all' | 'api' | 'worker';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';

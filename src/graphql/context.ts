@@ -1,6 +1,5 @@
 import type { Db } from '../db/open.js';
-import type { ApiKey } from '../auth/keys.js';
-import type { Sessions } from '../auth/sessions.js';
+import type { ApiKey, Sessions } from '../auth/keys.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../server/metrics.js';

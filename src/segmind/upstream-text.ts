@@ -4,7 +4,8 @@ import { LONE_SURROGATE_SOURCE, MAX_URL_LENGTH } from '../generations/text-rules
  * Text and addresses from Segmind (or whatever answers in its place) are untrusted: they may carry NUL, which
  * Postgres refuses in text columns, unpaired surrogates, which its UTF-8 encoding cannot hold, terminal escape
  * sequences that would act on a CLI user's terminal, echoes of our API key, or simply be megabytes long.
- * Everything upstream says passes through here before it is stored, logged or shown.
+ * Everything upstream says passes through here before it is stored, logged or shown, and every address it names
+ * is checked here against the hosts results may come from.
  */
 
 /** C0 controls except tab and newline, DEL and C1 controls: the characters that make a terminal act. */
@@ -77,4 +78,36 @@ export function upstreamUrlProblem(value: unknown): string | null {
 /** A MIME type as upstream may name one (`video/mp4`), or undefined for anything else. */
 export function upstreamMediaType(value: unknown): string | undefined {
   return typeof value === 'string' && /^[\w.+-]{1,64}\/[\w.+-]{1,64}$/.test(value) ? value.toLowerCase() : undefined;
+}
+
+// The allowlist of hosts result videos may come from (SEGMIND_OUTPUT_HOSTS): `host` or `host:port` entries,
+// `*.example.com` for subdomains. The port counts, since one host may run very different servers.
+
+const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
+
+/** `host`, `*.host`, `[v6]` with an optional `:port`, lower-cased; undefined when the entry is malformed. */
+function parseEntry(entry: string): { host: string; port: number | undefined } | undefined {
+  const match = /^(\[[0-9a-f:.]+\]|(?:\*\.)?[a-z0-9_.-]+)(?::(\d{1,5}))?$/.exec(entry.trim().toLowerCase());
+  if (!match?.[1]) return undefined;
+  return { host: match[1], port: match[2] === undefined ? undefined : Number(match[2]) };
+}
+
+/** Whether `entry` is a well-formed allowlist entry. */
+export function validHostEntry(entry: string): boolean {
+  const parsed = parseEntry(entry);
+  return parsed !== undefined && (parsed.port === undefined || (parsed.port >= 1 && parsed.port <= 65535));
+}
+
+/** Whether `url`'s host and port are on the list. A port-less entry means the scheme's default port only. */
+export function hostAllowed(url: URL, allowedHosts: readonly string[]): boolean {
+  const host = url.hostname.toLowerCase();
+  const defaultPort = DEFAULT_PORTS[url.protocol];
+  const port = url.port === '' ? defaultPort : Number(url.port);
+  return allowedHosts.some((entry) => {
+    const allowed = parseEntry(entry);
+    if (!allowed || (allowed.port ?? defaultPort) !== port) return false;
+    return allowed.host.startsWith('*.')
+      ? host.endsWith(allowed.host.slice(1)) && host.length > allowed.host.length - 1
+      : host === allowed.host;
+  });
 }

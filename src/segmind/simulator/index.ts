@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createSimAccount } from './account.js';
 import {
   checkFault,
   createFaultQueue,
@@ -25,21 +24,9 @@ import {
   sendCutOff,
   type SimAnswer,
 } from './http.js';
-import {
-  jitteredMs,
-  jobInfo,
-  jobStatus,
-  parseDataUrl,
-  parseVeoInput,
-  resultAnswer,
-  seededRandom,
-  statusAnswer,
-  type SimJob,
-  type SimulatedJobInfo,
-} from './jobs.js';
-import { createSimJobStore } from './store.js';
-import { veoPriceCents } from '../../contract/veo.js';
-import { FAIL_SWITCH, simulatedDurationFactor } from './switches.js';
+import type { SimulatedJobInfo } from './jobs.js';
+
+const STATUS_PATH = /^\/v2\/requests\/([^/]+)\/status$/;
 
 export type { SimulatorEndpoint, SimulatorFault } from './faults.js';
 export type { SimulatedJobInfo } from './jobs.js';
@@ -100,8 +87,6 @@ export interface SegmindSimulator {
   expire(requestId: string): boolean;
 }
 
-let sampleVideo: Promise<Buffer> | undefined;
-
 /**
  * A Segmind look-alike on a real loopback HTTP server: the v2 submit/status/result endpoints, the upload endpoint
  * and hosted files, with key checks, credits, expiry and injectable faults. Used by `npm start` without a key and
@@ -118,107 +103,37 @@ let sampleVideo: Promise<Buffer> | undefined;
  */
 export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): SegmindSimulator {
   const apiKey = options.apiKey ?? 'sim-key';
-  const processingMs = options.processingMs ?? 15_000;
-  const expiryMs = options.expiryMs ?? 3_600_000;
-  const initialCredits = options.credits ?? Infinity;
   const model = options.model ?? 'veo-3.1-fast';
-  const jitter = options.processingJitter ?? 0;
-  if (!(jitter >= 0 && jitter < 1)) throw new RangeError(`processingJitter must be from 0 to below 1; got ${jitter}`);
-  const jitterSeed = options.jitterSeed ?? 1;
+  const processingJitter = options.processingJitter ?? 0;
+  if (!(processingJitter >= 0 && processingJitter < 1)) {
+    throw new RangeError(`processingJitter must be from 0 to below 1; got ${processingJitter}`);
+  }
 
   let server: Server | undefined;
   let baseUrl: string | undefined;
-  let video: Buffer = Buffer.alloc(0);
   // Aborted by stop() so that delayed answers do not outlive the server.
   let lifetime = new AbortController();
-  let credits = initialCredits;
-  let submissionCount = 0;
-  let statusRequestCount = 0;
-  let random = seededRandom(jitterSeed);
-  const jobs = new Map<string, SimJob>();
-  const assets = new Map<string, { contentType: string; bytes: Buffer }>();
   const faults = createFaultQueue();
-  const store = options.stateDir ? createSimJobStore(options.stateDir) : undefined;
 
   const url = () => {
     if (!baseUrl) throw new Error('The Segmind simulator is not started');
     return baseUrl;
   };
 
-  function liveJob(id: string): SimJob | undefined {
-    const job = jobs.get(id);
-    return job && !job.expired && Date.now() - job.submittedAt < expiryMs ? job : undefined;
-  }
-
-  function submit(body: unknown): SimAnswer {
-    const input = parseVeoInput(body);
-    if (typeof input === 'string') return jsonError(400, input);
-    const price = veoPriceCents({ durationSeconds: input.duration, generateAudio: input.generate_audio }) / 100;
-    if (credits < price) return jsonError(402, `Insufficient credits: this request costs $${price.toFixed(2)}`);
-    const fails = input.prompt.includes(FAIL_SWITCH);
-    const durationMs = jitteredMs(processingMs, jitter, random) * simulatedDurationFactor(input.prompt);
-    const id = randomUUID();
-    const cost = fails ? 0 : price;
-    credits -= cost;
-    const job: SimJob = { id, input, submittedAt: Date.now(), durationMs, fails, cost, expired: false, statusRequests: 0 };
-    // On disk before it is answered: a simulator that stops after this still knows the job it accepted.
-    store?.save(job);
-    jobs.set(id, job);
-    submissionCount += 1;
-    const base = url();
-    return json(200, {
-      request_id: id,
-      status: 'QUEUED',
-      poll_url: `${base}/v1/requests/${id}`,
-      status_url: `${base}/v2/requests/${id}/status`,
-      response_url: `${base}/v2/requests/${id}`,
-    });
-  }
-
-  /** Status and result share the 404 and the 422; they differ only in what a live job shows. */
-  function report(id: string, full: boolean): SimAnswer {
-    const job = liveJob(id);
-    if (!job) return jsonError(404, `Request ${id} not found`);
-    if (!full) return statusAnswer(job, Date.now());
-    // JSON has no Infinity; unlimited credits show as a large balance.
-    const remainingCredits = Number.isFinite(credits) ? Math.round(credits * 100) / 100 : 1_000_000;
-    const fileUrl = `${url()}/files/${id}.mp4`;
-    return resultAnswer(job, Date.now(), { fileUrl, fileSize: video.length, remainingCredits });
-  }
-
-  function upload(body: unknown): SimAnswer {
-    const dataUrls = (body as { data_urls?: unknown } | undefined)?.data_urls;
-    if (!Array.isArray(dataUrls) || dataUrls.length === 0) return jsonError(400, 'data_urls must be a non-empty list');
-    const files = [];
-    for (const dataUrl of dataUrls) {
-      const parsed = parseDataUrl(dataUrl);
-      if (typeof parsed === 'string') return jsonError(400, parsed);
-      files.push(parsed);
-    }
-    const fileUrls = files.map(({ contentType, extension, bytes }) => {
-      const path = `/files/assets/${randomUUID()}.${extension}`;
-      assets.set(path, { contentType, bytes });
-      return `${url()}${path}`;
-    });
-    return json(200, { file_urls: fileUrls });
-  }
-
-  function file(path: string): SimAnswer {
-    const asset = assets.get(path);
-    if (asset) return { status: 200, headers: { 'content-type': asset.contentType }, body: asset.bytes };
-    // Videos stay downloadable after the record expires, as on Segmind; they exist only once the job completed.
-    const job = jobs.get(/^\/files\/([^/]+)\.mp4$/.exec(path)?.[1] ?? '');
-    if (job && jobStatus(job, Date.now()) === 'COMPLETED') {
-      return { status: 200, headers: { 'content-type': 'video/mp4' }, body: video };
-    }
-    return jsonError(404, 'File not found');
-  }
+  const account = createSimAccount({
+    processingMs: options.processingMs ?? 15_000,
+    processingJitter,
+    jitterSeed: options.jitterSeed ?? 1,
+    expiryMs: options.expiryMs ?? 3_600_000,
+    credits: options.credits ?? Infinity,
+    stateDir: options.stateDir,
+    url,
+  });
 
   function control(method: string, path: string, body: unknown): SimAnswer {
     if (method === 'GET' && path === '/__sim/stats') {
-      const balance = Number.isFinite(credits) ? credits : null;
       // Status request counts are per job; the body keeps its original top-level keys for existing clients.
-      return json(200, { submissions: submissionCount, credits: balance, jobs: jobInfos() });
+      return json(200, { submissions: account.submissions(), credits: account.credits(), jobs: account.jobs() });
     }
     if (method !== 'POST') return htmlPage(405);
     if (path === '/__sim/faults') {
@@ -248,14 +163,14 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
         ? { run: (body) => control(method, path, body) }
         : answer(jsonError(403, 'Control endpoints are loopback only'));
     }
-    if (path === `/v2/${model}`) return only(['POST'], { endpoint: 'submit', needsKey: true, run: submit });
-    const statusId = /^\/v2\/requests\/([^/]+)\/status$/.exec(path)?.[1];
-    if (statusId) return only(['GET'], { endpoint: 'status', needsKey: true, run: () => report(statusId, false) });
+    if (path === `/v2/${model}`) return only(['POST'], { endpoint: 'submit', needsKey: true, run: account.submit });
+    const statusId = STATUS_PATH.exec(path)?.[1];
+    if (statusId) return only(['GET'], { endpoint: 'status', needsKey: true, run: () => account.report(statusId, false) });
     const resultId = /^\/v[12]\/requests\/([^/]+)$/.exec(path)?.[1];
-    if (resultId) return only(['GET'], { endpoint: 'result', needsKey: true, run: () => report(resultId, true) });
+    if (resultId) return only(['GET'], { endpoint: 'result', needsKey: true, run: () => account.report(resultId, true) });
     if (/^\/v2\/[^/]+$/.test(path)) return answer(jsonError(404, `Model ${path.slice(4)} not found`));
-    if (path === '/upload-asset') return only(['POST'], { endpoint: 'upload', needsKey: true, run: upload });
-    if (path.startsWith('/files/')) return only(['GET', 'HEAD'], { endpoint: 'file', run: () => file(path) });
+    if (path === '/upload-asset') return only(['POST'], { endpoint: 'upload', needsKey: true, run: account.upload });
+    if (path.startsWith('/files/')) return only(['GET', 'HEAD'], { endpoint: 'file', run: () => account.file(path) });
     return answer(jsonError(404, 'Not found'));
   }
 
@@ -266,7 +181,8 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
     const raw = await readBody(req);
     if (!raw) return send(jsonError(413, 'Request body too large'));
     const r = route(method, path, req);
-    if (r.endpoint === 'status') countStatusRequest(path);
+    // Counted as the request arrives, before key checks and faults: it is what the client spent.
+    if (r.endpoint === 'status') account.countStatusRequest(STATUS_PATH.exec(path)?.[1] ?? '');
     const run = (): SimAnswer =>
       r.needsKey && req.headers['x-api-key'] !== apiKey
         ? jsonError(401, 'Invalid or missing API key')
@@ -284,31 +200,13 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
     send(answer);
   }
 
-  /** Counted as the request arrives, before key checks and faults: it is what the client spent. */
-  function countStatusRequest(path: string): void {
-    statusRequestCount += 1;
-    const job = jobs.get(/^\/v2\/requests\/([^/]+)\/status$/.exec(path)?.[1] ?? '');
-    if (job) job.statusRequests += 1;
-  }
-
-  function jobInfos(): SimulatedJobInfo[] {
-    const now = Date.now();
-    return [...jobs.values()].map((job) => jobInfo(job, now, !liveJob(job.id)));
-  }
-
   const simulator: SegmindSimulator = {
     get url() {
       return url();
     },
     async start() {
       if (baseUrl) return baseUrl;
-      sampleVideo ??= readFile(new URL('./assets/sample.mp4', import.meta.url));
-      video = await sampleVideo;
-      for (const job of store?.load() ?? []) {
-        if (jobs.has(job.id)) continue;
-        jobs.set(job.id, job);
-        submissionCount += 1;
-      }
+      await account.load();
       lifetime = new AbortController();
       const s = createServer((req, res) => {
         handle(req, res).catch((error: unknown) => {
@@ -336,31 +234,19 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
       s.closeAllConnections();
       await new Promise<void>((resolve) => s.close(() => resolve()));
     },
-    submissions: () => submissionCount,
-    statusRequests: () => statusRequestCount,
-    jobs: jobInfos,
+    submissions: account.submissions,
+    statusRequests: account.statusRequests,
+    jobs: account.jobs,
     injectFault(fault) {
       const checked = checkFault(fault);
       if (typeof checked === 'string') throw new TypeError(`Invalid simulator fault: ${checked}`);
       faults.add(checked);
     },
     reset() {
-      jobs.clear();
-      store?.clear();
-      assets.clear();
+      account.reset();
       faults.clear();
-      submissionCount = 0;
-      statusRequestCount = 0;
-      random = seededRandom(jitterSeed);
-      credits = initialCredits;
     },
-    expire(requestId) {
-      const job = jobs.get(requestId);
-      if (!job) return false;
-      job.expired = true;
-      store?.save(job);
-      return true;
-    },
+    expire: account.expire,
   };
   return simulator;
 }

@@ -1,4 +1,7 @@
-/** The simulator's job model and input checks: pure functions of the input and the clock. */
+/**
+ * The simulator's job model, the prompt switches that steer it, and input checks: pure functions of the input
+ * and the clock.
+ */
 
 import { VEO } from '../../contract/veo.js';
 import type { SegmindJobStatus, VeoInput } from '../types.js';
@@ -194,3 +197,14 @@ export function parseDataUrl(value: unknown): { contentType: string; extension: 
   const contentType = match[1].toLowerCase();
   return { contentType, extension: EXTENSIONS[contentType] ?? 'bin', bytes: Buffer.from(match[2], 'base64') };
 }
+
+/**
+ * The words in a prompt that steer the built-in simulator. Shared by the simulator, which acts on them, and by
+ * the worker's estimate, so the progress bar and ETA of a `[sim:slow]` job tell the time it really takes.
+ */
+export const FAIL_SWITCH = '[sim:fail]';
+export const SLOW_SWITCH = '[sim:slow]';
+const SLOW_FACTOR = 10;
+
+/** How many times the usual processing time the simulator takes for this prompt. */
+export const simulatedDurationFactor = (prompt: string): number => (prompt.includes(SLOW_SWITCH) ? SLOW_FACTOR : 1);
