@@ -7,8 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { EXIT_CODES } from '../src/cli/generate/exit-codes.js';
 import { LIMITS } from '../src/config/limits.js';
-import { GENERATE, WATCH } from './helpers/clients.js';
-import { authHeaders } from './helpers/keys.js';
+import { authHeaders, GENERATE, WATCH } from './helpers/clients.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { waitFor } from './helpers/wait.js';
 

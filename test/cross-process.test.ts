@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectWs, createWsClient, GENERATE, WATCH } from './helpers/clients.js';
-import { authHeaders } from './helpers/keys.js';
+import { authHeaders, collectWs, createWsClient, GENERATE, WATCH } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';

@@ -2,9 +2,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { GENERATE, WATCH } from './helpers/clients.js';
+import { authHeaders, GENERATE, WATCH } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { authHeaders } from './helpers/keys.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';
 import { since, waitFor } from './helpers/wait.js';

@@ -6,9 +6,8 @@ import { SegmindError } from '../src/segmind/errors.js';
 import type { SegmindSimulatorOptions, SimulatorFault } from '../src/segmind/simulator/index.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { CANCEL, collectWs, createWsClient, GENERATE, GET, type TestGeneration as Generation, WATCH } from './helpers/clients.js';
-import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
+import { createKeyIn, createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startRecordingProxy, type RecordingProxy } from './helpers/engine.js';
-import { createKeyIn } from './helpers/keys.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
 

@@ -6,8 +6,7 @@ import { runKeyCommand } from '../src/auth/key-commands.js';
 import type { Db } from '../src/db/open.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { collectSse, collectWs, createWsClient, GENERATE, WATCH } from './helpers/clients.js';
-import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { createKeyIn } from './helpers/keys.js';
+import { createKeyIn, createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
 

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
 import type { GraphqlBody } from './helpers/app.js';
-import { type Collected, collectWs, createWsClient, GENERATE, WATCH } from './helpers/clients.js';
+import { authHeaders, type Collected, collectWs, createWsClient, GENERATE, WATCH } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { authHeaders } from './helpers/keys.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';

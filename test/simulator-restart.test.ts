@@ -2,8 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GENERATE, GET } from './helpers/clients.js';
-import { authHeaders } from './helpers/keys.js';
+import { authHeaders, GENERATE, GET } from './helpers/clients.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { waitFor } from './helpers/wait.js';
 

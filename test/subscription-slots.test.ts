@@ -3,8 +3,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
 import { createWsClient, GENERATE, openSse } from './helpers/clients.js';
-import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { createKeyIn } from './helpers/keys.js';
+import { createKeyIn, createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { waitFor } from './helpers/wait.js';
 
 const LIMIT = 3;

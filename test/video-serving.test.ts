@@ -4,9 +4,8 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { collectWs, createWsClient, GENERATE, type TestGeneration as Generation, WATCH } from './helpers/clients.js';
-import { createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
+import { createKeyIn, createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startSimulator } from './helpers/simulator.js';
-import { createKeyIn } from './helpers/keys.js';
 import { revokeApiKey } from '../src/auth/keys.js';
 
 interface RawResponse {

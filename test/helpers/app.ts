@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createApp, type App } from '../../src/server/compose.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger, lineDestination } from '../../src/logger.js';
-import { createKey, keyForDatabase } from './keys.js';
+import { createKey, keyForDatabase } from './database.js';
 
 export interface TestApp {
   app: App;

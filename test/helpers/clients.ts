@@ -11,7 +11,11 @@ import {
   type TestGenerationWithEventTimesFragment,
 } from '../../src/contract/generated/tests/graphql.js';
 import type { GraphqlBody } from './app.js';
-import { authHeaders } from './keys.js';
+
+/** `Authorization: Bearer <key>`, or nothing without a key. */
+export function authHeaders(key: string | undefined): Record<string, string> {
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
 
 /** The documents tests send (src/contract/operations/tests.graphql), as the strings the helpers post. */
 export const GENERATE = TestGenerateDocument.toString();

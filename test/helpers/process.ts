@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { keyForDatabase } from './keys.js';
+import { keyForDatabase } from './database.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
