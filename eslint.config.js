@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'drizzle', '.data', 'dist', 'coverage'] },
+  { ignores: ['node_modules', 'drizzle', '.data', 'dist', 'coverage', 'src/contract/generated'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

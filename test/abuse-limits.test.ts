@@ -11,12 +11,10 @@ import { nextUtcMidnight } from '../src/generations/admission.js';
 import { hostAllowed } from '../src/segmind/upstream-text.js';
 import { assertDownloadable, safeDownload, UnsafeDownloadError } from '../src/storage/safe-download.js';
 import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
-import { collectWs, createWsClient, openSse } from './helpers/clients.js';
-import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
+import { CANCEL, collectWs, createWsClient, openSse, WATCH } from './helpers/clients.js';
+import { createKeyIn, createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startRecordingProxy, type RecordingProxy } from './helpers/engine.js';
-import { createKeyIn } from './helpers/keys.js';
 import { imageBytes, postMultipart, type UploadPart } from './helpers/multipart.js';
-import { CANCEL, WATCH } from './helpers/operations.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -594,7 +592,7 @@ describe.skipIf(!hasPostgres)('GraphQL limits over HTTP and WebSocket', () => {
   });
 
   const client = (key = server.key) => {
-    const c = createWsClient(server.url, { authorization: `Bearer ${key}` });
+    const c = createWsClient(server.url, { key: key });
     clients.push(c);
     return c;
   };
@@ -773,11 +771,11 @@ describe.skipIf(!hasPostgres)('GraphQL limits over HTTP and WebSocket', () => {
   it('limits one key to 100 subscriptions across connections, and frees them when the sockets close', async () => {
     const { key } = await createKeyIn(database.url);
     const own = (await generate(server.url, key, cheap('watched a lot'))).generation!.id;
-    const connections = Array.from({ length: 10 }, () => createWsClient(server.url, { authorization: `Bearer ${key}` }));
+    const connections = Array.from({ length: 10 }, () => createWsClient(server.url, { key: key }));
     try {
       const held = connections.flatMap((c) => Array.from({ length: 10 }, () => hold(c, own)));
       expect((await Promise.all(held.map((h) => h.settled))).filter((o) => o === 'open')).toHaveLength(100);
-      const another = createWsClient(server.url, { authorization: `Bearer ${key}` });
+      const another = createWsClient(server.url, { key: key });
       connections.push(another);
       const extra = hold(another, own);
       expect(await extra.settled).toBe('error');
@@ -789,7 +787,7 @@ describe.skipIf(!hasPostgres)('GraphQL limits over HTTP and WebSocket', () => {
         await c.dispose();
       }));
     }
-    const fresh = createWsClient(server.url, { authorization: `Bearer ${key}` });
+    const fresh = createWsClient(server.url, { key: key });
     clients.push(fresh);
     // The server frees the slots as it sees each socket close: ten fit again once it has seen them all.
     const again: string[] = [];
@@ -808,7 +806,7 @@ describe.skipIf(!hasPostgres)('GraphQL limits over HTTP and WebSocket', () => {
     const own = (await generate(server.url, key, cheap('watched over SSE'))).generation!.id;
     const subscribe = () => openSse(server.url, key, `subscription($id: ID!) { generationStatus(id: $id) { id } }`, { id: own });
     const streams = Array.from({ length: 100 }, subscribe);
-    const ws = createWsClient(server.url, { authorization: `Bearer ${key}` });
+    const ws = createWsClient(server.url, { key: key });
     clients.push(ws);
     try {
       expect((await Promise.all(streams.map((s) => s.settled))).filter((o) => o === 'open')).toHaveLength(100);
@@ -880,7 +878,7 @@ describe.skipIf(!hasPostgres)('downloading results only from allowed hosts', () 
 
   it('fails the generation with STORAGE_FAILED and never fetches a video from a host off the list', async () => {
     const created = await generate(server.url, server.key, cheap('from the wrong host'));
-    const c = createWsClient(server.url);
+    const c = createWsClient(server.url, { key: server.key });
     const { results, completed } = await collectWs(c, WATCH, { id: created.generation!.id }, 15_000);
     await c.dispose();
     expect(completed).toBe(true);

@@ -14,10 +14,8 @@ import { createApp } from '../src/server/compose.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger, lineDestination } from '../src/logger.js';
 import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
-import { collectSse, collectWs, createWsClient } from './helpers/clients.js';
-import { createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { createKeyIn } from './helpers/keys.js';
-import { CANCEL, GENERATE, GET, WATCH } from './helpers/operations.js';
+import { CANCEL, collectSse, collectWs, createWsClient, GENERATE, GET, WATCH } from './helpers/clients.js';
+import { createKeyIn, createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { spawnServer } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
@@ -232,6 +230,7 @@ describe.skipIf(!hasPostgres)('authentication on every operation and transport',
       for (const operation of all) {
         const what = `${operation.name} over SSE with ${credential.name}`;
         const { results, completed } = await collectSse(server.url, operation.query, operation.variables, {
+          key: server.key,
           headers: credential.headers,
           timeoutMs: 5000,
         });
@@ -323,8 +322,8 @@ describe.skipIf(!hasPostgres)('revoking a key', () => {
     const victimGeneration = await generationOf(victim.key);
     const bystanderGeneration = await generationOf(bystander.key);
 
-    const victimClient = createWsClient(server.url, { authorization: `Bearer ${victim.key}` });
-    const bystanderClient = createWsClient(server.url, { authorization: `Bearer ${bystander.key}` });
+    const victimClient = createWsClient(server.url, { key: victim.key });
+    const bystanderClient = createWsClient(server.url, { key: bystander.key });
     const closes: { who: string; code: number }[] = [];
     victimClient.on('closed', (event) => closes.push({ who: 'victim', code: (event as { code: number }).code }));
     bystanderClient.on('closed', (event) => closes.push({ who: 'bystander', code: (event as { code: number }).code }));
@@ -424,7 +423,7 @@ describe.skipIf(!hasPostgres)('one key cannot see or touch another key’s gener
 
   it('gets NOT_FOUND subscribing over WebSocket and SSE, exactly as for an unknown id', async () => {
     const unknown = randomUUID();
-    const client = createWsClient(server.url, { authorization: `Bearer ${other}` });
+    const client = createWsClient(server.url, { key: other });
     try {
       const foreign = await collectWs(client, WATCH, { id: ownerGeneration }, 5000);
       const missing = await collectWs(client, WATCH, { id: unknown }, 5000);
@@ -441,7 +440,7 @@ describe.skipIf(!hasPostgres)('one key cannot see or touch another key’s gener
     expect(sseForeign.results[0]!.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(masked(sseForeign, ownerGeneration)).toBe(masked(sseMissing, unknown));
     // The owner's subscription to the same id streams it.
-    const own = await collectSse(server.url, WATCH, { id: ownerGeneration }, { timeoutMs: 500 });
+    const own = await collectSse(server.url, WATCH, { id: ownerGeneration }, { key: server.key, timeoutMs: 500 });
     expect(own.results[0]?.data?.generationStatus?.id).toBe(ownerGeneration);
   });
 });
@@ -458,7 +457,7 @@ describe.skipIf(!hasPostgres)('signed video links', () => {
     database = await createTestDatabase();
     sim = await startSimulator({ processingMs: 150 });
     server = await startTestApp({ DATABASE_URL: database.url, ...sim.env });
-    const client = createWsClient(server.url);
+    const client = createWsClient(server.url, { key: server.key });
     try {
       for (const prompt of ['the first clip', 'the second clip']) {
         const created = await server.graphql(GENERATE, { input: { prompt, durationSeconds: 4 } });

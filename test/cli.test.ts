@@ -7,12 +7,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/cli/generate/exit-codes.js';
-import { SAME_PRESS_MS } from '../src/cli/generate/key-press.js';
+import { SAME_PRESS_MS } from '../src/cli/generate/follow.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { createKeyIn } from './helpers/keys.js';
+import { GET } from './helpers/clients.js';
+import { createKeyIn, createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { imageBytes } from './helpers/multipart.js';
-import { GET } from './helpers/operations.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
 

@@ -7,8 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { EXIT_CODES } from '../src/cli/generate/exit-codes.js';
 import { DEFAULTS } from '../src/config/defaults.js';
-import { authHeaders } from './helpers/keys.js';
-import { GENERATE, WATCH } from './helpers/operations.js';
+import { authHeaders, GENERATE, WATCH } from './helpers/clients.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -53,7 +52,7 @@ describe('a client that goes away', () => {
   async function create(prompt: string): Promise<string> {
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...authHeaders(server.url) },
+      headers: { 'content-type': 'application/json', ...authHeaders(server.key) },
       body: JSON.stringify({ query: GENERATE, variables: { input: { prompt, durationSeconds: 4 } } }),
     });
     const body = (await response.json()) as { data: { generateVideo: { generation: { id: string } } } };
@@ -87,7 +86,7 @@ describe('a client that goes away', () => {
     const abort = new AbortController();
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...authHeaders(server.url) },
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...authHeaders(server.key) },
       body: JSON.stringify({ query: WATCH, variables: { id } }),
       signal: abort.signal,
     });

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectWs, createWsClient } from './helpers/clients.js';
-import { authHeaders } from './helpers/keys.js';
+import { authHeaders, collectWs, createWsClient, GENERATE, WATCH } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { GENERATE, WATCH } from './helpers/operations.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';
 
@@ -27,13 +25,13 @@ describe.skipIf(!hasPostgres)('two server processes on one Postgres', () => {
   it('delivers every update of a generation created through one process to a subscriber on the other', async () => {
     const response = await fetch(`${withWorker.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...authHeaders(withWorker.url) },
+      headers: { 'content-type': 'application/json', ...authHeaders(withWorker.key) },
       body: JSON.stringify({ query: GENERATE, variables: { input: { prompt: 'two processes, one story', durationSeconds: 4 } } }),
     });
     const body = (await response.json()) as { data: { generateVideo: { generation: { id: string } } } };
     const id = body.data.generateVideo.generation.id;
 
-    const client = createWsClient(apiOnly.url);
+    const client = createWsClient(apiOnly.url, { key: apiOnly.key });
     const { results, completed } = await collectWs(client, WATCH, { id }, 20_000);
     await client.dispose();
 

@@ -9,9 +9,9 @@ import type { Client } from 'graphql-ws';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
-import { createWsClient } from './helpers/clients.js';
-import { GENERATE, WATCH } from './helpers/operations.js';
+import { createWsClient, GENERATE, WATCH } from './helpers/clients.js';
 import { startSimulator } from './helpers/simulator.js';
+import { waitFor } from './helpers/wait.js';
 
 /**
  * Restarting Postgres under a running server. The shared test server on 5432 must not be restarted (other test
@@ -127,15 +127,12 @@ function watch(client: Client, id: string): Watched {
   return { received, errors, ended };
 }
 
-async function waitFor(what: string, check: () => boolean, watched: Watched, timeoutMs = 15_000): Promise<void> {
-  const giveUpAt = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > giveUpAt) {
-      const seen = watched.received.map((r) => r.row.status as string).join(', ');
-      throw new Error(`timed out waiting for ${what}; saw [${seen}], errors ${JSON.stringify(watched.errors)}`);
-    }
-    await sleep(10);
-  }
+/** Waits for `check`, and says on a timeout which statuses and errors the subscription saw. */
+async function waitForWatched(what: string, check: () => boolean, watched: Watched, timeoutMs = 15_000): Promise<void> {
+  await waitFor(what, check, { timeoutMs, intervalMs: 10 }).catch((error: Error) => {
+    const seen = watched.received.map((r) => r.row.status as string).join(', ');
+    throw new Error(`${error.message}; saw [${seen}], errors ${JSON.stringify(watched.errors)}`);
+  });
 }
 
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -158,7 +155,7 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
   const clients: Client[] = [];
   const wsClient = () => {
     // A real client reconnects when the server asks it to try again (1013) while the database comes back.
-    const client = createWsClient(server.url, undefined, 3);
+    const client = createWsClient(server.url, { key: server.key, retryAttempts: 3 });
     clients.push(client);
     return client;
   };
@@ -186,7 +183,7 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
     const prompt = 'a lighthouse keeps its light through the storm';
     const { id } = await generate(prompt);
     const watched = watch(wsClient(), id);
-    await waitFor('PROCESSING', () => watched.received.some((r) => r.row.status === 'PROCESSING'), watched);
+    await waitForWatched('PROCESSING', () => watched.received.some((r) => r.row.status === 'PROCESSING'), watched);
     const job = sim.simulator.jobs().find((j) => j.input.prompt === prompt)!;
 
     // Stop shortly before Segmind finishes, so the worker notices completion while it cannot write.

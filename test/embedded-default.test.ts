@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { collectWs, createWsClient } from './helpers/clients.js';
-import { GENERATE, WATCH } from './helpers/operations.js';
+import { collectWs, createWsClient, GENERATE, WATCH } from './helpers/clients.js';
 
 describe('the embedded default: PGlite and the built-in simulator, no configuration', () => {
   let server: TestApp;
@@ -24,7 +23,7 @@ describe('the embedded default: PGlite and the built-in simulator, no configurat
     const generation = created.data?.generateVideo.generation;
     expect(generation.provider).toBe('SIMULATOR');
 
-    const client = createWsClient(server.url);
+    const client = createWsClient(server.url, { key: server.key });
     const { results, completed } = await collectWs(client, WATCH, { id: generation.id }, 20_000);
     await client.dispose();
     expect(completed).toBe(true);

@@ -3,38 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
-import { collectSse, collectWs, createWsClient } from './helpers/clients.js';
+import { CANCEL, collectSse, collectWs, createWsClient, GENERATE, GET, type TestGeneration as Generation, WATCH } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { CANCEL, GENERATE, GET, WATCH } from './helpers/operations.js';
 import { startSimulator } from './helpers/simulator.js';
-
-interface GenerationEvent {
-  type: string;
-  status: string;
-  message: string;
-  version: number;
-}
-
-interface Generation {
-  id: string;
-  status: string;
-  version: number;
-  progress: number;
-  prompt: string;
-  negativePrompt: string | null;
-  image: string | null;
-  lastFrame: string | null;
-  aspectRatio: string;
-  durationSeconds: number;
-  resolution: string;
-  generateAudio: boolean;
-  seed: number;
-  attempts: number;
-  provider: string;
-  cost: { amount: string; currency: string };
-  video: { url: string; contentType: string; sizeBytes: number } | null;
-  events: GenerationEvent[];
-}
+import { waitFor } from './helpers/wait.js';
 
 interface GenerateResult {
   generateVideo: { __typename: string; generation?: Generation; message?: string; field?: string };
@@ -83,16 +55,6 @@ async function cancel(app: TestApp, id: string): Promise<CancelResult['cancelGen
   return body.data!.cancelGeneration;
 }
 
-/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 async function rowStatus(database: TestDatabase, id: string): Promise<string | undefined> {
   const [row] = await database.sql<{ status: string }[]>`select status from generations where id = ${id}`;
@@ -100,7 +62,7 @@ async function rowStatus(database: TestDatabase, id: string): Promise<string | u
 }
 
 const waitForStatus = (database: TestDatabase, id: string, status: string, timeoutMs?: number) =>
-  waitFor(`${id} to be ${status}`, async () => ((await rowStatus(database, id)) === status ? true : undefined), timeoutMs);
+  waitFor(`${id} to be ${status}`, async () => ((await rowStatus(database, id)) === status ? true : undefined), { timeoutMs });
 
 /** Versions of one generation as a subscriber saw them. */
 const versionsOf = (results: GraphqlBody<WatchResult>[]) => results.map((r) => r.data!.generationStatus.version);
@@ -342,7 +304,7 @@ describe.skipIf(!hasPostgres)('the generation API with a worker and the built-in
     expect(job().status).not.toBe('COMPLETED');
 
     // Let Segmind finish the job, and give a (wrongly) polling worker time to store it.
-    await waitFor('the Segmind job to finish', () => (job().status === 'COMPLETED' ? true : undefined), 5000);
+    await waitFor('the Segmind job to finish', () => (job().status === 'COMPLETED' ? true : undefined), { timeoutMs: 5000 });
     await sleep(300);
     const after = await get(server, created.id);
     expect(after!.status).toBe('CANCELED');
@@ -401,7 +363,7 @@ describe.skipIf(!hasPostgres)('the generation API with a worker and the built-in
   });
 
   it('answers a subscription to an unknown generation with a NOT_FOUND error', async () => {
-    const client = createWsClient(server.url);
+    const client = createWsClient(server.url, { key: server.key });
     try {
       for (const id of [randomUUID(), 'not-a-uuid']) {
         const { results, completed } = await collectWs<WatchResult>(client, WATCH, { id }, 5000);
@@ -420,7 +382,7 @@ describe.skipIf(!hasPostgres)('the generation API with a worker and the built-in
     await waitForStatus(database, created.id, 'SUCCEEDED');
     const [{ version }] = await database.sql<[{ version: number }]>`select version from generations where id = ${created.id}`;
 
-    const client = createWsClient(server.url);
+    const client = createWsClient(server.url, { key: server.key });
     try {
       const { results, completed } = await collectWs<WatchResult>(client, WATCH, { id: created.id }, 5000);
       expect(completed).toBe(true);
@@ -589,7 +551,7 @@ describe.skipIf(!hasPostgres)('an API process with workers that come and go', ()
 
   it('gives two subscribers of one generation the same versions, in order, with no gaps', async () => {
     const created = await generate(api, { prompt: 'watched twice', durationSeconds: 4 });
-    const clients = [createWsClient(api.url), createWsClient(api.url)];
+    const clients = [createWsClient(api.url, { key: api.key }), createWsClient(api.url, { key: api.key })];
     try {
       const watchers = clients.map((client) => watch(client, created.id));
       // No worker yet, so both start from the same version.
@@ -617,7 +579,7 @@ describe.skipIf(!hasPostgres)('an API process with workers that come and go', ()
 
   it('replays every version, in order, to a subscriber that fell behind while its API process was busy', async () => {
     const created = await generate(api, { prompt: 'watched from behind', durationSeconds: 4 });
-    const client = createWsClient(api.url);
+    const client = createWsClient(api.url, { key: api.key });
     try {
       const watcher = watch(client, created.id);
       await watcher.first;
@@ -677,7 +639,7 @@ describe.skipIf(!hasPostgres)('subscribing to a generation that finishes at once
   };
 
   it('delivers contiguous versions up to SUCCEEDED over graphql-ws, however late the subscription starts', async () => {
-    const client = createWsClient(server.url);
+    const client = createWsClient(server.url, { key: server.key });
     try {
       // Most subscribe right after the mutation; some a little later, when a few versions already exist.
       const runs = await Promise.all(
@@ -705,7 +667,7 @@ describe.skipIf(!hasPostgres)('subscribing to a generation that finishes at once
     const runs = await Promise.all(
       [1, 2].map(async (i) => {
         const created = await generate(server, { prompt: `quick over SSE ${i}`, durationSeconds: 6 });
-        return { id: created.id, ...(await collectSse<WatchResult>(server.url, WATCH, { id: created.id }, { timeoutMs: 8000 })) };
+        return { id: created.id, ...(await collectSse<WatchResult>(server.url, WATCH, { id: created.id }, { key: server.key, timeoutMs: 8000 })) };
       }),
     );
     for (const { id, results, completed } of runs) {

@@ -2,9 +2,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { authHeaders, GENERATE, WATCH } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { authHeaders, keyFor } from './helpers/keys.js';
-import { GENERATE, WATCH } from './helpers/operations.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';
 import { since, waitFor } from './helpers/wait.js';
@@ -67,10 +66,10 @@ describe.skipIf(!hasPostgres)('SIGTERM', () => {
     return found;
   }
 
-  async function create(url: string, prompt: string): Promise<string> {
+  async function create({ url, key }: { url: string; key: string | undefined }, prompt: string): Promise<string> {
     const response = await fetch(`${url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...authHeaders(url) },
+      headers: { 'content-type': 'application/json', ...authHeaders(key) },
       body: JSON.stringify({ query: GENERATE, variables: { input: { prompt, durationSeconds: 4 } } }),
     });
     const body = (await response.json()) as { data?: { generateVideo: { generation?: { id: string } } } };
@@ -91,7 +90,7 @@ describe.skipIf(!hasPostgres)('SIGTERM', () => {
     const workerEnv = { ROLE: 'worker', LEASE_MS: '60000', SHUTDOWN_GRACE_MS: String(graceMs) };
     const first = await start(workerEnv);
     const prompt = 'a worker that is told to stop';
-    const id = await create(api.url, prompt);
+    const id = await create(api, prompt);
     await waitFor('the first worker to be polling a PROCESSING job', async () => {
       const current = await row(id);
       return current?.status === 'PROCESSING' && ownedBy(current, first) ? true : undefined;
@@ -131,7 +130,7 @@ describe.skipIf(!hasPostgres)('SIGTERM', () => {
   it('closes open graphql-ws subscriptions with 1001 and then refuses new connections', async () => {
     // No worker: the generation stays QUEUED, so its subscription stays open until the server goes away.
     const apiProcess = await start({ ROLE: 'api', SHUTDOWN_GRACE_MS: '10000' });
-    const id = await create(apiProcess.url, 'a subscriber told to go away');
+    const id = await create(apiProcess, 'a subscriber told to go away');
 
     const wsUrl = `${apiProcess.url.replace(/^http/, 'ws')}/graphql`;
     const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
@@ -144,7 +143,7 @@ describe.skipIf(!hasPostgres)('SIGTERM', () => {
       socket.once('open', () => resolve());
       socket.once('error', reject);
     });
-    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${keyFor(apiProcess.url)}` } }));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${apiProcess.key}` } }));
     await waitFor('connection_ack', () => (messages.some((m) => m.type === 'connection_ack') ? true : undefined));
     socket.send(JSON.stringify({ id: 'watch', type: 'subscribe', payload: { query: WATCH, variables: { id } } }));
     const firstResult = await waitFor('the current state', () => messages.find((m) => m.type === 'next'));
@@ -175,7 +174,7 @@ describe.skipIf(!hasPostgres)('SIGTERM', () => {
       SEGMIND_REQUEST_TIMEOUT_MS: '60000',
     });
     sim.simulator.injectFault({ endpoint: 'submit', hang: true });
-    const id = await create(api.url, 'a submit that never comes back');
+    const id = await create(api, 'a submit that never comes back');
     await waitFor('the submit to go out', async () => {
       const current = await row(id);
       return current?.submit_started_at && ownedBy(current, worker) ? true : undefined;

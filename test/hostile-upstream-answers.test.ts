@@ -5,25 +5,11 @@ import { backoffMs, decide, type BackoffOptions } from '../src/worker/retry-poli
 import { SegmindError } from '../src/segmind/errors.js';
 import type { SegmindSimulatorOptions, SimulatorFault } from '../src/segmind/simulator/index.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { collectWs, createWsClient } from './helpers/clients.js';
-import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
+import { CANCEL, collectWs, createWsClient, GENERATE, GET, type TestGeneration as Generation, WATCH } from './helpers/clients.js';
+import { createKeyIn, createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startRecordingProxy, type RecordingProxy } from './helpers/engine.js';
-import { createKeyIn } from './helpers/keys.js';
-import { CANCEL, GENERATE, GET, WATCH, type GenerationEvent } from './helpers/operations.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
-
-interface Generation {
-  id: string;
-  status: string;
-  attempts: number;
-  etaSeconds: number | null;
-  cost: { amount: string; currency: string };
-  costIsFinal: boolean;
-  video: { url: string } | null;
-  error: { code: string; message: string; retryable: boolean } | null;
-  events: GenerationEvent[];
-}
 
 /** Every test asks for 4 s without audio: a list price of $0.40. */
 const INPUT = { durationSeconds: 4, generateAudio: false };
@@ -44,7 +30,7 @@ async function startContext(simOptions: SegmindSimulatorOptions = {}, env: Recor
   const sim = await startSimulator({ processingMs: 300, ...simOptions });
   const proxy = await startRecordingProxy(sim.simulator.url);
   const server = await startTestApp({ DATABASE_URL: database.url, ...sim.env, SEGMIND_BASE_URL: proxy.url, ...env });
-  return { database, sim, proxy, server, ws: createWsClient(server.url) };
+  return { database, sim, proxy, server, ws: createWsClient(server.url, { key: server.key }) };
 }
 
 async function stopContext(context: Context | undefined): Promise<void> {
@@ -266,7 +252,7 @@ describe.skipIf(!hasPostgres)('the charge Segmind reports for a finished job', (
   it('cannot make room in a key’s daily budget with a negative charge', async () => {
     const { key } = await createKeyIn(context.database.url, { dailyBudgetUsd: 1 });
     const headers = { authorization: `Bearer ${key}` };
-    const ws = createWsClient(context.server.url, { authorization: `Bearer ${key}` });
+    const ws = createWsClient(context.server.url, { key: key });
     try {
       context.sim.simulator.injectFault({ endpoint: 'result', merge: { metrics: { cost: -100 } }, times: 1000 });
       const first = await untilFinal(ws, (await create(context.server, 'a refund that is not one', headers)).id);

@@ -5,19 +5,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SimulatorFault } from '../src/segmind/simulator/index.js';
 import { cleanUpstreamText } from '../src/segmind/upstream-text.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { collectWs, createWsClient } from './helpers/clients.js';
+import { collectWs, createWsClient, GENERATE, type TestGeneration as Generation, WATCH } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startRecordingProxy, type RecordingProxy } from './helpers/engine.js';
 import { imageBytes, postMultipart } from './helpers/multipart.js';
-import { GENERATE, WATCH, type GenerationEvent } from './helpers/operations.js';
 import { startSimulator } from './helpers/simulator.js';
-
-interface Generation {
-  id: string;
-  status: string;
-  error: { code: string; message: string; retryable: boolean } | null;
-  events: GenerationEvent[];
-}
 
 /** The Segmind key of these tests: hostile answers echo it, and it must never come back out. */
 const API_KEY = 'sk-hostile-echo-0123456789abcdef';
@@ -51,7 +43,7 @@ describe.skipIf(!hasPostgres)('text and addresses from a hostile upstream', () =
       // One slot: a job that runs after a hostile one shows that the slot was given back.
       WORKER_CONCURRENCY: '1',
     });
-    ws = createWsClient(server.url);
+    ws = createWsClient(server.url, { key: server.key });
     sql = postgres(database.url, { max: 1, onnotice: () => {} });
   });
   afterAll(async () => {
@@ -284,7 +276,7 @@ describe.skipIf(!hasPostgres)('a status Segmind never names', () => {
     const database = await createTestDatabase();
     const sim = await startSimulator({ processingMs: 300 });
     const server = await startTestApp({ DATABASE_URL: database.url, ...sim.env, GENERATION_DEADLINE_MS: '2000', WORKER_CONCURRENCY: '1' });
-    const ws = createWsClient(server.url);
+    const ws = createWsClient(server.url, { key: server.key });
     try {
       const run = async (prompt: string) => {
         const created = await server.graphql<{ generateVideo: { generation: { id: string } } }>(GENERATE, { input: { prompt, ...INPUT } });

@@ -3,34 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { collectWs, createWsClient } from './helpers/clients.js';
+import { CANCEL, collectWs, createWsClient, GENERATE, GET_WITH_EVENT_TIMES as GET, type TestGenerationWithEventTimes as Generation, WATCH } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { maxOverlap, startRecordingProxy, startSampler, type RecordingProxy } from './helpers/engine.js';
-import { CANCEL, GENERATE, GENERATION_FIELDS, WATCH, type GenerationEvent } from './helpers/operations.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
 
-interface Generation {
-  id: string;
-  status: string;
-  version: number;
-  progress: number;
-  etaSeconds: number | null;
-  prompt: string;
-  attempts: number;
-  cost: { amount: string; currency: string };
-  costIsFinal: boolean;
-  error: { code: string; message: string; retryable: boolean } | null;
-  events: GenerationEvent[];
-  createdAt: string;
-  completedAt: string | null;
-}
-
 type Simulator = Awaited<ReturnType<typeof startSimulator>>;
-
-// Selecting `events` twice merges the selections, adding createdAt to the shared field list.
-const GET = `query Get($id: ID!) { generation(id: $id) { ${GENERATION_FIELDS} events { createdAt } } }`;
 
 /** Four seconds without audio: $0.40 until Segmind reports the charge. */
 const INPUT = { durationSeconds: 4, generateAudio: false } as const;
@@ -59,7 +39,7 @@ async function fetchGeneration(server: TestApp, id: string): Promise<Generation>
 
 /** Follows a generation over graphql-ws until the server completes the stream; returns every version seen. */
 async function follow(server: TestApp, id: string, timeoutMs = 15_000): Promise<Generation[]> {
-  const client = createWsClient(server.url);
+  const client = createWsClient(server.url, { key: server.key });
   try {
     const { results, completed } = await collectWs<{ generationStatus: Generation }>(client, WATCH, { id }, timeoutMs);
     expect(results.flatMap((r) => r.errors ?? [])).toEqual([]);
@@ -492,7 +472,7 @@ describe.skipIf(!hasPostgres)('a subscriber whose notification never comes', () 
     database = await createTestDatabase();
     // API only: no worker moves the generation; only the test's own SQL does.
     server = await startTestApp({ DATABASE_URL: database.url, ROLE: 'api' });
-    client = createWsClient(server.url);
+    client = createWsClient(server.url, { key: server.key });
   });
   afterAll(async () => {
     await client?.dispose();

@@ -6,8 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { createKeyIn } from './helpers/keys.js';
+import { createKeyIn, createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { collectSse, collectWs, createWsClient } from './helpers/clients.js';
+import { collectSse, collectWs, createWsClient, GENERATE, WATCH } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { GENERATE, WATCH } from './helpers/operations.js';
 import { startSimulator } from './helpers/simulator.js';
 
 describe.skipIf(!hasPostgres)('a generation from mutation to stored video', () => {
@@ -26,7 +25,7 @@ describe.skipIf(!hasPostgres)('a generation from mutation to stored video', () =
     const generation = created.data?.generateVideo.generation;
     expect(generation.status).toBe('QUEUED');
 
-    const client = createWsClient(server.url);
+    const client = createWsClient(server.url, { key: server.key });
     const { results, completed } = await collectWs(client, WATCH, { id: generation.id });
     await client.dispose();
 
@@ -49,7 +48,7 @@ describe.skipIf(!hasPostgres)('a generation from mutation to stored video', () =
   it('streams the same generation over SSE', async () => {
     const created = await server.graphql(GENERATE, { input: { prompt: 'waves on rocks', durationSeconds: 6, generateAudio: false } });
     const id = created.data?.generateVideo.generation.id as string;
-    const { results, completed } = await collectSse(server.url, WATCH, { id });
+    const { results, completed } = await collectSse(server.url, WATCH, { id }, { key: server.key });
     expect(completed).toBe(true);
     expect(results.at(-1)!.data!.generationStatus.status).toBe('SUCCEEDED');
   });

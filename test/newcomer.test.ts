@@ -7,8 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { graphiqlTabs } from '../src/server/graphiql-tabs.js';
-import { createTestDatabase, dbOf, hasPostgres } from './helpers/database.js';
-import { createKey } from './helpers/keys.js';
+import { createKey, createTestDatabase, dbOf, hasPostgres } from './helpers/database.js';
 import { spawnServer } from './helpers/process.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

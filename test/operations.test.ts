@@ -8,9 +8,8 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { collectWs, createWsClient } from './helpers/clients.js';
+import { collectWs, createWsClient, GENERATE, GET, WATCH } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { GENERATE, GET, WATCH } from './helpers/operations.js';
 import { spawnServer } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
@@ -46,7 +45,7 @@ function topLevelFieldNames(line: string): string[] {
 async function generateAndWait(server: TestApp, prompt: string) {
   const created = await server.graphql(GENERATE, { input: { prompt, durationSeconds: 4 } });
   const id = created.data!.generateVideo.generation.id as string;
-  const client = createWsClient(server.url);
+  const client = createWsClient(server.url, { key: server.key });
   const { results } = await collectWs(client, WATCH, { id }, 20_000);
   await client.dispose();
   return results.at(-1)!.data!.generationStatus;

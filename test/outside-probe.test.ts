@@ -5,10 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runKeyCommand } from '../src/auth/key-commands.js';
 import type { Db } from '../src/db/open.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { collectSse, collectWs, createWsClient } from './helpers/clients.js';
-import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { createKeyIn } from './helpers/keys.js';
-import { GENERATE, WATCH } from './helpers/operations.js';
+import { collectSse, collectWs, createWsClient, GENERATE, WATCH } from './helpers/clients.js';
+import { createKeyIn, createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -116,11 +114,11 @@ describe.skipIf(!hasPostgres)('a query over a GraphQL limit', () => {
   it('is refused with the stable code QUERY_TOO_COMPLEX and advice, over HTTP, SSE and WebSocket alike', async () => {
     context = await startContext();
     const { server } = context;
-    const ws = createWsClient(server.url);
+    const ws = createWsClient(server.url, { key: server.key });
     try {
       for (const [what, query, advice] of overLimits) {
         const http = await server.graphql(query);
-        const sse = (await collectSse(server.url, query, {}, { timeoutMs: 5000 })).results.flatMap((r) => r.errors ?? []);
+        const sse = (await collectSse(server.url, query, {}, { key: server.key, timeoutMs: 5000 })).results.flatMap((r) => r.errors ?? []);
         const overWs = (await collectWs(ws, query, {}, 5000)).results.flatMap((r) => r.errors ?? []);
         for (const [transport, errors] of [['HTTP', http.errors ?? []], ['SSE', sse], ['WebSocket', overWs]] as const) {
           expect(errors, `${what} over ${transport}`).toHaveLength(1);
@@ -176,7 +174,7 @@ describe.skipIf(!hasPostgres)('a WebSocket whose key was revoked while the notic
     context = await startContext({ ROLE: 'api' });
     const { database, server } = context;
     const { key } = await createKeyIn(database.url, { name: 'revoked-quietly' });
-    const ws = createWsClient(server.url, { authorization: `Bearer ${key}` });
+    const ws = createWsClient(server.url, { key: key });
     let unwatch: (() => void) | undefined;
     try {
       const before = await collectWs<{ generateVideo: Admission }>(ws, GENERATE, { input: { prompt: 'before', ...INPUT } }, 5000);

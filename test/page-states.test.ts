@@ -2,8 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { canRunBrowser, collectPageErrors, launchBrowser, screenshot } from './helpers/browser.js';
-import { createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { createKey } from './helpers/keys.js';
+import { createKey, createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
 
 /**
  * Every state of the page at desktop and phone width, on a server in simulator mode (no Segmind key), as a

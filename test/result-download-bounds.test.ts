@@ -16,22 +16,11 @@ import { createSegmindSimulator, type SegmindSimulator } from '../src/segmind/si
 import { createLocalStorage } from '../src/storage/local.js';
 import { assertDownloadable, UnsafeDownloadError } from '../src/storage/safe-download.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { createKeyIn } from './helpers/keys.js';
-import { CANCEL, GENERATE, GET } from './helpers/operations.js';
+import { CANCEL, GENERATE, GET, type TestGeneration as Generation } from './helpers/clients.js';
+import { createKeyIn, createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';
 import { since, waitFor } from './helpers/wait.js';
-
-interface Generation {
-  id: string;
-  status: string;
-  video: { url: string; contentType: string; sizeBytes: number } | null;
-  error: { code: string; message: string; retryable: boolean } | null;
-  events: { type: string; message: string }[];
-  createdAt: string;
-  completedAt: string | null;
-}
 
 type Simulator = Awaited<ReturnType<typeof startSimulator>>;
 

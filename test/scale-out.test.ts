@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
 import type { GraphqlBody } from './helpers/app.js';
-import { collectWs, createWsClient, type Collected } from './helpers/clients.js';
+import { authHeaders, type Collected, collectWs, createWsClient, GENERATE, WATCH } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { authHeaders } from './helpers/keys.js';
-import { GENERATE, WATCH } from './helpers/operations.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
@@ -49,7 +47,7 @@ describe.skipIf(!hasPostgres)('two API processes and two workers on one Postgres
       spawnServer(workerEnv),
       spawnServer(workerEnv),
     ]);
-    client = createWsClient(api1.url);
+    client = createWsClient(api1.url, { key: api1.key });
   });
   afterAll(async () => {
     await client?.dispose();
@@ -58,10 +56,10 @@ describe.skipIf(!hasPostgres)('two API processes and two workers on one Postgres
     await database?.drop();
   });
 
-  async function create(url: string, prompt: string): Promise<string> {
+  async function create({ url, key }: { url: string; key: string | undefined }, prompt: string): Promise<string> {
     const response = await fetch(`${url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...authHeaders(url) },
+      headers: { 'content-type': 'application/json', ...authHeaders(key) },
       body: JSON.stringify({ query: GENERATE, variables: { input: { prompt, durationSeconds: 4 } } }),
     });
     const body = (await response.json()) as GraphqlBody<{ generateVideo: { generation?: { id: string } } }>;
@@ -76,7 +74,7 @@ describe.skipIf(!hasPostgres)('two API processes and two workers on one Postgres
   }
 
   it('shows a subscriber on API 1 every version of a generation created through API 2', async () => {
-    const id = await create(api2.url, 'seen from the other replica');
+    const id = await create(api2, 'seen from the other replica');
     const story = await collectWs<Watched>(client, WATCH, { id }, 20_000);
     const { versions, statuses } = expectFullStory(id, story);
     expect(statuses).toContain('PROCESSING');
@@ -88,7 +86,7 @@ describe.skipIf(!hasPostgres)('two API processes and two workers on one Postgres
     const ids: string[] = [];
     const stories: Promise<Collected<Watched>>[] = [];
     for (const prompt of prompts) {
-      const id = await create(api2.url, prompt);
+      const id = await create(api2, prompt);
       ids.push(id);
       stories.push(collectWs<Watched>(client, WATCH, { id }, 15_000));
     }

@@ -1,18 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { collectWs, createWsClient } from './helpers/clients.js';
-import { CANCEL, GENERATE, GET, WATCH, type GenerationEvent } from './helpers/operations.js';
+import { CANCEL, collectWs, createWsClient, GENERATE, GET, type TestGeneration as Generation, WATCH } from './helpers/clients.js';
 import { waitFor } from './helpers/wait.js';
 
 /** Long enough that the first status request (at half the expected time) leaves a visible gap before it. */
 const PROCESSING_MS = 4000;
 
-interface Watched {
-  status: string;
-  progress: number;
-  etaSeconds: number | null;
-  events: GenerationEvent[];
-}
+/** What the test keeps of each update. */
+type Watched = Pick<Generation, 'status' | 'progress' | 'etaSeconds' | 'events'>;
 
 describe('a generation on the built-in simulator, watched over graphql-ws', () => {
   let server: TestApp;
@@ -23,7 +18,7 @@ describe('a generation on the built-in simulator, watched over graphql-ws', () =
     server = await startTestApp({ SIMULATOR_PROCESSING_MS: String(PROCESSING_MS), SEGMIND_POLL_MIN_MS: '1000', SEGMIND_POLL_MAX_MS: '10000' });
     const created = await server.graphql(GENERATE, { input: { prompt: 'a kite over dunes', durationSeconds: 4 } });
     const id = created.data?.generateVideo.generation.id as string;
-    const client = createWsClient(server.url);
+    const client = createWsClient(server.url, { key: server.key });
     const { results, completed } = await collectWs<{ generationStatus: Watched }>(client, WATCH, { id }, PROCESSING_MS + 10_000);
     await client.dispose();
     expect(completed).toBe(true);

@@ -2,8 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { authHeaders } from './helpers/keys.js';
-import { GENERATE, GET } from './helpers/operations.js';
+import { authHeaders, GENERATE, GET } from './helpers/clients.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -12,7 +11,7 @@ const PROCESSING_MS = 5000;
 async function graphql(server: ServerProcess, query: string, variables: Record<string, unknown>) {
   const response = await fetch(`${server.url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...authHeaders(server.url) },
+    headers: { 'content-type': 'application/json', ...authHeaders(server.key) },
     body: JSON.stringify({ query, variables }),
   });
   return (await response.json()) as { data?: Record<string, any>; errors?: unknown[] };

@@ -2,10 +2,8 @@ import type { Client } from 'graphql-ws';
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
-import { createWsClient, openSse } from './helpers/clients.js';
-import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { createKeyIn } from './helpers/keys.js';
-import { GENERATE } from './helpers/operations.js';
+import { createWsClient, GENERATE, openSse } from './helpers/clients.js';
+import { createKeyIn, createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { waitFor } from './helpers/wait.js';
 
 const LIMIT = 3;
@@ -40,7 +38,7 @@ describe.skipIf(!hasPostgres)('per-key subscription slots', () => {
   });
 
   const wsClient = () => {
-    const c = createWsClient(server.url, { authorization: `Bearer ${key}` });
+    const c = createWsClient(server.url, { key: key });
     clients.push(c);
     return c;
   };

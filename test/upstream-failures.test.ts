@@ -1,30 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SegmindSimulatorOptions } from '../src/segmind/simulator/index.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { collectWs, createWsClient } from './helpers/clients.js';
+import { collectWs, createWsClient, GENERATE, GET, type TestGenerationWithEventTimes as Generation, WATCH_WITH_EVENT_TIMES as WATCH } from './helpers/clients.js';
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { GENERATE, GENERATION_FIELDS, GET, type GenerationEvent } from './helpers/operations.js';
 import { startSimulator } from './helpers/simulator.js';
-
-interface Generation {
-  id: string;
-  status: string;
-  version: number;
-  attempts: number;
-  prompt: string;
-  cost: { amount: string; currency: string };
-  costIsFinal: boolean;
-  video: { url: string; contentType: string; sizeBytes: number } | null;
-  error: { code: string; message: string; retryable: boolean } | null;
-  events: GenerationEvent[];
-  completedAt: string | null;
-}
+import { waitFor } from './helpers/wait.js';
 
 // Selecting `events` twice merges the selections, adding createdAt to the shared field list.
-const WATCH = `subscription Watch($id: ID!) { generationStatus(id: $id) { ${GENERATION_FIELDS} events { createdAt } } }`;
 
 /** A marker planted in upstream error bodies: it must never reach a user. */
 const UPSTREAM_MARKER = 'UPSTREAM-RAW-TEXT-7f3a';
@@ -41,7 +25,7 @@ async function startContext(simOptions: SegmindSimulatorOptions = {}, env: Recor
   const database = await createTestDatabase();
   const sim = await startSimulator({ processingMs: 300, ...simOptions });
   const server = await startTestApp({ DATABASE_URL: database.url, ...sim.env, ...env });
-  return { database, sim, server, ws: createWsClient(server.url) };
+  return { database, sim, server, ws: createWsClient(server.url, { key: server.key }) };
 }
 
 async function stopContext(context: Context | undefined): Promise<void> {
@@ -81,15 +65,6 @@ async function fetchGeneration(server: TestApp, id: string): Promise<Generation>
   return body.data!.generation!;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** What every FAILED generation must look like, whatever the cause. */
 function expectFailed(generation: Generation, code: string, retryable: boolean): NonNullable<Generation['error']> {

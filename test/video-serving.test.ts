@@ -3,18 +3,10 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { collectWs, createWsClient } from './helpers/clients.js';
-import { createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
-import { GENERATE, WATCH } from './helpers/operations.js';
+import { collectWs, createWsClient, GENERATE, type TestGeneration as Generation, WATCH } from './helpers/clients.js';
+import { createKeyIn, createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startSimulator } from './helpers/simulator.js';
-import { createKeyIn } from './helpers/keys.js';
 import { revokeApiKey } from '../src/auth/keys.js';
-
-interface Generation {
-  id: string;
-  status: string;
-  video: { url: string; contentType: string; sizeBytes: number } | null;
-}
 
 interface RawResponse {
   status: number;
@@ -57,7 +49,7 @@ describe.skipIf(!hasPostgres)('serving a stored video', () => {
       input: { prompt: 'a slow pan across a harbour at dawn', durationSeconds: 4 },
     });
     expect(created.errors).toBeUndefined();
-    const client = createWsClient(server.url);
+    const client = createWsClient(server.url, { key: server.key });
     const { results, completed } = await collectWs<{ generationStatus: Generation }>(client, WATCH, {
       id: created.data!.generateVideo.generation.id,
     });
@@ -228,7 +220,7 @@ describe.skipIf(!hasPostgres)('serving a stored video', () => {
       { input: { prompt: 'a link that will be revoked', durationSeconds: 4 } },
       { authorization: `Bearer ${owner.key}` },
     );
-    const client = createWsClient(server.url, { authorization: `Bearer ${owner.key}` });
+    const client = createWsClient(server.url, { key: owner.key });
     const { results } = await collectWs<{ generationStatus: Generation }>(client, WATCH, {
       id: created.data!.generateVideo.generation.id,
     });

@@ -1,6 +1,7 @@
 import { createGraphQLError } from 'graphql-yoga';
 import type { ApiKey } from '../auth/keys.js';
 import type { AppContext } from './context.js';
+import { API_ERROR_CODES } from '../contract/error-codes.js';
 
 /** What a client without a usable key is told, by what was wrong with the key it sent. */
 export const unauthenticatedMessage = (problem: 'missing' | 'invalid' | null) =>
@@ -10,7 +11,7 @@ export const unauthenticatedMessage = (problem: 'missing' | 'invalid' | null) =>
 
 /** The UNAUTHENTICATED error that says how to authenticate. */
 export const unauthenticatedError = (problem: 'missing' | 'invalid' | null) =>
-  createGraphQLError(unauthenticatedMessage(problem), { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+  createGraphQLError(unauthenticatedMessage(problem), { extensions: { code: API_ERROR_CODES.UNAUTHENTICATED, http: { status: 401 } } });
 
 /** The caller's key, or an UNAUTHENTICATED error that says how to authenticate. */
 export function requireKey(ctx: AppContext): ApiKey {

@@ -1,8 +1,6 @@
 import { createGraphQLError } from 'graphql-yoga';
 import type { GraphQLError } from 'graphql';
-
-/** The stable code of every refusal by a query-size limit (tokens, depth, aliases, cost). */
-export const QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX';
+import { API_ERROR_CODES } from '../contract/error-codes.js';
 
 /**
  * An `onReject` handler for a GraphQL Armor plugin. Armor words its refusals as "Syntax Error: …" without a
@@ -13,7 +11,7 @@ export const refuseAs =
   (advice: string) =>
   (_context: unknown, error: GraphQLError): never => {
     const limit = error.message.replace(/^Syntax Error:\s*/, '');
-    throw createGraphQLError(`${limit} ${advice}`, { extensions: { code: QUERY_TOO_COMPLEX } });
+    throw createGraphQLError(`${limit} ${advice}`, { extensions: { code: API_ERROR_CODES.QUERY_TOO_COMPLEX } });
   };
 
 export const QUERY_LIMIT_ADVICE = {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createApp, type App } from '../../src/server/compose.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger, lineDestination } from '../../src/logger.js';
-import { createKey, keyForDatabase, rememberKey } from './keys.js';
+import { createKey, keyForDatabase } from './database.js';
 
 export interface TestApp {
   app: App;
@@ -46,7 +46,6 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
   const url = await app.start();
   // Every test server has a key its helpers send: the development key, or a fresh one when keys already exist.
   const key = env.DATABASE_URL ? await keyForDatabase(env.DATABASE_URL) : (app.developmentKey ?? (await createKey(app.database.db)).key);
-  rememberKey(url, key);
   return {
     app,
     url,

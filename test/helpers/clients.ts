@@ -1,7 +1,36 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import {
+  TestCancelDocument,
+  TestGenerateDocument,
+  TestGetDocument,
+  TestGetWithEventTimesDocument,
+  TestWatchDocument,
+  TestWatchWithEventTimesDocument,
+  type TestGenerationFragment,
+  type TestGenerationWithEventTimesFragment,
+} from '../../src/contract/generated/tests/graphql.js';
 import type { GraphqlBody } from './app.js';
-import { authHeaders, keyFor } from './keys.js';
+
+/** `Authorization: Bearer <key>`, or nothing without a key. */
+export function authHeaders(key: string | undefined): Record<string, string> {
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
+
+/** The documents tests send (src/contract/operations/tests.graphql), as the strings the helpers post. */
+export const GENERATE = TestGenerateDocument.toString();
+export const WATCH = TestWatchDocument.toString();
+export const GET = TestGetDocument.toString();
+export const CANCEL = TestCancelDocument.toString();
+/** GET and WATCH with when each timeline event happened. */
+export const GET_WITH_EVENT_TIMES = TestGetWithEventTimesDocument.toString();
+export const WATCH_WITH_EVENT_TIMES = TestWatchWithEventTimesDocument.toString();
+
+/** A generation as the tests read it: the TestGeneration fragment, generated from the schema. */
+export type TestGeneration = TestGenerationFragment;
+export type GenerationEvent = TestGeneration['events'][number];
+/** The same, read with GET_WITH_EVENT_TIMES or WATCH_WITH_EVENT_TIMES: its events say when they happened. */
+export type TestGenerationWithEventTimes = TestGenerationWithEventTimesFragment;
 
 export interface Collected<T> {
   results: GraphqlBody<T>[];
@@ -9,17 +38,21 @@ export interface Collected<T> {
   completed: boolean;
 }
 
-/** A graphql-ws client over a real socket; dispose it after the test. */
-export function createWsClient(
-  baseUrl: string,
-  connectionParams?: Record<string, unknown>,
+export interface WsClientOptions {
+  /** The API key the connection authenticates with (sent as `authorization: Bearer <key>` in ConnectionInit). */
+  key?: string;
+  /** Sent instead of the key, for tests of what the server does with other ConnectionInit payloads. */
+  connectionParams?: Record<string, unknown>;
   /** Reconnects after a retryable close (e.g. 1013 during a database outage), as real clients do. @default 0 */
-  retryAttempts = 0,
-): Client {
+  retryAttempts?: number;
+}
+
+/** A graphql-ws client over a real socket; dispose it after the test. */
+export function createWsClient(baseUrl: string, { key, connectionParams, retryAttempts = 0 }: WsClientOptions = {}): Client {
   return createClient({
     url: `${baseUrl.replace(/^http/, 'ws')}/graphql`,
     webSocketImpl: WebSocket,
-    connectionParams: connectionParams ?? { authorization: `Bearer ${keyFor(baseUrl) ?? ''}` },
+    connectionParams: connectionParams ?? { authorization: `Bearer ${key ?? ''}` },
     retryAttempts,
   });
 }
@@ -60,7 +93,8 @@ export async function collectSse<T = Record<string, any>>(
   baseUrl: string,
   query: string,
   variables: Record<string, unknown>,
-  options: { headers?: Record<string, string>; timeoutMs?: number } = {},
+  /** `key` is sent as `authorization: Bearer <key>`; `headers` are sent after it, so they can replace it. */
+  options: { key?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<Collected<T>> {
   const results: GraphqlBody<T>[] = [];
   const controller = new AbortController();
@@ -68,7 +102,7 @@ export async function collectSse<T = Record<string, any>>(
   try {
     const response = await fetch(`${baseUrl}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...authHeaders(baseUrl), ...options.headers },
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...authHeaders(options.key), ...options.headers },
       body: JSON.stringify({ query, variables }),
       signal: controller.signal,
     });

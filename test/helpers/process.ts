@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { keyForDatabase, rememberKey } from './keys.js';
+import { keyForDatabase } from './database.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -55,7 +55,6 @@ export async function spawnServer(
   // The helpers authenticate as the development key the server printed, or a key made for its database.
   const printed = /Development API key[^\n]*\n\s*(rql_\S+)/.exec(output)?.[1];
   const key = env.DATABASE_URL ? await keyForDatabase(env.DATABASE_URL) : printed;
-  if (key) rememberKey(url, key);
   return {
     process: child,
     url,

@@ -1,9 +1,41 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { VEO, type VeoAspectRatio as AspectRatio, type VeoResolution as Resolution } from '../../contract/veo.js';
 import { flagProblem } from '../flag-errors.js';
-import { CliError } from './exit-codes.js';
-import { DEFAULT_URL, HELP_HINT, USAGE } from './usage.js';
+import { CliError, exitCodeLines } from './exit-codes.js';
+
+export const DEFAULT_URL = 'http://localhost:4000';
+
+/** The one line after a message about a bad value: where the full usage is. */
+export const HELP_HINT = 'Run npm run generate -- --help for the options.';
+
+export const USAGE = `Usage: npm run generate -- "<prompt>" [flags]
+
+Turns a prompt into a video on a reelql server, shows its progress and saves the MP4.
+
+Flags:
+  --url URL                Server (env REELQL_URL; default ${DEFAULT_URL})
+  --key KEY                API key (env REELQL_API_KEY). Without one, a loopback server's development
+                           key is read from <DATA_DIR or .data>/development-key
+  --duration 4|6|8         Seconds of video (default 8)
+  --resolution 720p|1080p  (default 1080p)
+  --aspect 16:9|9:16       (default 16:9)
+  --no-audio               Silent video: $0.10 instead of $0.15 per second
+  --negative TEXT          What the video must not show
+  --seed N                 0 to 2147483647 (default: the server picks one)
+  --image URL|FILE         First frame: an http(s) URL, or a local JPEG, PNG or WebP file (uploaded)
+  --last-frame URL|FILE    Last frame; needs --image
+  --out PATH               Where to save (default ./<generation id>.mp4; a directory gets <id>.mp4)
+  --idempotency-key KEY    Running again with the same key and input follows the same generation
+                           instead of paying for a second one
+  -h, --help               Show this help
+
+The price is shown before anything is submitted. Ctrl-C while waiting asks whether to cancel the
+generation; a second Ctrl-C leaves it running on the server.
+
+Exit codes:
+${exitCodeLines()}`;
 
 /** A first or last frame: a URL the server fetches, or a local file sent as an upload. */
 export type FrameSource = { url: string } | { file: string };
@@ -153,4 +185,35 @@ export function parseGenerateArgs(argv: string[], env: Record<string, string | u
       idempotencyKey: nonEmpty('idempotency-key', values['idempotency-key']),
     },
   };
+}
+
+// The development key is offered only by a server on this machine, so only there is it looked for.
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+const NO_KEY_HINT = 'Pass --key or set REELQL_API_KEY (an operator makes keys with: npm run keys -- create <name>).';
+
+/**
+ * The key to send: the one given, or — for a server on this machine only — the development key the server
+ * stored on first start. `note` says where a found key came from, for stderr.
+ */
+export async function resolveApiKey(options: {
+  key: string | undefined;
+  serverUrl: string;
+  developmentKeyFile: string;
+  cwd: string;
+}): Promise<{ key: string; note?: string }> {
+  if (options.key) return { key: options.key };
+  if (!LOOPBACK_HOSTS.has(new URL(options.serverUrl).hostname.toLowerCase())) {
+    throw new CliError('USER', `No API key for ${options.serverUrl}. ${NO_KEY_HINT}`);
+  }
+  const stored = await readFile(options.developmentKeyFile, 'utf8').then(
+    (text) => text.trim(),
+    () => '',
+  );
+  const relative = path.relative(options.cwd, options.developmentKeyFile);
+  const shown = relative.startsWith('..') || path.isAbsolute(relative) ? options.developmentKeyFile : relative;
+  if (!stored) {
+    throw new CliError('USER', `No API key: none given, and no development key in ${shown}. ${NO_KEY_HINT}`);
+  }
+  return { key: stored, note: `Using the development key from ${shown} (no --key or REELQL_API_KEY given).` };
 }

@@ -4,8 +4,7 @@ import { access, constants, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CliError } from './exit-codes.js';
-import { unreachable } from './graphql-errors.js';
+import { CliError, unreachable } from './exit-codes.js';
 
 /**
  * Where the video will go: `out` as given, inside it when it is a directory, or `<id>.mp4` in `cwd`.

@@ -1,9 +1,67 @@
-import { askLine, type Answer } from './ask.js';
+import { createInterface } from 'node:readline';
 import { CliError } from './exit-codes.js';
-import { FINAL_STATUSES, type CancelResult, type Generation } from './operations.js';
+import type { CancelResult, Terminal } from './generate.js';
 import type { ProgressView } from './progress.js';
-import type { Terminal } from './terminal.js';
-import type { GenerationWatch } from './watch.js';
+import { FINAL_STATUSES, type Generation, type GenerationWatch } from './watch.js';
+
+/**
+ * One Ctrl-C can arrive twice: the terminal sends SIGINT to the whole foreground process group, and `npm run`
+ * (in that group) relays its own copy to its child a moment later. SIGINTs this close together are one key press,
+ * so the relayed copy cannot count as the "second Ctrl-C" that leaves a generation running. A person who reads
+ * the question and presses again is far slower than this.
+ */
+export const SAME_PRESS_MS = 300;
+
+/** Returns a function that says, for each SIGINT as it arrives, whether it is a new key press. */
+export function keyPressFilter(now: () => number = () => performance.now()): () => boolean {
+  let last = -Infinity;
+  return () => {
+    const at = now();
+    const isNew = at - last >= SAME_PRESS_MS;
+    last = at;
+    return isNew;
+  };
+}
+
+export type Answer = { kind: 'line'; line: string } | { kind: 'aborted' } | { kind: 'end' };
+
+/**
+ * Writes `question` and reads one line from `input`. Ends with `aborted` when `signal` fires first, and with
+ * `end` when the input has ended, so no answer can ever come. Without readline's terminal mode, so Ctrl-C
+ * stays a real SIGINT (the caller decides what a second one means) and the terminal echoes what is typed;
+ * a pipe is read the same way.
+ */
+export function askLine(
+  question: string,
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+  signal: AbortSignal,
+): Promise<Answer> {
+  output.write(question);
+  return new Promise((resolve) => {
+    const rl = createInterface({ input, terminal: false });
+    let done = false;
+    const finish = (answer: Answer) => {
+      if (done) return;
+      done = true;
+      signal.removeEventListener('abort', onAbort);
+      rl.close();
+      resolve(answer);
+    };
+    const onAbort = () => finish({ kind: 'aborted' });
+    rl.once('line', (line) => {
+      // A terminal echoes what is typed; an answer from a pipe is shown so that logs read as a dialogue.
+      if (!(input as { isTTY?: boolean }).isTTY) output.write(`${line}\n`);
+      finish({ kind: 'line', line });
+    });
+    rl.once('close', () => {
+      if (!done) output.write('\n');
+      finish({ kind: 'end' });
+    });
+    if (signal.aborted) finish({ kind: 'aborted' });
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 export type FollowOutcome =
   | { kind: 'final'; generation: Generation }

@@ -1,22 +1,43 @@
 import path from 'node:path';
-import { resolveApiKey } from './api-key.js';
-import type { GenerateOptions } from './args.js';
+import {
+  CancelDocument,
+  EstimateDocument,
+  GenerateDocument,
+  type CancelMutation,
+  type GenerateMutation,
+  type GenerateVideoInput,
+} from '../../contract/generated/cli/graphql.js';
+import { resolveApiKey, type GenerateOptions } from './args.js';
 import { checkOutput, downloadVideo } from './download.js';
 import { CliError, EXIT_CODES } from './exit-codes.js';
 import { follow, type FollowOutcome } from './follow.js';
-import { frameInput } from './frames.js';
-import { createGraphqlHttp, type GraphqlHttp } from './graphql-http.js';
-import { CANCEL, ESTIMATE, GENERATE, type CancelResult, type GenerateResult, type Generation, type Money } from './operations.js';
+import { createGraphqlHttp, frameInput, type GraphqlHttp } from './graphql-http.js';
 import { createProgressView, formatSize } from './progress.js';
-import type { Terminal } from './terminal.js';
 import { watchGeneration } from './watch.js';
+
+/** What the command needs from its process: streams, the working directory and Ctrl-C. */
+export interface Terminal {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream;
+  /** stdout is a terminal: one progress line redrawn in place, instead of a line per change. */
+  tty: boolean;
+  cwd: string;
+  /** Makes `handler` the answer to Ctrl-C (SIGINT) until the returned function is called. */
+  onInterrupt(handler: () => void): () => void;
+}
+
+/** What the server answers to generateVideo and cancelGeneration (src/contract/operations/cli.graphql). */
+type GenerateResult = GenerateMutation['generateVideo'];
+type Accepted = Extract<GenerateResult, { __typename: 'GenerateVideoSuccess' }>['generation'];
+export type CancelResult = CancelMutation['cancelGeneration'];
 
 const ASPECT_ENUM = { '16:9': 'RATIO_16_9', '9:16': 'RATIO_9_16' } as const;
 const RESOLUTION_ENUM = { '720p': 'RES_720P', '1080p': 'RES_1080P' } as const;
 
 /** GenerateVideoInput without the frames, which do not change the price. */
-function baseInput(options: GenerateOptions): Record<string, unknown> {
-  const input: Record<string, unknown> = {
+function baseInput(options: GenerateOptions): GenerateVideoInput {
+  const input: GenerateVideoInput = {
     prompt: options.prompt,
     durationSeconds: options.durationSeconds,
     resolution: RESOLUTION_ENUM[options.resolution],
@@ -42,7 +63,7 @@ function cancelCharge(chargeMayApply: boolean, simulated: boolean): string {
     : 'It had not reached Segmind, so nothing is charged (chargeMayApply: false).';
 }
 
-function accepted(result: GenerateResult): Generation & { provider: string } {
+function accepted(result: GenerateResult): Accepted {
   switch (result.__typename) {
     case 'GenerateVideoSuccess':
       return result.generation;
@@ -84,7 +105,7 @@ async function generate(options: GenerateOptions, terminal: Terminal): Promise<n
   const graphql: GraphqlHttp = createGraphqlHttp(options.url, key);
   const input = baseInput(options);
 
-  const { estimateCost: price } = await graphql<{ estimateCost: Money }>(ESTIMATE, { input });
+  const { estimateCost: price } = await graphql(EstimateDocument, { input });
   say(
     `Price: $${price.amount} ${price.currency} (${options.durationSeconds} s, ${options.resolution}, ${options.aspectRatio}, ` +
       `${options.generateAudio ? 'with audio' : 'no audio'}).`,
@@ -96,10 +117,10 @@ async function generate(options: GenerateOptions, terminal: Terminal): Promise<n
     interruptedEarly = true;
     warn('Submitting; you can cancel as soon as the server answers.');
   });
-  let generation: Generation & { provider: string };
+  let generation: Accepted;
   try {
-    const { generateVideo } = await graphql<{ generateVideo: GenerateResult }>(
-      GENERATE,
+    const { generateVideo } = await graphql(
+      GenerateDocument,
       { input: { ...input, ...frames.fields } },
       frames.uploads,
     );
@@ -125,7 +146,7 @@ async function generate(options: GenerateOptions, terminal: Terminal): Promise<n
       view,
       terminal,
       interruptedEarly,
-      cancel: async (target) => (await graphql<{ cancelGeneration: CancelResult }>(CANCEL, { id: target })).cancelGeneration,
+      cancel: async (target) => (await graphql(CancelDocument, { id: target })).cancelGeneration,
     });
   } finally {
     view.end();

@@ -1,5 +1,9 @@
-import { CliError } from './exit-codes.js';
-import { errorFromGraphql, unreachable, type WireError } from './graphql-errors.js';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { TypedDocumentString } from '../../contract/generated/cli/graphql.js';
+import { VEO } from '../../contract/veo.js';
+import type { FrameSource } from './args.js';
+import { CliError, errorFromGraphql, unreachable, type WireError } from './exit-codes.js';
 
 /** A file sent in a GraphQL multipart request, placed at `at` in the variables (e.g. `input.imageFile`). */
 export interface Upload {
@@ -8,7 +12,8 @@ export interface Upload {
   filename: string;
 }
 
-export type GraphqlHttp = <T>(query: string, variables: Record<string, unknown>, uploads?: Upload[]) => Promise<T>;
+/** Sends one generated document; the answer has the type generated for it. */
+export type GraphqlHttp = <T, V extends Record<string, unknown>>(document: TypedDocumentString<T, V>, variables: V, uploads?: Upload[]) => Promise<T>;
 
 const TIMEOUT_MS = 30_000;
 /** Uploads of up to two 20 MB frames may be slow on a home connection. */
@@ -39,7 +44,8 @@ function multipartBody(query: string, variables: Record<string, unknown>, upload
  * unreachable → UPSTREAM, refused key or bad input → USER, anything unexpected → UNEXPECTED.
  */
 export function createGraphqlHttp(serverUrl: string, key: string): GraphqlHttp {
-  return async <T>(query: string, variables: Record<string, unknown>, uploads: Upload[] = []): Promise<T> => {
+  return async <T, V extends Record<string, unknown>>(document: TypedDocumentString<T, V>, variables: V, uploads: Upload[] = []): Promise<T> => {
+    const query = document.toString();
     const json = uploads.length === 0;
     let response: Response;
     try {
@@ -76,4 +82,36 @@ export function createGraphqlHttp(serverUrl: string, key: string): GraphqlHttp {
     if (!body.data) throw new CliError('UNEXPECTED', `${serverUrl}/graphql answered HTTP ${response.status} without data.`);
     return body.data;
   };
+}
+
+/** The server's limit for an uploaded frame; checked here so a wrong file is not sent at all. */
+const MAX_FRAME_BYTES = VEO.maxFrameBytes;
+
+async function readFrame(flag: string, file: string, cwd: string): Promise<{ bytes: Uint8Array; filename: string }> {
+  const resolved = path.resolve(cwd, file);
+  const info = await stat(resolved).catch(() => undefined);
+  if (!info?.isFile()) throw new CliError('USER', `--${flag}: no file at ${resolved}. Give an http(s) URL or an existing image file.`);
+  if (info.size > MAX_FRAME_BYTES) {
+    throw new CliError('USER', `--${flag}: ${file} is ${(info.size / 1024 / 1024).toFixed(1)} MB; frames may be at most 20 MB.`);
+  }
+  return { bytes: await readFile(resolved), filename: path.basename(resolved) };
+}
+
+/** The input fields for the frames: URLs go as `image`/`lastFrame`, files as uploads to `imageFile`/`lastFrameFile`. */
+export async function frameInput(
+  frames: { image: FrameSource | undefined; lastFrame: FrameSource | undefined },
+  cwd: string,
+): Promise<{ fields: Record<string, string>; uploads: Upload[] }> {
+  const fields: Record<string, string> = {};
+  const uploads: Upload[] = [];
+  const places = [
+    ['image', 'image', frames.image],
+    ['last-frame', 'lastFrame', frames.lastFrame],
+  ] as const;
+  for (const [flag, field, source] of places) {
+    if (!source) continue;
+    if ('url' in source) fields[field] = source.url;
+    else uploads.push({ at: `input.${field}File`, ...(await readFrame(flag, source.file, cwd)) });
+  }
+  return { fields, uploads };
 }

@@ -2,23 +2,23 @@
  * Turns a prompt into a video from the command line: `npm run generate -- "a prompt" [flags]` (see --help).
  * An entry file: it reads the arguments, the environment and the terminal, and exits with a code from EXIT_CODES.
  */
-import { parseGenerateArgs } from './args.js';
+import { parseGenerateArgs, USAGE } from './args.js';
 import { CliError, EXIT_CODES } from './exit-codes.js';
-import { keyPressFilter } from './key-press.js';
+import { keyPressFilter } from './follow.js';
 import { runGenerate } from './generate.js';
-import { USAGE } from './usage.js';
-
-const isNewPress = keyPressFilter();
-let onInterrupt: (() => void) | undefined;
-process.on('SIGINT', () => {
-  if (!isNewPress()) return;
-  if (onInterrupt) return onInterrupt();
-  // Nothing was submitted yet (or everything is done): stop at once.
-  process.stderr.write('\nStopped.\n');
-  process.exit(EXIT_CODES.CANCELED.code);
-});
 
 async function main(): Promise<number> {
+  const isNewPress = keyPressFilter();
+  /** What Ctrl-C does now: set by the command while it has something to ask or stop. */
+  let onInterrupt: (() => void) | undefined;
+  process.on('SIGINT', () => {
+    if (!isNewPress()) return;
+    if (onInterrupt) return onInterrupt();
+    // Nothing was submitted yet (or everything is done): stop at once.
+    process.stderr.write('\nStopped.\n');
+    process.exit(EXIT_CODES.CANCELED.code);
+  });
+
   let parsed;
   try {
     parsed = parseGenerateArgs(process.argv.slice(2), process.env, process.cwd());

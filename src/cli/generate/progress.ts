@@ -1,4 +1,4 @@
-import type { Generation } from './operations.js';
+import type { Generation } from './watch.js';
 
 /** Seconds as "58s" or "1m 40s". */
 export function formatEta(seconds: number): string {

@@ -1,11 +1,31 @@
-import { createClient } from 'graphql-ws';
+import { CloseCode, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { CliError } from './exit-codes.js';
-import { errorFromGraphql, type WireError } from './graphql-errors.js';
-import { asGeneration, FINAL_STATUSES, WATCH, type Generation } from './operations.js';
+import { WatchDocument, type CliGenerationFragment } from '../../contract/generated/cli/graphql.js';
+import { CliError, errorFromGraphql, type WireError } from './exit-codes.js';
 
-/** graphql-ws closes the socket with this when the key is missing, bad or revoked. */
-const FORBIDDEN = 4403;
+/** A generation as this command reads it (the CliGeneration fragment of src/contract/operations/cli.graphql). */
+export type Generation = CliGenerationFragment;
+
+export const FINAL_STATUSES: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELED']);
+const STATUSES: ReadonlySet<string> = new Set([...FINAL_STATUSES, 'QUEUED', 'SUBMITTED', 'PROCESSING', 'STORING']);
+
+/**
+ * Checks what the server sent is a generation this command can follow; a bug or garbage otherwise. The
+ * generated type says what a correct server sends, not what arrives on the wire.
+ */
+export function asGeneration(value: unknown): Generation {
+  const g = value as Partial<Generation> | null | undefined;
+  const ok =
+    typeof g?.id === 'string' &&
+    typeof g.status === 'string' &&
+    STATUSES.has(g.status) &&
+    typeof g.version === 'number' &&
+    typeof g.progress === 'number' &&
+    Array.isArray(g.events) &&
+    (g.status !== 'SUCCEEDED' || typeof g.video?.url === 'string');
+  if (!ok) throw new CliError('UNEXPECTED', `The server sent a generation this command cannot read: ${JSON.stringify(value)?.slice(0, 300)}`);
+  return g as Generation;
+}
 
 export interface GenerationWatch {
   /** Every new version of the generation, in order, ending with its final one. */
@@ -16,9 +36,12 @@ export interface GenerationWatch {
 const isCloseEvent = (value: unknown): value is { code: number; reason?: string } =>
   typeof (value as { code?: unknown } | null)?.code === 'number';
 
+/** graphql-ws closes the socket with Forbidden when the key is missing, bad or revoked. */
+const isForbidden = (error: unknown) => isCloseEvent(error) && error.code === (CloseCode.Forbidden as number);
+
 function watchError(serverUrl: string, id: string, error: unknown): CliError {
   if (Array.isArray(error)) return errorFromGraphql(error as WireError[]);
-  if (isCloseEvent(error) && error.code === FORBIDDEN) {
+  if (isForbidden(error)) {
     return new CliError('USER', 'The server closed the connection: the API key is not (or no longer) valid.');
   }
   const detail = isCloseEvent(error)
@@ -44,9 +67,9 @@ export function watchGeneration(serverUrl: string, key: string, id: string): Gen
     webSocketImpl: WebSocket,
     connectionParams: { authorization: `Bearer ${key}` },
     retryAttempts: 5,
-    shouldRetry: (error) => !(isCloseEvent(error) && error.code === FORBIDDEN),
+    shouldRetry: (error) => !isForbidden(error),
   });
-  const iterator = client.iterate({ query: WATCH, variables: { id } });
+  const iterator = client.iterate({ query: WatchDocument.toString(), variables: { id } });
 
   async function* states(): AsyncGenerator<Generation> {
     let lastVersion = -1;

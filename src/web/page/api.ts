@@ -1,4 +1,15 @@
-import { createClient, type Client } from 'graphql-ws';
+import { CloseCode, createClient, type Client } from 'graphql-ws';
+import { API_ERROR_CODES } from '../../contract/error-codes.js';
+import type { TypedDocumentString } from '../../contract/generated/page/graphql.js';
+
+/**
+ * A generated document answering T. Its variables are not checked here: the page builds them from form fields
+ * (plain strings), and the server validates them.
+ */
+type Document<T> = TypedDocumentString<T, never>;
+
+/** graphql-ws closes the socket with Forbidden when the key is missing, bad or revoked. */
+const isForbidden = (event: unknown) => event instanceof CloseEvent && event.code === (CloseCode.Forbidden as number);
 
 /** A GraphQL error the server answered with; `code` is its stable extensions.code. */
 export class ApiError extends Error {
@@ -36,18 +47,18 @@ export class Api {
     this.ws = undefined;
   }
 
-  async request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-    return this.send<T>({ 'content-type': 'application/json' }, JSON.stringify({ query, variables }));
+  async request<T>(document: Document<T>, variables: Record<string, unknown> = {}): Promise<T> {
+    return this.send<T>({ 'content-type': 'application/json' }, JSON.stringify({ query: document.toString(), variables }));
   }
 
   /**
    * A GraphQL multipart request (files as uploads). `files` maps a variable path such as
    * "input.imageFile" to the file to send there.
    */
-  async upload<T>(query: string, variables: Record<string, unknown>, files: Record<string, File>): Promise<T> {
+  async upload<T>(document: Document<T>, variables: Record<string, unknown>, files: Record<string, File>): Promise<T> {
     const form = new FormData();
     const entries = Object.entries(files);
-    form.append('operations', JSON.stringify({ query, variables }));
+    form.append('operations', JSON.stringify({ query: document.toString(), variables }));
     form.append('map', JSON.stringify(Object.fromEntries(entries.map(([path], index) => [String(index), [`variables.${path}`]]))));
     entries.forEach(([, file], index) => form.append(String(index), file, file.name));
     return this.send<T>({}, form);
@@ -76,7 +87,7 @@ export class Api {
 
   /** Streams a subscription; returns the function that stops it. */
   subscribe<T>(
-    query: string,
+    document: Document<T>,
     variables: Record<string, unknown>,
     handlers: { next: (data: T) => void; error: (error: ApiError) => void; complete: () => void },
   ): () => void {
@@ -85,11 +96,11 @@ export class Api {
       connectionParams: () => ({ authorization: `Bearer ${this.key}` }),
       // Survive server restarts and flaky networks; subscriptions resume where they were (the server replays).
       retryAttempts: Infinity,
-      shouldRetry: (event) => !(event instanceof CloseEvent && event.code === 4403),
+      shouldRetry: (event) => !isForbidden(event),
       lazyCloseTimeout: 5_000,
     });
     return this.ws.subscribe<T>(
-      { query, variables },
+      { query: document.toString(), variables },
       {
         next: (result) => {
           try {
@@ -99,8 +110,8 @@ export class Api {
           }
         },
         error: (error) => {
-          if (error instanceof CloseEvent && error.code === 4403) {
-            handlers.error(new ApiError('This API key was rejected or revoked. Enter a valid key.', 'UNAUTHENTICATED'));
+          if (isForbidden(error)) {
+            handlers.error(new ApiError('This API key was rejected or revoked. Enter a valid key.', API_ERROR_CODES.UNAUTHENTICATED));
           } else if (Array.isArray(error)) {
             const [first] = error as { message: string; extensions?: { code?: string } }[];
             handlers.error(new ApiError(first?.message ?? 'The subscription failed.', first?.extensions?.code ?? 'UNKNOWN'));

@@ -1,7 +1,7 @@
 import type { Api } from './api.js';
 import { byId, element, localVideoUrl, show } from './dom.js';
-import { CANCEL, isFinal, type CancelResult, type Generation } from './operations.js';
-import type { GenerationStore } from './store.js';
+import { PageCancelDocument } from '../../contract/generated/page/graphql.js';
+import { isFinal, type Generation, type GenerationStore } from './store.js';
 import { duration, FAILURE_WORDS, fileSize, money, STATUS_WORDS, time } from './words.js';
 
 /** The panel that follows one generation: status, progress, ETA, timeline, then the video or the error. */
@@ -103,7 +103,7 @@ export function setupCurrentPanel(api: Api, store: GenerationStore, onReuse: (ge
     if (!window.confirm(question)) return;
     cancel.disabled = true;
     void api
-      .request<{ cancelGeneration: CancelResult }>(CANCEL, { id: generation.id })
+      .request(PageCancelDocument, { id: generation.id })
       .then(({ cancelGeneration: result }) => {
         if (result.__typename === 'CancelGenerationSuccess') store.put(result.generation);
         else errorBox.replaceChildren(element('strong', {}, result.message));

@@ -1,7 +1,8 @@
 import { ApiError, type Api } from './api.js';
 import { VEO } from '../../contract/veo.js';
 import { byId, show } from './dom.js';
-import { ESTIMATE_COST, GENERATE_VIDEO, type Generation, type GenerateVideoResult, type Money } from './operations.js';
+import { PageEstimateCostDocument, PageGenerateVideoDocument } from '../../contract/generated/page/graphql.js';
+import type { Generation } from './store.js';
 import { API_ERROR_WORDS, budgetWords, inPageWords, money } from './words.js';
 
 type Input = Record<string, unknown>;
@@ -126,7 +127,7 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
     // The price depends on duration, resolution and sound only; the prompt may still be empty.
     const input = { ...parsed.input, prompt: (parsed.input.prompt as string) || 'price estimate', imageFile: undefined, lastFrameFile: undefined };
     try {
-      const { estimateCost } = await api.request<{ estimateCost: Money }>(ESTIMATE_COST, { input });
+      const { estimateCost } = await api.request(PageEstimateCostDocument, { input });
       if (run !== estimateRun) return;
       label(`Generate video for ${money(estimateCost)}`);
     } catch {
@@ -166,8 +167,8 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
     try {
       const variables = { input };
       const { generateVideo: result } = Object.keys(files).length
-        ? await api.upload<{ generateVideo: GenerateVideoResult }>(GENERATE_VIDEO, variables, files)
-        : await api.request<{ generateVideo: GenerateVideoResult }>(GENERATE_VIDEO, variables);
+        ? await api.upload(PageGenerateVideoDocument, variables, files)
+        : await api.request(PageGenerateVideoDocument, variables);
       idempotencyKey = undefined;
       switch (result.__typename) {
         case 'GenerateVideoSuccess':

@@ -3,15 +3,36 @@
  * over graphql-ws (generationStatus). The address ends in #<generation id>, so a reload resumes where it was.
  */
 import './styles.css';
+import { API_ERROR_CODES } from '../../contract/error-codes.js';
 import { Api, ApiError } from './api.js';
 import { setupCurrentPanel } from './current.js';
 import { setupForm } from './form.js';
 import { initialKey, setupKeySection } from './key.js';
-import { describeProvider } from './provider.js';
-import { GENERATION, type Generation } from './operations.js';
+import { PageGenerationDocument } from '../../contract/generated/page/graphql.js';
 import { setupRecentList } from './recent.js';
-import { GenerationStore } from './store.js';
-import { API_ERROR_WORDS } from './words.js';
+import { GenerationStore, type Generation } from './store.js';
+import { API_ERROR_WORDS, duration } from './words.js';
+import { byId, show } from './dom.js';
+
+const meta = (name: string) => document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content;
+
+/**
+ * Says what this server really does: with the simulator, every video is the same small sample, made in seconds,
+ * and the banner tells how to try a failure; with Segmind, a 1080p video with sound in about a minute and a half.
+ */
+function describeProvider(): void {
+  const simulator = meta('reelql-provider') === 'SIMULATOR';
+  const seconds = Number(meta('reelql-expected-job-seconds'));
+  const takes = Number.isFinite(seconds) && seconds > 0 ? `about ${duration(seconds)}` : undefined;
+  show(byId('simulator-banner'), simulator);
+  if (simulator) {
+    byId('tagline').textContent = 'Describe a shot, get a video. Here the simulator answers with a sample clip.';
+    for (const node of document.querySelectorAll('.simulator-seconds')) node.textContent = takes ? duration(seconds) : '15 s';
+    byId('current-takes').textContent = takes ? `Here the simulator takes ${takes}.` : '';
+  } else if (takes) {
+    byId('current-takes').textContent = `It takes ${takes}.`;
+  }
+}
 
 const start = initialKey();
 const api = new Api(start?.key ?? '');
@@ -26,7 +47,7 @@ const keySection = setupKeySection((key) => {
 
 function reportError(error: unknown) {
   const apiError = error instanceof ApiError ? error : new ApiError(String(error), 'UNKNOWN');
-  if (apiError.code === 'UNAUTHENTICATED') keySection.reject(API_ERROR_WORDS.UNAUTHENTICATED!);
+  if (apiError.code === API_ERROR_CODES.UNAUTHENTICATED) keySection.reject(API_ERROR_WORDS.UNAUTHENTICATED!);
   else console.error(apiError);
 }
 
@@ -45,7 +66,7 @@ async function showFromAddress() {
   if (!id || id === current.currentId) return;
   const known = store.get(id);
   if (known?.events) return current.show(known);
-  const { generation } = await api.request<{ generation: Generation | null }>(GENERATION, { id });
+  const { generation } = await api.request(PageGenerationDocument, { id });
   if (!generation) return current.missing(id);
   store.put(generation);
   current.show(generation);

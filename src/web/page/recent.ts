@@ -1,7 +1,7 @@
 import type { Api } from './api.js';
 import { byId, element, show } from './dom.js';
-import { RECENT, type Generation } from './operations.js';
-import type { GenerationStore } from './store.js';
+import { PageRecentDocument } from '../../contract/generated/page/graphql.js';
+import type { Generation, GenerationStore } from './store.js';
 import { dateTime, money, STATUS_WORDS } from './words.js';
 
 const PAGE_SIZE = 20;
@@ -46,7 +46,7 @@ export function setupRecentList(api: Api, store: GenerationStore) {
   store.onChange((generation) => upsert(generation));
 
   async function load() {
-    const { generations } = await api.request<{ generations: { nodes: Generation[] } }>(RECENT, { first: PAGE_SIZE });
+    const { generations } = await api.request(PageRecentDocument, { first: PAGE_SIZE });
     list.replaceChildren();
     rows.clear();
     // Oldest first, each to the top, so the newest ends up first.

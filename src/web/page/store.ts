@@ -1,5 +1,20 @@
 import { ApiError, type Api } from './api.js';
-import { isFinal, WATCH, type Generation } from './operations.js';
+import {
+  PageWatchDocument,
+  type GenerationStatus,
+  type PageGenerationFragment,
+  type PageGenerationSummaryFragment,
+} from '../../contract/generated/page/graphql.js';
+
+/**
+ * A generation as the page knows it: the summary the list loads, with the timeline once the page has followed
+ * it (the fragments of src/contract/operations/page.graphql).
+ */
+export type Generation = PageGenerationSummaryFragment & { events?: PageGenerationFragment['events'] };
+export type Money = Generation['cost'];
+
+const FINAL_STATUSES: readonly GenerationStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELED'];
+export const isFinal = (status: GenerationStatus) => FINAL_STATUSES.includes(status);
 
 /**
  * Every generation the page knows, kept current by one generationStatus subscription per unfinished
@@ -36,7 +51,7 @@ export class GenerationStore {
   watch(id: string): void {
     const known = this.generations.get(id);
     if (this.watches.has(id) || (known && isFinal(known.status))) return;
-    const stop = this.api.subscribe<{ generationStatus: Generation }>(WATCH, { id }, {
+    const stop = this.api.subscribe(PageWatchDocument, { id }, {
       next: ({ generationStatus }) => this.put(generationStatus),
       error: (error) => {
         this.watches.delete(id);

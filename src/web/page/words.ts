@@ -1,5 +1,9 @@
+import { API_ERROR_CODES } from '../../contract/error-codes.js';
 /** Plain-language wording for statuses, error codes and numbers. */
-import type { GenerateVideoResult, Money, Status } from './operations.js';
+import type { GenerationStatus as Status, PageGenerateVideoMutation } from '../../contract/generated/page/graphql.js';
+import type { Money } from './store.js';
+
+type GenerateVideoResult = PageGenerateVideoMutation['generateVideo'];
 
 export const STATUS_WORDS: Record<Status, string> = {
   QUEUED: 'Waiting in line',
@@ -32,8 +36,8 @@ export const FAILURE_WORDS: Record<string, string> = {
 
 /** Wording for errors the API answers with (extensions.code), as opposed to a generation's failure. */
 export const API_ERROR_WORDS: Record<string, string> = {
-  UNAUTHENTICATED: 'Your API key is missing or was not accepted. Enter a valid key below.',
-  RATE_LIMITED: 'Too many requests or live updates at once. Wait a moment and try again.',
+  [API_ERROR_CODES.UNAUTHENTICATED]: 'Your API key is missing or was not accepted. Enter a valid key below.',
+  [API_ERROR_CODES.RATE_LIMITED]: 'Too many requests or live updates at once. Wait a moment and try again.',
   NETWORK: 'The server cannot be reached. Check your connection; the page reconnects by itself.',
 };
 
