@@ -27,6 +27,7 @@ import type { AppContext } from './context.js';
 import { AspectRatioEnum, ResolutionEnum } from './enums.js';
 import { GenerationRef } from './generation.js';
 import { MoneyRef, usd } from './money.js';
+import { API_ERROR_CODES } from '../contract/error-codes.js';
 
 const perSecond = (cents: number) => `$${formatUsd(cents / 100)}`;
 
@@ -129,7 +130,7 @@ builder.queryField('estimateCost', (t) =>
         return usd(priceUsd(validateGenerationRequest(toGenerationRequest(input), validationOptionsFor(ctx.provider))));
       } catch (error) {
         if (!(error instanceof InputError)) throw error;
-        throw createGraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', field: error.field } });
+        throw createGraphQLError(error.message, { extensions: { code: API_ERROR_CODES.BAD_USER_INPUT, field: error.field } });
       }
     },
   }),

@@ -24,6 +24,7 @@ import {
   ResolutionEnum,
 } from './enums.js';
 import { MoneyRef, usd } from './money.js';
+import { API_ERROR_CODES } from '../contract/error-codes.js';
 
 interface Video {
   url: string;
@@ -161,7 +162,7 @@ function positionAfter(cursor: string) {
   const position = decodeCursor(cursor);
   if (!position) {
     throw createGraphQLError('after is not a cursor this server issued; pass an endCursor from a previous page.', {
-      extensions: { code: 'BAD_USER_INPUT', field: 'after' },
+      extensions: { code: API_ERROR_CODES.BAD_USER_INPUT, field: 'after' },
     });
   }
   return position;
@@ -188,7 +189,7 @@ builder.queryFields((t) => ({
       const first = args.first ?? DEFAULT_PAGE_SIZE;
       if (!isPageSize(first)) {
         throw createGraphQLError(`first must be from 1 to ${MAX_PAGE_SIZE}; got ${first}.`, {
-          extensions: { code: 'BAD_USER_INPUT', field: 'first' },
+          extensions: { code: API_ERROR_CODES.BAD_USER_INPUT, field: 'first' },
         });
       }
       const { rows, hasNextPage } = await listPage(ctx.db, apiKey.id, {

@@ -5,6 +5,7 @@ import { requireKey } from './auth.js';
 import { builder } from './builder.js';
 import { UUID } from '../generations/lookup.js';
 import { GenerationRef } from './generation.js';
+import { API_ERROR_CODES } from '../contract/error-codes.js';
 
 builder.subscriptionField('generationStatus', (t) =>
   t.field({
@@ -16,7 +17,7 @@ builder.subscriptionField('generationStatus', (t) =>
       const transport = 'socket' in ctx ? 'websocket' : 'sse';
       if (ctx.sessions.count(apiKey.id, 'subscription') >= ctx.sessions.subscriptionsPerKey) {
         throw createGraphQLError(subscriptionsPerKeyMessage(ctx.sessions.subscriptionsPerKey), {
-          extensions: { code: 'RATE_LIMITED' },
+          extensions: { code: API_ERROR_CODES.RATE_LIMITED },
         });
       }
       // Revoking the key ends the stream at once, over SSE as over WebSocket; so does an SSE client going away,
@@ -43,7 +44,7 @@ builder.subscriptionField('generationStatus', (t) =>
       } finally {
         if (!stream) untrack();
       }
-      if (!stream) throw createGraphQLError(`No generation with id "${id}" exists.`, { extensions: { code: 'NOT_FOUND' } });
+      if (!stream) throw createGraphQLError(`No generation with id "${id}" exists.`, { extensions: { code: API_ERROR_CODES.NOT_FOUND } });
       return stream;
     },
     resolve: (row) => row,

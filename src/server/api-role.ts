@@ -15,6 +15,7 @@ import { createGraphqlServer, GRAPHQL_PATH } from './graphql.js';
 import { unauthenticatedMessage } from '../graphql/auth.js';
 import type { Route } from './http.js';
 import type { Metrics } from './metrics.js';
+import { API_ERROR_CODES } from '../contract/error-codes.js';
 
 export interface ApiRoleOptions {
   config: Config;
@@ -168,7 +169,7 @@ export async function refuseUnauthenticatedUpload(
   }
   if (key) return false;
   const body = JSON.stringify({
-    errors: [{ message: unauthenticatedMessage(authorization ? 'invalid' : 'missing'), extensions: { code: 'UNAUTHENTICATED' } }],
+    errors: [{ message: unauthenticatedMessage(authorization ? 'invalid' : 'missing'), extensions: { code: API_ERROR_CODES.UNAUTHENTICATED } }],
   });
   res.writeHead(401, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
   // A lingering close, as web servers do: what is still coming of the body is read and discarded (never

@@ -1,3 +1,4 @@
+import { CloseCode } from 'graphql-ws';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
@@ -21,6 +22,7 @@ import { subscriptionsPerKeyMessage, type Config } from '../config/index.js';
 import type { AppContext } from '../graphql/context.js';
 import { schema } from '../graphql/index.js';
 import { MAX_MULTIPART_BODY_BYTES } from '../generations/frames.js';
+import { API_ERROR_CODES } from '../contract/error-codes.js';
 
 export const GRAPHQL_PATH = '/graphql';
 const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable for a moment. Try again in a few seconds.';
@@ -128,7 +130,7 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       maskError: (error, message, isDev) =>
         isDatabaseUnavailable(error)
           ? createGraphQLError(DATABASE_UNAVAILABLE_MESSAGE, {
-              extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: { 'retry-after': '5' } } },
+              extensions: { code: API_ERROR_CODES.SERVICE_UNAVAILABLE, http: { status: 503, headers: { 'retry-after': '5' } } },
             })
           : maskError(error, message, isDev),
     },
@@ -195,12 +197,12 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
   }
   type EnvelopedArgs = ExecutionArgs & { rootValue: Enveloped };
   type Extra = { request: IncomingMessage; apiKey?: ApiKey; untrack?: () => void };
-  const limitError = (message: string) => [createGraphQLError(message, { extensions: { code: 'RATE_LIMITED' } })];
+  const limitError = (message: string) => [createGraphQLError(message, { extensions: { code: API_ERROR_CODES.RATE_LIMITED } })];
 
   serveGraphqlWs<Record<string, unknown>, Extra>(
     {
       connectionInitWaitTimeout: limits.connectionInitMs,
-      // A missing or bad key closes the socket with 4403 Forbidden (graphql-ws's answer to a false here).
+      // A missing or bad key closes the socket with CloseCode.Forbidden, graphql-ws's answer to a false here.
       onConnect: async (ctx) => {
         // Clients that copy their HTTP headers into connectionParams send "Authorization"; accept it too.
         const params = ctx.connectionParams ?? {};
@@ -208,7 +210,7 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
         if (!apiKey) return false;
         ctx.extra.apiKey = apiKey;
         const socket = (ctx.extra as { socket?: WebSocket }).socket;
-        ctx.extra.untrack = options.sessions.track(apiKey.id, () => socket?.close(4403, 'API key revoked'));
+        ctx.extra.untrack = options.sessions.track(apiKey.id, () => socket?.close(CloseCode.Forbidden, 'API key revoked'));
         return true;
       },
       onClose: (ctx) => ctx.extra.untrack?.(),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logger.js';
+import { API_ERROR_CODES } from '../contract/error-codes.js';
 
 /** One entry of the route table: answers the request and returns true, or returns false to pass it on. */
 export interface Route {
@@ -109,7 +110,7 @@ export function serveRoutes(server: Server, { log, routes, bodyLimits }: HttpOpt
     const refusal = bodyRefusal(req, bodyLimits);
     if (refusal) {
       res.writeHead(refusal.status, { 'content-type': 'application/json', connection: 'close' });
-      res.end(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: 'BAD_REQUEST' } }] }));
+      res.end(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: API_ERROR_CODES.BAD_REQUEST } }] }));
       req.resume();
       return;
     }
