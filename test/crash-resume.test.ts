@@ -10,6 +10,7 @@ import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/da
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
+import { DEFAULTS } from '../src/config/defaults.js';
 
 const LEASE_MS = 1500;
 /** Resuming may take the rest of the lease, one sweep interval (1 s) and some scheduling slack. */
@@ -22,7 +23,7 @@ const PROCESSING_MS = 1500;
  * bring that window down to seconds.
  */
 // The request timeout must outlast starting worker B on a loaded machine, or the held submit times out first.
-const PATIENCE = { requestTimeoutMs: 12_000, commitPatienceMs: 500 };
+const PATIENCE = { requestTimeoutMs: 12_000, commitPatienceMs: 500, lastWriteSlackMs: DEFAULTS.worker.lastWriteSlackMs.default };
 const SUBMIT_WINDOW_MS = submitWindowMs(PATIENCE);
 
 interface Row {

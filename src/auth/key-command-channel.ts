@@ -14,8 +14,6 @@ import { failureLine, parseKeyCommand, runKeyCommand, type KeyCommand, type KeyC
 export const keyCommandSocket = (dataDir: string) => path.join(dataDir, 'admin.sock');
 
 const MAX_COMMAND_BYTES = 16 * 1024;
-/** A command is one or two indexed statements; this only bounds a server that stopped answering. */
-const ANSWER_TIMEOUT_MS = 30_000;
 
 export interface KeyCommandChannel {
   close(): Promise<void>;
@@ -89,7 +87,7 @@ export async function serveKeyCommands({ socketPath, db, log }: { socketPath: st
 const NOT_SERVED = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ENAMETOOLONG', 'ENOTSOCK']);
 
 /** Sends a command to the server serving `socketPath`; undefined when no server answers there. */
-export function sendKeyCommand(socketPath: string, command: KeyCommand): Promise<KeyCommandResult | undefined> {
+export function sendKeyCommand(socketPath: string, command: KeyCommand, timeoutMs: number): Promise<KeyCommandResult | undefined> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, agent: false, path: '/key-command', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
       let body = '';
@@ -101,7 +99,7 @@ export function sendKeyCommand(socketPath: string, command: KeyCommand): Promise
         else reject(new Error(`the server at ${socketPath} answered ${res.statusCode} with something that is not a result`));
       });
     });
-    req.setTimeout(ANSWER_TIMEOUT_MS, () => req.destroy(new Error(`the server at ${socketPath} did not answer in ${ANSWER_TIMEOUT_MS / 1000} s`)));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`the server at ${socketPath} did not answer in ${timeoutMs / 1000} s`)));
     req.on('error', (error: NodeJS.ErrnoException) => {
       if (NOT_SERVED.has(error.code ?? '')) resolve(undefined);
       else reject(error);

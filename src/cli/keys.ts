@@ -90,11 +90,11 @@ async function runOn(database: Database, command: KeyCommand): Promise<KeyComman
 }
 
 /** On the embedded database: through the server holding it, or on it directly when nobody does. */
-async function runEmbedded(dataDir: string, command: KeyCommand): Promise<KeyCommandResult> {
+async function runEmbedded(dataDir: string, command: KeyCommand, answerTimeoutMs: number): Promise<KeyCommandResult> {
   const socket = keyCommandSocket(dataDir);
   const deadline = Date.now() + STARTUP_WAIT_MS;
   for (;;) {
-    const answer = await sendKeyCommand(socket, command);
+    const answer = await sendKeyCommand(socket, command, answerTimeoutMs);
     if (answer) return answer;
     let database: Database;
     try {
@@ -148,7 +148,7 @@ async function main(): Promise<number> {
   try {
     result = config.database.url
       ? await runOn(await openDatabase({ url: config.database.url, dataDir: config.storage.dataDir, maxConnections: 1 }), command)
-      : await runEmbedded(config.storage.dataDir, command);
+      : await runEmbedded(config.storage.dataDir, command, config.http.keyCommandTimeoutMs);
   } catch (error) {
     result = { ok: false, message: unexpectedFailure(error, config.database.url) };
   }

@@ -57,7 +57,7 @@ export const DEFAULTS = {
     readinessWorkerStaleMs: setting({ default: 30_000, doc: 'A worker that has not looked for work for this long makes /readyz answer 503.' }),
     webSocketKeepAliveMs: setting({ default: 12_000, doc: 'Ping interval that keeps idle WebSockets open through proxies and notices dead peers.' }),
     refusedUploadLingerMs: setting({ default: 1000, doc: 'How long a refused upload’s connection stays open for its client to read the answer.' }),
-    keyCommandTimeoutMs: setting({ default: 30_000, doc: 'How long `npm run keys` waits for the running server to answer (src/auth/key-command-channel.ts).' }),
+    keyCommandTimeoutMs: setting({ default: 30_000, doc: 'How long `npm run keys` waits for the running server to answer.' }),
   },
   auth: {
     developmentKey: setting<DevelopmentKeyMode>({
@@ -112,10 +112,10 @@ export const DEFAULTS = {
     backoff: setting({ default: { baseMs: 1000, maxMs: MINUTE_MS }, doc: 'Exponential backoff between retries of a failed Segmind step.' }),
     submitLogPruneMs: setting({ default: MINUTE_MS, doc: 'How often a process clears submit records older than an hour (they only feed the rate limit).' }),
     keyPrefixCacheSize: setting({ default: 10_000, doc: 'Key prefixes (for log lines) one worker remembers before starting over.' }),
-    lastWriteSlackMs: setting({ default: 2000, doc: 'Room after the commit patience before another worker may resend an unrecorded submit (src/worker/submit-window.ts).' }),
-    estimateSampleSize: setting({ default: 20, doc: 'Recent completions the job-length estimate takes the median of (src/worker/history.ts).' }),
-    estimateCacheMs: setting({ default: 30_000, doc: 'How long one worker reuses a job-length estimate (src/worker/history.ts).' }),
-    progressIntervalMs: setting({ default: { minMs: 200, maxMs: 2000, perJob: 20 }, doc: 'Progress ticks: a twentieth of the expected job, within the bounds (src/worker/run.ts).' }),
+    lastWriteSlackMs: setting({ default: 2000, doc: 'Room after the commit patience before another worker may resend an unrecorded submit.' }),
+    estimateSampleSize: setting({ default: 20, doc: 'Recent completions the job-length estimate takes the median of.' }),
+    estimateCacheMs: setting({ default: 30_000, doc: 'How long one worker reuses a job-length estimate.' }),
+    progressIntervalMs: setting({ default: { minMs: 200, maxMs: 2000, perJob: 20 }, doc: 'Progress ticks: a twentieth of the expected job, within the bounds.' }),
   },
   limits: {
     dailyBudgetUsd: setting<number | undefined>({ env: 'DAILY_BUDGET_USD', default: undefined, unset: 'none', doc: 'Server-wide spend limit per UTC day in USD.' }),

@@ -1,6 +1,7 @@
 import { SegmindError, segmindErrorFromFetchFailure, segmindErrorFromResponse } from './errors.js';
 import { cleanUpstreamText, redactSecrets, upstreamMediaType, upstreamUrlProblem } from './upstream-text.js';
 import type { ResultAnswer, SegmindJobStatus, StatusAnswer, SubmitAnswer, VeoInput } from './types.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 /** Options of {@link createSegmindClient}. */
 export interface SegmindClientOptions {
@@ -9,11 +10,11 @@ export interface SegmindClientOptions {
   apiKey: string;
   /** @default 'veo-3.1-fast' */
   model?: string;
-  /** @default 'https://workflows-api.segmind.com/upload-asset' */
+  /** @default SEGMIND_UPLOAD_URL's default (config/defaults.ts) */
   uploadUrl?: string;
   /** Injected in unit tests. @default globalThis.fetch */
   fetch?: typeof globalThis.fetch;
-  /** Per request, including reading the body. @default 30000 */
+  /** Per request, including reading the body. @default SEGMIND_REQUEST_TIMEOUT_MS's default */
   requestTimeoutMs?: number;
 }
 
@@ -86,9 +87,9 @@ function unexpectedAnswer(what: string, status: number, body: string): SegmindEr
 export function createSegmindClient(options: SegmindClientOptions): SegmindClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const model = options.model ?? 'veo-3.1-fast';
-  const uploadUrl = options.uploadUrl ?? 'https://workflows-api.segmind.com/upload-asset';
+  const uploadUrl = options.uploadUrl ?? DEFAULTS.segmind.uploadUrl.default;
   const fetchFn = options.fetch ?? globalThis.fetch;
-  const timeoutMs = options.requestTimeoutMs ?? 30_000;
+  const timeoutMs = options.requestTimeoutMs ?? DEFAULTS.segmind.requestTimeoutMs.default;
   const secrets = [options.apiKey];
 
   /**

@@ -72,11 +72,15 @@ export function createWorkerRole(options: WorkerRoleOptions): WorkerRole {
     sweepMs: tuning.sweepMs,
     submitLogPruneMs: tuning.submitLogPruneMs,
     keyPrefixCacheSize: tuning.keyPrefixCacheSize,
-    submitPatience: { requestTimeoutMs: segmind.requestTimeoutMs, commitPatienceMs: tuning.commitPatienceMs },
+    submitPatience: { requestTimeoutMs: segmind.requestTimeoutMs, commitPatienceMs: tuning.commitPatienceMs, lastWriteSlackMs: tuning.lastWriteSlackMs },
+    progressInterval: tuning.progressIntervalMs,
     pollMinMs: segmind.pollMinMs,
     pollMaxMs: segmind.pollMaxMs,
     expectedJobMs: simulatedJobEstimate(
-      createJobDurationEstimator(database.db, segmindTarget.simulated ? segmind.simulatorProcessingMs : segmind.expectedJobMs),
+      createJobDurationEstimator(database.db, segmindTarget.simulated ? segmind.simulatorProcessingMs : segmind.expectedJobMs, {
+        sampleSize: tuning.estimateSampleSize,
+        cacheMs: tuning.estimateCacheMs,
+      }),
       segmindTarget.simulated,
     ),
     backoff: tuning.backoff,

@@ -4,6 +4,7 @@ import { isLoopbackHost } from '../config/index.js';
 import { hostAllowed, upstreamUrlProblem } from '../segmind/upstream-text.js';
 import type { VideoStorage } from './local.js';
 import { InvalidVideoError, verifyStoredVideo, type VerifiedVideo } from './probe.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 /** Which result URLs the worker may download from, and how long it waits on them. */
 export interface DownloadPolicy {
@@ -14,9 +15,9 @@ export interface DownloadPolicy {
   allowedHosts: readonly string[];
   /** Redirects followed at most. @default 5 */
   maxRedirects?: number;
-  /** The connection and the response headers (of each redirect hop) must arrive within this. @default 30000 */
+  /** The connection and the response headers (of each redirect hop) must arrive within this. @default SEGMIND_REQUEST_TIMEOUT_MS's default */
   headersTimeoutMs?: number;
-  /** Longest wait for the next bytes of the body. @default 30000 */
+  /** Longest wait for the next bytes of the body. @default SEGMIND_REQUEST_TIMEOUT_MS's default */
   idleTimeoutMs?: number;
 }
 
@@ -54,8 +55,8 @@ export async function safeDownload(
   fetchImpl: typeof fetch,
   signal: AbortSignal,
 ): Promise<Response> {
-  const headersTimeoutMs = policy.headersTimeoutMs ?? 30_000;
-  const idleTimeoutMs = policy.idleTimeoutMs ?? 30_000;
+  const headersTimeoutMs = policy.headersTimeoutMs ?? DEFAULTS.segmind.requestTimeoutMs.default;
+  const idleTimeoutMs = policy.idleTimeoutMs ?? DEFAULTS.segmind.requestTimeoutMs.default;
   const controller = new AbortController();
   const forward = () => controller.abort(signal.reason);
   if (signal.aborted) forward();

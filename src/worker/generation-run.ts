@@ -33,6 +33,8 @@ export interface RunnerDeps {
   log: Logger;
   pollMinMs: number;
   pollMaxMs: number;
+  /** Progress ticks between polls: `perJob` ticks over the expected job, each within the bounds. */
+  progressInterval: { minMs: number; maxMs: number; perJob: number };
   /** How long Segmind is expected to take for a generation, for polling, progress and ETA. */
   expectedJobMs: JobDurationEstimator;
   backoff: BackoffOptions;

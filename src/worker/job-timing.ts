@@ -48,23 +48,23 @@ export function estimateProgress(elapsedMs: number, expectedMs: number): { progr
   };
 }
 
-/** Completions the estimate looks back over. */
-const SAMPLE_SIZE = 20;
-/** How long one worker reuses an estimate before asking the database again. */
-const CACHE_MS = 30_000;
-
 type Combination = Pick<GenerationRow, 'durationSeconds' | 'resolution' | 'generateAudio'>;
 
 /**
  * How long Segmind is expected to take for a (duration, resolution, audio) combination: the median of our
  * own recent completions of it, or `fallbackMs` before there are any. Polling, progress and ETAs all use it.
  */
-export function createJobDurationEstimator(db: Db, fallbackMs: number) {
+export function createJobDurationEstimator(
+  db: Db,
+  fallbackMs: number,
+  /** How many recent completions the median takes, and how long one worker reuses an estimate. */
+  { sampleSize, cacheMs }: { sampleSize: number; cacheMs: number },
+) {
   const cache = new Map<string, { ms: number; at: number }>();
   return async function expectedJobMs(job: Combination): Promise<number> {
     const key = `${job.durationSeconds}|${job.resolution}|${job.generateAudio}`;
     const cached = cache.get(key);
-    if (cached && Date.now() - cached.at < CACHE_MS) return cached.ms;
+    if (cached && Date.now() - cached.at < cacheMs) return cached.ms;
     const rows = await db
       .select({ seconds: generations.upstreamSeconds })
       .from(generations)
@@ -77,7 +77,7 @@ export function createJobDurationEstimator(db: Db, fallbackMs: number) {
         ),
       )
       .orderBy(desc(generations.completedAt))
-      .limit(SAMPLE_SIZE);
+      .limit(sampleSize);
     const seconds = median(rows.map((r) => r.seconds!));
     const ms = seconds === undefined ? fallbackMs : Math.round(seconds * 1000);
     cache.set(key, { ms, at: Date.now() });

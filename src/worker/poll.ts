@@ -10,15 +10,20 @@ import { checkReportedCost, upstreamSecondsOrOwn } from '../generations/charges.
 import { EventType } from '../contract/event-types.js';
 
 /**
- * Progress ticks are written when the bar moves by this much, and at most every 2 s (or a twentieth of the
- * job for short jobs, never closer than 200 ms), so a busy worker does not flood Postgres and subscribers with
+ * Progress ticks are written when the bar moves by this much, and at most every progress interval
+ * (config.worker.progressIntervalMs), so a busy worker does not flood Postgres and subscribers with
  * NOTIFY traffic. Between status requests they are written on this schedule from the estimate.
  */
 const MIN_PROGRESS_STEP = 0.01;
-const progressIntervalMs = (expectedMs: number) => Math.min(2000, Math.max(200, expectedMs / 20));
 
 /** Result answers without a usable video that a COMPLETED job gets before it is given up. */
 const MAX_UNUSABLE_RESULTS = 5;
+
+/** How often progress moves between polls: a share of the expected job, within the configured bounds. */
+function progressIntervalMs(run: GenerationRun, expectedMs: number): number {
+  const { minMs, maxMs, perJob } = run.deps.progressInterval;
+  return Math.min(maxMs, Math.max(minMs, expectedMs / perJob));
+}
 
 /** Polls Segmind until the job completes; null when it ended otherwise (failed, expired, timed out). */
 export async function pollUntilDone(run: GenerationRun): Promise<{ url: string; contentType: string } | null> {
@@ -111,7 +116,7 @@ async function believedCost(run: GenerationRun, result: ResultAnswer): Promise<n
 async function waitTicking(run: GenerationRun, ms: number, submittedAt: number, expectedMs: number): Promise<void> {
   const until = Date.now() + ms;
   for (let left = ms; left > 0; left = until - Date.now()) {
-    await run.pause(Math.min(progressIntervalMs(expectedMs), left));
+    await run.pause(Math.min(progressIntervalMs(run, expectedMs), left));
     if (until - Date.now() > 0) await reportProgress(run, Date.now() - submittedAt, expectedMs);
   }
 }
@@ -135,7 +140,7 @@ async function reportProgress(run: GenerationRun, elapsedMs: number, expectedMs:
     return;
   }
   const moved = forward.progress - run.row.progress >= MIN_PROGRESS_STEP;
-  if (!moved || Date.now() - run.lastTickAt < progressIntervalMs(expectedMs)) return;
+  if (!moved || Date.now() - run.lastTickAt < progressIntervalMs(run, expectedMs)) return;
   await run.update(forward);
   run.lastTickAt = Date.now();
 }

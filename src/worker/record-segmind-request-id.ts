@@ -77,14 +77,13 @@ export interface SubmitPatience {
   requestTimeoutMs: number;
   /** Longest the worker retries recording the answer through a database outage (COMMIT_PATIENCE_MS). */
   commitPatienceMs: number;
+  /** Room for the one write that may still be under way when the sender's patience runs out. */
+  lastWriteSlackMs: number;
 }
-
-/** Room for the one write that may still be under way when the sender's patience runs out. */
-const LAST_WRITE_SLACK_MS = 2000;
 
 /** How long after marking a submit its worker starts its last attempt to record Segmind's answer, at the latest. */
 export const recordingGivesUpAfterMs = (patience: SubmitPatience): number =>
   patience.requestTimeoutMs + patience.commitPatienceMs;
 
 /** How long after a submit was marked no worker may claim it for a new submit: its sender may still record it. */
-export const submitWindowMs = (patience: SubmitPatience): number => recordingGivesUpAfterMs(patience) + LAST_WRITE_SLACK_MS;
+export const submitWindowMs = (patience: SubmitPatience): number => recordingGivesUpAfterMs(patience) + patience.lastWriteSlackMs;
