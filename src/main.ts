@@ -1,5 +1,6 @@
 import { createApp, type App } from './server/compose.js';
-import { isLoopbackHost, loadConfig } from './config/index.js';
+import { loadConfig } from './config/index.js';
+import { isLoopbackHost } from './contract/tables.js';
 import { DirectoryInUseError } from './db/directory-lock.js';
 import { ConfigError } from './generations/errors.js';
 import { createLogger } from './logger.js';

@@ -21,10 +21,7 @@ type Env = Record<string, string | undefined>;
 /** A setting read from the environment. */
 type EnvSetting<T> = Setting<T> & { env: string };
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
-/** Whether a host name or address is this machine only. */
-export const isLoopbackHost = (host: string) => LOOPBACK_HOSTS.has(host.toLowerCase());
 
 /** Every environment variable {@link loadConfig} reads; `.env.example` and the compose file are checked against it. */
 export const CONFIG_VARIABLES: readonly string[] = ENV_SETTINGS.map(({ setting }) => setting.env!);

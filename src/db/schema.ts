@@ -15,7 +15,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import type { EventType } from '../contract/event-types.js';
+import type { EventType } from '../contract/tables.js';
 
 export const generationStatuses = [
   'QUEUED',

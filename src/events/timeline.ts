@@ -12,7 +12,7 @@ import {
   type SQL,
   type Table,
 } from 'drizzle-orm';
-import { EventType, replayOnlyEventTypes } from '../contract/event-types.js';
+import { EventType, replayOnlyEventTypes } from '../contract/tables.js';
 import { activeStatuses } from '../generations/lifecycle.js';
 import type { Db, Tx } from '../db/open.js';
 import {

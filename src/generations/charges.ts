@@ -1,5 +1,5 @@
 import { and, isNull, sql, type SQL } from 'drizzle-orm';
-import { veoPriceCents } from '../contract/veo.js';
+import { veoPriceCents } from '../contract/tables.js';
 import type { GenerationChanges } from '../events/timeline.js';
 import { generations, type GenerationRow } from '../db/schema.js';
 import type { GenerationErrorCode } from './errors.js';

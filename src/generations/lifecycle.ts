@@ -4,7 +4,7 @@ import { cancelQueuedOfKeyTx, transition } from '../events/timeline.js';
 import { cancelMessage, chargeMayApply, costOnCancel, neverSentSql, NOTHING_CHARGED } from './charges.js';
 import { NotCancelableError, NotFoundError } from './errors.js';
 import { findGeneration } from './lookup.js';
-import { EventType } from '../contract/event-types.js';
+import { EventType } from '../contract/tables.js';
 
 /**
  * The life of a generation. The list of statuses is the column's enum (db/schema.ts), so the database and the

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { InputError, type FieldProblem } from './errors.js';
 import { judgeHost } from './frame-host.js';
 
-import { VEO, type VeoAspectRatio as AspectRatio, type VeoResolution as Resolution } from '../contract/veo.js';
+import { VEO, VEO_REQUEST_DEFAULTS, type VeoAspectRatio as AspectRatio, type VeoResolution as Resolution } from '../contract/tables.js';
 
 export type { AspectRatio, Resolution };
 
@@ -10,12 +10,7 @@ export type { AspectRatio, Resolution };
  * What a request gets for a field it leaves out, from the table of Veo facts: the first aspect ratio, the longest
  * duration, the highest resolution, and audio.
  */
-export const REQUEST_DEFAULTS = {
-  aspectRatio: VEO.aspectRatios[0],
-  durationSeconds: VEO.durationsSeconds[VEO.durationsSeconds.length - 1]!,
-  resolution: VEO.resolutions[VEO.resolutions.length - 1]!,
-  generateAudio: true,
-} as const satisfies Partial<GenerationRequest>;
+export const REQUEST_DEFAULTS = VEO_REQUEST_DEFAULTS satisfies Partial<GenerationRequest>;
 
 /** The allowed durations as words, e.g. "4, 6 or 8". */
 export const ALLOWED_DURATIONS = `${VEO.durationsSeconds.slice(0, -1).join(', ')} or ${VEO.durationsSeconds.at(-1)}`;

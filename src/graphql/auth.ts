@@ -1,7 +1,7 @@
 import { createGraphQLError } from 'graphql-yoga';
 import type { ApiKey } from '../auth/keys.js';
 import type { AppContext } from './context.js';
-import { API_ERROR_CODES } from '../contract/error-codes.js';
+import { API_ERROR_CODES } from '../contract/tables.js';
 
 /** What a client without a usable key is told, by what was wrong with the key it sent. */
 export const unauthenticatedMessage = (problem: 'missing' | 'invalid' | null) =>

@@ -1,5 +1,5 @@
 import { createGraphQLError } from 'graphql-yoga';
-import { VEO } from '../contract/veo.js';
+import { VEO } from '../contract/tables.js';
 import type { GenerationRow } from '../db/schema.js';
 import { KeyRevokedError } from '../generations/admission.js';
 import { formatUsd, priceUsd } from '../generations/charges.js';
@@ -27,7 +27,7 @@ import type { AppContext } from './context.js';
 import { AspectRatioEnum, ResolutionEnum } from './enums.js';
 import { GenerationRef } from './generation.js';
 import { MoneyRef, usd } from './money.js';
-import { API_ERROR_CODES } from '../contract/error-codes.js';
+import { API_ERROR_CODES } from '../contract/tables.js';
 
 const perSecond = (cents: number) => `$${formatUsd(cents / 100)}`;
 

@@ -24,7 +24,7 @@ import {
   ResolutionEnum,
 } from './enums.js';
 import { MoneyRef, usd } from './money.js';
-import { API_ERROR_CODES } from '../contract/error-codes.js';
+import { API_ERROR_CODES } from '../contract/tables.js';
 
 interface Video {
   url: string;

@@ -5,7 +5,7 @@ import { requireKey } from './auth.js';
 import { builder } from './builder.js';
 import { UUID } from '../generations/lookup.js';
 import { GenerationRef } from './generation.js';
-import { API_ERROR_CODES } from '../contract/error-codes.js';
+import { API_ERROR_CODES } from '../contract/tables.js';
 
 builder.subscriptionField('generationStatus', (t) =>
   t.field({

@@ -1,6 +1,6 @@
 /** Facts about the `veo-3.1-fast` model and the shapes the Segmind client returns. See shared/segmind-api.md. */
 
-import type { VeoAspectRatio, VeoDuration, VeoResolution } from '../contract/veo.js';
+import type { VeoAspectRatio, VeoDuration, VeoResolution } from '../contract/tables.js';
 
 export type { VeoAspectRatio, VeoDuration, VeoResolution };
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { isLoopbackHost, type Config } from '../config/index.js';
+import type { Config } from '../config/index.js';
+import { isLoopbackHost } from '../contract/tables.js';
 import { developmentKeyPolicy, ensureDevelopmentKey, isLocalSameOriginRequest } from '../auth/development-key.js';
 import { findActiveKey, type ApiKey, type Sessions } from '../auth/keys.js';
 import type { Database } from '../db/open.js';
@@ -15,7 +16,7 @@ import { createGraphqlServer, GRAPHQL_PATH } from './graphql.js';
 import { unauthenticatedMessage } from '../graphql/auth.js';
 import type { Route } from './http.js';
 import type { Metrics } from './metrics.js';
-import { API_ERROR_CODES } from '../contract/error-codes.js';
+import { API_ERROR_CODES } from '../contract/tables.js';
 
 export interface ApiRoleOptions {
   config: Config;

@@ -22,7 +22,7 @@ import { subscriptionsPerKeyMessage, type Config } from '../config/index.js';
 import type { AppContext } from '../graphql/context.js';
 import { schema } from '../graphql/index.js';
 import { MAX_MULTIPART_BODY_BYTES } from '../generations/frames.js';
-import { API_ERROR_CODES } from '../contract/error-codes.js';
+import { API_ERROR_CODES } from '../contract/tables.js';
 
 export const GRAPHQL_PATH = '/graphql';
 const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable for a moment. Try again in a few seconds.';

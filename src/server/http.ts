@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logger.js';
-import { API_ERROR_CODES } from '../contract/error-codes.js';
+import { API_ERROR_CODES } from '../contract/tables.js';
 
 /** One entry of the route table: answers the request and returns true, or returns false to pass it on. */
 export interface Route {

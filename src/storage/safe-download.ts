@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { isLoopbackHost } from '../config/index.js';
+import { isLoopbackHost } from '../contract/tables.js';
 import { hostAllowed, upstreamUrlProblem } from '../segmind/upstream-text.js';
 import type { VideoStorage } from './local.js';
 import { InvalidVideoError, verifyStoredVideo, type VerifiedVideo } from './probe.js';

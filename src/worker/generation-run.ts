@@ -11,7 +11,7 @@ import type { JobDurationEstimator } from './job-timing.js';
 import type { BackoffOptions } from './retry-policy.js';
 import type { SubmitPatience } from './record-segmind-request-id.js';
 import type { UpstreamName } from '../generations/charges.js';
-import { EventType } from '../contract/event-types.js';
+import { EventType } from '../contract/tables.js';
 
 /** The measurements a run reports: time spent in each status, and waits for Segmind's rate limit. */
 export interface WorkerMetrics {

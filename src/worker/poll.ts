@@ -7,7 +7,7 @@ import { nextPollDelay } from './job-timing.js';
 import { decide } from './retry-policy.js';
 import { capitalized } from '../generations/charges.js';
 import { checkReportedCost, upstreamSecondsOrOwn } from '../generations/charges.js';
-import { EventType } from '../contract/event-types.js';
+import { EventType } from '../contract/tables.js';
 
 /**
  * Progress ticks are written when the bar moves by this much, and at most every progress interval

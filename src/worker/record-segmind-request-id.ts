@@ -5,7 +5,7 @@ import { terminalStatuses } from '../generations/lifecycle.js';
 import { generations, type GenerationRow, type GenerationStatus } from '../db/schema.js';
 import { progressAt } from './job-timing.js';
 import type { UpstreamName } from '../generations/charges.js';
-import { EventType } from '../contract/event-types.js';
+import { EventType } from '../contract/tables.js';
 
 /** A submit Segmind accepted, as its sender knows it. */
 export interface AcceptedSubmit {

@@ -6,7 +6,7 @@ import { generationEvents, generations } from '../db/schema.js';
 import { DEFAULTS } from '../config/defaults.js';
 import type { Logger } from '../logger.js';
 import type { VideoStorage } from '../storage/local.js';
-import { EventType } from '../contract/event-types.js';
+import { EventType } from '../contract/tables.js';
 
 export interface RetentionOptions {
   db: Db;

@@ -5,7 +5,7 @@ import { storeResult, UnsafeDownloadError } from '../storage/safe-download.js';
 import { Stopped, type GenerationRun } from './generation-run.js';
 import { decide } from './retry-policy.js';
 import { capitalized } from '../generations/charges.js';
-import { EventType } from '../contract/event-types.js';
+import { EventType } from '../contract/tables.js';
 
 const COPY_FAILED = 'The finished video could not be copied into storage.';
 

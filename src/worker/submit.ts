@@ -9,7 +9,7 @@ import { recordSegmindRequestId } from './record-segmind-request-id.js';
 import { decide } from './retry-policy.js';
 import { recordingGivesUpAfterMs } from './record-segmind-request-id.js';
 import { capitalized } from '../generations/charges.js';
-import { EventType } from '../contract/event-types.js';
+import { EventType } from '../contract/tables.js';
 
 /** What Segmind is sent for a generation. */
 export function toVeoInput(row: GenerationRow): VeoInput {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../../src/auth/keys.js';
-import { EventType, isEventType } from '../../src/contract/event-types.js';
+import { EventType, isEventType } from '../../src/contract/tables.js';
 import { openDatabase, type Database } from '../../src/db/open.js';
 import { generationEvents, type NewGenerationRow } from '../../src/db/schema.js';
 import { apiKeyRevoked, generationJobs, generationUpdates, listenTo } from '../../src/events/channels.js';

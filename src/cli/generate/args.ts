@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { VEO, type VeoAspectRatio as AspectRatio, type VeoResolution as Resolution } from '../../contract/veo.js';
+import { isLoopbackHost, VEO, VEO_REQUEST_DEFAULTS, type VeoAspectRatio as AspectRatio, type VeoResolution as Resolution } from '../../contract/tables.js';
 import { flagProblem } from '../flag-errors.js';
 import { CliError, exitCodeLines } from './exit-codes.js';
 
@@ -173,9 +173,9 @@ export function parseGenerateArgs(argv: string[], env: Record<string, string | u
       url: rawUrl === undefined ? DEFAULT_URL : serverUrlOf(rawUrl, values.url !== undefined ? '--url' : 'REELQL_URL'),
       key: key?.trim(),
       developmentKeyFile: path.join(path.resolve(cwd, env.DATA_DIR || '.data'), 'development-key'),
-      durationSeconds: oneOf('duration', values.duration, VEO.durationsSeconds, 8),
-      resolution: oneOf('resolution', values.resolution, VEO.resolutions, '1080p'),
-      aspectRatio: oneOf('aspect', values.aspect, VEO.aspectRatios, '16:9'),
+      durationSeconds: oneOf('duration', values.duration, VEO.durationsSeconds, VEO_REQUEST_DEFAULTS.durationSeconds),
+      resolution: oneOf('resolution', values.resolution, VEO.resolutions, VEO_REQUEST_DEFAULTS.resolution),
+      aspectRatio: oneOf('aspect', values.aspect, VEO.aspectRatios, VEO_REQUEST_DEFAULTS.aspectRatio),
       generateAudio: !values['no-audio'],
       negativePrompt: nonEmpty('negative', values.negative),
       seed: seedOf(values.seed),
@@ -188,7 +188,6 @@ export function parseGenerateArgs(argv: string[], env: Record<string, string | u
 }
 
 // The development key is offered only by a server on this machine, so only there is it looked for.
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 const NO_KEY_HINT = 'Pass --key or set REELQL_API_KEY (an operator makes keys with: npm run keys -- create <name>).';
 
@@ -203,7 +202,7 @@ export async function resolveApiKey(options: {
   cwd: string;
 }): Promise<{ key: string; note?: string }> {
   if (options.key) return { key: options.key };
-  if (!LOOPBACK_HOSTS.has(new URL(options.serverUrl).hostname.toLowerCase())) {
+  if (!isLoopbackHost(new URL(options.serverUrl).hostname)) {
     throw new CliError('USER', `No API key for ${options.serverUrl}. ${NO_KEY_HINT}`);
   }
   const stored = await readFile(options.developmentKeyFile, 'utf8').then(

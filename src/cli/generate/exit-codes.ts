@@ -1,4 +1,4 @@
-import { API_ERROR_CODES } from '../../contract/error-codes.js';
+import { API_ERROR_CODES } from '../../contract/tables.js';
 
 /** What the generate command's exit status means. `--help`, the README and the tests all read this table. */
 export const EXIT_CODES = {

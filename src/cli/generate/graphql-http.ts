@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { TypedDocumentString } from '../../contract/generated/cli/graphql.js';
-import { VEO } from '../../contract/veo.js';
+import { VEO } from '../../contract/tables.js';
 import type { FrameSource } from './args.js';
 import { CliError, errorFromGraphql, unreachable, type WireError } from './exit-codes.js';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { veoPriceCents } from '../../contract/veo.js';
+import { veoPriceCents } from '../../contract/tables.js';
 import { json, jsonError, type SimAnswer } from './http.js';
 import {
   FAIL_SWITCH,

@@ -3,7 +3,7 @@
  * and the clock.
  */
 
-import { VEO } from '../../contract/veo.js';
+import { VEO } from '../../contract/tables.js';
 import type { SegmindJobStatus, VeoInput } from '../types.js';
 import { json, type SimAnswer } from './http.js';
 

@@ -1,5 +1,5 @@
 import { CloseCode, createClient, type Client } from 'graphql-ws';
-import { API_ERROR_CODES } from '../../contract/error-codes.js';
+import { API_ERROR_CODES } from '../../contract/tables.js';
 import type { TypedDocumentString } from '../../contract/generated/page/graphql.js';
 
 /**

@@ -1,5 +1,5 @@
 import { ApiError, type Api } from './api.js';
-import { VEO } from '../../contract/veo.js';
+import { VEO } from '../../contract/tables.js';
 import { byId, show } from './dom.js';
 import { PageEstimateCostDocument, PageGenerateVideoDocument } from '../../contract/generated/page/graphql.js';
 import type { Generation } from './store.js';

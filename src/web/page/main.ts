@@ -3,7 +3,7 @@
  * over graphql-ws (generationStatus). The address ends in #<generation id>, so a reload resumes where it was.
  */
 import './styles.css';
-import { API_ERROR_CODES } from '../../contract/error-codes.js';
+import { API_ERROR_CODES } from '../../contract/tables.js';
 import { Api, ApiError } from './api.js';
 import { setupCurrentPanel } from './current.js';
 import { setupForm } from './form.js';

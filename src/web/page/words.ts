@@ -1,4 +1,4 @@
-import { API_ERROR_CODES } from '../../contract/error-codes.js';
+import { API_ERROR_CODES } from '../../contract/tables.js';
 /** Plain-language wording for statuses, error codes and numbers. */
 import type { GenerationStatus as Status, PageGenerateVideoMutation } from '../../contract/generated/page/graphql.js';
 import type { Money } from './store.js';
