@@ -21,12 +21,12 @@ import {
   validateGenerationRequest,
   type GenerationRequest,
 } from '../generations/request.js';
-import { requireKey, unauthenticatedError } from './auth.js';
+import { requireKey, unauthenticatedError } from './builder.js';
 import { builder } from './builder.js';
-import type { AppContext } from './context.js';
-import { AspectRatioEnum, ResolutionEnum } from './enums.js';
+import type { AppContext } from './builder.js';
+import { AspectRatioEnum, ResolutionEnum } from './value-types.js';
 import { GenerationRef } from './generation.js';
-import { MoneyRef, usd } from './money.js';
+import { MoneyRef, usd } from './value-types.js';
 import { API_ERROR_CODES } from '../contract/tables.js';
 
 const perSecond = (cents: number) => `$${formatUsd(cents / 100)}`;

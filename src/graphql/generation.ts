@@ -14,7 +14,7 @@ import {
   MAX_PAGE_SIZE,
 } from '../generations/lookup.js';
 import { signVideo, videoPath } from '../storage/video-route.js';
-import { requireKey } from './auth.js';
+import { requireKey } from './builder.js';
 import { builder } from './builder.js';
 import {
   AspectRatioEnum,
@@ -22,8 +22,8 @@ import {
   GenerationStatusEnum,
   ProviderEnum,
   ResolutionEnum,
-} from './enums.js';
-import { MoneyRef, usd } from './money.js';
+} from './value-types.js';
+import { MoneyRef, usd } from './value-types.js';
 import { API_ERROR_CODES } from '../contract/tables.js';
 
 interface Video {

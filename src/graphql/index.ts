@@ -1,6 +1,6 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from './builder.js';
-import './scalars.js';
+import './value-types.js';
 import './errors.js';
 import './generation.js';
 import './generate-video.js';
