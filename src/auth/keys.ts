@@ -16,6 +16,8 @@ export interface NewKeyOptions {
   name: string;
   dailyBudgetUsd?: number | null;
   maxActive?: number | null;
+  /** The key itself, when the caller already holds one (test fixtures); a new random key otherwise. */
+  key?: string;
 }
 
 export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
@@ -52,7 +54,7 @@ export async function createApiKey(db: Db, options: NewKeyOptions): Promise<{ ke
 export async function createApiKeyUnlessNameTaken(db: Db, options: NewKeyOptions): Promise<{ key: string; apiKey: ApiKey } | null> {
   const name = options.name.trim();
   if (!isValidKeyName(name)) throw new KeyNameInvalidError(KEY_NAME_RULE);
-  const key = generateKey();
+  const key = options.key ?? generateKey();
   const [apiKey] = await db
     .insert(apiKeys)
     .values({

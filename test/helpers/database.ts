@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { inject } from 'vitest';
-import { createApiKey } from '../../src/auth/keys.js';
+import { createApiKey, createApiKeyUnlessNameTaken, KEY_PREFIX } from '../../src/auth/keys.js';
 import type { Db } from '../../src/db/open.js';
 import { withDatabase } from './global-setup.js';
 
@@ -49,15 +49,21 @@ export async function createKey(db: Db, options: { name?: string; dailyBudgetUsd
   return createApiKey(db, { ...options, name: options.name ?? uniqueName('test') });
 }
 
-const keysByDatabase = new Map<string, Promise<string>>();
-
 /**
- * One key per test database, made once however many servers share that database, so a generation created
- * through one server is visible (owned by the same key) through the others.
+ * One key per test database however many servers share it, so a generation created through one server is
+ * visible (owned by the same key) through the others. The key is derived from the database's URL, so every
+ * caller computes the same key without shared state; the first one to ask stores it.
  */
-export function keyForDatabase(databaseUrl: string): Promise<string> {
-  let key = keysByDatabase.get(databaseUrl);
-  if (!key) keysByDatabase.set(databaseUrl, (key = createKeyIn(databaseUrl).then((created) => created.key)));
+export async function keyForDatabase(databaseUrl: string): Promise<string> {
+  const digest = createHash('sha256').update(`reelql test key for ${databaseUrl}`).digest('base64url');
+  const key = `${KEY_PREFIX}${digest}`;
+  const client = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    // Null when another server on this database stored it first: the same key either way.
+    await createApiKeyUnlessNameTaken(drizzle(client) as unknown as Db, { name: `test-${digest.slice(0, 16)}`, key });
+  } finally {
+    await client.end();
+  }
   return key;
 }
 
