@@ -2,7 +2,7 @@ import { and, isNull, sql, type SQL } from 'drizzle-orm';
 import { veoPriceCents } from '../contract/tables.js';
 import type { GenerationChanges } from '../events/timeline.js';
 import { generations, type GenerationRow } from '../db/schema.js';
-import type { GenerationErrorCode } from './errors.js';
+import { GenerationErrorCode } from './errors.js';
 
 /**
  * What a generation costs and what is charged when. Segmind bills every submit it accepts, cannot cancel a job
@@ -58,7 +58,7 @@ export interface Failure {
 
 /** Jobs Segmind never accepted, and safety blocks, are not charged: their cost becomes a final zero. */
 export function costOnFailure(row: Pick<GenerationRow, 'segmindRequestId'>, failure: Failure): GenerationChanges {
-  const notCharged = failure.code === 'CONTENT_BLOCKED' || (!row.segmindRequestId && !failure.mayBeCharged);
+  const notCharged = failure.code === GenerationErrorCode.CONTENT_BLOCKED || (!row.segmindRequestId && !failure.mayBeCharged);
   return notCharged ? NOTHING_CHARGED : {};
 }
 
@@ -71,13 +71,13 @@ export function upstreamFailure(upstream: UpstreamName, upstreamError: string | 
   const message = upstreamError
     ? `${capitalized(upstream)} reported that the generation failed: "${upstreamError}"`
     : `${capitalized(upstream)} reported that the generation failed.`;
-  const code = isContentBlock(message) ? 'CONTENT_BLOCKED' : 'GENERATION_FAILED';
-  return { code, message, retryable: code === 'GENERATION_FAILED' };
+  const code = isContentBlock(message) ? GenerationErrorCode.CONTENT_BLOCKED : GenerationErrorCode.GENERATION_FAILED;
+  return { code, message, retryable: code === GenerationErrorCode.GENERATION_FAILED };
 }
 
 /** The deadline passed; whether it may be charged depends on how far the job got. */
 export function timeoutFailure(row: Pick<GenerationRow, 'segmindRequestId' | 'submitStartedAt'>, upstream: UpstreamName): Failure {
-  const base = { code: 'TIMEOUT', retryable: true } as const;
+  const base = { code: GenerationErrorCode.TIMEOUT, retryable: true } as const;
   if (row.segmindRequestId) {
     return {
       ...base,
@@ -98,7 +98,7 @@ export function timeoutFailure(row: Pick<GenerationRow, 'segmindRequestId' | 'su
 
 /** A generation whose runs stopped twice while sending it to Segmind is not sent a third time. */
 export const repeatedCrashFailure = (upstream: UpstreamName): Failure => ({
-  code: 'INTERNAL',
+  code: GenerationErrorCode.INTERNAL,
   retryable: true,
   mayBeCharged: true,
   message: `Our worker stopped twice while sending this job to ${upstream}, so it is not sent again. ${capitalized(upstream)} may bill the earlier submissions; ask for a new generation.`,
@@ -106,7 +106,7 @@ export const repeatedCrashFailure = (upstream: UpstreamName): Failure => ({
 
 /** Segmind said the job completed, and then, `tries` times, never named a video we can fetch. */
 export const unusableResultFailure = (tries: number): Failure => ({
-  code: 'UPSTREAM_UNREADABLE',
+  code: GenerationErrorCode.UPSTREAM_UNREADABLE,
   retryable: true,
   mayBeCharged: true,
   message: `Segmind reported the job as completed but its result named no video that can be fetched, after ${tries} tries. Its charge may apply; ask for a new generation.`,

@@ -22,6 +22,11 @@ export const generationErrorCodes = {
 
 export type GenerationErrorCode = keyof typeof generationErrorCodes;
 
+/** Each failure code by name (`GenerationErrorCode.TIMEOUT`), so every use refers to the table above. */
+export const GenerationErrorCode = Object.fromEntries(Object.keys(generationErrorCodes).map((code) => [code, code])) as {
+  readonly [C in GenerationErrorCode]: C;
+};
+
 /** Base class of every error a client may see as data (a member of a mutation's result union). */
 export class AppError extends Error {
   override name = 'AppError';

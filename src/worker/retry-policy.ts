@@ -1,5 +1,5 @@
 import { SegmindError, type SegmindErrorKind } from '../segmind/errors.js';
-import type { GenerationErrorCode } from '../generations/errors.js';
+import { GenerationErrorCode } from '../generations/errors.js';
 
 /** Where in a generation's life a call failed. */
 export type Phase = 'submit' | 'poll' | 'download';
@@ -15,11 +15,11 @@ type Rule =
   | { action: 'wait-for-reset'; maxTries: number };
 
 const finalRules: Partial<Record<SegmindErrorKind, Rule>> = {
-  bad_request: { action: 'fail', code: 'INVALID_INPUT', retryable: false },
-  unauthorized: { action: 'fail', code: 'UPSTREAM_UNAUTHORIZED', retryable: false },
-  insufficient_credits: { action: 'fail', code: 'INSUFFICIENT_CREDITS', retryable: true },
-  forbidden: { action: 'fail', code: 'UPSTREAM_FORBIDDEN', retryable: false },
-  gone: { action: 'fail', code: 'MODEL_UNAVAILABLE', retryable: false },
+  bad_request: { action: 'fail', code: GenerationErrorCode.INVALID_INPUT, retryable: false },
+  unauthorized: { action: 'fail', code: GenerationErrorCode.UPSTREAM_UNAUTHORIZED, retryable: false },
+  insufficient_credits: { action: 'fail', code: GenerationErrorCode.INSUFFICIENT_CREDITS, retryable: true },
+  forbidden: { action: 'fail', code: GenerationErrorCode.UPSTREAM_FORBIDDEN, retryable: false },
+  gone: { action: 'fail', code: GenerationErrorCode.MODEL_UNAVAILABLE, retryable: false },
 };
 
 /**
@@ -29,13 +29,13 @@ const finalRules: Partial<Record<SegmindErrorKind, Rule>> = {
 const policy: Record<Phase, Partial<Record<SegmindErrorKind | 'accepted' | 'ambiguous' | 'unknown', Rule>>> = {
   submit: {
     ...finalRules,
-    not_found: { action: 'fail', code: 'MODEL_UNAVAILABLE', retryable: false },
+    not_found: { action: 'fail', code: GenerationErrorCode.MODEL_UNAVAILABLE, retryable: false },
     rate_limited: { action: 'wait-for-reset', maxTries: 20 },
-    server: { action: 'backoff', maxTries: 5, exhausted: 'UPSTREAM_UNAVAILABLE' },
-    network: { action: 'backoff', maxTries: 5, exhausted: 'UPSTREAM_UNAVAILABLE' },
+    server: { action: 'backoff', maxTries: 5, exhausted: GenerationErrorCode.UPSTREAM_UNAVAILABLE },
+    network: { action: 'backoff', maxTries: 5, exhausted: GenerationErrorCode.UPSTREAM_UNAVAILABLE },
     ambiguous: {
       action: 'fail',
-      code: 'UPSTREAM_UNAVAILABLE',
+      code: GenerationErrorCode.UPSTREAM_UNAVAILABLE,
       retryable: true,
       mayBeCharged: true,
       message:
@@ -44,7 +44,7 @@ const policy: Record<Phase, Partial<Record<SegmindErrorKind | 'accepted' | 'ambi
     // Segmind answered 2xx: it took (and bills) the job, whatever the body said or failed to say.
     accepted: {
       action: 'fail',
-      code: 'UPSTREAM_UNREADABLE',
+      code: GenerationErrorCode.UPSTREAM_UNREADABLE,
       retryable: true,
       mayBeCharged: true,
       message:
@@ -52,24 +52,24 @@ const policy: Record<Phase, Partial<Record<SegmindErrorKind | 'accepted' | 'ambi
     },
     // The client throws nothing but SegmindError: anything else is a bug of ours, which may have struck after
     // Segmind accepted the job.
-    unknown: { action: 'fail', code: 'INTERNAL', retryable: true, mayBeCharged: true },
+    unknown: { action: 'fail', code: GenerationErrorCode.INTERNAL, retryable: true, mayBeCharged: true },
   },
   poll: {
     ...finalRules,
-    not_found: { action: 'fail', code: 'RESULT_EXPIRED', retryable: true },
+    not_found: { action: 'fail', code: GenerationErrorCode.RESULT_EXPIRED, retryable: true },
     // A status request has no input of the user's to reject: an odd 4xx (a 422 without a final status, a 405
     // page) says nothing about the prompt, so it is asked again a few times and then blamed on Segmind.
-    bad_request: { action: 'backoff', maxTries: 5, exhausted: 'UPSTREAM_UNAVAILABLE' },
+    bad_request: { action: 'backoff', maxTries: 5, exhausted: GenerationErrorCode.UPSTREAM_UNAVAILABLE },
     // Polling is free and safe to repeat: keep going; the generation deadline bounds it.
     rate_limited: { action: 'wait-for-reset', maxTries: Number.POSITIVE_INFINITY },
-    server: { action: 'backoff', maxTries: Number.POSITIVE_INFINITY, exhausted: 'UPSTREAM_UNAVAILABLE' },
-    network: { action: 'backoff', maxTries: Number.POSITIVE_INFINITY, exhausted: 'UPSTREAM_UNAVAILABLE' },
-    timeout: { action: 'backoff', maxTries: Number.POSITIVE_INFINITY, exhausted: 'UPSTREAM_UNAVAILABLE' },
-    unknown: { action: 'backoff', maxTries: Number.POSITIVE_INFINITY, exhausted: 'UPSTREAM_UNAVAILABLE' },
+    server: { action: 'backoff', maxTries: Number.POSITIVE_INFINITY, exhausted: GenerationErrorCode.UPSTREAM_UNAVAILABLE },
+    network: { action: 'backoff', maxTries: Number.POSITIVE_INFINITY, exhausted: GenerationErrorCode.UPSTREAM_UNAVAILABLE },
+    timeout: { action: 'backoff', maxTries: Number.POSITIVE_INFINITY, exhausted: GenerationErrorCode.UPSTREAM_UNAVAILABLE },
+    unknown: { action: 'backoff', maxTries: Number.POSITIVE_INFINITY, exhausted: GenerationErrorCode.UPSTREAM_UNAVAILABLE },
   },
   // The video file outlives the job record by days, so downloads retry a few times before giving up.
   download: {
-    unknown: { action: 'backoff', maxTries: 5, exhausted: 'STORAGE_FAILED' },
+    unknown: { action: 'backoff', maxTries: 5, exhausted: GenerationErrorCode.STORAGE_FAILED },
   },
 };
 
@@ -111,7 +111,7 @@ function classify(error: unknown, phase: Phase): SegmindErrorKind | 'accepted' |
 /** Decides what a failure in `phase` on try number `tryNumber` (1-based) leads to. */
 export function decide(error: unknown, phase: Phase, tryNumber: number, backoff: BackoffOptions, now = Date.now()): Decision {
   const kind = classify(error, phase);
-  const rule = policy[phase][kind] ?? policy[phase].unknown ?? { action: 'fail', code: 'INTERNAL', retryable: true };
+  const rule = policy[phase][kind] ?? policy[phase].unknown ?? { action: 'fail', code: GenerationErrorCode.INTERNAL, retryable: true };
   const reason = error instanceof Error ? error.message : String(error);
   switch (rule.action) {
     case 'fail':
@@ -124,7 +124,7 @@ export function decide(error: unknown, phase: Phase, tryNumber: number, backoff:
       };
     case 'wait-for-reset': {
       if (tryNumber >= rule.maxTries) {
-        return { action: 'fail', code: 'UPSTREAM_UNAVAILABLE', retryable: true, message: 'Segmind kept rate limiting the submission.' };
+        return { action: 'fail', code: GenerationErrorCode.UPSTREAM_UNAVAILABLE, retryable: true, message: 'Segmind kept rate limiting the submission.' };
       }
       const jitter = Math.floor((backoff.random ?? Math.random)() * 1000);
       return { action: 'retry', reason: 'rate limited by Segmind', delayMs: rateLimitWaitMs(error, tryNumber, backoff, now) + jitter };

@@ -6,6 +6,7 @@ import { Stopped, type GenerationRun } from './generation-run.js';
 import { decide } from './retry-policy.js';
 import { capitalized } from '../generations/charges.js';
 import { EventType } from '../contract/tables.js';
+import { GenerationErrorCode } from '../generations/errors.js';
 
 const COPY_FAILED = 'The finished video could not be copied into storage.';
 
@@ -40,7 +41,7 @@ export async function storeVideo(run: GenerationRun, url: string): Promise<void>
         run.log.error('the result is not a playable MP4 video', { err: error });
         const upstream = capitalized(run.upstream);
         await run.fail({
-          code: 'INVALID_RESULT',
+          code: GenerationErrorCode.INVALID_RESULT,
           retryable: true,
           message: `${upstream}'s result is not a playable MP4 video (${error.reason}), so it was not kept. ${upstream} may still bill the job; ask for a new generation.`,
         });
@@ -48,7 +49,7 @@ export async function storeVideo(run: GenerationRun, url: string): Promise<void>
       }
       if (error instanceof UnsafeDownloadError || error instanceof VideoTooLargeError) {
         run.log.error('refused the result download', { err: error });
-        await run.fail({ code: 'STORAGE_FAILED', retryable: false, message: COPY_FAILED });
+        await run.fail({ code: GenerationErrorCode.STORAGE_FAILED, retryable: false, message: COPY_FAILED });
         return;
       }
       const decision = decide(error, 'download', tryNumber, run.deps.backoff);
