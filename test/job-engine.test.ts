@@ -16,8 +16,8 @@ type Simulator = Awaited<ReturnType<typeof startSimulator>>;
 const INPUT = { durationSeconds: 4, generateAudio: false } as const;
 const ESTIMATE = '0.40';
 const SUBMIT_PATH = /^\/v2\/veo-3\.1-fast$/;
-const statusPath = (requestId: string) => new RegExp(`^/v2/requests/${requestId}/status$`);
-const resultPath = (requestId: string) => new RegExp(`^/v2/requests/${requestId}$`);
+const statusPath = (segmindRequestId: string) => new RegExp(`^/v2/requests/${segmindRequestId}/status$`);
+const resultPath = (segmindRequestId: string) => new RegExp(`^/v2/requests/${segmindRequestId}$`);
 const ISO_TIMESTAMP = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z/;
 /** How the workers name the simulator's key in `segmind_submits`: a hash, never the key itself. */
 const SIM_KEY_ID = createHash('sha256').update('sim-key').digest('hex').slice(0, 16);
@@ -423,7 +423,7 @@ describe.skipIf(!hasPostgres)('canceling a generation a worker is polling', () =
 
   it('is never picked up again: no more polls, no lease and no new versions after the lease would have expired', async () => {
     const generation = await create(server, 'a long shot, canceled midway [sim:slow]');
-    const requestId = await waitFor('the worker to be polling the job under its lease', async () => {
+    const segmindRequestId = await waitFor('the worker to be polling the job under its lease', async () => {
       const [row] = await database.sql<{ status: string; segmind_request_id: string | null; lease_owner: string | null }[]>`
         select status, segmind_request_id, lease_owner from generations where id = ${generation.id}`;
       if (row?.status !== 'PROCESSING' || !row.lease_owner || !row.segmind_request_id) return undefined;
@@ -454,12 +454,12 @@ describe.skipIf(!hasPostgres)('canceling a generation a worker is polling', () =
       select count(*)::int as n from generation_events where generation_id = ${generation.id} and version > ${canceledVersion}`;
     expect(laterEvents).toBe(0);
     // Nobody asks Segmind about it any more: not the worker that held it, nor one that took it over later.
-    expect(proxy.count('GET', statusPath(requestId), runEndedAt)).toBe(0);
-    expect(proxy.count('GET', resultPath(requestId))).toBe(0);
+    expect(proxy.count('GET', statusPath(segmindRequestId), runEndedAt)).toBe(0);
+    expect(proxy.count('GET', resultPath(segmindRequestId))).toBe(0);
     expect(proxy.count('POST', SUBMIT_PATH)).toBe(1);
     expect(server.logs.filter((l) => l.includes('generation run ended') && l.includes(generation.id))).toHaveLength(1);
     // Segmind is still working on it: a worker that kept going would have had every reason to keep polling.
-    expect(sim.simulator.jobs().find((j) => j.requestId === requestId)?.status).toBe('PROCESSING');
+    expect(sim.simulator.jobs().find((j) => j.requestId === segmindRequestId)?.status).toBe('PROCESSING');
   });
 });
 

@@ -157,25 +157,25 @@ describe('Segmind answers larger than any real answer', () => {
   });
 
   it('refuse a status answer whose Content-Length is over 1 MiB as a bad answer that is worth asking again', async () => {
-    const requestId = (await client().submit({ prompt: 'c', aspect_ratio: '16:9', duration: 4, resolution: '720p', generate_audio: false, seed: 1 })).segmindRequestId;
+    const segmindRequestId = (await client().submit({ prompt: 'c', aspect_ratio: '16:9', duration: 4, resolution: '720p', generate_audio: false, seed: 1 })).segmindRequestId;
     const body = '{"status": "PROCESSING"}';
     const length = String(body.length + 200 * MiB);
     sim.injectFault({ endpoint: 'status', status: 200, body, padding: 200 * MiB, headers: { 'content-length': length } });
     const started = Date.now();
-    const error = await client().status(requestId).catch((e: unknown) => e);
+    const error = await client().status(segmindRequestId).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(SegmindError);
     expect((error as SegmindError).transient).toBe(true);
     expect((error as SegmindError).message).toMatch(/unexpected answer to a status poll/);
     expect(since(started)).toBeLessThan(2000);
     // The next, normal answer is read as usual.
-    expect((await client().status(requestId)).status).toMatch(/QUEUED|PROCESSING|COMPLETED/);
+    expect((await client().status(segmindRequestId)).status).toMatch(/QUEUED|PROCESSING|COMPLETED/);
   });
 
   it('refuse oversized result and upload answers too', async () => {
-    const requestId = (await client().submit({ prompt: 'd', aspect_ratio: '16:9', duration: 4, resolution: '720p', generate_audio: false, seed: 1 })).segmindRequestId;
-    sim.injectFault({ endpoint: 'result', status: 200, body: `{"status": "COMPLETED", "output": "${baseUrl}/files/${requestId}.mp4"}`, padding: 2 * MiB });
-    await expect(client().result(requestId)).rejects.toThrow(/unexpected answer to a result fetch/);
+    const segmindRequestId = (await client().submit({ prompt: 'd', aspect_ratio: '16:9', duration: 4, resolution: '720p', generate_audio: false, seed: 1 })).segmindRequestId;
+    sim.injectFault({ endpoint: 'result', status: 200, body: `{"status": "COMPLETED", "output": "${baseUrl}/files/${segmindRequestId}.mp4"}`, padding: 2 * MiB });
+    await expect(client().result(segmindRequestId)).rejects.toThrow(/unexpected answer to a result fetch/);
     sim.injectFault({ endpoint: 'upload', status: 200, body: '{"file_urls": ["https://x.example/a.png"]}', padding: 2 * MiB });
     await expect(client().upload(['data:image/png;base64,iVBORw0KGgo='])).rejects.toThrow(/unexpected answer to an upload/);
   });
