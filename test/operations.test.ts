@@ -198,7 +198,8 @@ describe.skipIf(!hasPostgres)('retention', () => {
       expect(expired.events.at(-1).type).toBe('video_expired');
       const [row] = await database.sql`select video_expired_at, video_key from generations where id = ${oldVideo.id}`;
       expect(row?.video_expired_at).toBeInstanceOf(Date);
-      expect(existsSync(path.join(dataDir, 'videos', `${oldVideo.id}.mp4`))).toBe(false);
+      // Retention removes the file right after the row is marked expired, which is what the poll above saw.
+      await expect.poll(() => existsSync(path.join(dataDir, 'videos', `${oldVideo.id}.mp4`)), { timeout: 5000 }).toBe(false);
       const oldLink = new URL(oldVideo.video.url);
       expect((await fetch(`${second.url}${oldLink.pathname}${oldLink.search}`)).status).toBe(404);
 
