@@ -9,10 +9,10 @@ import { waitFor } from './helpers/wait.js';
  * postgres.js 3.4.9 can throw from a deferred write after its socket closed (porsager/postgres#1154), which no
  * caller can catch, so the server would exit while Postgres restarts. patches/postgres+3.4.9.patch, applied by
  * `patch-package --error-on-fail` on install, guards that write (#1168), fails the query it belonged to instead
- * of leaving it waiting (#1209), and resets the pending write timer and chunk when a connection closes, without
- * which write() never schedules a flush again on that connection. Remove the patch, this file and the
- * dependency once a postgres.js release contains a guarded nextWrite() and a closed() that resets
- * nextWriteTimer: watch #1168 and #1209.
+ * of leaving it waiting (#1209) unless the connection is still connecting (closed() reconnects those), and
+ * resets the pending write timer and chunk when a connection closes, without which write() never schedules a
+ * flush again on that connection. Remove the patch, this file and the dependency once a postgres.js release
+ * contains a guarded nextWrite() and a closed() that resets nextWriteTimer: watch #1168 and #1209.
  */
 
 const root = new URL('../', import.meta.url);
