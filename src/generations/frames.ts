@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { VEO } from '../contract/tables.js';
+import { VEO, EventType } from '../contract/tables.js';
 import type { Db } from '../db/open.js';
 import { getGeneration } from '../db/generations.js';
 import { transition } from '../events/timeline.js';
 import type { GenerationRow, NewGenerationRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { InputError, UploadFailedError } from './errors.js';
-import { EventType } from '../contract/tables.js';
 
 /**
  * Frames a client uploads instead of naming a URL: checked by their bytes, read once, and stored at Segmind's

@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Db } from '../db/open.js';
-import { deleteUnsent } from '../db/generations.js';
-import { getGeneration } from '../db/generations.js';
+import { deleteUnsent, getGeneration } from '../db/generations.js';
 import type { GenerationRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { admitGeneration, type AdmittedKey } from './admission.js';
@@ -18,7 +17,12 @@ import {
   type FrameFields,
   type Frames,
 } from './frames.js';
-import { validateGenerationRequest, type GenerationRequest, type ValidGenerationRequest, type ValidationOptions } from './request.js';
+import {
+  validateGenerationRequest,
+  type GenerationRequest,
+  type ValidGenerationRequest,
+  type ValidationOptions,
+} from './request.js';
 
 /** Which backend runs a generation. */
 export type Provider = 'SEGMIND' | 'SIMULATOR';

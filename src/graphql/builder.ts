@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../server/metrics.js';
 import { createGraphQLError } from 'graphql-yoga';
 import { API_ERROR_CODES } from '../contract/tables.js';
+import type { Provider } from '../generations/generate-video.js';
 
 /*
  * The schema builder, the context every resolver gets (over HTTP, SSE and WebSocket alike), and the one way a
@@ -31,8 +32,6 @@ export const builder = new SchemaBuilder<{
 builder.queryType({});
 builder.mutationType({});
 builder.subscriptionType({});
-
-export type Provider = 'SEGMIND' | 'SIMULATOR';
 
 /** What every resolver gets, over HTTP, SSE and WebSocket alike. */
 export interface AppContext {

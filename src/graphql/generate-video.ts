@@ -1,5 +1,5 @@
 import { createGraphQLError } from 'graphql-yoga';
-import { VEO } from '../contract/tables.js';
+import { VEO, API_ERROR_CODES } from '../contract/tables.js';
 import type { GenerationRow } from '../db/schema.js';
 import { KeyRevokedError } from '../generations/admission.js';
 import { formatUsd, priceUsd } from '../generations/charges.js';
@@ -21,13 +21,9 @@ import {
   validateGenerationRequest,
   type GenerationRequest,
 } from '../generations/request.js';
-import { requireKey, unauthenticatedError } from './builder.js';
-import { builder } from './builder.js';
-import type { AppContext } from './builder.js';
-import { AspectRatioEnum, ResolutionEnum } from './value-types.js';
+import { requireKey, unauthenticatedError, builder, type AppContext } from './builder.js';
+import { AspectRatioEnum, ResolutionEnum, MoneyRef, usd } from './value-types.js';
 import { GenerationRef } from './generation.js';
-import { MoneyRef, usd } from './value-types.js';
-import { API_ERROR_CODES } from '../contract/tables.js';
 
 const perSecond = (cents: number) => `$${formatUsd(cents / 100)}`;
 

@@ -14,16 +14,16 @@ import {
   MAX_PAGE_SIZE,
 } from '../generations/lookup.js';
 import { signVideo, videoPath } from '../storage/video-route.js';
-import { requireKey } from './builder.js';
-import { builder } from './builder.js';
+import { requireKey, builder } from './builder.js';
 import {
   AspectRatioEnum,
   GenerationErrorCodeEnum,
   GenerationStatusEnum,
   ProviderEnum,
   ResolutionEnum,
+  MoneyRef,
+  usd,
 } from './value-types.js';
-import { MoneyRef, usd } from './value-types.js';
 import { API_ERROR_CODES } from '../contract/tables.js';
 
 interface Video {

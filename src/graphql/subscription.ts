@@ -1,8 +1,7 @@
 import { createGraphQLError } from 'graphql-yoga';
 import { watchGeneration } from '../events/watch.js';
 import { subscriptionsPerKeyMessage } from '../config/index.js';
-import { requireKey } from './builder.js';
-import { builder } from './builder.js';
+import { requireKey, builder } from './builder.js';
 import { UUID } from '../generations/lookup.js';
 import { GenerationRef } from './generation.js';
 import { API_ERROR_CODES } from '../contract/tables.js';

@@ -1,22 +1,21 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Config } from '../config/index.js';
-import { isLoopbackHost } from '../contract/tables.js';
+import { isLoopbackHost, API_ERROR_CODES } from '../contract/tables.js';
 import { developmentKeyPolicy, ensureDevelopmentKey, isLocalSameOriginRequest } from '../auth/development-key.js';
 import { findActiveKey, type ApiKey, type Sessions } from '../auth/keys.js';
 import type { Database } from '../db/open.js';
 import { listGenerations, ownerKeyIsActive } from '../db/generations.js';
 import type { EventBus } from '../events/bus.js';
-import type { Provider } from '../graphql/builder.js';
+import { unauthenticatedMessage } from '../graphql/builder.js';
+import type { Provider } from '../generations/generate-video.js';
 import type { Logger } from '../logger.js';
 import type { VideoStorage } from '../storage/local.js';
 import { createVideoHandler } from '../storage/video-route.js';
 import type { WebAssets } from '../web/bundle.js';
 import { createPageHandler } from '../web/serve.js';
 import { createGraphqlServer, GRAPHQL_PATH } from './graphql.js';
-import { unauthenticatedMessage } from '../graphql/builder.js';
 import type { Route } from './http.js';
 import type { Metrics } from './metrics.js';
-import { API_ERROR_CODES } from '../contract/tables.js';
 
 export interface ApiRoleOptions {
   config: Config;

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../db/open.js';
 import { transition, type EventInput, type GenerationChanges } from '../events/timeline.js';
 import type { GenerationRow } from '../db/schema.js';
-import { costOnFailure, type Failure } from '../generations/charges.js';
+import { costOnFailure, type Failure, type UpstreamName } from '../generations/charges.js';
 import type { Logger } from '../logger.js';
 import type { SegmindClient } from '../segmind/api.js';
 import type { VideoStorage } from '../storage/local.js';
@@ -10,7 +10,6 @@ import type { DownloadPolicy } from '../storage/safe-download.js';
 import type { JobDurationEstimator } from './job-timing.js';
 import type { BackoffOptions } from './retry-policy.js';
 import type { SubmitPatience } from './record-segmind-request-id.js';
-import type { UpstreamName } from '../generations/charges.js';
 import { EventType } from '../contract/tables.js';
 
 /** The measurements a run reports: time spent in each status, and waits for Segmind's rate limit. */

@@ -1,12 +1,17 @@
-import { priceUsd, unusableResultFailure, upstreamFailure, timeoutFailure } from '../generations/charges.js';
+import {
+  priceUsd,
+  unusableResultFailure,
+  upstreamFailure,
+  timeoutFailure,
+  capitalized,
+  checkReportedCost,
+  upstreamSecondsOrOwn,
+} from '../generations/charges.js';
 import { SegmindError } from '../segmind/errors.js';
 import type { ResultAnswer } from '../segmind/types.js';
-import { estimateProgress, progressAt } from './job-timing.js';
+import { estimateProgress, progressAt, nextPollDelay } from './job-timing.js';
 import { Stopped, type GenerationRun } from './generation-run.js';
-import { nextPollDelay } from './job-timing.js';
 import { decide } from './retry-policy.js';
-import { capitalized } from '../generations/charges.js';
-import { checkReportedCost, upstreamSecondsOrOwn } from '../generations/charges.js';
 import { EventType } from '../contract/tables.js';
 
 /**

@@ -1,10 +1,9 @@
-import { timeoutFailure } from '../generations/charges.js';
+import { timeoutFailure, capitalized } from '../generations/charges.js';
 import { VideoTooLargeError } from '../storage/local.js';
 import { InvalidVideoError, type VerifiedVideo } from '../storage/probe.js';
 import { storeResult, UnsafeDownloadError } from '../storage/safe-download.js';
 import { Stopped, type GenerationRun } from './generation-run.js';
 import { decide } from './retry-policy.js';
-import { capitalized } from '../generations/charges.js';
 import { EventType } from '../contract/tables.js';
 import { GenerationErrorCode } from '../generations/errors.js';
 

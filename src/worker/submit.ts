@@ -1,14 +1,12 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { generationEvents, generations, type GenerationRow } from '../db/schema.js';
-import { repeatedCrashFailure } from '../generations/charges.js';
+import { repeatedCrashFailure, capitalized } from '../generations/charges.js';
 import { SegmindError } from '../segmind/errors.js';
 import type { VeoInput } from '../segmind/types.js';
 import { etaSecondsFor } from './job-timing.js';
 import type { GenerationRun } from './generation-run.js';
-import { recordSegmindRequestId } from './record-segmind-request-id.js';
+import { recordSegmindRequestId, recordingGivesUpAfterMs } from './record-segmind-request-id.js';
 import { decide } from './retry-policy.js';
-import { recordingGivesUpAfterMs } from './record-segmind-request-id.js';
-import { capitalized } from '../generations/charges.js';
 import { EventType } from '../contract/tables.js';
 
 /** What Segmind is sent for a generation. */
