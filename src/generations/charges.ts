@@ -156,7 +156,10 @@ export function upstreamSecondsOrOwn(reportedSeconds: number | undefined, ownSec
  */
 export type UpstreamName = 'Segmind' | 'the Segmind simulator';
 
-export const upstreamNameOf = (provider: 'SEGMIND' | 'SIMULATOR'): UpstreamName =>
+/** Which backend runs a generation. */
+export type Provider = 'SEGMIND' | 'SIMULATOR';
+
+export const upstreamNameOf = (provider: Provider): UpstreamName =>
   provider === 'SIMULATOR' ? 'the Segmind simulator' : 'Segmind';
 
 /** The name at the start of a sentence. */

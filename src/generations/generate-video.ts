@@ -4,7 +4,7 @@ import { deleteUnsent, getGeneration } from '../db/generations.js';
 import type { GenerationRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { admitGeneration, type AdmittedKey } from './admission.js';
-import { priceUsd } from './charges.js';
+import { priceUsd, type Provider } from './charges.js';
 import { UploadFailedError } from './errors.js';
 import {
   awaitingFrames,
@@ -23,9 +23,6 @@ import {
   type ValidGenerationRequest,
   type ValidationOptions,
 } from './request.js';
-
-/** Which backend runs a generation. */
-export type Provider = 'SEGMIND' | 'SIMULATOR';
 
 /** What queuing a generation needs from the server, as plain values. */
 export interface GenerateVideoDeps {

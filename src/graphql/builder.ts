@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../server/metrics.js';
 import { createGraphQLError } from 'graphql-yoga';
 import { API_ERROR_CODES } from '../contract/tables.js';
-import type { Provider } from '../generations/generate-video.js';
+import type { Provider } from '../generations/charges.js';
 
 /*
  * The schema builder, the context every resolver gets (over HTTP, SSE and WebSocket alike), and the one way a

@@ -7,7 +7,7 @@ import type { Database } from '../db/open.js';
 import { listGenerations, ownerKeyIsActive } from '../db/generations.js';
 import type { EventBus } from '../events/bus.js';
 import { unauthenticatedMessage } from '../graphql/builder.js';
-import type { Provider } from '../generations/generate-video.js';
+import type { Provider } from '../generations/charges.js';
 import type { Logger } from '../logger.js';
 import type { VideoStorage } from '../storage/local.js';
 import { createVideoHandler } from '../storage/video-route.js';

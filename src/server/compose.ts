@@ -6,7 +6,7 @@ import { createSessions, findActiveKey, keyFromAuthorization } from '../auth/key
 import { openDatabase, type Database } from '../db/open.js';
 import { createEventBus } from '../events/bus.js';
 import { MAX_MULTIPART_BODY_BYTES } from '../generations/frames.js';
-import type { Provider } from '../generations/generate-video.js';
+import type { Provider } from '../generations/charges.js';
 import type { Logger } from '../logger.js';
 import { createSegmindClient } from '../segmind/api.js';
 import { startEmbeddedSimulator } from '../segmind/simulator/embedded.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Config } from '../config/index.js';
 import type { Database } from '../db/open.js';
 import type { EventBus } from '../events/bus.js';
-import type { Provider } from '../generations/generate-video.js';
+import type { Provider } from '../generations/charges.js';
 import type { Logger } from '../logger.js';
 import type { SegmindClient } from '../segmind/api.js';
 import { simulatedDurationFactor } from '../segmind/simulator/jobs.js';
