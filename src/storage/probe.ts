@@ -1,5 +1,4 @@
 import { EncodedPacketSink, Input, MP4, StreamSource } from 'mediabunny';
-import type { Readable } from 'node:stream';
 import type { VideoStorage } from './local.js';
 
 /** The stored file is not a playable MP4. `reason` is in our words, fit for users; a parser's own is the cause. */
@@ -31,7 +30,8 @@ async function readRange(storage: VideoStorage, key: string, start: number, end:
   const chunks: Buffer[] = [];
   try {
     // `end` is exclusive for the parser and inclusive for the storage.
-    for await (const chunk of storage.read(key, { start, end: end - 1 }) as Readable & AsyncIterable<Buffer>) chunks.push(chunk);
+    const range: AsyncIterable<Buffer> = storage.read(key, { start, end: end - 1 });
+    for await (const chunk of range) chunks.push(chunk);
   } catch (error) {
     throw new StorageReadError(`could not read ${key}`, { cause: error });
   }
