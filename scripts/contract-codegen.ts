@@ -6,6 +6,11 @@ export const OPERATIONS_DIR = 'src/contract/operations/';
 export const GENERATED_DIR = 'src/contract/generated/';
 /** One generated folder per client, so the page bundle carries only the page's documents. */
 export const CLIENTS = ['cli', 'page', 'tests'] as const;
+/**
+ * Which object types each union and interface may be, for caching clients that match fragments on abstract types
+ * (Apollo Client's `possibleTypes`, graphcache's `possibleTypes`): without it they drop `... on Error { message }`.
+ */
+export const POSSIBLE_TYPES_FILE = 'possible-types.ts';
 
 const CONFIG = {
   documentMode: 'string',
@@ -30,12 +35,19 @@ export function contractCodegenConfig(outputDir: string, documentsFor: (client: 
     schema: 'schema.graphql',
     silent: true,
     errorsOnly: true,
-    generates: Object.fromEntries(
-      CLIENTS.map((client) => [
-        `${outputDir}${client}/`,
-        { preset: 'client', documents: documentsFor(client), presetConfig: { fragmentMasking: false }, config: CONFIG },
-      ]),
-    ),
+    generates: {
+      ...Object.fromEntries(
+        CLIENTS.map((client) => [
+          `${outputDir}${client}/`,
+          { preset: 'client', documents: documentsFor(client), presetConfig: { fragmentMasking: false }, config: CONFIG },
+        ]),
+      ),
+      // Apollo Client 3's shape, which Apollo 4 takes unchanged; sorted, so a schema change is a small diff.
+      [`${outputDir}${POSSIBLE_TYPES_FILE}`]: {
+        plugins: ['fragment-matcher'],
+        config: { apolloClientVersion: 3, deterministic: true },
+      },
+    },
   };
 }
 

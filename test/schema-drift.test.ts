@@ -3,8 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildSchema, isAbstractType, isObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { GENERATED_DIR, generateContract } from '../scripts/contract-codegen.js';
+import { EMBEDDED_TYPES, possibleTypes } from '../src/contract/cache-config.js';
 import { printedSchema } from '../src/graphql/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -62,5 +64,27 @@ describe('the client contract (src/contract/generated)', () => {
     } finally {
       await rm(out, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the cache contract (src/contract/cache-config.ts)', () => {
+  const schema = buildSchema(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
+  const types = Object.values(schema.getTypeMap()).filter((type) => !type.name.startsWith('__'));
+  const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].map((type) => type?.name));
+
+  it('gives possibleTypes every union and interface of schema.graphql with exactly the object types it may be', () => {
+    const expected = Object.fromEntries(
+      types.filter(isAbstractType).map((type) => [type.name, schema.getPossibleTypes(type).map((member) => member.name).sort()]),
+    );
+    expect(Object.keys(expected)).toContain('Error');
+    expect(possibleTypes).toEqual(expected);
+  });
+
+  it('makes a cache-key choice for every object type without an id, and names only types the schema has', () => {
+    const embedded = new Set<string>(EMBEDDED_TYPES);
+    const idLess = types.filter((type) => isObjectType(type) && !roots.has(type.name) && !('id' in type.getFields()));
+    expect(idLess.map((type) => type.name)).toContain('Money');
+    for (const type of idLess) expect(embedded.has(type.name), `${type.name} has no id: add it to EMBEDDED_TYPES`).toBe(true);
+    for (const name of EMBEDDED_TYPES) expect(isObjectType(schema.getType(name)), `${name} is not an object type of the schema`).toBe(true);
   });
 });

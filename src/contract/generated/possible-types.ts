@@ -1,0 +1,34 @@
+
+      export interface PossibleTypesResultData {
+        possibleTypes: {
+          [key: string]: string[]
+        }
+      }
+      const result: PossibleTypesResultData = {
+  "possibleTypes": {
+    "CancelGenerationResult": [
+      "CancelGenerationSuccess",
+      "NotCancelableError",
+      "NotFoundError"
+    ],
+    "Error": [
+      "BudgetExceededError",
+      "IdempotencyKeyReusedError",
+      "InputError",
+      "NotCancelableError",
+      "NotFoundError",
+      "TooManyActiveGenerationsError",
+      "UploadFailedError"
+    ],
+    "GenerateVideoResult": [
+      "BudgetExceededError",
+      "GenerateVideoSuccess",
+      "IdempotencyKeyReusedError",
+      "InputError",
+      "TooManyActiveGenerationsError",
+      "UploadFailedError"
+    ]
+  }
+};
+      export default result;
+    
