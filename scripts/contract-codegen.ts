@@ -5,7 +5,7 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
 export const OPERATIONS_DIR = 'src/contract/operations/';
 export const GENERATED_DIR = 'src/contract/generated/';
 /** One generated folder per client, so the page bundle carries only the page's documents. */
-export const CLIENTS = ['cli', 'page', 'tests'] as const;
+export const CLIENTS = ['cli', 'page', 'tests', 'peers'] as const;
 /**
  * Which object types each union and interface may be, for caching clients that match fragments on abstract types
  * (Apollo Client's `possibleTypes`, graphcache's `possibleTypes`): without it they drop `... on Error { message }`.

@@ -1,0 +1,218 @@
+/* eslint-disable */
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+export type AspectRatio =
+  /** Portrait, 1080×1920 at 1080p. */
+  | 'RATIO_9_16'
+  /** Landscape, 1920×1080 at 1080p. */
+  | 'RATIO_16_9';
+
+/** What to generate. Only prompt is required. */
+export type GenerateVideoInput = {
+  aspectRatio?: AspectRatio | null | undefined;
+  /** 4, 6 or 8. */
+  durationSeconds?: number | null | undefined;
+  /** Audio raises the price from $0.10 to $0.15 per second. */
+  generateAudio?: boolean | null | undefined;
+  /** Send the same key again to get the same generation instead of a second one. */
+  idempotencyKey?: string | null | undefined;
+  /** http(s) URL of a JPEG or PNG to use as the first frame, on a public host Segmind can fetch. */
+  image?: string | null | undefined;
+  /** The first frame as an uploaded JPEG, PNG or WebP (at most 20 MB), instead of image. Use a GraphQL multipart request. */
+  imageFile?: File | null | undefined;
+  /** http(s) URL of the last frame, on a public host; needs image. */
+  lastFrame?: string | null | undefined;
+  /** The last frame as an uploaded image, instead of lastFrame. */
+  lastFrameFile?: File | null | undefined;
+  /** What the video must not show; at most 500 characters. */
+  negativePrompt?: string | null | undefined;
+  /** What the video shows, in English; at most 2000 characters. */
+  prompt: string;
+  resolution?: Resolution | null | undefined;
+  /** From 0 to 2147483647. Omitted: the server picks one and records it. */
+  seed?: number | null | undefined;
+};
+
+export type GenerationErrorCode =
+  /** The model refused the prompt or image on safety grounds. Nothing is charged; change the prompt or image. */
+  | 'CONTENT_BLOCKED'
+  /** The model could not produce the video. */
+  | 'GENERATION_FAILED'
+  /** The server's Segmind account is out of credits or over its spend limit. */
+  | 'INSUFFICIENT_CREDITS'
+  /** Something unexpected went wrong on our side. */
+  | 'INTERNAL'
+  /** Segmind rejected the request parameters. */
+  | 'INVALID_INPUT'
+  /** The finished result was not a playable MP4 video (no video track, no duration, cut off, or not MP4 at all), so it was not kept. Segmind may still bill the job. */
+  | 'INVALID_RESULT'
+  /** The model is not available at Segmind (unknown or retired). */
+  | 'MODEL_UNAVAILABLE'
+  /** Segmind no longer has this job (records expire an hour after submission). */
+  | 'RESULT_EXPIRED'
+  /** The finished video could not be downloaded into storage. */
+  | 'STORAGE_FAILED'
+  /** The generation did not finish before its deadline. */
+  | 'TIMEOUT'
+  /** The server's Segmind account may not use this model. */
+  | 'UPSTREAM_FORBIDDEN'
+  /** The server's Segmind API key was rejected. The operator must fix SEGMIND_API_KEY. */
+  | 'UPSTREAM_UNAUTHORIZED'
+  /** Segmind could not be reached or kept failing; retries were exhausted. */
+  | 'UPSTREAM_UNAVAILABLE'
+  /** Segmind accepted the submission (HTTP 2xx) but its answer could not be read, so the job cannot be followed. It was not sent again; its charge may apply. Ask for a new generation. */
+  | 'UPSTREAM_UNREADABLE';
+
+/** QUEUED → SUBMITTED → PROCESSING → STORING → SUCCEEDED; FAILED and CANCELED are final too. */
+export type GenerationStatus =
+  | 'CANCELED'
+  | 'FAILED'
+  | 'PROCESSING'
+  | 'QUEUED'
+  | 'STORING'
+  | 'SUBMITTED'
+  | 'SUCCEEDED';
+
+export type Resolution =
+  | 'RES_720P'
+  | 'RES_1080P';
+
+export type PeerGenerateMutationVariables = Exact<{
+  input: GenerateVideoInput;
+}>;
+
+
+export type PeerGenerateMutation = { generateVideo:
+    | { __typename: 'BudgetExceededError', message: string }
+    | { __typename: 'GenerateVideoSuccess', generation: { id: string, status: GenerationStatus, prompt: string, cost: { amount: string, currency: string } } }
+    | { __typename: 'IdempotencyKeyReusedError', message: string }
+    | { __typename: 'InputError', message: string, field: string }
+    | { __typename: 'TooManyActiveGenerationsError', message: string }
+    | { __typename: 'UploadFailedError', message: string }
+   };
+
+export type PeerWatchSubscriptionVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type PeerWatchSubscription = { generationStatus: { id: string, status: GenerationStatus, version: number, progress: number, cost: { amount: string, currency: string }, video: { url: string, contentType: string, sizeBytes: number } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null } };
+
+export type PeerGetQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type PeerGetQuery = { generation: { id: string, status: GenerationStatus, video: { url: string } | null } | null };
+
+export type PeerListQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  status?: Array<GenerationStatus> | GenerationStatus | null | undefined;
+}>;
+
+
+export type PeerListQuery = { generations: { edges: Array<{ cursor: string, node: { id: string, status: GenerationStatus, prompt: string, cost: { amount: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export class TypedDocumentString<TResult, TVariables>
+  extends String
+  implements DocumentTypeDecoration<TResult, TVariables>
+{
+  __apiType?: NonNullable<DocumentTypeDecoration<TResult, TVariables>['__apiType']>;
+  private value: string;
+  public __meta__?: Record<string, any> | undefined;
+
+  constructor(value: string, __meta__?: Record<string, any> | undefined) {
+    super(value);
+    this.value = value;
+    this.__meta__ = __meta__;
+  }
+
+  override toString(): string & DocumentTypeDecoration<TResult, TVariables> {
+    return this.value;
+  }
+}
+
+export const PeerGenerateDocument = new TypedDocumentString(`
+    mutation PeerGenerate($input: GenerateVideoInput!) {
+  generateVideo(input: $input) {
+    __typename
+    ... on GenerateVideoSuccess {
+      generation {
+        id
+        status
+        prompt
+        cost {
+          amount
+          currency
+        }
+      }
+    }
+    ... on Error {
+      message
+    }
+    ... on InputError {
+      field
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<PeerGenerateMutation, PeerGenerateMutationVariables>;
+export const PeerWatchDocument = new TypedDocumentString(`
+    subscription PeerWatch($id: ID!) {
+  generationStatus(id: $id) {
+    id
+    status
+    version
+    progress
+    cost {
+      amount
+      currency
+    }
+    video {
+      url
+      contentType
+      sizeBytes
+    }
+    error {
+      code
+      message
+      retryable
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<PeerWatchSubscription, PeerWatchSubscriptionVariables>;
+export const PeerGetDocument = new TypedDocumentString(`
+    query PeerGet($id: ID!) {
+  generation(id: $id) {
+    id
+    status
+    video {
+      url
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<PeerGetQuery, PeerGetQueryVariables>;
+export const PeerListDocument = new TypedDocumentString(`
+    query PeerList($first: Int, $after: String, $status: [GenerationStatus!]) {
+  generations(first: $first, after: $after, status: $status) {
+    edges {
+      cursor
+      node {
+        id
+        status
+        prompt
+        cost {
+          amount
+        }
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<PeerListQuery, PeerListQueryVariables>;
