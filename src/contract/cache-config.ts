@@ -8,14 +8,21 @@
  */
 import type { TypePolicies } from '@apollo/client';
 import type { KeyingConfig, PossibleTypesConfig } from '@urql/exchange-graphcache';
+import { introspection } from './generated/introspection.js';
 import generated from './generated/possible-types.js';
 
 /**
  * Every union and interface with the object types it may be, generated from schema.graphql by
- * `npm run schema:print` (codegen's fragment-matcher). Apollo: `new InMemoryCache({ possibleTypes })`;
- * graphcache: `cacheExchange({ possibleTypes })`.
+ * `npm run schema:print` (codegen's fragment-matcher): `new InMemoryCache({ possibleTypes })`.
  */
 export const possibleTypes: PossibleTypesConfig = generated.possibleTypes;
+
+/**
+ * The schema's introspection, generated from schema.graphql: `cacheExchange({ schema: graphcacheSchema })`.
+ * graphcache also takes `possibleTypes`, but with only that it still writes a union result through the
+ * fragments of every member and warns "Invalid undefined" about the fields of the members it is not (9.0.2).
+ */
+export const graphcacheSchema = introspection;
 
 /**
  * The object types that are values, not entities: each is only ever read inside the object that holds it (a
