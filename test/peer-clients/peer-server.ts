@@ -1,7 +1,13 @@
 import type { DocumentTypeDecoration, TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { format } from 'node:util';
 import { parse } from 'graphql';
-import { PeerListDocument, type PeerListQuery } from '../../src/contract/generated/peers/graphql.js';
+import { expect } from 'vitest';
+import {
+  PeerGenerateDocument,
+  PeerListDocument,
+  PeerWatchDocument,
+  type PeerListQuery,
+} from '../../src/contract/generated/peers/graphql.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startSimulator } from '../helpers/simulator.js';
@@ -32,16 +38,21 @@ export async function startPeerServer(): Promise<PeerServer> {
 }
 
 /** A generated string document (src/contract/generated/peers) as the typed DocumentNode Apollo and urql take. */
-export const documentNode = <Result, Variables>(
+const documentNode = <Result, Variables>(
   document: DocumentTypeDecoration<Result, Variables> & { toString(): string },
 ): TypedDocumentNode<Result, Variables> => parse(document.toString());
+
+/** The documents Apollo and urql send (graphql-request takes the generated strings as they are). */
+export const GENERATE = documentNode(PeerGenerateDocument);
+export const WATCH = documentNode(PeerWatchDocument);
+export const LIST = documentNode(PeerListDocument);
 
 /** A valid input that the simulator finishes quickly, and one that breaks a rule (durationSeconds must be 4, 6 or 8). */
 export const GOOD_INPUT = { prompt: 'A paper boat sails across a puddle after the rain', durationSeconds: 4 } as const;
 export const BAD_INPUT = { prompt: 'A paper boat', durationSeconds: 5 } as const;
 
 /** Whether a subscriber saw each version once and in order (the server's promise for generationStatus). */
-export const isConsecutive = (versions: (number | undefined)[]) =>
+const isConsecutive = (versions: (number | undefined)[]) =>
   versions.length > 0 && versions.every((version, i) => version !== undefined && (i === 0 || version === versions[i - 1]! + 1));
 
 /** How long a subscription may take to reach a final status (the simulator's job takes 300 ms). */
@@ -55,6 +66,28 @@ export async function serverListIds(server: PeerServer): Promise<string[]> {
   const body = await server.app.graphql<PeerListQuery>(PeerListDocument.toString(), { first: 100 });
   if (!body.data) throw new Error(`generations answered ${JSON.stringify(body)}`);
   return body.data.generations.edges.map((edge) => edge.node.id);
+}
+
+/** What a client saw when it made three videos, followed the first to the end and paged the list. */
+export interface FollowedAndPaged {
+  /** Every version of the followed generation the client was handed, in order. */
+  versions: (number | undefined)[];
+  last: { status: string; progress: number; video: { url: string; contentType: string } | null } | undefined;
+  /** The list as the client's pagination helper merged it, and how many pages it took. */
+  paged: { ids: string[]; pages: number };
+}
+
+/**
+ * Each version once and in order up to SUCCEEDED with a video on this server, and pages that add up to the
+ * server's whole list (more than one page of it) in its order.
+ */
+export async function expectFollowedAndPaged(server: PeerServer, { versions, last, paged }: FollowedAndPaged): Promise<void> {
+  expect(isConsecutive(versions), `versions ${versions.join(', ')}`).toBe(true);
+  expect(last).toMatchObject({ status: 'SUCCEEDED', progress: 1, video: { contentType: 'video/mp4' } });
+  expect(last?.video?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/videos\//);
+  const expected = await serverListIds(server);
+  expect(expected.length).toBeGreaterThan(PAGE_SIZE);
+  expect(paged).toEqual({ ids: expected, pages: Math.ceil(expected.length / PAGE_SIZE) });
 }
 
 /**
