@@ -3,6 +3,23 @@ import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
+// vitest 5 prints a failed test's attempts with Map.groupBy (Node.js 21+). CI still runs the suite on the machine's
+// Node.js 20, where a failure would otherwise crash the reporter and hide what failed.
+const mapConstructor = Map as unknown as { groupBy?: <K, T>(items: Iterable<T>, keyOf: (item: T, index: number) => K) => Map<K, T[]> };
+if (typeof mapConstructor.groupBy !== 'function') {
+  mapConstructor.groupBy = <K, T>(items: Iterable<T>, keyOf: (item: T, index: number) => K): Map<K, T[]> => {
+    const groups = new Map<K, T[]>();
+    let index = 0;
+    for (const item of items) {
+      const key = keyOf(item, index++);
+      const group = groups.get(key);
+      if (group) group.push(item);
+      else groups.set(key, [item]);
+    }
+    return groups;
+  };
+}
+
 export default defineConfig({
   resolve: {
     // Pothos and yoga load graphql through Node (CommonJS build); our own files must get that same copy,
