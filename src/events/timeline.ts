@@ -167,6 +167,35 @@ export async function listEvents(db: Db, id: string, upToVersion: number): Promi
     .orderBy(asc(generationEvents.version));
 }
 
+/** A generation at one version, whose public timeline up to that version is asked for. */
+export interface TimelineKey {
+  id: string;
+  version: number;
+}
+
+/**
+ * The public timelines of many generations at once, one list per key in the same order, each exactly what
+ * {@link listEvents} answers for it: one query for the whole batch (a page of generations selecting `events`),
+ * not one per generation.
+ */
+export async function listEventsOfMany(db: Db, keys: readonly TimelineKey[]): Promise<GenerationEventRow[][]> {
+  if (keys.length === 0) return [];
+  const ids = [...new Set(keys.map((key) => key.id))];
+  const rows = await db
+    .select()
+    .from(generationEvents)
+    .where(and(inArray(generationEvents.generationId, ids), notInArray(generationEvents.type, [...replayOnlyEventTypes])))
+    .orderBy(asc(generationEvents.generationId), asc(generationEvents.version));
+  const byGeneration = new Map<string, GenerationEventRow[]>();
+  for (const row of rows) {
+    const timeline = byGeneration.get(row.generationId);
+    if (timeline) timeline.push(row);
+    else byGeneration.set(row.generationId, [row]);
+  }
+  // A row replayed from a snapshot is at an older version than the newest events: each key sees up to its own.
+  return keys.map((key) => (byGeneration.get(key.id) ?? []).filter((event) => event.version <= key.version));
+}
+
 /**
  * Cancels a key's queued generations that meet `where`, inside the caller's transaction, in one UPDATE (each row
  * locked as it is changed), appending each one's event. Returns the canceled rows.
