@@ -5,7 +5,6 @@ import {
   getTableColumns,
   gt,
   inArray,
-  lte,
   notInArray,
   sql,
   type InferSelectModel,
@@ -154,17 +153,8 @@ export async function versionsSince(db: Db, id: string, afterVersion: number): P
 
 /** The public timeline up to `version`: every event but those kept only for replay (progress ticks). */
 export async function listEvents(db: Db, id: string, upToVersion: number): Promise<GenerationEventRow[]> {
-  return db
-    .select()
-    .from(generationEvents)
-    .where(
-      and(
-        eq(generationEvents.generationId, id),
-        lte(generationEvents.version, upToVersion),
-        notInArray(generationEvents.type, [...replayOnlyEventTypes]),
-      ),
-    )
-    .orderBy(asc(generationEvents.version));
+  const [timeline = []] = await listEventsOfMany(db, [{ id, version: upToVersion }]);
+  return timeline;
 }
 
 /** A generation at one version, whose public timeline up to that version is asked for. */
@@ -174,9 +164,8 @@ export interface TimelineKey {
 }
 
 /**
- * The public timelines of many generations at once, one list per key in the same order, each exactly what
- * {@link listEvents} answers for it: one query for the whole batch (a page of generations selecting `events`),
- * not one per generation.
+ * The public timelines of many generations at once, one list per key in the same order: one query for the whole
+ * batch (a page of generations selecting `events`), not one per generation.
  */
 export async function listEventsOfMany(db: Db, keys: readonly TimelineKey[]): Promise<GenerationEventRow[][]> {
   if (keys.length === 0) return [];
