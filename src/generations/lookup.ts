@@ -21,9 +21,6 @@ export function findGeneration(db: Db, apiKeyId: string, id: string): Promise<Ge
   return isGenerationId(id) ? getGeneration(db, id, apiKeyId) : Promise.resolve(null);
 }
 
-/** The most ids one `nodes(ids)` read resolves: as many as the largest page. */
-export const MAX_NODE_IDS = 100;
-
 /**
  * The key's generations by client-supplied ids, one answer per id in the same order: null where `findGeneration`
  * would answer null (malformed, unknown, another key's). One query however many ids.
@@ -36,6 +33,8 @@ export async function findGenerations(db: Db, apiKeyId: string, ids: readonly st
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
+/** The most ids one `nodes(ids)` read resolves: as many as the largest page. */
+export const MAX_NODE_IDS = MAX_PAGE_SIZE;
 
 export const isPageSize = (first: number): boolean => first >= 1 && first <= MAX_PAGE_SIZE;
 
@@ -90,14 +89,13 @@ export async function listPage(db: Db, apiKeyId: string, request: PageRequest): 
     limit: size + 1,
     order: forward ? 'newest-first' : 'oldest-first',
   });
-  // Behind the cursor we start from: newer than `after` when reading forward, older than `before` backward.
-  const behind = forward ? after : before;
-  const behindRead = behind
-    ? listGenerations(db, forward
-      ? { apiKeyId, statuses, before: behind, limit: 1, order: 'oldest-first' }
-      : { apiKeyId, statuses, after: behind, limit: 1 })
-    : Promise.resolve([]);
-  const [rows, beyond] = await Promise.all([pageRead, behindRead]);
+  // Whether anything lies behind the cursor the reading starts from: newer than `after` when reading forward,
+  // older than `before` when reading backward.
+  const start = forward ? after : before;
+  let beyondRead: Promise<GenerationRow[]> = Promise.resolve([]);
+  if (start && forward) beyondRead = listGenerations(db, { apiKeyId, statuses, before: start, limit: 1, order: 'oldest-first' });
+  if (start && !forward) beyondRead = listGenerations(db, { apiKeyId, statuses, after: start, limit: 1 });
+  const [rows, beyond] = await Promise.all([pageRead, beyondRead]);
   const more = rows.length > size;
   const page = rows.slice(0, size);
   return forward

@@ -22,7 +22,7 @@ import { decodeGlobalId, encodeGlobalId } from './global-ids.js';
 export const builder = new SchemaBuilder<{
   Context: AppContext;
   DefaultFieldNullability: false;
-  // Connections list their edges and nodes without holes, as the hand-written connection before them did.
+  // A page holds only rows that exist: no null edges or nodes in any connection.
   DefaultEdgesNullability: { list: false; items: false };
   DefaultNodeNullability: false;
   Scalars: {
