@@ -254,3 +254,31 @@ describe.skipIf(!hasPostgres)('generations as a Relay connection', () => {
     }
   });
 });
+
+describe('node and two-way paging on the embedded database (PGlite)', () => {
+  let server: TestApp;
+  beforeAll(async () => {
+    server = await startTestApp({ ROLE: 'api' });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('loads nodes and pages backward and forward with the same answers as on Postgres', async () => {
+    const made: string[] = [];
+    for (let i = 1; i <= 3; i++) made.push((await generate(server, `embedded ${i}`)).id);
+    const nodes = await server.graphql<{ nodes: ({ id: string } | null)[] }>(NODES, { ids: [made[2], randomUUID(), made[0]] });
+    expect(nodes.data!.nodes.map((n) => n?.id ?? null)).toEqual([made[2], null, made[0]]);
+
+    const oldest = await server.graphql<PageResult>(PAGE, { last: 2 });
+    expect(oldest.data!.generations.edges.map((e) => e.node.id)).toEqual([made[1], made[0]]);
+    expect(oldest.data!.generations.pageInfo).toMatchObject({ hasPreviousPage: true, hasNextPage: false });
+    const newer = await server.graphql<PageResult>(PAGE, { last: 2, before: oldest.data!.generations.pageInfo.startCursor });
+    expect(newer.data!.generations.edges.map((e) => e.node.id)).toEqual([made[2]]);
+    expect(newer.data!.generations.pageInfo).toMatchObject({ hasPreviousPage: false, hasNextPage: true });
+    const forward = await server.graphql<PageResult>(PAGE, { first: 1, after: newer.data!.generations.pageInfo.endCursor });
+    expect(forward.data!.generations.edges.map((e) => e.node.id)).toEqual([made[1]]);
+    // Nothing is newer than the newest, which the page starts after; the oldest is still to come.
+    expect(forward.data!.generations.pageInfo).toMatchObject({ hasPreviousPage: false, hasNextPage: true });
+  });
+});
