@@ -169,6 +169,7 @@ export interface TimelineKey {
  */
 export async function listEventsOfMany(db: Db, keys: readonly TimelineKey[]): Promise<GenerationEventRow[][]> {
   if (keys.length === 0) return [];
+  // Bounded by what one operation can select: pages and nodes of at most 100, a few aliases (the query limits).
   const ids = [...new Set(keys.map((key) => key.id))];
   const rows = await db
     .select()
