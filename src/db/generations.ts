@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, or, type SQL, gte, isNull, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from './open.js';
 import { apiKeys, generations, type GenerationRow, type GenerationStatus } from './schema.js';
 
@@ -11,29 +11,53 @@ export async function getGeneration(db: Db, id: string, apiKeyId?: string): Prom
   return row ?? null;
 }
 
+/** The key's generations among `ids`, in no particular order; ids of other keys' generations match nothing. */
+export async function getGenerationsOfKey(db: Db, ids: readonly string[], apiKeyId: string): Promise<GenerationRow[]> {
+  if (ids.length === 0) return [];
+  return db
+    .select()
+    .from(generations)
+    .where(and(inArray(generations.id, [...ids]), eq(generations.apiKeyId, apiKeyId)));
+}
+
 /** Position in the newest-first listing, encoded into cursors. */
 export interface ListCursor {
   createdAt: Date;
   id: string;
 }
 
-export async function listGenerations(
-  db: Db,
-  options: { apiKeyId: string; limit: number; after?: ListCursor; statuses?: readonly GenerationStatus[] },
-): Promise<GenerationRow[]> {
+/** A stretch of one key's newest-first listing (keyset bounds, never an offset). */
+export interface ListOptions {
+  apiKeyId: string;
+  limit: number;
+  /** Only rows after this position in the listing (older ones). */
+  after?: ListCursor;
+  /** Only rows before this position in the listing (newer ones). */
+  before?: ListCursor;
+  statuses?: readonly GenerationStatus[];
+  /**
+   * 'newest-first' reads the stretch from its start, 'oldest-first' from its end (for `last`/`before`).
+   * @default 'newest-first'
+   */
+  order?: 'newest-first' | 'oldest-first';
+}
+
+const olderThan = ({ createdAt, id }: ListCursor) =>
+  or(lt(generations.createdAt, createdAt), and(eq(generations.createdAt, createdAt), lt(generations.id, id)))!;
+const newerThan = ({ createdAt, id }: ListCursor) =>
+  or(gt(generations.createdAt, createdAt), and(eq(generations.createdAt, createdAt), gt(generations.id, id)))!;
+
+export async function listGenerations(db: Db, options: ListOptions): Promise<GenerationRow[]> {
   const where: SQL[] = [eq(generations.apiKeyId, options.apiKeyId)];
   if (options.statuses?.length) where.push(inArray(generations.status, [...options.statuses]));
-  if (options.after) {
-    const { createdAt, id } = options.after;
-    where.push(
-      or(lt(generations.createdAt, createdAt), and(eq(generations.createdAt, createdAt), lt(generations.id, id)))!,
-    );
-  }
+  if (options.after) where.push(olderThan(options.after));
+  if (options.before) where.push(newerThan(options.before));
+  const direction = options.order === 'oldest-first' ? asc : desc;
   return db
     .select()
     .from(generations)
     .where(and(...where))
-    .orderBy(desc(generations.createdAt), desc(generations.id))
+    .orderBy(direction(generations.createdAt), direction(generations.id))
     .limit(options.limit);
 }
 

@@ -5,7 +5,6 @@ import {
   getTableColumns,
   gt,
   inArray,
-  lte,
   notInArray,
   sql,
   type InferSelectModel,
@@ -154,17 +153,37 @@ export async function versionsSince(db: Db, id: string, afterVersion: number): P
 
 /** The public timeline up to `version`: every event but those kept only for replay (progress ticks). */
 export async function listEvents(db: Db, id: string, upToVersion: number): Promise<GenerationEventRow[]> {
-  return db
+  const [timeline = []] = await listEventsOfMany(db, [{ id, version: upToVersion }]);
+  return timeline;
+}
+
+/** A generation at one version, whose public timeline up to that version is asked for. */
+export interface TimelineKey {
+  id: string;
+  version: number;
+}
+
+/**
+ * The public timelines of many generations at once, one list per key in the same order: one query for the whole
+ * batch (a page of generations selecting `events`), not one per generation.
+ */
+export async function listEventsOfMany(db: Db, keys: readonly TimelineKey[]): Promise<GenerationEventRow[][]> {
+  if (keys.length === 0) return [];
+  // Bounded by what one operation can select: pages and nodes of at most 100, a few aliases (the query limits).
+  const ids = [...new Set(keys.map((key) => key.id))];
+  const rows = await db
     .select()
     .from(generationEvents)
-    .where(
-      and(
-        eq(generationEvents.generationId, id),
-        lte(generationEvents.version, upToVersion),
-        notInArray(generationEvents.type, [...replayOnlyEventTypes]),
-      ),
-    )
-    .orderBy(asc(generationEvents.version));
+    .where(and(inArray(generationEvents.generationId, ids), notInArray(generationEvents.type, [...replayOnlyEventTypes])))
+    .orderBy(asc(generationEvents.generationId), asc(generationEvents.version));
+  const byGeneration = new Map<string, GenerationEventRow[]>();
+  for (const row of rows) {
+    const timeline = byGeneration.get(row.generationId);
+    if (timeline) timeline.push(row);
+    else byGeneration.set(row.generationId, [row]);
+  }
+  // A row replayed from a snapshot is at an older version than the newest events: each key sees up to its own.
+  return keys.map((key) => (byGeneration.get(key.id) ?? []).filter((event) => event.version <= key.version));
 }
 
 /**

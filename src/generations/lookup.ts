@@ -1,5 +1,5 @@
 import type { Db } from '../db/open.js';
-import { getGeneration, listGenerations, type ListCursor } from '../db/generations.js';
+import { getGeneration, getGenerationsOfKey, listGenerations, type ListCursor } from '../db/generations.js';
 import type { GenerationRow, GenerationStatus } from '../db/schema.js';
 
 /**
@@ -21,8 +21,20 @@ export function findGeneration(db: Db, apiKeyId: string, id: string): Promise<Ge
   return isGenerationId(id) ? getGeneration(db, id, apiKeyId) : Promise.resolve(null);
 }
 
+/**
+ * The key's generations by client-supplied ids, one answer per id in the same order: null where `findGeneration`
+ * would answer null (malformed, unknown, another key's). One query however many ids.
+ */
+export async function findGenerations(db: Db, apiKeyId: string, ids: readonly string[]): Promise<(GenerationRow | null)[]> {
+  const rows = await getGenerationsOfKey(db, [...new Set(ids.filter(isGenerationId))], apiKeyId);
+  const byId = new Map(rows.map((row) => [row.id.toLowerCase(), row]));
+  return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
+}
+
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
+/** The most ids one `nodes(ids)` read resolves: as many as the largest page. */
+export const MAX_NODE_IDS = MAX_PAGE_SIZE;
 
 export const isPageSize = (first: number): boolean => first >= 1 && first <= MAX_PAGE_SIZE;
 
@@ -43,13 +55,50 @@ export function decodeCursor(cursor: string): ListCursor | null {
   return { createdAt, id };
 }
 
-/** One page of the key's generations, newest first, after `after`; `first` must pass {@link isPageSize}. */
-export async function listPage(
-  db: Db,
-  apiKeyId: string,
-  options: { first: number; after?: ListCursor; statuses?: readonly GenerationStatus[] },
-): Promise<{ rows: GenerationRow[]; hasNextPage: boolean }> {
-  // One row more than asked tells whether another page follows.
-  const rows = await listGenerations(db, { apiKeyId, limit: options.first + 1, after: options.after, statuses: options.statuses });
-  return { rows: rows.slice(0, options.first), hasNextPage: rows.length > options.first };
+/** Which stretch of the newest-first listing a client asks for, Relay's way. */
+export interface PageRequest {
+  /** 'forward' takes `size` rows from the start of the stretch (first), 'backward' from its end (last). */
+  direction: 'forward' | 'backward';
+  /** Must pass {@link isPageSize}. */
+  size: number;
+  after?: ListCursor;
+  before?: ListCursor;
+  statuses?: readonly GenerationStatus[];
+}
+
+export interface Page {
+  /** Newest first, whichever the direction. */
+  rows: GenerationRow[];
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+}
+
+/**
+ * One page of the key's generations between `after` and `before`, newest first. Keyset reads only: one query for
+ * the page (a row more than asked tells whether more follow in the direction of reading) and, when a cursor bounds
+ * the other side, one `limit 1` query for whether anything lies beyond it.
+ */
+export async function listPage(db: Db, apiKeyId: string, request: PageRequest): Promise<Page> {
+  const { size, after, before, statuses } = request;
+  const forward = request.direction === 'forward';
+  const pageRead = listGenerations(db, {
+    apiKeyId,
+    statuses,
+    after,
+    before,
+    limit: size + 1,
+    order: forward ? 'newest-first' : 'oldest-first',
+  });
+  // Whether anything lies behind the cursor the reading starts from: newer than `after` when reading forward,
+  // older than `before` when reading backward.
+  const start = forward ? after : before;
+  let beyondRead: Promise<GenerationRow[]> = Promise.resolve([]);
+  if (start && forward) beyondRead = listGenerations(db, { apiKeyId, statuses, before: start, limit: 1, order: 'oldest-first' });
+  if (start && !forward) beyondRead = listGenerations(db, { apiKeyId, statuses, after: start, limit: 1 });
+  const [rows, beyond] = await Promise.all([pageRead, beyondRead]);
+  const more = rows.length > size;
+  const page = rows.slice(0, size);
+  return forward
+    ? { rows: page, hasNextPage: more, hasPreviousPage: beyond.length > 0 }
+    : { rows: page.reverse(), hasNextPage: beyond.length > 0, hasPreviousPage: more };
 }

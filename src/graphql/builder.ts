@@ -1,5 +1,7 @@
 import SchemaBuilder from '@pothos/core';
+import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ErrorsPlugin from '@pothos/plugin-errors';
+import RelayPlugin from '@pothos/plugin-relay';
 import type { Db } from '../db/open.js';
 import type { ApiKey, Sessions } from '../auth/keys.js';
 import type { EventBus } from '../events/bus.js';
@@ -8,6 +10,8 @@ import type { Metrics } from '../server/metrics.js';
 import { createGraphQLError } from 'graphql-yoga';
 import { API_ERROR_CODES } from '../contract/tables.js';
 import type { Provider } from '../generations/charges.js';
+import { DEFAULT_PAGE_SIZE, MAX_NODE_IDS, MAX_PAGE_SIZE } from '../generations/lookup.js';
+import { decodeGlobalId, encodeGlobalId } from './global-ids.js';
 
 /*
  * The schema builder, the context every resolver gets (over HTTP, SSE and WebSocket alike), and the one way a
@@ -18,15 +22,51 @@ import type { Provider } from '../generations/charges.js';
 export const builder = new SchemaBuilder<{
   Context: AppContext;
   DefaultFieldNullability: false;
+  // A page holds only rows that exist: no null edges or nodes in any connection.
+  DefaultEdgesNullability: { list: false; items: false };
+  DefaultNodeNullability: false;
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     File: { Input: File; Output: never };
     ID: { Input: string; Output: string };
   };
 }>({
-  plugins: [ErrorsPlugin],
+  plugins: [ErrorsPlugin, RelayPlugin, DataloaderPlugin],
   defaultFieldNullability: false,
   errors: { defaultTypes: [] },
+  relay: {
+    encodeGlobalID: encodeGlobalId,
+    decodeGlobalID: decodeGlobalId,
+    edgesFieldOptions: { nullable: { list: false, items: false } },
+    nodeFieldOptions: { nullable: false },
+    nodesOnConnection: true,
+    firstArgOptions: { description: `Page size from the start (newest end), 1 to ${MAX_PAGE_SIZE}. Default ${DEFAULT_PAGE_SIZE}.` },
+    afterArgOptions: { description: 'The endCursor of the previous page: continue after it.' },
+    lastArgOptions: { description: `Page size from the end (oldest end), 1 to ${MAX_PAGE_SIZE}; not with first.` },
+    beforeArgOptions: { description: 'The startCursor of the next page: continue before it.' },
+    nodeTypeOptions: { description: 'An object with a global id: `node(id)` fetches it again. A Generation\'s id is its UUID.' },
+    // The loaders behind node and nodes only ever return the caller's own generations (see generation.ts);
+    // asking without a key is refused before anything is read.
+    nodeQueryOptions: {
+      description: 'The object with this global id, or null when there is none (or it is not yours), as generation(id).',
+      resolve: (_root, { id }, ctx, _info, resolveNode) => {
+        requireKey(ctx);
+        return resolveNode(id);
+      },
+    },
+    nodesQueryOptions: {
+      description: `The objects with these global ids, in order; null for each that is missing or not yours. At most ${MAX_NODE_IDS} ids.`,
+      resolve: (_root, { ids }, ctx, _info, resolveNodes) => {
+        requireKey(ctx);
+        if (ids.length > MAX_NODE_IDS) {
+          throw createGraphQLError(`nodes takes at most ${MAX_NODE_IDS} ids; got ${ids.length}. Ask in batches of ${MAX_NODE_IDS}.`, {
+            extensions: { code: API_ERROR_CODES.BAD_USER_INPUT, field: 'ids' },
+          });
+        }
+        return resolveNodes(ids);
+      },
+    },
+  },
 });
 
 builder.queryType({});

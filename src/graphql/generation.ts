@@ -1,18 +1,9 @@
-import { createGraphQLError } from 'graphql-yoga';
-import { listEvents } from '../events/timeline.js';
+import { listEventsOfMany, type TimelineKey } from '../events/timeline.js';
 import type { GenerationEventRow, GenerationRow } from '../db/schema.js';
 import { cancelGeneration } from '../generations/lifecycle.js';
 import { NotCancelableError, NotFoundError, type GenerationErrorCode } from '../generations/errors.js';
 import type { AspectRatio, Resolution } from '../generations/request.js';
-import {
-  DEFAULT_PAGE_SIZE,
-  decodeCursor,
-  encodeCursor,
-  findGeneration,
-  isPageSize,
-  listPage,
-  MAX_PAGE_SIZE,
-} from '../generations/lookup.js';
+import { findGeneration, findGenerations } from '../generations/lookup.js';
 import { signVideo, videoPath } from '../storage/video-route.js';
 import { requireKey, builder } from './builder.js';
 import {
@@ -24,7 +15,6 @@ import {
   MoneyRef,
   usd,
 } from './value-types.js';
-import { API_ERROR_CODES } from '../contract/tables.js';
 
 interface Video {
   url: string;
@@ -68,10 +58,15 @@ const GenerationEventRef = builder.objectRef<GenerationEventRow>('GenerationEven
   }),
 });
 
-export const GenerationRef = builder.objectRef<GenerationRow>('Generation').implement({
+export const GenerationRef = builder.objectRef<GenerationRow>('Generation');
+
+builder.node(GenerationRef, {
   description: 'One video generation. It is the job: its status moves forward until SUCCEEDED, FAILED or CANCELED.',
+  // Its global id is its UUID (see global-ids.ts), so every id a client holds works with node(id) as well.
+  id: { resolve: (g) => g.id },
+  // node and nodes: one query for all the ids, and only the caller's own generations, as generation(id).
+  loadMany: (ids, ctx) => findGenerations(ctx.db, requireKey(ctx).id, ids),
   fields: (t) => ({
-    id: t.exposeID('id'),
     status: t.expose('status', { type: GenerationStatusEnum }),
     version: t.exposeInt('version', { description: 'Increases by one with every change; subscriptions deliver each version once, in order.' }),
     progress: t.exposeFloat('progress', { description: 'From 0 to 1; an estimate while PROCESSING.' }),
@@ -114,10 +109,14 @@ export const GenerationRef = builder.objectRef<GenerationRow>('Generation').impl
     costIsFinal: t.exposeBoolean('costFinal', { description: 'True once cost is the charge Segmind reported.' }),
     attempts: t.exposeInt('attempts', { description: 'Submissions tried at Segmind.' }),
     provider: t.field({ type: ProviderEnum, resolve: (g) => g.provider as 'SEGMIND' | 'SIMULATOR' }),
-    events: t.field({
-      type: [GenerationEventRef],
+    events: t.loadableList({
+      type: GenerationEventRef,
       description: 'The timeline up to this version, oldest first.',
-      resolve: (g, _args, ctx) => listEvents(ctx.db, g.id, g.version),
+      // Every generation of a page (or of nodes) asking for its timeline is answered by one query. No cache: over
+      // WebSocket a context lasts as long as the subscription, and each version asks for a new timeline anyway.
+      loaderOptions: { cache: false },
+      load: (keys: TimelineKey[], ctx) => listEventsOfMany(ctx.db, keys),
+      resolve: (g): TimelineKey => ({ id: g.id, version: g.version }),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -130,78 +129,15 @@ export const GenerationRef = builder.objectRef<GenerationRow>('Generation').impl
   }),
 });
 
-interface Connection {
-  edges: { cursor: string; node: GenerationRow }[];
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-}
-
-const PageInfoRef = builder.objectRef<Connection['pageInfo']>('PageInfo').implement({
-  fields: (t) => ({
-    hasNextPage: t.exposeBoolean('hasNextPage'),
-    endCursor: t.exposeString('endCursor', { nullable: true }),
-  }),
-});
-
-const GenerationEdgeRef = builder.objectRef<Connection['edges'][number]>('GenerationEdge').implement({
-  fields: (t) => ({
-    cursor: t.exposeString('cursor'),
-    node: t.field({ type: GenerationRef, resolve: (edge) => edge.node }),
-  }),
-});
-
-const GenerationConnectionRef = builder.objectRef<Connection>('GenerationConnection').implement({
-  fields: (t) => ({
-    edges: t.field({ type: [GenerationEdgeRef], resolve: (c) => c.edges }),
-    nodes: t.field({ type: [GenerationRef], resolve: (c) => c.edges.map((e) => e.node) }),
-    pageInfo: t.field({ type: PageInfoRef, resolve: (c) => c.pageInfo }),
-  }),
-});
-
-/** The listing position a client's cursor names; a cursor this server did not issue is bad input. */
-function positionAfter(cursor: string) {
-  const position = decodeCursor(cursor);
-  if (!position) {
-    throw createGraphQLError('after is not a cursor this server issued; pass an endCursor from a previous page.', {
-      extensions: { code: API_ERROR_CODES.BAD_USER_INPUT, field: 'after' },
-    });
-  }
-  return position;
-}
-
-builder.queryFields((t) => ({
-  generation: t.field({
+builder.queryField('generation', (t) =>
+  t.field({
     type: GenerationRef,
     nullable: true,
     description: 'One generation, or null when there is none with this id.',
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, { id }, ctx) => findGeneration(ctx.db, requireKey(ctx).id, id),
   }),
-  generations: t.field({
-    type: GenerationConnectionRef,
-    description: 'Generations, newest first, with cursor pagination.',
-    args: {
-      first: t.arg.int({ description: `Page size, 1 to ${MAX_PAGE_SIZE}. Default ${DEFAULT_PAGE_SIZE}.` }),
-      after: t.arg.string({ description: 'The endCursor of the previous page.' }),
-      status: t.arg({ type: [GenerationStatusEnum], description: 'Only generations in these statuses.' }),
-    },
-    resolve: async (_root, args, ctx) => {
-      const apiKey = requireKey(ctx);
-      const first = args.first ?? DEFAULT_PAGE_SIZE;
-      if (!isPageSize(first)) {
-        throw createGraphQLError(`first must be from 1 to ${MAX_PAGE_SIZE}; got ${first}.`, {
-          extensions: { code: API_ERROR_CODES.BAD_USER_INPUT, field: 'first' },
-        });
-      }
-      const { rows, hasNextPage } = await listPage(ctx.db, apiKey.id, {
-        first,
-        after: args.after ? positionAfter(args.after) : undefined,
-        statuses: args.status ?? undefined,
-      });
-      const edges = rows.map((node) => ({ cursor: encodeCursor(node), node }));
-      return { edges, pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
-    },
-  }),
-}));
+);
 
 const CancelGenerationSuccess = builder
   .objectRef<{ generation: GenerationRow; chargeMayApply: boolean }>('CancelGenerationSuccess')

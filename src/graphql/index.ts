@@ -3,6 +3,7 @@ import { builder } from './builder.js';
 import './value-types.js';
 import './errors.js';
 import './generation.js';
+import './pagination.js';
 import './generate-video.js';
 import './subscription.js';
 

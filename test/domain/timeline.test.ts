@@ -5,7 +5,7 @@ import { EventType, isEventType } from '../../src/contract/tables.js';
 import { openDatabase, type Database } from '../../src/db/open.js';
 import { generationEvents, type NewGenerationRow } from '../../src/db/schema.js';
 import { apiKeyRevoked, generationJobs, generationUpdates, listenTo } from '../../src/events/channels.js';
-import { insertGenerationTx, listEvents, transition, versionsSince, type EventInput } from '../../src/events/timeline.js';
+import { insertGenerationTx, listEvents, listEventsOfMany, transition, versionsSince, type EventInput } from '../../src/events/timeline.js';
 import { waitFor } from '../helpers/wait.js';
 
 // @ts-expect-error a misspelt event type does not compile
@@ -70,5 +70,33 @@ describe('the timeline, on the embedded database', () => {
     } finally {
       for (const stop of stops) await stop();
     }
+  });
+
+  it('reads many timelines in one call, one per key in order, each up to its own version', async () => {
+    const { apiKey } = await createApiKey(database.db, { name: `timelines-${randomUUID()}` });
+    const a = await database.db.transaction((tx) => insertGenerationTx(tx, newGeneration(apiKey.id)));
+    const b = await database.db.transaction((tx) => insertGenerationTx(tx, newGeneration(apiKey.id)));
+    await transition(database.db, a.id, { set: { progress: 0.5 } });
+    const canceled = await transition(database.db, a.id, {
+      set: { status: 'CANCELED', completedAt: new Date() },
+      event: { type: EventType.Canceled, message: 'Canceled.' },
+    });
+    expect(canceled?.version).toBe(3);
+
+    const keys = [
+      { id: a.id, version: 3 },
+      { id: b.id, version: 1 },
+      { id: a.id, version: 1 }, // a row replayed at an older version sees the timeline of that version
+      { id: randomUUID(), version: 1 },
+    ];
+    const timelines = await listEventsOfMany(database.db, keys);
+    expect(timelines.map((events) => events.map((event) => [event.generationId, event.type]))).toEqual([
+      [[a.id, EventType.Created], [a.id, EventType.Canceled]],
+      [[b.id, EventType.Created]],
+      [[a.id, EventType.Created]],
+      [],
+    ]);
+    for (const [i, key] of keys.entries()) expect(await listEvents(database.db, key.id, key.version)).toEqual(timelines[i]);
+    expect(await listEventsOfMany(database.db, [])).toEqual([]);
   });
 });

@@ -27,6 +27,9 @@
       "InputError",
       "TooManyActiveGenerationsError",
       "UploadFailedError"
+    ],
+    "Node": [
+      "Generation"
     ]
   }
 };
