@@ -5,7 +5,7 @@ import { terminalStatuses } from '../generations/lifecycle.js';
 import { generationEvents, generations } from '../db/schema.js';
 import { DEFAULTS } from '../config/defaults.js';
 import type { Logger } from '../logger.js';
-import type { VideoStorage } from '../storage/local.js';
+import type { VideoStorage } from '../storage/video-storage.js';
 import { EventType } from '../contract/tables.js';
 
 export interface RetentionOptions {

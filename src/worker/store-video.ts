@@ -1,5 +1,5 @@
 import { timeoutFailure, capitalized } from '../generations/charges.js';
-import { VideoTooLargeError } from '../storage/local.js';
+import { VideoTooLargeError } from '../storage/video-storage.js';
 import { InvalidVideoError, type VerifiedVideo } from '../storage/probe.js';
 import { storeResult, UnsafeDownloadError } from '../storage/safe-download.js';
 import { Stopped, type GenerationRun } from './generation-run.js';
