@@ -39,6 +39,8 @@ export interface S3Server {
   env: Record<string, string>;
   /** Multipart uploads begun and neither completed nor aborted, as ListMultipartUploads reports them. */
   pendingUploads(): Promise<{ key: string; uploadId: string }[]>;
+  /** Every request s3rver received, as `METHOD /bucket/key?query-names`, e.g. `PUT /reelql-test/videos/x.mp4?partNumber&uploadId`. */
+  requests: string[];
   /** Keys of the stored objects under `prefix`. */
   objectKeys(prefix?: string): Promise<string[]>;
   stop(): Promise<void>;
@@ -73,9 +75,16 @@ export async function startS3Server({ bucket = 'reelql-test' }: { bucket?: strin
     }
     return found;
   };
+  const requests: string[] = [];
+  server.middleware.unshift(async (ctx, next) => {
+    // `x-id` only names the SDK's operation.
+    const names = Object.keys(ctx.query).filter((name) => name !== 'x-id').sort().join('&');
+    requests.push(`${ctx.method} ${ctx.path}${names ? `?${names}` : ''}`);
+    await next();
+  });
   // Before s3rver's router (the last middleware), so these requests never reach its refusals.
   server.middleware.splice(server.middleware.length - 1, 0, async (ctx, next) => {
-    const [, name, key] = /^\/([^/]+)(?:\/(.+))?$/.exec(ctx.path) ?? [];
+    const [, name, key] = /^\/([^/]+)\/?(.*)$/.exec(ctx.path) ?? [];
     if (!name) return next();
     const uploadId = ctx.query.uploadId;
     if (ctx.method === 'GET' && !key && 'uploads' in ctx.query) {
@@ -115,6 +124,7 @@ export async function startS3Server({ bucket = 'reelql-test' }: { bucket?: strin
   return {
     endpoint,
     bucket,
+    requests,
     env: {
       STORAGE_DRIVER: 's3',
       S3_BUCKET: bucket,
