@@ -30,6 +30,9 @@ export interface S3StorageOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
+/** Variables of the AWS SDK's default credential chain a deployment may set: the SDK reads them, not loadConfig. */
+export const AWS_CREDENTIAL_VARIABLES: readonly string[] = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'];
+
 const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Pages of in-progress multipart uploads one sweep reads at most (1,000 each); the rest wait for the next. */
 const MAX_LISTING_PAGES = 10;
