@@ -210,7 +210,13 @@ describe.skipIf(!hasPostgres)('a bucket that goes down while a video is stored',
   });
 
   it('retries storing as the retry policy says, then fails typed STORAGE_FAILED, never SUCCEEDED without its object', { timeout: 60_000 }, async () => {
+    const stored = await generateToEnd(server, 'a video stored before the bucket went down');
+    expect(stored.status).toBe('SUCCEEDED');
     await s3.stop();
+    // Links checked as ever, then an honest 503 while the bucket cannot be asked.
+    const unavailable = await fetch(stored.video!.url);
+    expect(unavailable.status).toBe(503);
+    expect(unavailable.headers.get('retry-after')).toBe('5');
     const logsBefore = server.logs.length;
     const final = await generateToEnd(server, 'a video with nowhere to go', 50_000);
 
@@ -222,7 +228,8 @@ describe.skipIf(!hasPostgres)('a bucket that goes down while a video is stored',
     const [row] = await database.sql`select video_key, status from generations where id = ${final.id}`;
     expect(row).toEqual({ video_key: null, status: 'FAILED' });
     expect(final.events.map((event) => event.status)).not.toContain('SUCCEEDED');
-    expect(sim.simulator.submissions()).toBe(1);
+    // One paid job each: the failed store was retried from Segmind's copy, never submitted again.
+    expect(sim.simulator.submissions()).toBe(2);
   });
 });
 
