@@ -52,7 +52,14 @@ export interface S3Server {
  * upload directories: AbortMultipartUpload (it answers 405), ListMultipartUploads (it answers NotImplemented) and
  * UploadPart's NoSuchUpload for an aborted upload (it would recreate the upload). Everything else is s3rver's.
  */
-export async function startS3Server({ bucket = 'reelql-test' }: { bucket?: string } = {}): Promise<S3Server> {
+export async function startS3Server({
+  bucket = 'reelql-test',
+  listsMultipartUploads = true,
+}: {
+  bucket?: string;
+  /** false: ListMultipartUploads answers NotImplemented, as s3rver alone (and some S3-compatible services) do. */
+  listsMultipartUploads?: boolean;
+} = {}): Promise<S3Server> {
   const directory = await mkdtemp(path.join(os.tmpdir(), 'reelql-s3-'));
   const server = new S3rver({
     address: '127.0.0.1',
@@ -87,7 +94,7 @@ export async function startS3Server({ bucket = 'reelql-test' }: { bucket?: strin
     const [, name, key] = /^\/([^/]+)\/?(.*)$/.exec(ctx.path) ?? [];
     if (!name) return next();
     const uploadId = ctx.query.uploadId;
-    if (ctx.method === 'GET' && !key && 'uploads' in ctx.query) {
+    if (ctx.method === 'GET' && !key && 'uploads' in ctx.query && listsMultipartUploads) {
       const prefix = ctx.query.prefix ?? '';
       const uploads = (await uploadsIn(name)).filter((upload) => upload.key.startsWith(prefix));
       ctx.body = {
