@@ -23,7 +23,7 @@ export interface S3StorageOptions {
   forcePathStyle: boolean;
   /** Prepended to every key, e.g. `videos/`. */
   prefix: string;
-  /** Size of each multipart part; the one part being filled is all an upload holds in memory. */
+  /** Size of each multipart part; an upload holds about two in memory (one sent, one being filled). */
   partBytes: number;
   requestTimeoutMs: number;
   /** Credentials to use instead of the SDK's default chain (environment, profile, instance role). */
@@ -38,8 +38,9 @@ const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const MAX_LISTING_PAGES = 10;
 
 /**
- * The S3 driver: objects in one bucket under a prefix, written by a streamed multipart upload (one part in
- * memory at a time) that is aborted when the save fails or is stopped, so no upload is left pending.
+ * The S3 driver: objects in one bucket under a prefix, written by a streamed multipart upload (a part in flight
+ * and the next being filled: about 15 MB per upload, whatever the video's size) that is aborted when the save
+ * fails or is stopped, so no upload is left pending.
  */
 export function createS3Storage(options: S3StorageOptions): VideoStorage {
   const { bucket, prefix } = options;
@@ -93,7 +94,7 @@ export function createS3Storage(options: S3StorageOptions): VideoStorage {
         client,
         params: { Bucket: bucket, Key, Body: counter, ContentType: 'video/mp4' },
         partSize: options.partBytes,
-        // One part in flight per upload: memory stays at about two parts per upload, however large the video.
+        // One part in flight per upload: memory stays at about two parts, however large the video.
         queueSize: 1,
         leavePartsOnError: false,
       });
@@ -109,7 +110,9 @@ export function createS3Storage(options: S3StorageOptions): VideoStorage {
         body.destroy();
         // lib-storage aborts the multipart upload too, but only after done() has rejected on an abort(): abort it
         // here as well, so that nothing is pending in the bucket once this save has failed.
-        if (upload.uploadId) await abortUpload(Key, upload.uploadId);
+        // An abort that fails too (the bucket is down) leaves the upload to retention's sweep; the save's own
+        // error is what the caller must see.
+        if (upload.uploadId) await abortUpload(Key, upload.uploadId).catch(() => undefined);
         throw error;
       } finally {
         signal?.removeEventListener('abort', stop);
