@@ -99,7 +99,7 @@ export const DEFAULTS = {
       doc: 'How /videos/<id>.mp4 answers after its checks: `redirect` (302 to a presigned GET) or `proxy` (streamed from the bucket).',
     }),
     s3PresignSeconds: setting({ default: 60, doc: 'Lifetime of the presigned GET a video link redirects to: a minute, so it cannot outlive a revocation by much.' }),
-    s3PartBytes: setting({ default: 5 * MB, doc: 'Size of each part of a multipart upload (S3’s smallest); one part per upload is held in memory.' }),
+    s3PartBytes: setting({ default: 5 * MB, doc: 'Size of each part of a multipart upload (S3’s smallest); an upload holds about two in memory (one sent, one filling).' }),
     s3RequestTimeoutMs: setting({ default: 30_000, doc: 'Timeout of one request to the bucket (connecting takes at most a sixth of it).' }),
   },
   segmind: {
