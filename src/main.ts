@@ -7,6 +7,7 @@ import { createLogger } from './logger.js';
 import { pino } from 'pino';
 import prettyStream from 'pino-pretty';
 import { developmentKeyPolicy } from './auth/development-key.js';
+import { StorageCheckError } from './storage/video-storage.js';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -81,6 +82,8 @@ main().catch((error: unknown) => {
     process.stderr.write(`Invalid configuration: ${error.message}\n`);
   } else if (error instanceof DirectoryInUseError) {
     process.stderr.write(`reelql cannot start: ${error.message} Stop that process first, or set DATA_DIR to another directory.\n`);
+  } else if (error instanceof StorageCheckError) {
+    process.stderr.write(`reelql cannot start: video storage is not usable: ${error.message}\n`);
   } else if (isAddressInUse(error)) {
     process.stderr.write(
       `reelql cannot start: port ${error.port} on ${error.address} is already in use (another reelql, or another program). ` +

@@ -2,16 +2,20 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../src/config/index.js';
+import { AWS_CREDENTIAL_VARIABLES } from '../src/storage/s3.js';
 
 const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
 
 interface ComposeService {
   image?: string;
+  command?: string[];
+  entrypoint?: string[];
   build?: unknown;
   environment?: Record<string, string>;
   ports?: string[];
   volumes?: string[];
   depends_on?: Record<string, { condition: string }>;
+  restart?: string;
   healthcheck?: { test: string[] };
 }
 
@@ -52,16 +56,14 @@ describe('docker-compose.yml', () => {
     expect(postgres?.volumes?.[0]?.split(':')[0]).toBeOneOf(Object.keys(compose.volumes));
   });
 
-  it.each(['api', 'worker'])('runs the %s role with only variables the app knows and values it accepts', (name) => {
+  it.each(['api', 'worker'])('runs the %s role with only variables the app (or the AWS SDK) knows and values it accepts', (name) => {
     const service = compose.services[name]!;
-    for (const variable of Object.keys(service.environment ?? {})) expect(CONFIG_VARIABLES).toContain(variable);
+    for (const variable of Object.keys(service.environment ?? {})) expect([...CONFIG_VARIABLES, ...AWS_CREDENTIAL_VARIABLES]).toContain(variable);
     const config = loadConfig(resolve(service.environment));
     expect(config.server.role).toBe(name);
     expect(config.database.url).toMatch(/@postgres:5432\//);
     expect(service.depends_on?.postgres?.condition).toBe('service_healthy');
     expect(service.healthcheck?.test.join(' ')).toContain(`127.0.0.1:${config.http.port}/readyz`);
-    const videoVolume = service.volumes?.find((v) => v.endsWith(`:${config.storage.dataDir}`));
-    expect(videoVolume?.split(':')[0]).toBe('videos');
   });
 
   it('publishes the API port as a range, so the API can be scaled', () => {
@@ -78,6 +80,43 @@ describe('docker-compose.yml', () => {
       expect(decodeURIComponent(url.password)).toBe(env.POSTGRES_PASSWORD);
       expect(url.pathname.slice(1)).toBe(env.POSTGRES_DB);
     }
+  });
+});
+
+describe('docker-compose.yml: videos in the S3-compatible bucket', () => {
+  const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+  const { minio, api, worker } = compose.services;
+  const setup = compose.services['minio-setup'];
+  const resolve = (environment: Record<string, string> = {}) =>
+    Object.fromEntries(Object.entries(environment).map(([k, v]) => [k, v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]));
+
+  it('runs MinIO with a pinned release, a health check and a named volume, and creates the bucket once', () => {
+    expect(minio?.image).toMatch(/^minio\/minio:RELEASE\.\d{4}-/);
+    expect(minio?.healthcheck?.test.join(' ')).toContain('mc ready local');
+    expect(minio?.volumes?.[0]?.split(':')[0]).toBeOneOf(Object.keys(compose.volumes));
+    expect(setup?.image).toMatch(/^minio\/mc:RELEASE\.\d{4}-/);
+    expect(setup?.depends_on?.minio?.condition).toBe('service_healthy');
+    expect(setup?.restart).toBe('no');
+    expect(setup?.entrypoint?.join(' ')).toContain('mc mb --ignore-existing');
+  });
+
+  it.each(['api', 'worker'])('keeps the %s role on the bucket, with no volume: Postgres and the bucket are all it shares', (name) => {
+    const service = compose.services[name]!;
+    expect(service.volumes).toBeUndefined();
+    const env = resolve(service.environment);
+    const config = loadConfig(env);
+    expect(config.storage).toMatchObject({ driver: 's3', s3Endpoint: 'http://minio:9000', s3ForcePathStyle: true, s3Bucket: resolve(setup?.environment).S3_BUCKET });
+    // MinIO is not published, so clients could not follow a redirect to it.
+    expect(config.storage.s3Serve).toBe('proxy');
+    expect(service.depends_on?.['minio-setup']?.condition).toBe('service_completed_successfully');
+    const root = resolve(minio?.environment);
+    expect(env.AWS_ACCESS_KEY_ID).toBe(root.MINIO_ROOT_USER);
+    expect(env.AWS_SECRET_ACCESS_KEY).toBe(root.MINIO_ROOT_PASSWORD);
+  });
+
+  it('gives api and worker the same storage settings', () => {
+    const storageOf = (service: ComposeService | undefined) => loadConfig(resolve(service?.environment)).storage;
+    expect(storageOf(api)).toEqual(storageOf(worker));
   });
 });
 

@@ -7,9 +7,13 @@
 export const ROLES = ['all', 'api', 'worker'] as const;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export const DEVELOPMENT_KEY_MODES = ['auto', 'on', 'off'] as const;
+export const STORAGE_DRIVERS = ['local', 's3'] as const;
+export const S3_SERVE_MODES = ['redirect', 'proxy'] as const;
 export type Role = (typeof ROLES)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type DevelopmentKeyMode = (typeof DEVELOPMENT_KEY_MODES)[number];
+export type StorageDriver = (typeof STORAGE_DRIVERS)[number];
+export type S3ServeMode = (typeof S3_SERVE_MODES)[number];
 
 /** One tunable. */
 export interface Setting<T> {
@@ -74,6 +78,29 @@ export const DEFAULTS = {
   storage: {
     dataDir: setting({ env: 'DATA_DIR', default: './.data', doc: 'Where PGlite, stored videos and the built-in simulator’s jobs live.' }),
     maxVideoMb: setting({ env: 'MAX_VIDEO_MB', default: 200, doc: 'Largest result video accepted, in MB.' }),
+    driver: setting<StorageDriver>({
+      env: 'STORAGE_DRIVER',
+      default: 'local',
+      doc: 'Where videos are kept: `local` (DATA_DIR/videos, one machine) or `s3` (an S3-compatible bucket shared by every process).',
+    }),
+    s3Bucket: setting<string | undefined>({ env: 'S3_BUCKET', default: undefined, unset: 'none', doc: 'The bucket videos go to; required with STORAGE_DRIVER=s3.' }),
+    s3Endpoint: setting<string | undefined>({
+      env: 'S3_ENDPOINT',
+      default: undefined,
+      unset: 'AWS',
+      doc: 'Endpoint of an S3-compatible service (MinIO, R2, Garage, Ceph, GCS); unset → AWS S3 in S3_REGION.',
+    }),
+    s3Region: setting({ env: 'S3_REGION', default: 'us-east-1', doc: 'Region of the bucket (S3-compatible services mostly accept any).' }),
+    s3ForcePathStyle: setting({ env: 'S3_FORCE_PATH_STYLE', default: false, doc: '`true` for endpoints that address buckets by path (`http://host/bucket/key`), as MinIO does.' }),
+    s3Prefix: setting({ env: 'S3_PREFIX', default: 'videos/', doc: 'Prefix of every object key this server writes in the bucket.' }),
+    s3Serve: setting<S3ServeMode>({
+      env: 'S3_SERVE',
+      default: 'redirect',
+      doc: 'How /videos/<id>.mp4 answers after its checks: `redirect` (302 to a presigned GET) or `proxy` (streamed from the bucket).',
+    }),
+    s3PresignSeconds: setting({ default: 60, doc: 'Lifetime of the presigned GET a video link redirects to: a minute, so it cannot outlive a revocation by much.' }),
+    s3PartBytes: setting({ default: 5 * MB, doc: 'Size of each part of a multipart upload (S3’s smallest); an upload holds about two in memory (one sent, one filling).' }),
+    s3RequestTimeoutMs: setting({ default: 30_000, doc: 'Timeout of one request to the bucket (connecting takes at most a sixth of it).' }),
   },
   segmind: {
     apiKey: setting<string | undefined>({ env: 'SEGMIND_API_KEY', default: undefined, unset: 'simulator', doc: 'Segmind key; unset → the built-in simulator is started and used.' }),

@@ -7,12 +7,14 @@ import {
   ENV_SETTINGS,
   LOG_LEVELS,
   ROLES,
+  S3_SERVE_MODES,
+  STORAGE_DRIVERS,
   defaultsOf,
   type Setting,
   type SettingValues,
 } from './defaults.js';
 
-export type { DevelopmentKeyMode, LogLevel, Role } from './defaults.js';
+export type { DevelopmentKeyMode, LogLevel, Role, S3ServeMode, StorageDriver } from './defaults.js';
 
 /** Everything the server can be told, grouped as in defaults.ts (which documents every value and its default). */
 export type Config = { [G in keyof typeof DEFAULTS]: SettingValues<(typeof DEFAULTS)[G]> };
@@ -105,6 +107,48 @@ function origins(env: Env, s: Setting<string[]>): string[] {
   });
 }
 
+function bool(env: Env, s: Setting<boolean>): boolean {
+  const text = raw(env, s);
+  if (text === undefined) return s.default;
+  if (text !== 'true' && text !== 'false') throw new ConfigError(`${envSetting(s).env} must be true or false; got "${text}".`);
+  return text === 'true';
+}
+
+/** Object keys are built as `<prefix><generation id>.mp4`: the prefix must be a plain relative key path. */
+const KEY_PREFIX = /^(?:[A-Za-z0-9!_.*'()-]+\/)*[A-Za-z0-9!_.*'()-]*$/;
+
+/**
+ * The storage group: the driver, and the bucket settings that only mean something with `s3`. An S3 setting
+ * without STORAGE_DRIVER=s3 is refused rather than ignored: it is a deployment that thinks it shares a bucket.
+ */
+function storageConfig(env: Env): Config['storage'] {
+  const { storage } = DEFAULTS;
+  const driver = oneOf(env, storage.driver, STORAGE_DRIVERS);
+  const s3Settings: Setting<unknown>[] = [storage.s3Bucket, storage.s3Endpoint, storage.s3Region, storage.s3ForcePathStyle, storage.s3Prefix, storage.s3Serve];
+  const strayS3 = s3Settings.find((s) => raw(env, s) !== undefined);
+  if (driver !== 's3' && strayS3) {
+    throw new ConfigError(`${envSetting(strayS3).env} is set but STORAGE_DRIVER is "${driver}": set STORAGE_DRIVER=s3 to use a bucket, or remove ${envSetting(strayS3).env}.`);
+  }
+  const s3Bucket = raw(env, storage.s3Bucket);
+  if (driver === 's3' && !s3Bucket) throw new ConfigError('STORAGE_DRIVER=s3 needs S3_BUCKET, the name of the bucket videos go to.');
+  const s3Prefix = raw(env, storage.s3Prefix) ?? storage.s3Prefix.default;
+  if (!KEY_PREFIX.test(s3Prefix)) {
+    throw new ConfigError(`S3_PREFIX must be a key prefix such as videos/ or prod/reelql/ (letters, digits, !_.*'()- and /, not starting with /); got "${s3Prefix}".`);
+  }
+  return {
+    ...defaultsOf(storage),
+    dataDir: path.resolve(raw(env, storage.dataDir) ?? storage.dataDir.default),
+    maxVideoMb: int(env, storage.maxVideoMb, 1),
+    driver,
+    s3Bucket,
+    s3Endpoint: url(env, storage.s3Endpoint),
+    s3Region: raw(env, storage.s3Region) ?? storage.s3Region.default,
+    s3ForcePathStyle: bool(env, storage.s3ForcePathStyle),
+    s3Prefix,
+    s3Serve: oneOf(env, storage.s3Serve, S3_SERVE_MODES),
+  };
+}
+
 function outputHosts(env: Env, s: Setting<string[]>): string[] {
   const text = raw(env, s);
   if (text === undefined) return [...s.default];
@@ -120,7 +164,7 @@ function outputHosts(env: Env, s: Setting<string[]>): string[] {
 
 /** Reads, validates and defaults every setting. Throws {@link ConfigError} naming the bad variable. */
 export function loadConfig(env: Env): Config {
-  const { server, http, auth, database, storage, segmind, worker, limits, retention } = DEFAULTS;
+  const { server, http, auth, database, segmind, worker, limits, retention } = DEFAULTS;
   const pollMinMs = int(env, segmind.pollMinMs, 10);
   const pollMaxMs = int(env, segmind.pollMaxMs, 10);
   if (pollMaxMs < pollMinMs) {
@@ -157,10 +201,7 @@ export function loadConfig(env: Env): Config {
       videoUrlTtlSeconds: int(env, auth.videoUrlTtlSeconds, 1),
     },
     database: { url: raw(env, database.url) },
-    storage: {
-      dataDir: path.resolve(raw(env, storage.dataDir) ?? storage.dataDir.default),
-      maxVideoMb: int(env, storage.maxVideoMb, 1),
-    },
+    storage: storageConfig(env),
     segmind: {
       ...defaultsOf(segmind),
       apiKey: raw(env, segmind.apiKey),

@@ -9,7 +9,7 @@ import type { EventBus } from '../events/bus.js';
 import { unauthenticatedMessage } from '../graphql/builder.js';
 import type { Provider } from '../generations/charges.js';
 import type { Logger } from '../logger.js';
-import type { VideoStorage } from '../storage/local.js';
+import type { VideoStorage } from '../storage/video-storage.js';
 import { createVideoHandler } from '../storage/video-route.js';
 import type { WebAssets } from '../web/bundle.js';
 import { createPageHandler } from '../web/serve.js';
@@ -57,6 +57,7 @@ export async function createApiRole(options: ApiRoleOptions): Promise<ApiRole> {
   const handleVideo = createVideoHandler(options.storage, {
     signingSecret: options.videoSigningSecret,
     ownerIsActive: (generationId) => ownerKeyIsActive(db, generationId),
+    redirectSeconds: config.storage.driver === 's3' && config.storage.s3Serve === 'redirect' ? config.storage.s3PresignSeconds : undefined,
   });
   // First run in development: a key to try the API with. Production requires keys made with `npm run keys`.
   const developmentKey = await ensureDevelopmentKey(db, config.storage.dataDir, developmentKeyPolicy(config));

@@ -1,5 +1,4 @@
 import { createServer, type Server } from 'node:http';
-import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { openKeyCommandChannel } from '../auth/key-command-channel.js';
 import { createSessions, findActiveKey, keyFromAuthorization } from '../auth/keys.js';
@@ -11,7 +10,7 @@ import type { Logger } from '../logger.js';
 import { createSegmindClient } from '../segmind/api.js';
 import { startEmbeddedSimulator } from '../segmind/simulator/embedded.js';
 import type { SegmindSimulator } from '../segmind/simulator/index.js';
-import { createLocalStorage } from '../storage/local.js';
+import { openVideoStorage } from '../storage/open.js';
 import { loadVideoSigningSecret } from '../storage/video-route.js';
 import type { Worker } from '../worker/worker.js';
 import { loadWebAssets } from '../web/bundle.js';
@@ -72,6 +71,9 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
   const serveApi = config.server.role !== 'worker';
   const runWorker = config.server.role !== 'api';
   const metrics = createMetrics();
+  // First: a bucket that is missing or refuses the credentials stops start-up before anything else is opened.
+  const { storage, description: storageDescription } = await openVideoStorage(config.storage);
+  log.info(`storage checked: ${storageDescription}`, { driver: storage.driver });
   const { target, simulator } = await segmindTargetFor(config, runWorker, log);
   const provider: Provider = config.segmind.apiKey ? 'SEGMIND' : 'SIMULATOR';
 
@@ -84,7 +86,6 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
   const keyCommands = await openKeyCommandChannel(database, log);
   const bus = await createEventBus(database);
   const sessions = await createSessions(database, { subscriptionsPerKey: config.limits.maxSubscriptionsPerKey });
-  const storage = await createLocalStorage(path.join(dataDir, 'videos'));
   const videoSigningSecret = await loadVideoSigningSecret(db);
   const segmindFetch = instrumentedFetch(metrics);
   const segmind = createSegmindClient({

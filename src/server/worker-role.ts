@@ -6,7 +6,7 @@ import type { Provider } from '../generations/charges.js';
 import type { Logger } from '../logger.js';
 import type { SegmindClient } from '../segmind/api.js';
 import { simulatedDurationFactor } from '../segmind/simulator/jobs.js';
-import type { VideoStorage } from '../storage/local.js';
+import type { VideoStorage } from '../storage/video-storage.js';
 import { createJobDurationEstimator, type JobDurationEstimator } from '../worker/job-timing.js';
 import { createRetentionSchedule } from '../worker/retention.js';
 import { upstreamNameOf } from '../generations/charges.js';

@@ -2,35 +2,14 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-
-/** Stored videos, one file per key in a local directory. */
-export interface VideoStorage {
-  /**
-   * Streams `body` into the file for `key` (never buffering it whole) and returns its size. Writes to a
-   * temporary file first, so a reader never sees half a video. Rejects when the body exceeds `maxBytes`.
-   */
-  save(key: string, body: Readable, options?: { maxBytes?: number }): Promise<{ sizeBytes: number }>;
-  /** Size of the stored file, or null when there is none. */
-  size(key: string): Promise<number | null>;
-  /** A read stream over bytes `start`..`end` inclusive. */
-  read(key: string, range?: { start: number; end: number }): Readable;
-  remove(key: string): Promise<void>;
-  /** Deletes the temporary files earlier saves of `key` left behind (a process killed mid-download). */
-  removePartials(key: string): Promise<void>;
-  /** Deletes every temporary file last written before `olderThan`; returns how many. */
-  sweepPartials(olderThan: Date): Promise<number>;
-}
+import { byteCounter, StorageCheckError, type VideoStorage } from './video-storage.js';
 
 const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-/** `<key>.<uuid>.part`, as {@link VideoStorage.save} names its temporary files. */
+/** `<key>.<uuid>.part`, as the local driver's `save` names its temporary files. */
 const PARTIAL = /^(.+)\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.part$/;
 
-export class VideoTooLargeError extends Error {
-  override name = 'VideoTooLargeError';
-}
-
+/** The local driver: one file per key in `directory`, written to a temporary file first and renamed when whole. */
 export async function createLocalStorage(directory: string): Promise<VideoStorage> {
   await fsp.mkdir(directory, { recursive: true });
   const fileFor = (key: string) => {
@@ -39,26 +18,19 @@ export async function createLocalStorage(directory: string): Promise<VideoStorag
     return path.join(directory, key);
   };
   return {
+    driver: 'local',
     async save(key, body, options = {}) {
       const target = fileFor(key);
       const temporary = `${target}.${randomUUID()}.part`;
-      const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
-      let sizeBytes = 0;
-      const counter = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          sizeBytes += chunk.length;
-          if (sizeBytes > maxBytes) callback(new VideoTooLargeError(`video is larger than ${maxBytes} bytes`));
-          else callback(null, chunk);
-        },
-      });
+      const counter = byteCounter(options.maxBytes ?? Number.POSITIVE_INFINITY);
       try {
-        await pipeline(body, counter, fs.createWriteStream(temporary));
+        await pipeline(body, counter, fs.createWriteStream(temporary), { signal: options.signal });
         await fsp.rename(temporary, target);
       } catch (error) {
         await fsp.rm(temporary, { force: true });
         throw error;
       }
-      return { sizeBytes };
+      return { sizeBytes: counter.bytes };
     },
     async size(key) {
       try {
@@ -79,6 +51,17 @@ export async function createLocalStorage(directory: string): Promise<VideoStorag
       const names = await fsp.readdir(directory);
       const own = names.filter((name) => PARTIAL.exec(name)?.[1] === key);
       await Promise.all(own.map((name) => fsp.rm(path.join(directory, name), { force: true })));
+    },
+    async check() {
+      // Written to and removed at once: a read-only or full disk shows here rather than at the first video.
+      const probe = path.join(directory, `.startup-check.${randomUUID()}`);
+      try {
+        await fsp.writeFile(probe, 'ok');
+        await fsp.rm(probe);
+      } catch (error) {
+        throw new StorageCheckError(`the video directory ${directory} is not writable (${(error as Error).message}); fix its permissions or set DATA_DIR.`);
+      }
+      return `videos are stored in ${directory}`;
     },
     async sweepPartials(olderThan) {
       let removed = 0;

@@ -1,5 +1,5 @@
 import { EncodedPacketSink, Input, MP4, StreamSource } from 'mediabunny';
-import type { VideoStorage } from './local.js';
+import type { VideoStorage } from './video-storage.js';
 
 /** The stored file is not a playable MP4. `reason` is in our words, fit for users; a parser's own is the cause. */
 export class InvalidVideoError extends Error {

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { isLoopbackHost } from '../contract/tables.js';
 import { hostAllowed, upstreamUrlProblem } from '../segmind/upstream-text.js';
-import type { VideoStorage } from './local.js';
+import type { VideoStorage } from './video-storage.js';
 import { InvalidVideoError, verifyStoredVideo, type VerifiedVideo } from './probe.js';
 import { DEFAULTS } from '../config/defaults.js';
 
@@ -164,6 +164,7 @@ export async function storeResult(options: StoreResultOptions): Promise<{ sizeBy
   }
   if (!response.body) throw new InvalidVideoError('the download had no body');
   const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-  const { sizeBytes } = await storage.save(key, body, { maxBytes: options.maxBytes });
+  // The signal stops the upload too (for a bucket: aborts the multipart upload), not just the download.
+  const { sizeBytes } = await storage.save(key, body, { maxBytes: options.maxBytes, signal: options.signal });
   return { sizeBytes, video: await verifyStoredVideo(storage, key) };
 }

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/open.js';
 import { serverSecrets } from '../db/schema.js';
-import type { VideoStorage } from './local.js';
+import type { VideoStorage } from './video-storage.js';
 
 export const VIDEO_PATH_PREFIX = '/videos/';
 const VIDEO_PATH = /^\/videos\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.mp4$/;
@@ -42,6 +42,11 @@ export function createVideoHandler(
     signingSecret: Buffer;
     /** Whether the key that owns this generation is still active: revoking a key ends its links too. */
     ownerIsActive: (generationId: string) => Promise<boolean>;
+    /**
+     * When set (a bucket that can presign), a checked request is answered with a 302 to a presigned GET valid for
+     * this many seconds, and the bucket serves the bytes; otherwise this server streams them.
+     */
+    redirectSeconds?: number | undefined;
   },
 ) {
   return async function handleVideo(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
@@ -63,9 +68,21 @@ export function createVideoHandler(
       return true;
     }
     const key = match ? `${match[1]}.mp4` : null;
-    const size = key ? await storage.size(key) : null;
+    let size: number | null;
+    try {
+      size = key ? await storage.size(key) : null;
+    } catch {
+      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end('The video storage is not answering; try again shortly.\n');
+      return true;
+    }
     if (!key || size === null) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('No such video.\n');
+      return true;
+    }
+    if (options.redirectSeconds !== undefined && storage.presignedUrl) {
+      // Every rule above was checked by us; the presigned URL only lets this client fetch the bytes for a minute.
+      const location = await storage.presignedUrl(key, options.redirectSeconds);
+      res.writeHead(302, { location, 'cache-control': 'no-store' }).end();
       return true;
     }
     const headers = {

@@ -5,7 +5,7 @@ import type { GenerationRow } from '../db/schema.js';
 import { costOnFailure, type Failure, type UpstreamName } from '../generations/charges.js';
 import type { Logger } from '../logger.js';
 import type { SegmindClient } from '../segmind/api.js';
-import type { VideoStorage } from '../storage/local.js';
+import type { VideoStorage } from '../storage/video-storage.js';
 import type { DownloadPolicy } from '../storage/safe-download.js';
 import type { JobDurationEstimator } from './job-timing.js';
 import type { BackoffOptions } from './retry-policy.js';

@@ -5,7 +5,7 @@ import { terminalStatuses } from '../generations/lifecycle.js';
 import { generationEvents, generations } from '../db/schema.js';
 import { DEFAULTS } from '../config/defaults.js';
 import type { Logger } from '../logger.js';
-import type { VideoStorage } from '../storage/local.js';
+import type { VideoStorage } from '../storage/video-storage.js';
 import { EventType } from '../contract/tables.js';
 
 export interface RetentionOptions {
@@ -17,8 +17,8 @@ export interface RetentionOptions {
   /** 0 keeps timelines forever. */
   eventRetentionDays: number;
   /**
-   * Temporary files of downloads not written to for this long are deleted: a live download writes as bytes
-   * arrive and gives up after its idle timeout or the generation's deadline, so such a file is a dead one's.
+   * Partial saves (temporary files, pending multipart uploads) older than this are deleted: a live download writes
+   * as bytes arrive and gives up after its idle timeout or the generation's deadline, so such a save is a dead one's.
    */
   partialFileMaxAgeMs: number;
   /** Videos expired per run; the rest wait for the next one. @default DEFAULTS.retention.batchSize */
@@ -28,16 +28,20 @@ export interface RetentionOptions {
 const daysAgo = (days: number) => sql`now() - ${days} * interval '1 day'`;
 
 /**
- * Deletes stored videos of generations that completed more than the retention period ago (keeping the row,
- * marked with `video_expired_at`), the timeline rows of long-finished generations, and the temporary files
- * of downloads that died with their process. Returns how much it removed. Safe to run from several workers at
+ * Deletes stored videos (files or objects) of generations that completed more than the retention period ago
+ * (keeping the row, marked with `video_expired_at`), the timeline rows of long-finished generations, and the
+ * partial saves of downloads that died with their process. Returns how much it removed. Safe to run from several workers at
  * once: each video is marked through a guarded transition.
  */
 export async function applyRetention(options: RetentionOptions): Promise<{ videos: number; events: number; partialFiles: number }> {
   const { db, storage, log } = options;
   let videos = 0;
   let events = 0;
-  const partialFiles = await storage.sweepPartials(new Date(Date.now() - options.partialFileMaxAgeMs));
+  // A storage that cannot list its partial saves (a bucket without ListMultipartUploads) still expires videos.
+  const partialFiles = await storage.sweepPartials(new Date(Date.now() - options.partialFileMaxAgeMs)).catch((error: unknown) => {
+    log.warn('could not sweep partial saves', { err: error });
+    return 0;
+  });
   if (options.videoRetentionDays > 0) {
     const expired = await db
       .select({ id: generations.id, videoKey: generations.videoKey })

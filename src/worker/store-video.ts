@@ -1,5 +1,5 @@
 import { timeoutFailure, capitalized } from '../generations/charges.js';
-import { VideoTooLargeError } from '../storage/local.js';
+import { VideoTooLargeError } from '../storage/video-storage.js';
 import { InvalidVideoError, type VerifiedVideo } from '../storage/probe.js';
 import { storeResult, UnsafeDownloadError } from '../storage/safe-download.js';
 import { Stopped, type GenerationRun } from './generation-run.js';
@@ -17,8 +17,10 @@ const COPY_FAILED = 'The finished video could not be copied into storage.';
 export async function storeVideo(run: GenerationRun, url: string): Promise<void> {
   const { storage } = run.deps;
   const key = `${run.row.id}.mp4`;
-  // A worker killed mid-download left its temporary file behind; this download replaces it.
-  await storage.removePartials(key);
+  // A worker killed mid-download left its temporary file (or pending multipart upload) behind; this download
+  // replaces it. Best effort: storage that is down now fails the download below, under the retry policy, and
+  // retention sweeps what is left.
+  await storage.removePartials(key).catch((error: unknown) => run.log.warn('could not remove partial saves', { err: error }));
   let stored: { sizeBytes: number; video: VerifiedVideo } | undefined;
   for (let tryNumber = 1; stored === undefined; tryNumber++) {
     if (run.pastDeadline()) return void (await run.fail(timeoutFailure(run.row, run.upstream)));
