@@ -129,6 +129,8 @@ export const DEFAULTS = {
     webSocketPayloadBytes: setting({ default: 64 * 1024, doc: 'Largest graphql-ws frame.' }),
     connectionInitMs: setting({ default: 5000, doc: 'Time a new WebSocket has to send ConnectionInit.' }),
     subscriptionsPerConnection: setting({ default: 20, doc: 'Operations one WebSocket connection may run at once.' }),
+    persistedQueries: setting({ default: 1000, doc: 'Automatic persisted queries kept per process (least recently used go first).' }),
+    persistedQueryBytes: setting({ default: 32 * 1024, doc: 'Longest query kept as a persisted query; a longer one runs but is not kept.' }),
   },
   retention: {
     videoDays: setting({ env: 'VIDEO_RETENTION_DAYS', default: 30, doc: 'Stored videos are deleted this many days after completion; 0 keeps them.' }),

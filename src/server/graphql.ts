@@ -7,7 +7,6 @@ import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createGraphQLError, createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -15,6 +14,9 @@ import type { ApiKey, Sessions } from '../auth/keys.js';
 import { clientGoneFields, isClientGone, requestIdOf } from './http.js';
 import { isDatabaseUnavailable } from '../db/open.js';
 import { graphiqlTabs } from './graphiql-tabs.js';
+import { useCsrfPrevention } from './csrf.js';
+import { useEnumValueErrors } from './enum-errors.js';
+import { usePersistedQueries } from './persisted-queries.js';
 import { serveGraphqlWs } from './websocket.js';
 import type { Logger } from '../logger.js';
 import { QUERY_LIMIT_ADVICE, refuseAs } from '../graphql/errors.js';
@@ -71,7 +73,15 @@ export interface GraphqlServerOptions {
 
 export type OperationLimits = Pick<
   Config['limits'],
-  'queryDepth' | 'queryAliases' | 'queryTokens' | 'queryCost' | 'webSocketPayloadBytes' | 'connectionInitMs' | 'subscriptionsPerConnection'
+  | 'queryDepth'
+  | 'queryAliases'
+  | 'queryTokens'
+  | 'queryCost'
+  | 'webSocketPayloadBytes'
+  | 'connectionInitMs'
+  | 'subscriptionsPerConnection'
+  | 'persistedQueries'
+  | 'persistedQueryBytes'
 >;
 
 export interface GraphqlServer {
@@ -135,9 +145,11 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
           : maskError(error, message, isDev),
     },
     plugins: [
-      // A request a cross-site form or <img> could send (GET, multipart, urlencoded, text/plain) must carry a
-      // header such a page cannot set; JSON bodies are preflighted by browsers anyway.
-      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
+      // A request a cross-site form or <img> could send (GET, multipart, urlencoded, text/plain) with credentials
+      // must carry a header such a page cannot set; JSON bodies are preflighted by browsers anyway.
+      useCsrfPrevention(),
+      // Before parsing: a persisted query meets every limit below, as a sent one does.
+      usePersistedQueries(limits),
       maxTokensPlugin({ n: limits.queryTokens, ...armor, onReject: [refuseAs(QUERY_LIMIT_ADVICE.tokens)] }),
       maxDepthPlugin({
         n: limits.queryDepth,
@@ -155,6 +167,8 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
         onReject: [refuseAs(QUERY_LIMIT_ADVICE.cost)],
       }),
       ...(options.production ? [blockFieldSuggestionsPlugin()] : []),
+      // After the suggestions are hidden: an unknown enum value is answered with the allowed ones.
+      useEnumValueErrors(),
     ],
     // Rendered per request: whether the headers and the Watch tab's id are pre-filled depends on who asks.
     graphiql: async (_request, serverContext) => {
