@@ -17,6 +17,7 @@ import { graphiqlTabs } from './graphiql-tabs.js';
 import { useCsrfPrevention } from './csrf.js';
 import { useEnumValueErrors } from './enum-errors.js';
 import { usePersistedQueries } from './persisted-queries.js';
+import { useGraphqlSse } from './sse.js';
 import { serveGraphqlWs } from './websocket.js';
 import type { Logger } from '../logger.js';
 import { QUERY_LIMIT_ADVICE, refuseAs } from '../graphql/errors.js';
@@ -82,6 +83,7 @@ export type OperationLimits = Pick<
   | 'subscriptionsPerConnection'
   | 'persistedQueries'
   | 'persistedQueryBytes'
+  | 'sseReservationMs'
 >;
 
 export interface GraphqlServer {
@@ -150,6 +152,8 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       useCsrfPrevention(),
       // Before parsing: a persisted query meets every limit below, as a sent one does.
       usePersistedQueries(limits),
+      // graphql-sse's protocol (single connection and distinct connections) on its own path.
+      useGraphqlSse({ authenticate: options.authenticate, sessions: options.sessions, reservationMs: limits.sseReservationMs }),
       maxTokensPlugin({ n: limits.queryTokens, ...armor, onReject: [refuseAs(QUERY_LIMIT_ADVICE.tokens)] }),
       maxDepthPlugin({
         n: limits.queryDepth,
