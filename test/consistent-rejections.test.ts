@@ -135,6 +135,19 @@ describe.skipIf(!hasPostgres)('rejections a client can act on', () => {
       expect(await rows()).toBe(before);
     });
 
+    it('lists the allowed values in production too, where field suggestions are hidden', async () => {
+      const production = await startTestApp({ DATABASE_URL: database.url, ROLE: 'api', NODE_ENV: 'production' });
+      try {
+        const body = await production.graphql('{ generations(first: 1, status: [DONE]) { edgez { node { id } } } }');
+        expect(body.errors?.map((e) => e.message)).toEqual([
+          `Value "DONE" does not exist in "GenerationStatus" enum. Allowed values: ${ALL_STATUSES}.`,
+          'Cannot query field "edgez" on type "GenerationConnection". [Suggestion hidden]',
+        ]);
+      } finally {
+        await production.stop();
+      }
+    });
+
     it('is answered the same way over WebSocket and SSE', async () => {
       const socket = createWsClient(server.url, { key: server.key });
       sockets.push(socket);

@@ -47,6 +47,15 @@ function rewriteVariableErrors(result: ExecutionResult, schema: GraphQLSchema): 
   return changed ? { ...result, errors } : undefined;
 }
 
+/** The hook on an execution's or a subscription's result: a single result may hold variable errors, a stream not. */
+const rewriteResult =
+  (schema: GraphQLSchema) =>
+  ({ result, setResult }: { result: ExecutionResult | AsyncIterable<ExecutionResult>; setResult: (result: ExecutionResult) => void }) => {
+    if (isAsyncIterable(result)) return;
+    const changed = rewriteVariableErrors(result, schema);
+    if (changed) setResult(changed);
+  };
+
 /**
  * An unknown enum value is answered with the values that are allowed, in a literal and in a variable, in
  * development and production alike (graphql-js's "Did you mean" is hidden in production with the other field
@@ -67,23 +76,7 @@ export function useEnumValueErrors(): Plugin {
         );
       };
     },
-    onExecute({ args }) {
-      return {
-        onExecuteDone({ result, setResult }) {
-          if (isAsyncIterable(result)) return;
-          const changed = rewriteVariableErrors(result, args.schema as GraphQLSchema);
-          if (changed) setResult(changed);
-        },
-      };
-    },
-    onSubscribe({ args }) {
-      return {
-        onSubscribeResult({ result, setResult }) {
-          if (isAsyncIterable(result)) return;
-          const changed = rewriteVariableErrors(result, args.schema as GraphQLSchema);
-          if (changed) setResult(changed);
-        },
-      };
-    },
+    onExecute: ({ args }) => ({ onExecuteDone: rewriteResult(args.schema as GraphQLSchema) }),
+    onSubscribe: ({ args }) => ({ onSubscribeResult: rewriteResult(args.schema as GraphQLSchema) }),
   };
 }

@@ -12,7 +12,7 @@ import { createGraphQLError, createYoga, maskError, type YogaServerInstance } fr
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiKey, Sessions } from '../auth/keys.js';
 import { clientGoneFields, isClientGone, requestIdOf } from './http.js';
-import { isDatabaseUnavailable } from '../db/open.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/open.js';
 import { graphiqlTabs } from './graphiql-tabs.js';
 import { useCsrfPrevention } from './csrf.js';
 import { useEnumValueErrors } from './enum-errors.js';
@@ -28,7 +28,6 @@ import { MAX_MULTIPART_BODY_BYTES } from '../generations/frames.js';
 import { API_ERROR_CODES } from '../contract/tables.js';
 
 export const GRAPHQL_PATH = '/graphql';
-const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable for a moment. Try again in a few seconds.';
 
 /**
  * GraphiQL lays the editor and the response side by side at every width; on a phone each gets a sliver. Below

@@ -6,7 +6,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { ApiKey, Sessions } from '../auth/keys.js';
 import { subscriptionsPerKeyMessage } from '../config/index.js';
 import { API_ERROR_CODES } from '../contract/tables.js';
-import { isDatabaseUnavailable } from '../db/open.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/open.js';
 import { unauthenticatedMessage } from '../graphql/builder.js';
 
 /** Where the graphql-sse protocol is served: both its modes (single connection, distinct connections). */
@@ -51,6 +51,8 @@ interface SseRequest {
  * token are answered as if it did not exist. A reservation holds one of the key's MAX_SUBSCRIPTIONS_PER_KEY slots
  * while it lives (each operation in it holds its own), is dropped when not opened within `reservationMs`, and
  * ends when its connection closes or the key is revoked. yoga's own SSE on /graphql keeps working alongside.
+ * The path is answered before yoga's CSRF check; it needs none, since only a bearer key (which no browser attaches
+ * on its own) gets past `authenticate`.
  */
 export function useGraphqlSse(options: SseOptions): Plugin {
   const reservations = new Map<string, Reservation>();
@@ -118,7 +120,7 @@ export function useGraphqlSse(options: SseOptions): Plugin {
       key = await options.authenticate(authorization);
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
-      return refusal(503, API_ERROR_CODES.SERVICE_UNAVAILABLE, 'The database is unavailable for a moment. Try again in a few seconds.', { 'retry-after': '5' });
+      return refusal(503, API_ERROR_CODES.SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE, { 'retry-after': '5' });
     }
     if (!key) return refusal(401, API_ERROR_CODES.UNAUTHENTICATED, unauthenticatedMessage(authorization ? 'invalid' : 'missing'));
     if (req.method === 'PUT') {
