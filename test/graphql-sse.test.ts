@@ -115,6 +115,34 @@ describe.skipIf(!hasPostgres)('the graphql-sse client', () => {
     }
   });
 
+  it("answers another key's requests with a reserved stream's token as if the stream did not exist", async () => {
+    const other = await createKeyIn(database.url, { name: 'other-over-sse' });
+    const reserved = await fetch(`${server.url}/graphql/stream`, { method: 'PUT', headers: { authorization: `Bearer ${server.key}` } });
+    expect(reserved.status).toBe(201);
+    const token = await reserved.text();
+    const operate = (key: string, operationId: string) =>
+      fetch(`${server.url}/graphql/stream`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-graphql-event-stream-token': token },
+        body: JSON.stringify({ query: '{ __typename }', extensions: { operationId } }),
+      });
+    const foreign = await operate(other.key, '1');
+    expect(foreign.status).toBe(404);
+    expect(((await foreign.json()) as ExecutionResult).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    // The key that reserved it may run operations on it (their results wait for the stream to be opened).
+    expect((await operate(server.key, '2')).status).toBe(202);
+  });
+
+  it('refuses a body over the JSON limit on the SSE path before reading it', async () => {
+    const response = await fetch(`${server.url}/graphql/stream`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.key}`, 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: `{ __typename } # ${'x'.repeat(1024 * 1024)}` }),
+    });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as ExecutionResult).errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+  });
+
   it('ends a single-connection stream and its subscriptions when their key is revoked', async () => {
     const { key, apiKey } = await createKeyIn(database.url, { name: 'revoked-over-sse' });
     const client = sseClient(MODES[0]!, `Bearer ${key}`);
