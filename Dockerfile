@@ -1,5 +1,5 @@
 # Build stage: compile TypeScript to JavaScript with the dev tools.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # postinstall applies patches/ (patch-package) and fails the install when a patch no longer applies.
@@ -11,7 +11,7 @@ COPY src ./src
 RUN npm run build
 
 # Runtime stage: production dependencies and compiled JavaScript only, as a non-root user.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./

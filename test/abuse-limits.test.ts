@@ -517,27 +517,31 @@ describe.skipIf(!hasPostgres)('uploaded frames', () => {
     expect(await rows()).toBe(before.rows);
   });
 
-  it('refuses a multipart request without the CSRF header or Authorization, and uploads nothing without a key', async () => {
+  it('refuses a multipart request without a key before reading it, and what a cross-site page could send with credentials', async () => {
     const before = { uploads: uploads(), rows: await rows() };
-    const forged = await send({ prompt: 'cross-site' }, [frame('png')], {});
-    expect(forged.status).toBe(403);
-    seenErrors.push(forged.body);
-    expect(forged.body.data ?? null).toBeNull();
-    // With the CSRF header but no key: refused as unauthenticated, and the frame never leaves the server.
-    const anonymous = await send({ prompt: 'anonymous' }, [frame('png')], { 'x-graphql-yoga-csrf': '1' });
-    expect(anonymous.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-    // The other requests a cross-site page can send without a preflight are refused the same way.
+    // Without a key, with or without the CSRF header: refused as unauthenticated, the frame never leaves the server.
+    for (const headers of [{}, { 'x-graphql-yoga-csrf': '1' }] as Record<string, string>[]) {
+      const anonymous = await send({ prompt: 'anonymous' }, [frame('png')], headers);
+      seenErrors.push(anonymous.body);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    }
+    // The requests a cross-site page can send without a preflight, with a cookie the browser would attach: refused
+    // before anything runs, and the answer names the header to send.
     const query = encodeURIComponent('{ generations { edges { node { id } } } }');
-    expect((await fetch(`${server.url}/graphql?query=${query}`)).status).toBe(403);
+    const cookie = { cookie: 'session=1' };
+    const forgedGet = await fetch(`${server.url}/graphql?query=${query}`, { headers: cookie });
+    expect(forgedGet.status).toBe(403);
+    expect(((await forgedGet.json()) as GraphqlBody<unknown>).errors?.[0]?.extensions?.code).toBe('CSRF_PREVENTED');
     const textPlain = await fetch(`${server.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'text/plain' },
+      headers: { 'content-type': 'text/plain', ...cookie },
       body: JSON.stringify({ query: GENERATE, variables: { input: { prompt: 'text/plain' } } }),
     });
     expect(textPlain.status).toBe(403);
     const form = await fetch(`${server.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...cookie },
       body: `query=${query}`,
     });
     expect(form.status).toBe(403);

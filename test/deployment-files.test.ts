@@ -123,6 +123,20 @@ describe('docker-compose.yml: videos in the S3-compatible bucket', () => {
 describe('Dockerfile', () => {
   const dockerfile = read('Dockerfile');
 
+  it('builds on Node.js 24 in every stage', () => {
+    const bases = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
+    expect(bases.length).toBeGreaterThan(0);
+    for (const base of bases) expect(base).toMatch(/^node:24-(bookworm-)?slim$/);
+  });
+
+  it('is what docker compose builds the API and the worker from', () => {
+    const { services } = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> };
+    for (const name of ['api', 'worker']) {
+      expect(services[name]?.build, name).toBe('.');
+      expect(services[name]?.image, name).toBeUndefined();
+    }
+  });
+
   it('builds in one stage and runs compiled JavaScript with production dependencies as a non-root user', () => {
     expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
     expect(dockerfile).toContain('RUN npm run build');
@@ -132,5 +146,49 @@ describe('Dockerfile', () => {
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
     expect(pkg.scripts['start:prod']).toBe('exec node dist/main.js');
     expect(Object.keys(pkg.dependencies)).not.toContain('tsx');
+  });
+});
+
+describe('Node.js versions', () => {
+  /** The Node.js 24 release CI installs and runs the suite on, besides the machine's own. */
+  const ciNode = /^NODE24_VERSION=(\d+)\.(\d+)\.(\d+)$/m.exec(read('.ci/run'));
+  const pkg = JSON.parse(read('package.json')) as { engines: { node: string } };
+  /** `engines.node` as its ranges: each `^major[.minor]`, joined by `||`. */
+  const ranges = pkg.engines.node.split('||').map((range) => {
+    const match = /^\s*\^(\d+)(?:\.(\d+))?\s*$/.exec(range);
+    if (!match) throw new Error(`engines.node range "${range}" is not of the form ^major[.minor]`);
+    return { major: Number(match[1]), minor: Number(match[2] ?? 0) };
+  });
+  const satisfies = (version: string) => {
+    const [major, minor] = version.replace(/^v/, '').split('.').map(Number);
+    return ranges.some((r) => r.major === major && minor! >= r.minor);
+  };
+
+  it('pins the Node.js 24 release CI tests on', () => {
+    expect(ciNode?.[1]).toBe('24');
+  });
+
+  it('pins 24 for version managers (.nvmrc, .node-version)', () => {
+    expect(read('.nvmrc').trim()).toBe('24');
+    expect(read('.node-version').trim()).toBe('24');
+  });
+
+  it('declares in engines.node exactly the majors CI tests on: the machine’s Node.js and 24', () => {
+    expect(satisfies(`${ciNode![1]}.${ciNode![2]}.${ciNode![3]}`)).toBe(true);
+    expect(satisfies(process.version), process.version).toBe(true);
+    expect(ranges.map((r) => r.major).sort((a, b) => a - b)).toEqual([...new Set([20, 24, Number(process.versions.node.split('.')[0])])].sort((a, b) => a - b));
+  });
+});
+
+describe('package-lock.json', () => {
+  const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { version?: string }> };
+
+  it('installs no esbuild older than 0.25 (GHSA-67mh-4wv8-2f99)', () => {
+    const esbuilds = Object.entries(lock.packages).filter(([where]) => /(^|\/)node_modules\/esbuild$/.test(where));
+    expect(esbuilds.length).toBeGreaterThan(0);
+    for (const [where, { version }] of esbuilds) {
+      const [major, minor] = (version ?? '0.0.0').split('.').map(Number);
+      expect(major! > 0 || minor! >= 25, `${where}@${version}`).toBe(true);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import type { Client } from 'graphql-ws';
+import { createClient as createSseClient, type Client as SseClient } from 'graphql-sse';
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
@@ -146,6 +147,82 @@ describe.skipIf(!hasPostgres)('per-key subscription slots', () => {
       const body = await server.graphql('{ generations(first: 1) { edges { node { id } } } }');
       return body.errors ? undefined : true;
     });
+    await expectEverySlotFree();
+  });
+
+  /** A graphql-sse client in single-connection mode: one reserved stream that carries all its operations. */
+  const singleConnection = () =>
+    createSseClient({
+      url: `${server.url}/graphql/stream`,
+      singleConnection: true,
+      headers: { authorization: `Bearer ${key}` },
+      retryAttempts: 0,
+    });
+
+  /** A subscription over that stream: `settled` is 'open' on its first result, 'error' otherwise. */
+  function overSingle(c: SseClient<true>) {
+    let unsubscribe = () => {};
+    const settled = new Promise<'open' | 'error'>((resolve) => {
+      unsubscribe = c.subscribe(
+        { query: SUBSCRIBE, variables: { id: queued } },
+        { next: (value) => resolve(value.errors ? 'error' : 'open'), error: () => resolve('error'), complete: () => resolve('error') },
+      );
+    });
+    return { settled, close: () => unsubscribe() };
+  }
+
+  /** Reserves a single-connection stream by hand (graphql-sse's PUT) and never opens it. */
+  const reserve = () =>
+    fetch(`${server.url}/graphql/stream`, { method: 'PUT', headers: { accept: 'text/plain', authorization: `Bearer ${key}` } });
+
+  it('counts a single-connection SSE stream and each subscription on it against the key, and frees them when it closes', async () => {
+    const c = singleConnection();
+    try {
+      // LIMIT 3: the stream holds one slot and each of its two subscriptions one more.
+      const first = overSingle(c);
+      expect(await first.settled).toBe('open');
+      const second = overSingle(c);
+      expect(await second.settled).toBe('open');
+      const overLimit = [overSse(), overWs(wsClient())];
+      expect(await Promise.all(overLimit.map((s) => s.settled))).toEqual(['error', 'error']);
+      overLimit.forEach((s) => s.close());
+      // A second stream cannot even be reserved.
+      const refused = await reserve();
+      expect(refused.status).toBe(429);
+      expect(((await refused.json()) as GraphqlBody<unknown>).errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    } finally {
+      c.dispose();
+    }
+    await expectEverySlotFree();
+  });
+
+  it('drops a reserved stream that is never opened, and gives its slot back', async () => {
+    const reservations = await Promise.all(Array.from({ length: LIMIT }, reserve));
+    expect(reservations.map((r) => r.status)).toEqual(Array(LIMIT).fill(201));
+    expect((await reserve()).status).toBe(429);
+    const sse = overSse();
+    expect(await sse.settled).toBe('error');
+    sse.close();
+    // Unopened reservations are dropped after sseReservationMs (5 s).
+    await waitFor(
+      'the reservations to be dropped',
+      async () => {
+        const stream = overSse();
+        try {
+          return (await stream.settled) === 'open';
+        } finally {
+          stream.close();
+        }
+      },
+      { timeoutMs: 15_000, intervalMs: 500 },
+    );
+    // A dropped reservation's token is gone with it.
+    const token = await reservations[0]!.text();
+    const late = await fetch(`${server.url}/graphql/stream`, {
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${key}`, 'x-graphql-event-stream-token': token },
+    });
+    expect(late.status).toBe(404);
+    await late.body?.cancel();
     await expectEverySlotFree();
   });
 

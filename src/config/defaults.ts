@@ -147,7 +147,7 @@ export const DEFAULTS = {
   limits: {
     dailyBudgetUsd: setting<number | undefined>({ env: 'DAILY_BUDGET_USD', default: undefined, unset: 'none', doc: 'Server-wide spend limit per UTC day in USD.' }),
     generationDeadlineMs: setting({ env: 'GENERATION_DEADLINE_MS', default: 900_000, doc: 'A generation not finished this long after it was created fails with TIMEOUT.' }),
-    maxSubscriptionsPerKey: setting({ env: 'MAX_SUBSCRIPTIONS_PER_KEY', default: 100, doc: 'generationStatus streams one key may hold open per process.' }),
+    maxSubscriptionsPerKey: setting({ env: 'MAX_SUBSCRIPTIONS_PER_KEY', default: 100, doc: 'generationStatus streams one key may hold open per process; a reserved single-connection SSE stream counts as one.' }),
     jsonBodyBytes: setting({ default: MB, doc: 'Largest JSON request body; multipart bodies have the frame uploads’ own limit.' }),
     queryDepth: setting({ default: 12, doc: 'Deepest selection an operation may have (HTTP, SSE and WebSocket alike).' }),
     queryAliases: setting({ default: 15, doc: 'Most aliases in one operation.' }),
@@ -156,6 +156,9 @@ export const DEFAULTS = {
     webSocketPayloadBytes: setting({ default: 64 * 1024, doc: 'Largest graphql-ws frame.' }),
     connectionInitMs: setting({ default: 5000, doc: 'Time a new WebSocket has to send ConnectionInit.' }),
     subscriptionsPerConnection: setting({ default: 20, doc: 'Operations one WebSocket connection may run at once.' }),
+    persistedQueries: setting({ default: 1000, doc: 'Automatic persisted queries kept per process (least recently used go first).' }),
+    persistedQueryBytes: setting({ default: 32 * 1024, doc: 'Longest query kept as a persisted query; a longer one runs but is not kept.' }),
+    sseReservationMs: setting({ default: 5000, doc: 'Time a reserved single-connection SSE stream has to be opened before it is dropped.' }),
   },
   retention: {
     videoDays: setting({ env: 'VIDEO_RETENTION_DAYS', default: 30, doc: 'Stored videos are deleted this many days after completion; 0 keeps them.' }),

@@ -112,6 +112,10 @@ export const API_ERROR_CODES = {
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   /** The database is unreachable for now (HTTP 503 with Retry-After). */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  /** The operation does not fit the schema (an unknown field, an enum value that does not exist); nothing ran. */
+  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
+  /** A browser could have sent this request from another website: it needs a header such a page cannot set (HTTP 403). */
+  CSRF_PREVENTED: 'CSRF_PREVENTED',
 } as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[keyof typeof API_ERROR_CODES];

@@ -146,6 +146,9 @@ const CONNECTION_CODES = new Set([
  */
 const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '55000']);
 
+/** What a client is told when {@link isDatabaseUnavailable}: the request can simply be sent again. */
+export const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable for a moment. Try again in a few seconds.';
+
 /**
  * Whether an error (or what caused it: drizzle and GraphQL wrap the driver's error) means the database is
  * unreachable for now, rather than a bug: clients get a retryable 503 for it instead of "Unexpected error".

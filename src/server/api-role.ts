@@ -159,8 +159,6 @@ export async function refuseUnauthenticatedUpload(
 ): Promise<boolean> {
   if (!isMultipartOperation(req)) return false;
   const authorization = req.headers.authorization;
-  // Without either header the CSRF check refuses the request, also before reading its body.
-  if (!authorization && !req.headers['x-graphql-yoga-csrf']) return false;
   let key: ApiKey | null;
   try {
     key = await authenticate(authorization);

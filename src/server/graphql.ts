@@ -7,14 +7,17 @@ import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createGraphQLError, createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiKey, Sessions } from '../auth/keys.js';
 import { clientGoneFields, isClientGone, requestIdOf } from './http.js';
-import { isDatabaseUnavailable } from '../db/open.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/open.js';
 import { graphiqlTabs } from './graphiql-tabs.js';
+import { useCsrfPrevention } from './csrf.js';
+import { useEnumValueErrors } from './enum-errors.js';
+import { usePersistedQueries } from './persisted-queries.js';
+import { useGraphqlSse } from './sse.js';
 import { serveGraphqlWs } from './websocket.js';
 import type { Logger } from '../logger.js';
 import { QUERY_LIMIT_ADVICE, refuseAs } from '../graphql/errors.js';
@@ -25,7 +28,6 @@ import { MAX_MULTIPART_BODY_BYTES } from '../generations/frames.js';
 import { API_ERROR_CODES } from '../contract/tables.js';
 
 export const GRAPHQL_PATH = '/graphql';
-const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable for a moment. Try again in a few seconds.';
 
 /**
  * GraphiQL lays the editor and the response side by side at every width; on a phone each gets a sliver. Below
@@ -71,7 +73,16 @@ export interface GraphqlServerOptions {
 
 export type OperationLimits = Pick<
   Config['limits'],
-  'queryDepth' | 'queryAliases' | 'queryTokens' | 'queryCost' | 'webSocketPayloadBytes' | 'connectionInitMs' | 'subscriptionsPerConnection'
+  | 'queryDepth'
+  | 'queryAliases'
+  | 'queryTokens'
+  | 'queryCost'
+  | 'webSocketPayloadBytes'
+  | 'connectionInitMs'
+  | 'subscriptionsPerConnection'
+  | 'persistedQueries'
+  | 'persistedQueryBytes'
+  | 'sseReservationMs'
 >;
 
 export interface GraphqlServer {
@@ -135,9 +146,13 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
           : maskError(error, message, isDev),
     },
     plugins: [
-      // A request a cross-site form or <img> could send (GET, multipart, urlencoded, text/plain) must carry a
-      // header such a page cannot set; JSON bodies are preflighted by browsers anyway.
-      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
+      // A request a cross-site form or <img> could send (GET, multipart, urlencoded, text/plain) with credentials
+      // must carry a header such a page cannot set; JSON bodies are preflighted by browsers anyway.
+      useCsrfPrevention(),
+      // Before parsing: a persisted query meets every limit below, as a sent one does.
+      usePersistedQueries(limits),
+      // graphql-sse's protocol (single connection and distinct connections) on its own path.
+      useGraphqlSse({ authenticate: options.authenticate, sessions: options.sessions, reservationMs: limits.sseReservationMs }),
       maxTokensPlugin({ n: limits.queryTokens, ...armor, onReject: [refuseAs(QUERY_LIMIT_ADVICE.tokens)] }),
       maxDepthPlugin({
         n: limits.queryDepth,
@@ -155,6 +170,8 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
         onReject: [refuseAs(QUERY_LIMIT_ADVICE.cost)],
       }),
       ...(options.production ? [blockFieldSuggestionsPlugin()] : []),
+      // After the suggestions are hidden: an unknown enum value is answered with the allowed ones.
+      useEnumValueErrors(),
     ],
     // Rendered per request: whether the headers and the Watch tab's id are pre-filled depends on who asks.
     graphiql: async (_request, serverContext) => {
