@@ -8,6 +8,7 @@ import type { Metrics } from '../server/metrics.js';
 import { createGraphQLError } from 'graphql-yoga';
 import { API_ERROR_CODES } from '../contract/tables.js';
 import type { Provider } from '../generations/charges.js';
+import type { WebhookUrlPolicy } from '../webhooks/url-policy.js';
 
 /*
  * The schema builder, the context every resolver gets (over HTTP, SSE and WebSocket alike), and the one way a
@@ -61,6 +62,10 @@ export interface AppContext {
   serverDailyBudgetUsd: number | undefined;
   /** How long a new generation may take before it fails with TIMEOUT. */
   generationDeadlineMs: number;
+  /** Which webhook URLs generateVideo accepts. */
+  webhookUrlPolicy: WebhookUrlPolicy;
+  /** How long a rotated-out webhook secret still signs deliveries. */
+  webhookSecretGraceSeconds: number;
 }
 
 /** What a client without a usable key is told, by what was wrong with the key it sent. */

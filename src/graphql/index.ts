@@ -5,6 +5,8 @@ import './errors.js';
 import './generation.js';
 import './generate-video.js';
 import './subscription.js';
+import './viewer.js';
+import './webhook-deliveries.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
 

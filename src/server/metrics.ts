@@ -49,6 +49,13 @@ export function createMetrics() {
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
+    webhookAttempts: new Histogram({
+      name: 'reelql_webhook_attempt_duration_seconds',
+      help: 'Webhook delivery attempts by outcome (delivered, retry, failed: no retry left), with their latency.',
+      labelNames: ['outcome'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
     subscriptions: new Gauge({
       name: 'reelql_active_subscriptions',
       help: 'generationStatus subscriptions open on this process, by transport.',
