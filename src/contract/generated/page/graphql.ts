@@ -153,6 +153,11 @@ export type PageCancelMutation = { cancelGeneration:
     | { __typename: 'NotFoundError', message: string }
    };
 
+export type PageViewerQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type PageViewerQuery = { viewer: { activeGenerations: number, maxActive: number | null, spentToday: { amount: string, currency: string }, dailyBudget: { amount: string, currency: string } | null } };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -547,3 +552,19 @@ fragment PageGeneration on Generation {
     version
   }
 }`) as unknown as TypedDocumentString<PageCancelMutation, PageCancelMutationVariables>;
+export const PageViewerDocument = new TypedDocumentString(`
+    query PageViewer {
+  viewer {
+    spentToday {
+      amount
+      currency
+    }
+    dailyBudget {
+      amount
+      currency
+    }
+    activeGenerations
+    maxActive
+  }
+}
+    `) as unknown as TypedDocumentString<PageViewerQuery, PageViewerQueryVariables>;
