@@ -109,6 +109,24 @@ describe.skipIf(!hasPostgres)('webhooks', () => {
     expect(record.attempts[1]).toMatchObject({ attempt: 2, statusCode: 200 });
   });
 
+  it('an answer whose body never ends counts once its status is in and at most 64 KB of it was read', async () => {
+    receiver.answer = () => 'endless';
+    const id = await generate({ webhookUrl: `${receiver.url}/hooks/endless` });
+    const [record] = await waitFor('the delivery', deliveredCount(id));
+    expect(record).toMatchObject({ state: 'DELIVERED', attempt: 1, statusCode: 200 });
+    // Had the body been read to its end, the attempt would have run into the timeout instead.
+    expect(record.attempts[0].durationMs).toBeLessThan(TIMEOUT_MS);
+  });
+
+  it('a redirect is not followed: it is an answer like any non-2xx, and retried', async () => {
+    receiver.answer = (request) =>
+      request.path === '/hooks/moved' && receiver.forGeneration(request.payload.data.id).length === 1 ? { redirect: `${receiver.url}/hooks/elsewhere` } : 200;
+    const id = await generate({ webhookUrl: `${receiver.url}/hooks/moved` });
+    const [record] = await waitFor('the delivery', deliveredCount(id));
+    expect(record.attempts.map((a: any) => a.statusCode)).toEqual([302, 200]);
+    expect(receiver.forGeneration(id).map((r) => r.path)).toEqual(['/hooks/moved', '/hooks/moved']);
+  });
+
   it('a receiver that is down when the generation finishes gets the delivery once it is back', async () => {
     const id = await generate({ webhookUrl: `${lateReceiver.url}/hooks/late` });
     const refused = await waitFor('a refused attempt', async () => {

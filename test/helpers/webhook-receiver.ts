@@ -12,8 +12,11 @@ export interface ReceivedWebhook {
   receivedAt: number;
 }
 
-/** What the receiver answers a request with: a status, or 'hang' to never answer. */
-export type ReceiverAnswer = number | 'hang';
+/**
+ * What the receiver answers a request with: a status; 'hang' to never answer; 'endless' for a 200 whose body never
+ * ends; or a redirect to `location`.
+ */
+export type ReceiverAnswer = number | 'hang' | 'endless' | { redirect: string };
 
 export interface WebhookReceiver {
   url: string;
@@ -64,7 +67,16 @@ export async function startWebhookReceiver(port = 0): Promise<WebhookReceiver> {
       const entry: ReceivedWebhook = { path: req.url ?? '/', headers, body, payload: JSON.parse(body), receivedAt: Date.now() };
       received.push(entry);
       const answer = await receiver.answer(entry, received.length - 1);
-      if (answer !== 'hang') res.writeHead(answer, { 'content-type': 'text/plain' }).end('ok');
+      if (answer === 'hang') return;
+      if (answer === 'endless') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        const chunk = Buffer.alloc(16 * 1024, 'x');
+        const timer = setInterval(() => res.write(chunk), 5);
+        res.on('close', () => clearInterval(timer));
+        return;
+      }
+      if (typeof answer === 'object') return void res.writeHead(302, { location: answer.redirect }).end();
+      res.writeHead(answer, { 'content-type': 'text/plain' }).end('ok');
     });
   };
   const server = createServer(handle);
