@@ -21,10 +21,19 @@ export interface SigningSecrets {
 
 /** The key's secrets, the current one made when it has none yet (concurrent first uses agree on one). */
 export async function signingSecretsOf(db: Db, apiKeyId: string, now = new Date()): Promise<SigningSecrets> {
+  const stored = await readSecrets(db, apiKeyId);
+  if (stored?.current) return inForce(stored.current, stored, now);
+  // The one write: only the first use, and only the first of concurrent first uses, makes the secret.
   await db
     .update(apiKeys)
     .set({ webhookSecret: newSecret() })
     .where(and(eq(apiKeys.id, apiKeyId), isNull(apiKeys.webhookSecret)));
+  const made = await readSecrets(db, apiKeyId);
+  if (!made?.current) throw new Error(`API key ${apiKeyId} is gone`);
+  return inForce(made.current, made, now);
+}
+
+async function readSecrets(db: Db, apiKeyId: string) {
   const [row] = await db
     .select({
       current: apiKeys.webhookSecret,
@@ -33,9 +42,13 @@ export async function signingSecretsOf(db: Db, apiKeyId: string, now = new Date(
     })
     .from(apiKeys)
     .where(eq(apiKeys.id, apiKeyId));
-  if (!row?.current) throw new Error(`API key ${apiKeyId} is gone`);
+  return row;
+}
+
+/** The stored secrets that still sign: the previous one only until its grace period ends. */
+function inForce(current: string, row: { previous: string | null; validUntil: Date | null }, now: Date): SigningSecrets {
   const previous = row.previous && row.validUntil && row.validUntil > now ? { secret: row.previous, validUntil: row.validUntil } : null;
-  return { current: row.current, previous };
+  return { current, previous };
 }
 
 /**
