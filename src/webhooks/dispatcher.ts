@@ -9,9 +9,9 @@ import { claimDeliveries, recordAttempt, releaseDelivery, type AttemptOutcome } 
 import { deliveryBody, generationAtVersion, type PayloadLinks } from './payload.js';
 import { nextAttemptAt, type RetrySchedule } from './retry-schedule.js';
 import { signingSecretsOf } from './secrets.js';
-import { sendWebhook } from './send.js';
+import { sendWebhook, type SendResult } from './send.js';
 import { signDelivery } from './signing.js';
-import { checkWebhookUrl, WebhookUrlError, type WebhookUrlPolicy } from './url-policy.js';
+import { checkWebhookUrl, WebhookUrlError, type CheckedWebhookUrl, type WebhookUrlPolicy } from './url-policy.js';
 
 /*
  * The worker side of webhooks: wakes on NOTIFY (a delivery was queued, or the one before it finished) and sweeps on
@@ -56,29 +56,30 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   let sweepTimer: NodeJS.Timeout | undefined;
   let unlisten: (() => Promise<void>) | undefined;
 
+  /** Reads what to send, checks the URL again (its DNS answer may have changed), signs and POSTs. */
+  async function post(delivery: WebhookDeliveryRow, at: Date): Promise<SendResult> {
+    const generation = await generationAtVersion(db, delivery);
+    const [owner] = await db.select({ apiKeyId: generations.apiKeyId }).from(generations).where(eq(generations.id, delivery.generationId));
+    if (!generation || !owner?.apiKeyId) return { statusCode: null, error: 'the generation or its key is gone' };
+    let target: CheckedWebhookUrl;
+    try {
+      target = await checkWebhookUrl(delivery.url, options.urlPolicy);
+    } catch (error) {
+      if (error instanceof WebhookUrlError) return { statusCode: null, error: error.message };
+      throw error;
+    }
+    const body = deliveryBody(delivery, generation, options.links, at);
+    const headers = signDelivery(delivery.id, at, body, await signingSecretsOf(db, owner.apiKeyId, at));
+    return sendWebhook(target, headers, body, { timeoutMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes });
+  }
+
   /** Makes one attempt; never throws (a failure to record leaves the lease to expire, and the attempt is made again). */
   async function attempt(delivery: WebhookDeliveryRow): Promise<void> {
     const started = performance.now();
-    const at = new Date();
     const logFields = { generationId: delivery.generationId, webhookId: delivery.id, attempt: delivery.attempts + 1 };
     let outcome: AttemptOutcome;
     try {
-      const generation = await generationAtVersion(db, delivery);
-      const [owner] = await db.select({ apiKeyId: generations.apiKeyId }).from(generations).where(eq(generations.id, delivery.generationId));
-      let result: { statusCode: number | null; error: string | null };
-      if (!generation || !owner?.apiKeyId) {
-        result = { statusCode: null, error: 'the generation or its key is gone' };
-      } else {
-        try {
-          const target = await checkWebhookUrl(delivery.url, options.urlPolicy);
-          const body = deliveryBody(delivery, generation, options.links, at);
-          const headers = signDelivery(delivery.id, at, body, await signingSecretsOf(db, owner.apiKeyId, at));
-          result = await sendWebhook(target, headers, body, { timeoutMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes });
-        } catch (error) {
-          if (!(error instanceof WebhookUrlError)) throw error;
-          result = { statusCode: null, error: error.message };
-        }
-      }
+      const result = await post(delivery, new Date());
       const retryAt = result.error === null ? null : nextAttemptAt(options.schedule, delivery.attempts + 1, new Date());
       outcome = { ...result, retryAt, durationMs: performance.now() - started };
     } catch (error) {
