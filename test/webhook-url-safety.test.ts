@@ -5,6 +5,7 @@ import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/da
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
+import { sendWebhook } from '../src/webhooks/send.js';
 
 /** URLs no webhook may use, with words the refusal must contain. */
 const REFUSED: [url: string, says: string][] = [
@@ -90,5 +91,23 @@ describe.skipIf(!hasPostgres)('webhook URLs that would reach inside our network'
     expect(delivery.error).toContain('public host');
     expect(delivery.error).toContain('loopback');
     expect(receiver.received.filter((r) => r.path === '/rebound')).toEqual([]);
+  });
+});
+
+describe('a webhook POST', () => {
+  it('connects to the address that was checked, never to what a new DNS lookup of the name would say', async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      // `.invalid` never resolves (RFC 6761): only the pinned, checked address can have been used.
+      const url = new URL(`http://rebinding.invalid:${receiver.port}/pinned`);
+      const headers = { 'webhook-id': 'msg_1', 'webhook-timestamp': '1', 'webhook-signature': 'v1,x' };
+      const result = await sendWebhook({ url, address: '127.0.0.1', family: 4 }, headers, '{"data":{"id":"x"}}', { timeoutMs: 2000, maxResponseBytes: 65536 });
+      expect(result).toEqual({ statusCode: 204, error: null });
+      expect(receiver.received).toHaveLength(1);
+      expect(receiver.received[0]!.headers.host).toBe(`rebinding.invalid:${receiver.port}`);
+      expect(receiver.received[0]!.path).toBe('/pinned');
+    } finally {
+      await receiver.close();
+    }
   });
 });
