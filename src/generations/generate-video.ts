@@ -56,7 +56,10 @@ const MAX_UPLOAD_ROUNDS = 3;
  * defaults applied) and the uploaded frames' contents, but not the idempotency key nor a server-picked seed.
  */
 export function inputHash(request: GenerationRequest, frames: Frames): string {
-  const { idempotencyKey: _ignored, ...fields } = request;
+  const { idempotencyKey: _ignored, webhookUrl, webhookEvents, ...rest } = request;
+  // The webhook fields count only when given, so a request without them hashes as it did before they existed
+  // (an idempotent repeat across the upgrade is still a repeat).
+  const fields = { ...rest, ...(webhookUrl != null && { webhookUrl }), ...(webhookEvents != null && { webhookEvents }) };
   const digests = { imageFile: frames.imageFile?.digest ?? null, lastFrameFile: frames.lastFrameFile?.digest ?? null };
   const normalized = Object.fromEntries(
     Object.entries({ ...fields, seed: fields.seed ?? null, ...digests }).map(([k, v]) => [
