@@ -153,6 +153,7 @@ describe.skipIf(!hasPostgres)('webhooks', () => {
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/reelql_webhook_attempt_duration_seconds_count\{outcome="failed"\} [1-9]/);
     expect(metrics).toMatch(/reelql_webhook_attempt_duration_seconds_count\{outcome="retry"\} [1-9]/);
+    expect(metrics).toMatch(/reelql_webhook_deliveries\{state="FAILED"\} [1-9]/);
     const failureLines = server.logs.filter((line) => line.includes('webhook delivery failed') && line.includes(id));
     expect(failureLines.length).toBe(RETRY_DELAYS_MS.length + 1);
     expect(failureLines.every((line) => line.includes('"statusCode":503'))).toBe(true);
