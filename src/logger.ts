@@ -33,6 +33,12 @@ export const REDACTED_PATHS = [
   '*.connectionParams',
   'databaseUrl',
   '*.databaseUrl',
+  'webhookSecret',
+  '*.webhookSecret',
+  'previousWebhookSecret',
+  '*.previousWebhookSecret',
+  'secrets',
+  '*.secrets',
 ];
 
 function wrap(logger: pino.Logger): Logger {

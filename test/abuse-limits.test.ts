@@ -316,6 +316,10 @@ describe.skipIf(!hasPostgres)('daily budgets and the active cap', () => {
       ['a negative duration', { prompt: 'x', durationSeconds: -8 }, 'durationSeconds', /got -8/],
       ['an empty idempotencyKey', { prompt: 'x', idempotencyKey: '' }, 'idempotencyKey', /1 to 255/],
       ['an idempotencyKey of 256 characters', { prompt: 'x', idempotencyKey: 'k'.repeat(256) }, 'idempotencyKey', /1 to 255/],
+      ['a javascript: webhookUrl', { prompt: 'x', webhookUrl: 'javascript:alert(1)' }, 'webhookUrl', /absolute https URL/],
+      ['a webhookUrl on the metadata address', { prompt: 'x', webhookUrl: 'https://169.254.169.254/latest/' }, 'webhookUrl', /link-local/],
+      ['a webhookUrl of 2049 characters', { prompt: 'x', webhookUrl: url(2049) }, 'webhookUrl', /at most 2048 characters long; got 2049/],
+      ['an empty webhookEvents', { prompt: 'x', webhookUrl: url(30), webhookEvents: [] }, 'webhookEvents', /at least one status/],
     ];
     // Values GraphQL itself refuses before any resolver runs.
     const invalid: [string, Record<string, unknown>][] = [
@@ -324,7 +328,7 @@ describe.skipIf(!hasPostgres)('daily budgets and the active cap', () => {
       ['a string duration', { prompt: 'x', durationSeconds: '8' }],
       ['an unknown aspect ratio', { prompt: 'x', aspectRatio: 'RATIO_4_3' }],
       ['a prompt that is an object', { prompt: { $gt: '' } }],
-      ['an unknown input field', { prompt: 'x', webhookUrl: 'https://evil.example/' }],
+      ['an unknown input field', { prompt: 'x', callbackUrl: 'https://evil.example/' }],
     ];
 
     for (const [what, input, field, message] of rejected) {

@@ -14,6 +14,8 @@ import { createKeyIn, createTestDatabase, hasPostgres, type TestDatabase } from 
 import { imageBytes } from './helpers/multipart.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
+import { startWebhookReceiver, verifyWebhook, type WebhookReceiver } from './helpers/webhook-receiver.js';
+import { VIEWER } from './helpers/clients.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { SAVED, USER, UPSTREAM, CANCELED } = EXIT_CODES;
@@ -161,21 +163,24 @@ describe.skipIf(!hasPostgres)('the generate command against a real server', () =
   let sim: Awaited<ReturnType<typeof startSimulator>>;
   let server: TestApp;
   let outDir: string;
+  let receiver: WebhookReceiver;
   /** Where the server is and which key to send, as a user would set them. */
   let env: Record<string, string>;
 
   beforeAll(async () => {
     database = await createTestDatabase();
+    receiver = await startWebhookReceiver();
     // Short jobs; "[sim:slow]" prompts take ten times as long, which leaves time for two Ctrl-C rounds even on a
     // loaded machine.
     sim = await startSimulator({ processingMs: 1000 });
     // With a Segmind key set (the simulator's), a development key is made only when asked for.
-    server = await startTestApp({ DATABASE_URL: database.url, ...sim.env, DEVELOPMENT_KEY: 'on' });
+    server = await startTestApp({ DATABASE_URL: database.url, ...sim.env, DEVELOPMENT_KEY: 'on', WEBHOOK_ALLOWED_HOSTS: `127.0.0.1:${receiver.port}` });
     outDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-cli-out-'));
     env = { REELQL_URL: server.url, REELQL_API_KEY: server.key };
   });
   afterAll(async () => {
     await server?.stop();
+    await receiver?.close();
     await sim?.simulator.stop();
     await database?.drop();
     if (outDir) await rm(outDir, { recursive: true, force: true });
@@ -220,6 +225,23 @@ describe.skipIf(!hasPostgres)('the generate command against a real server', () =
     // The server stored the upload at Segmind's (here the simulator's) asset storage and used that URL.
     expect(stored.image).toMatch(new RegExp(`^${sim.simulator.url}/files/assets/`));
     expect(existsSync(out)).toBe(true);
+  });
+
+  it('passes --webhook through, so the receiver gets the signed delivery of the result', async () => {
+    const out = path.join(outDir, 'with-webhook.mp4');
+    const { code, stdout, stderr } = await finish(runCli(['a heron', '--duration', '4', '--webhook', `${receiver.url}/cli`, '--out', out], env));
+    expect(code, stderr).toBe(SAVED.code);
+    const id = idOf(stdout)!;
+    expect((await server.graphql(`{ generation(id: "${id}") { webhookUrl } }`)).data!.generation.webhookUrl).toBe(`${receiver.url}/cli`);
+    const [delivery] = await waitFor('the delivery', () => (receiver.forGeneration(id).length > 0 ? receiver.forGeneration(id) : undefined));
+    const secret = (await server.graphql(VIEWER)).data!.viewer.webhookSecret as string;
+    expect(verifyWebhook(secret, delivery!)).toMatchObject({ type: 'generation.succeeded', data: { id, status: 'SUCCEEDED' } });
+  });
+
+  it('refuses a --webhook that is not a URL with exit code 2, before anything is sent', async () => {
+    const { code, stderr } = await finish(runCli(['a heron', '--webhook', 'not a url'], env));
+    expect(code).toBe(USER.code);
+    expect(stderr.split('\n')[0]).toBe('--webhook must be an https URL such as https://example.com/hooks/reelql; got "not a url".');
   });
 
   it('exits 3 with the typed error code when the generation fails upstream', async () => {

@@ -12,6 +12,8 @@ import { startTestApp, type GraphqlBody, type TestApp } from './helpers/app.js';
 import { createWsClient, GENERATE, WATCH } from './helpers/clients.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
+import { startWebhookReceiver, verifyWebhook, type WebhookReceiver } from './helpers/webhook-receiver.js';
+import { VIEWER, WEBHOOK_DELIVERIES } from './helpers/clients.js';
 
 /**
  * Restarting Postgres under a running server. The shared test server on 5432 must not be restarted (other test
@@ -314,4 +316,61 @@ describe.skipIf(!privatePostgres)('a Postgres restart under a running server', (
     expect(delays.length).toBeGreaterThanOrEqual(3);
     expect(Math.max(...delays)).toBeLessThan(1000);
   }, 60_000);
+});
+
+describe.skipIf(!privatePostgres)('a Postgres restart during a webhook delivery', () => {
+  const pg = privatePostgres!;
+  let sim: Awaited<ReturnType<typeof startSimulator>>;
+  let receiver: WebhookReceiver;
+  let server: TestApp;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ processingMs: 200 });
+    receiver = await startWebhookReceiver();
+    server = await startTestApp({
+      DATABASE_URL: pg.url,
+      ...sim.env,
+      LOG_LEVEL: 'info',
+      WEBHOOK_ALLOWED_HOSTS: `127.0.0.1:${receiver.port}`,
+      WEBHOOK_LEASE_MS: '2000',
+      WEBHOOK_TIMEOUT_MS: '1500',
+      WEBHOOK_RETRY_DELAYS_MS: '200,200,200',
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await receiver?.close();
+    await sim?.simulator.stop();
+  });
+
+  it('loses nothing: a delivery answered while Postgres is down is recorded or made again once it is back', async () => {
+    const secret = (await server.graphql(VIEWER)).data!.viewer.webhookSecret as string;
+    let restarted: Promise<void> | undefined;
+    // The first attempt is answered only after Postgres went down, so its outcome cannot be written at once.
+    receiver.answer = async (_request, index) => {
+      if (index === 0) {
+        await pg.stop();
+        restarted = sleep(1000).then(() => pg.start());
+      }
+      return 200;
+    };
+    const body = await server.graphql(GENERATE, { input: { prompt: 'A bell rings in fog', durationSeconds: 4, webhookUrl: `${receiver.url}/restart` } });
+    const id = body.data!.generateVideo.generation.id as string;
+    await waitFor('the first attempt', () => restarted !== undefined, { timeoutMs: 20_000 });
+    await restarted;
+    const delivery = await waitFor(
+      'the delivery recorded after the restart',
+      async () => {
+        const answer = await server.graphql(WEBHOOK_DELIVERIES, { id });
+        const [d] = (answer.data?.generation?.webhookDeliveries ?? []) as Row[];
+        return d?.state === 'DELIVERED' ? d : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(receiver.received.length).toBeGreaterThanOrEqual(1);
+    for (const r of receiver.received) {
+      expect(r.headers['webhook-id']).toBe(delivery.id);
+      expect(verifyWebhook(secret, r)).toMatchObject({ type: 'generation.succeeded', data: { id } });
+    }
+  });
 });

@@ -192,6 +192,21 @@ describe.skipIf(!hasPostgres || !canRunBrowser)('the page in every state, at 128
       expect(errors).toEqual([]);
     });
 
+    it(`at ${width} px: the key's spend and budget come from viewer and follow a generation`, async () => {
+      const { key } = await createKey(dbOf(database), { dailyBudgetUsd: 2, maxActive: 3 });
+      const { page, context, errors } = await open(width, key);
+      await expect.poll(() => page.textContent('#spend')).toBe('Spent $0.00 of $2.00 today · 0 of 3 running');
+      await page.fill('#prompt', 'A heron waits in the reeds');
+      await page.click('#submit');
+      // The default video is 8 s with sound: $1.20, counted from the moment it is admitted.
+      await expect.poll(() => page.textContent('#spend')).toBe('Spent $1.20 of $2.00 today · 1 of 3 running');
+      await expect.poll(() => page.textContent('#spend'), { timeout: 20_000 }).toBe('Spent $1.20 of $2.00 today · 0 of 3 running');
+      await expectClean(page, width);
+      await screenshot(page, `spend-${width}`);
+      await context.close();
+      expect(errors).toEqual([]);
+    });
+
     it(`at ${width} px: a wrong key says so once, without the message in brackets`, async () => {
       const { page, context, errors } = await open(width, BAD_KEY);
       await page.fill('#prompt', 'A cat naps in a sunbeam');

@@ -350,6 +350,17 @@ describe('loadConfig', () => {
         connectionInitMs: 5000,
         subscriptionsPerConnection: 20,
       },
+      webhooks: {
+        allowedHosts: [],
+        retryDelaysMs: [5000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+        timeoutMs: 10_000,
+        secretGraceSeconds: 86_400,
+        concurrency: 10,
+        leaseMs: 30_000,
+        maxResponseBytes: 64 * 1024,
+        jitter: 0.2,
+        sweepMs: 1000,
+      },
       retention: { videoDays: 30, eventDays: 90, intervalMs: 3_600_000, partialFileMaxAgeMs: 3_600_000, batchSize: 100 },
     });
   });
@@ -391,6 +402,11 @@ describe('loadConfig', () => {
     [{ SEGMIND_BASE_URL: 'not a url' }, 'SEGMIND_BASE_URL'],
     [{ PUBLIC_URL: 'javascript:alert(1)' }, 'PUBLIC_URL'],
     [{ WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY'],
+    [{ WEBHOOK_RETRY_DELAYS_MS: '5000,soon' }, 'WEBHOOK_RETRY_DELAYS_MS'],
+    [{ WEBHOOK_RETRY_DELAYS_MS: '-1' }, 'WEBHOOK_RETRY_DELAYS_MS'],
+    [{ WEBHOOK_TIMEOUT_MS: '120000' }, 'WEBHOOK_TIMEOUT_MS'],
+    [{ WEBHOOK_TIMEOUT_MS: '20000', WEBHOOK_LEASE_MS: '15000' }, 'WEBHOOK_LEASE_MS'],
+    [{ WEBHOOK_ALLOWED_HOSTS: 'http://hooks.example.com/' }, 'WEBHOOK_ALLOWED_HOSTS'],
     [{ LEASE_MS: '10' }, 'LEASE_MS'],
   ])('rejects %o with a message naming %s', (env, variable) => {
     const message = configError(env);

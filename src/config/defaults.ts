@@ -160,6 +160,35 @@ export const DEFAULTS = {
     persistedQueryBytes: setting({ default: 32 * 1024, doc: 'Longest query kept as a persisted query; a longer one runs but is not kept.' }),
     sseReservationMs: setting({ default: 5000, doc: 'Time a reserved single-connection SSE stream has to be opened before it is dropped.' }),
   },
+  webhooks: {
+    allowedHosts: setting<string[]>({
+      env: 'WEBHOOK_ALLOWED_HOSTS',
+      default: [],
+      unset: 'none',
+      doc: 'Hosts (`name` or `name:port`) a webhook may use although they are not public (loopback, private) or speak plain http.',
+    }),
+    retryDelaysMs: setting<number[]>({
+      env: 'WEBHOOK_RETRY_DELAYS_MS',
+      // 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: about 28 hours in all.
+      default: [5000, 5 * MINUTE_MS, 30 * MINUTE_MS, 2 * HOUR_MS, 5 * HOUR_MS, 10 * HOUR_MS, 10 * HOUR_MS],
+      doc: 'Waits before each retry of a failed webhook delivery, comma-separated, each with up to 20 % jitter; after the last it is failed.',
+    }),
+    timeoutMs: setting({ env: 'WEBHOOK_TIMEOUT_MS', default: 10_000, doc: 'Time a receiver has to answer a webhook delivery in full.' }),
+    secretGraceSeconds: setting({
+      env: 'WEBHOOK_SECRET_GRACE_SECONDS',
+      default: 86_400,
+      doc: 'After rotateWebhookSecret, how long deliveries are also signed with the previous secret.',
+    }),
+    concurrency: setting({ env: 'WEBHOOK_CONCURRENCY', default: 10, doc: 'Webhook deliveries one worker process makes at once.' }),
+    leaseMs: setting({
+      env: 'WEBHOOK_LEASE_MS',
+      default: 30_000,
+      doc: 'A worker’s claim on a delivery; when it dies, another worker makes the delivery after this. Longer than WEBHOOK_TIMEOUT_MS.',
+    }),
+    maxResponseBytes: setting({ default: 64 * 1024, doc: 'Most of a receiver’s answer that is read; the rest is discarded.' }),
+    jitter: setting({ default: 0.2, doc: 'Each retry wait is shortened by up to this fraction at random, so retries of many deliveries spread out.' }),
+    sweepMs: setting({ default: 1000, doc: 'Look for due deliveries this often even without a notification (retries, expired leases).' }),
+  },
   retention: {
     videoDays: setting({ env: 'VIDEO_RETENTION_DAYS', default: 30, doc: 'Stored videos are deleted this many days after completion; 0 keeps them.' }),
     eventDays: setting({ env: 'EVENT_RETENTION_DAYS', default: 90, doc: 'Timelines of generations finished this many days ago are deleted; 0 keeps them.' }),

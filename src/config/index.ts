@@ -162,9 +162,41 @@ function outputHosts(env: Env, s: Setting<string[]>): string[] {
   return hosts;
 }
 
+/** Comma-separated whole numbers of milliseconds, e.g. `5000,300000`. */
+function delays(env: Env, s: Setting<number[]>): number[] {
+  const text = raw(env, s);
+  if (text === undefined) return [...s.default];
+  const values = text.split(',').map((entry) => Number(entry.trim()));
+  if (values.length === 0 || values.length > 50 || values.some((v) => !Number.isInteger(v) || v < 0 || v > 7 * 24 * 3_600_000)) {
+    throw new ConfigError(
+      `${envSetting(s).env} must list 1 to 50 waits in milliseconds (each at most a week), comma-separated, e.g. 5000,300000; got "${text}".`,
+    );
+  }
+  return values;
+}
+
+function webhookSettings(env: Env): Config['webhooks'] {
+  const { webhooks } = DEFAULTS;
+  const timeoutMs = int(env, webhooks.timeoutMs, 100, 60_000);
+  const leaseMs = int(env, webhooks.leaseMs, 1000);
+  if (leaseMs <= timeoutMs) {
+    throw new ConfigError(`WEBHOOK_LEASE_MS (${leaseMs}) must be longer than WEBHOOK_TIMEOUT_MS (${timeoutMs}), or a slow delivery would be made twice.`);
+  }
+  return {
+    ...defaultsOf(webhooks),
+    allowedHosts: outputHosts(env, webhooks.allowedHosts),
+    retryDelaysMs: delays(env, webhooks.retryDelaysMs),
+    timeoutMs,
+    leaseMs,
+    secretGraceSeconds: int(env, webhooks.secretGraceSeconds, 0),
+    concurrency: int(env, webhooks.concurrency, 1, 1000),
+  };
+}
+
 /** Reads, validates and defaults every setting. Throws {@link ConfigError} naming the bad variable. */
 export function loadConfig(env: Env): Config {
   const { server, http, auth, database, segmind, worker, limits, retention } = DEFAULTS;
+  const webhooks = webhookSettings(env);
   const pollMinMs = int(env, segmind.pollMinMs, 10);
   const pollMaxMs = int(env, segmind.pollMaxMs, 10);
   if (pollMaxMs < pollMinMs) {
@@ -227,6 +259,7 @@ export function loadConfig(env: Env): Config {
       generationDeadlineMs: int(env, limits.generationDeadlineMs, 1000),
       maxSubscriptionsPerKey: int(env, limits.maxSubscriptionsPerKey, 1),
     },
+    webhooks,
     retention: {
       ...defaultsOf(retention),
       videoDays: int(env, retention.videoDays, 0),

@@ -44,6 +44,11 @@ export const apiKeys = pgTable('api_keys', {
   maxActive: integer('max_active'),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
   revokedAt: timestamptz('revoked_at'),
+  /** The key's webhook signing secret (`whsec_` + base64), made on first use; HMAC needs it in the clear. */
+  webhookSecret: text('webhook_secret'),
+  /** The secret before the last rotation, still signed with until `previousWebhookSecretUntil`. */
+  previousWebhookSecret: text('previous_webhook_secret'),
+  previousWebhookSecretUntil: timestamptz('previous_webhook_secret_until'),
 });
 
 /** Server-wide secrets shared by every replica (e.g. the key that signs video URLs), made on first start. */
@@ -75,6 +80,9 @@ export const generations = pgTable(
     /** Hash of the effective input, to tell a repeated request from a reused idempotency key. */
     inputHash: text('input_hash'),
     provider: text('provider').notNull(),
+    /** Where the statuses in `webhookEvents` are POSTed; null for none. */
+    webhookUrl: text('webhook_url'),
+    webhookEvents: generationStatus('webhook_events').array(),
 
     segmindRequestId: text('segmind_request_id'),
     attempts: integer('attempts').notNull().default(0),
@@ -166,3 +174,62 @@ export const segmindSubmits = pgTable(
   },
   (t) => [index('segmind_submits_key_at_idx').on(t.keyId, t.at)],
 );
+
+export const webhookDeliveryStates = ['PENDING', 'DELIVERED', 'FAILED'] as const;
+export type WebhookDeliveryState = (typeof webhookDeliveryStates)[number];
+export const webhookDeliveryState = pgEnum('webhook_delivery_state', webhookDeliveryStates);
+
+/**
+ * The webhook outbox: one row per status change a generation's webhook asked to hear about, written in the same
+ * transaction as the change. Workers claim due rows with FOR UPDATE SKIP LOCKED and a lease, like generations.
+ * The row's id is the `webhook-id` header, the same on every attempt.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: uuid('id').primaryKey(),
+    generationId: uuid('generation_id')
+      .notNull()
+      .references(() => generations.id, { onDelete: 'cascade' }),
+    /** The generation version whose snapshot is sent; deliveries of one generation go out in this order. */
+    version: integer('version').notNull(),
+    /** e.g. `generation.succeeded`. */
+    eventType: text('event_type').notNull(),
+    url: text('url').notNull(),
+    state: webhookDeliveryState('state').notNull().default('PENDING'),
+    /** Attempts that reached an outcome (an answer, a timeout, a refused connection). */
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamptz('next_attempt_at').notNull().defaultNow(),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: timestamptz('lease_expires_at'),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    deliveredAt: timestamptz('delivered_at'),
+  },
+  (t) => [
+    uniqueIndex('webhook_deliveries_version_idx').on(t.generationId, t.version),
+    index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.state} = 'PENDING'`),
+  ],
+);
+
+/** Every attempt of a delivery and how it ended, for `Generation.webhookDeliveries`. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deliveryId: uuid('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    /** The receiver's HTTP status; null when no answer came. */
+    statusCode: integer('status_code'),
+    error: text('error'),
+    durationMs: integer('duration_ms').notNull(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('webhook_attempts_attempt_idx').on(t.deliveryId, t.attempt)],
+);
+
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
+export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;

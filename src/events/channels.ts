@@ -30,6 +30,13 @@ export const generationJobs: Channel<{ id: string }> = {
   parse: (text) => ({ id: text }),
 };
 
+/** A webhook delivery became due (queued, or the one before it finished): wakes the delivering workers. */
+export const webhookDeliveriesDue: Channel<{ generationId: string }> = {
+  name: 'webhook_deliveries_due',
+  encode: ({ generationId }) => generationId,
+  parse: (text) => ({ generationId: text }),
+};
+
 /** A key was just revoked: its id, so every process ends the key's sockets and subscriptions. */
 export const apiKeyRevoked: Channel<{ keyId: string }> = {
   name: 'api_key_revoked',

@@ -23,6 +23,7 @@ import {
   type NewGenerationRow,
 } from '../db/schema.js';
 import { generationJobs, generationUpdates, notifyTx } from './channels.js';
+import { enqueueWebhookTx } from '../webhooks/outbox.js';
 
 /**
  * The timeline of a generation: every change of the row bumps its version and appends one event holding a
@@ -90,6 +91,8 @@ export async function appendEventTx(tx: Tx, row: GenerationRow, event: EventInpu
     snapshot: generationSnapshots.encode(row),
   });
   await notifyTx(tx, generationUpdates, { id: row.id, version: row.version });
+  // The webhook outbox row commits with the change that causes it, or not at all.
+  await enqueueWebhookTx(tx, row);
   if (row.status === 'QUEUED') await notifyTx(tx, generationJobs, { id: row.id });
 }
 

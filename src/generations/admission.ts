@@ -43,6 +43,14 @@ const overBudget = (usedUsd: number, priceUsd: number, limitUsd: number) => used
  */
 const spentToday = (tx: Tx, apiKeyId?: string) => costOfToday(tx, activeStatuses, apiKeyId);
 
+/** What admission counts against a key right now: today's spend (as the budget check sums it) and unfinished generations. */
+export async function keyUsage(db: Db, apiKeyId: string): Promise<{ spentTodayUsd: number; activeGenerations: number }> {
+  return db.transaction(async (tx) => ({
+    spentTodayUsd: await spentToday(tx, apiKeyId),
+    activeGenerations: await countInStatuses(tx, apiKeyId, activeStatuses),
+  }));
+}
+
 /**
  * The per-key and server rules, in order: an idempotent repeat returns the earlier generation (null otherwise);
  * the key's active-generation cap and daily budget and the server's daily budget throw when broken.

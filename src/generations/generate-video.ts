@@ -5,7 +5,8 @@ import type { GenerationRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { admitGeneration, type AdmittedKey } from './admission.js';
 import { priceUsd, type Provider } from './charges.js';
-import { UploadFailedError } from './errors.js';
+import { InputError, UploadFailedError } from './errors.js';
+import { checkWebhookUrl, WebhookUrlError, type WebhookUrlPolicy } from '../webhooks/url-policy.js';
 import {
   awaitingFrames,
   completeFrameUpload,
@@ -37,6 +38,8 @@ export interface GenerateVideoDeps {
   serverDailyBudgetUsd: number | undefined;
   /** How long a new generation may take before it fails with TIMEOUT. */
   generationDeadlineMs: number;
+  /** Which webhook URLs may be used. */
+  webhookUrlPolicy: WebhookUrlPolicy;
   log: Logger;
   /** @default () => new Date() */
   clock?: () => Date;
@@ -53,7 +56,10 @@ const MAX_UPLOAD_ROUNDS = 3;
  * defaults applied) and the uploaded frames' contents, but not the idempotency key nor a server-picked seed.
  */
 export function inputHash(request: GenerationRequest, frames: Frames): string {
-  const { idempotencyKey: _ignored, ...fields } = request;
+  const { idempotencyKey: _ignored, webhookUrl, webhookEvents, ...rest } = request;
+  // The webhook fields count only when given, so a request without them hashes as it did before they existed
+  // (an idempotent repeat across the upgrade is still a repeat).
+  const fields = { ...rest, ...(webhookUrl != null && { webhookUrl }), ...(webhookEvents != null && { webhookEvents }) };
   const digests = { imageFile: frames.imageFile?.digest ?? null, lastFrameFile: frames.lastFrameFile?.digest ?? null };
   const normalized = Object.fromEntries(
     Object.entries({ ...fields, seed: fields.seed ?? null, ...digests }).map(([k, v]) => [
@@ -62,6 +68,16 @@ export function inputHash(request: GenerationRequest, frames: Frames): string {
     ]),
   );
   return createHash('sha256').update(JSON.stringify(normalized, Object.keys(normalized).sort())).digest('hex');
+}
+
+/** Refuses a webhook URL that is not https on a public host (its name resolved now; again before each delivery). */
+async function assertWebhookUrl(url: string, policy: WebhookUrlPolicy): Promise<void> {
+  try {
+    await checkWebhookUrl(url, policy);
+  } catch (error) {
+    if (error instanceof WebhookUrlError) throw new InputError('webhookUrl', error.message);
+    throw error;
+  }
 }
 
 /**
@@ -77,6 +93,7 @@ export async function generateVideo(
 ): Promise<{ generation: GenerationRow; repeated: boolean }> {
   const frames = await readFrames({ ...files, image: asked.image, lastFrame: asked.lastFrame });
   const checked = validateGenerationRequest({ ...asked, ...placeholderUrls(frames) }, validationOptionsFor(deps.provider));
+  if (checked.webhookUrl) await assertWebhookUrl(checked.webhookUrl, deps.webhookUrlPolicy);
   const price = priceUsd(checked);
   const id = randomUUID();
   const now = deps.clock?.() ?? new Date();

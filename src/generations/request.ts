@@ -1,6 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { InputError, type FieldProblem } from './errors.js';
 import { judgeHost } from './frame-host.js';
+import type { GenerationStatus } from '../db/schema.js';
+import { DEFAULT_WEBHOOK_EVENTS } from '../webhooks/outbox.js';
 
 import { VEO, VEO_REQUEST_DEFAULTS, type VeoAspectRatio as AspectRatio, type VeoResolution as Resolution } from '../contract/tables.js';
 
@@ -27,6 +29,10 @@ export interface GenerationRequest {
   generateAudio: boolean;
   seed?: number | null;
   idempotencyKey?: string | null;
+  /** Where status changes are POSTed (checked, with a DNS lookup, by generateVideo). */
+  webhookUrl?: string | null;
+  /** The statuses the webhook is told about. @default SUCCEEDED, FAILED, CANCELED */
+  webhookEvents?: readonly GenerationStatus[] | null;
 }
 
 /** A request that passed validation, with the seed chosen. */
@@ -36,6 +42,9 @@ export interface ValidGenerationRequest extends GenerationRequest {
   lastFrame: string | null;
   seed: number;
   idempotencyKey: string | null;
+  webhookUrl: string | null;
+  /** Null exactly when there is no webhook. */
+  webhookEvents: GenerationStatus[] | null;
 }
 
 /**
@@ -106,7 +115,7 @@ export function generationRequestProblems(input: GenerationRequest, options: Val
   const problems: FieldProblem[] = [];
   const problem = (field: string, message: string | null) => message && problems.push({ field, message });
   // Text that cannot be stored is reported on its own: the other rules are judged on text as it will be stored.
-  for (const field of ['prompt', 'negativePrompt', 'image', 'lastFrame', 'idempotencyKey'] as const) {
+  for (const field of ['prompt', 'negativePrompt', 'image', 'lastFrame', 'idempotencyKey', 'webhookUrl'] as const) {
     problem(field, storableTextProblem(field, input[field]));
   }
   if (problems.length > 0) return problems;
@@ -135,6 +144,11 @@ export function generationRequestProblems(input: GenerationRequest, options: Val
   if (idempotencyKey != null && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
     problem('idempotencyKey', `idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters long.`);
   }
+  if (input.webhookEvents != null && !input.webhookUrl?.trim()) {
+    problem('webhookEvents', 'webhookEvents needs webhookUrl: give the URL to send them to, or leave webhookEvents out.');
+  } else if (input.webhookEvents?.length === 0) {
+    problem('webhookEvents', 'webhookEvents must name at least one status, e.g. [SUCCEEDED, FAILED]; leave it out for SUCCEEDED, FAILED and CANCELED.');
+  }
   return problems;
 }
 
@@ -153,5 +167,13 @@ export function validateGenerationRequest(input: GenerationRequest, options: Val
     lastFrame: input.lastFrame?.trim() || null,
     seed: input.seed ?? randomInt(0, MAX_SEED + 1),
     idempotencyKey: input.idempotencyKey ?? null,
+    ...webhookOf(input),
   };
+}
+
+/** The webhook fields as stored: both null without a URL, the default statuses when none are named. */
+function webhookOf(input: GenerationRequest): Pick<ValidGenerationRequest, 'webhookUrl' | 'webhookEvents'> {
+  const webhookUrl = input.webhookUrl?.trim() || null;
+  if (!webhookUrl) return { webhookUrl: null, webhookEvents: null };
+  return { webhookUrl, webhookEvents: [...new Set(input.webhookEvents ?? DEFAULT_WEBHOOK_EVENTS)] };
 }

@@ -12,6 +12,7 @@ import { API_ERROR_CODES } from '../contract/tables.js';
 import type { Provider } from '../generations/charges.js';
 import { DEFAULT_PAGE_SIZE, MAX_NODE_IDS, MAX_PAGE_SIZE } from '../generations/lookup.js';
 import { decodeGlobalId, encodeGlobalId } from './global-ids.js';
+import type { WebhookUrlPolicy } from '../webhooks/url-policy.js';
 
 /*
  * The schema builder, the context every resolver gets (over HTTP, SSE and WebSocket alike), and the one way a
@@ -101,6 +102,10 @@ export interface AppContext {
   serverDailyBudgetUsd: number | undefined;
   /** How long a new generation may take before it fails with TIMEOUT. */
   generationDeadlineMs: number;
+  /** Which webhook URLs generateVideo accepts. */
+  webhookUrlPolicy: WebhookUrlPolicy;
+  /** How long a rotated-out webhook secret still signs deliveries. */
+  webhookSecretGraceSeconds: number;
 }
 
 /** What a client without a usable key is told, by what was wrong with the key it sent. */

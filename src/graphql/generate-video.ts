@@ -22,7 +22,7 @@ import {
   type GenerationRequest,
 } from '../generations/request.js';
 import { requireKey, unauthenticatedError, builder, type AppContext } from './builder.js';
-import { AspectRatioEnum, ResolutionEnum, MoneyRef, usd } from './value-types.js';
+import { AspectRatioEnum, GenerationStatusEnum, ResolutionEnum, MoneyRef, usd } from './value-types.js';
 import { GenerationRef } from './generation.js';
 
 const perSecond = (cents: number) => `$${formatUsd(cents / 100)}`;
@@ -48,6 +48,15 @@ export const GenerateVideoInput = builder.inputType('GenerateVideoInput', {
     }),
     lastFrameFile: t.field({ type: 'File', description: 'The last frame as an uploaded image, instead of lastFrame.' }),
     idempotencyKey: t.string({ description: 'Send the same key again to get the same generation instead of a second one.' }),
+    webhookUrl: t.string({
+      description:
+        'Where to POST a signed Standard Webhooks delivery when the status becomes one of webhookEvents: https on a public host ' +
+        '(plain http and non-public hosts only when WEBHOOK_ALLOWED_HOSTS lists them). Verify it with Viewer.webhookSecret.',
+    }),
+    webhookEvents: t.field({
+      type: [GenerationStatusEnum],
+      description: 'The statuses the webhook is told about; default SUCCEEDED, FAILED and CANCELED. Needs webhookUrl.',
+    }),
   }),
 });
 
@@ -66,6 +75,8 @@ function toGenerationRequest(input: InputShape): GenerationRequest {
     generateAudio: input.generateAudio ?? REQUEST_DEFAULTS.generateAudio,
     seed: input.seed,
     idempotencyKey: input.idempotencyKey,
+    webhookUrl: input.webhookUrl,
+    webhookEvents: input.webhookEvents,
   };
 }
 
@@ -80,6 +91,7 @@ async function queue(ctx: AppContext, input: InputShape) {
       frameUploadWindowMs: ctx.frameUploadWindowMs,
       serverDailyBudgetUsd: ctx.serverDailyBudgetUsd,
       generationDeadlineMs: ctx.generationDeadlineMs,
+      webhookUrlPolicy: ctx.webhookUrlPolicy,
       log: ctx.log,
     };
     return await generateVideo(deps, apiKey, toGenerationRequest(input), input);

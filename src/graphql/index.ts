@@ -6,6 +6,8 @@ import './generation.js';
 import './pagination.js';
 import './generate-video.js';
 import './subscription.js';
+import './viewer.js';
+import './webhook-deliveries.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
 

@@ -122,7 +122,19 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
       isAccepting: () => !shuttingDown,
     }));
   const workerRole = runWorker
-    ? createWorkerRole({ config, log, database, bus, storage, metrics, provider, segmind, segmindTarget: target, download: segmindFetch })
+    ? createWorkerRole({
+        config,
+        log,
+        database,
+        bus,
+        storage,
+        metrics,
+        provider,
+        segmind,
+        segmindTarget: target,
+        download: segmindFetch,
+        videoSigningSecret,
+      })
     : undefined;
   const worker = workerRole?.worker;
 
@@ -151,8 +163,8 @@ export async function createApp(config: Config, { log }: AppOptions): Promise<Ap
     async start() {
       const { host } = config.http;
       const port = await http.listen(config.http.port, host);
-      await workerRole?.start();
       const url = `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`;
+      await workerRole?.start(url);
       api?.start(url);
       return url;
     },

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/open.js';
-import { apiKeys, generations } from '../db/schema.js';
+import { apiKeys, generations, webhookDeliveries } from '../db/schema.js';
 
 /** Prometheus metrics of one app instance (its own registry, so several apps can share a process in tests). */
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -46,6 +46,13 @@ export function createMetrics() {
     eventDelivery: new Histogram({
       name: 'reelql_event_delivery_seconds',
       help: 'From the commit of a change to handing it to a subscriber.',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    webhookAttempts: new Histogram({
+      name: 'reelql_webhook_attempt_duration_seconds',
+      help: 'Webhook delivery attempts by outcome (delivered, retry, failed: no retry left), with their latency.',
+      labelNames: ['outcome'] as const,
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
@@ -122,6 +129,15 @@ export function createMetrics() {
   fromDatabase('reelql_queue_oldest_due_seconds', 'Age of the oldest generation due and waiting for a worker.', (g, d) =>
     g.set(d?.oldestDueSeconds ?? 0),
   );
+  fromDatabase(
+    'reelql_webhook_deliveries',
+    'Webhook deliveries by state (PENDING ones include those waiting for a retry).',
+    (g, d) => {
+      g.reset();
+      for (const row of d?.webhooks ?? []) g.set({ state: row.state }, row.n);
+    },
+    ['state'],
+  );
   return metrics;
 }
 
@@ -130,6 +146,7 @@ interface DatabaseFigures {
   spend: { keyPrefix: string | null; status: string; usd: number }[];
   queueDepth: number;
   oldestDueSeconds: number;
+  webhooks: { state: string; n: number }[];
 }
 
 async function queryFigures(db: Db | undefined): Promise<DatabaseFigures | null> {
@@ -159,7 +176,12 @@ async function queryFigures(db: Db | undefined): Promise<DatabaseFigures | null>
       })
       .from(generations)
       .where(sql`${generations.status} = 'QUEUED' and ${generations.runAfter} <= now() and ${generations.leaseOwner} is null`);
+    const webhooks = await db
+      .select({ state: webhookDeliveries.state, n: sql<number>`count(*)::int` })
+      .from(webhookDeliveries)
+      .groupBy(webhookDeliveries.state);
     return {
+      webhooks: webhooks.map((r) => ({ ...r, n: Number(r.n) })),
       byStatus: byStatus.map((r) => ({ ...r, n: Number(r.n) })),
       spend: spend.map((r) => ({ ...r, usd: Number(r.usd) })),
       queueDepth: Number(queue?.depth ?? 0),

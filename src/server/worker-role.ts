@@ -11,6 +11,7 @@ import { createJobDurationEstimator, type JobDurationEstimator } from '../worker
 import { createRetentionSchedule } from '../worker/retention.js';
 import { upstreamNameOf } from '../generations/charges.js';
 import { createWorker, type Worker } from '../worker/worker.js';
+import { createWebhookDispatcher } from '../webhooks/dispatcher.js';
 import type { Metrics } from './metrics.js';
 
 /** Where the worker sends jobs: Segmind, or the simulator this process started. */
@@ -33,12 +34,15 @@ export interface WorkerRoleOptions {
   segmindTarget: SegmindTarget;
   /** The fetch result videos are downloaded with (instrumented like the Segmind client's). */
   download: typeof fetch;
+  /** Signs the video links webhook payloads carry. */
+  videoSigningSecret: Buffer;
 }
 
 /** The worker and the retention timer that runs beside it. */
 export interface WorkerRole {
   worker: Worker;
-  start(): Promise<void>;
+  /** `listeningUrl` is what webhook payloads' links point at when PUBLIC_URL is unset. */
+  start(listeningUrl: string): Promise<void>;
   /** Stops retention, then lets in-flight work reach a safe point and hand its leases back. */
   stop(): Promise<void>;
 }
@@ -105,15 +109,32 @@ export function createWorkerRole(options: WorkerRoleOptions): WorkerRole {
     batchSize: config.retention.batchSize,
     intervalMs: config.retention.intervalMs,
   });
+  let publicUrl = config.http.publicUrl ?? '';
+  const { webhooks } = config;
+  const dispatcher = createWebhookDispatcher({
+    database,
+    log,
+    links: { publicUrl: () => publicUrl, videoSigningSecret: options.videoSigningSecret, videoUrlTtlSeconds: config.auth.videoUrlTtlSeconds },
+    urlPolicy: { allowedHosts: webhooks.allowedHosts },
+    schedule: { delaysMs: webhooks.retryDelaysMs, jitter: webhooks.jitter },
+    timeoutMs: webhooks.timeoutMs,
+    maxResponseBytes: webhooks.maxResponseBytes,
+    concurrency: webhooks.concurrency,
+    leaseMs: webhooks.leaseMs,
+    sweepMs: webhooks.sweepMs,
+    metrics: { observe: (outcome, seconds) => options.metrics.webhookAttempts.observe({ outcome }, seconds) },
+  });
   return {
     worker,
-    async start() {
+    async start(listeningUrl) {
+      publicUrl ||= listeningUrl;
       await worker.start();
+      await dispatcher.start();
       retention.start();
     },
     async stop() {
       retention.stop();
-      await worker.stop();
+      await Promise.all([worker.stop(), dispatcher.stop()]);
     },
   };
 }

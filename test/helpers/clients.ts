@@ -5,6 +5,9 @@ import {
   TestGenerateDocument,
   TestGetDocument,
   TestGetWithEventTimesDocument,
+  TestRotateWebhookSecretDocument,
+  TestViewerDocument,
+  TestWebhookDeliveriesDocument,
   TestWatchDocument,
   TestWatchWithEventTimesDocument,
   type TestGenerationFragment,
@@ -25,6 +28,9 @@ export const CANCEL = TestCancelDocument.toString();
 /** GET and WATCH with when each timeline event happened. */
 export const GET_WITH_EVENT_TIMES = TestGetWithEventTimesDocument.toString();
 export const WATCH_WITH_EVENT_TIMES = TestWatchWithEventTimesDocument.toString();
+export const VIEWER = TestViewerDocument.toString();
+export const ROTATE_WEBHOOK_SECRET = TestRotateWebhookSecretDocument.toString();
+export const WEBHOOK_DELIVERIES = TestWebhookDeliveriesDocument.toString();
 
 /** A generation as the tests read it: the TestGeneration fragment, generated from the schema. */
 export type TestGeneration = TestGenerationFragment;

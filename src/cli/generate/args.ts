@@ -29,6 +29,8 @@ Flags:
   --out PATH               Where to save (default ./<generation id>.mp4; a directory gets <id>.mp4)
   --idempotency-key KEY    Running again with the same key and input follows the same generation
                            instead of paying for a second one
+  --webhook URL            Also POST the result (SUCCEEDED, FAILED or CANCELED) to this https URL,
+                           signed with the key's webhook secret (Standard Webhooks)
   -h, --help               Show this help
 
 The price is shown before anything is submitted. Ctrl-C while waiting asks whether to cancel the
@@ -59,6 +61,8 @@ export interface GenerateOptions {
   /** As given; resolved against the working directory later. */
   out: string | undefined;
   idempotencyKey: string | undefined;
+  /** Passed through as GenerateVideoInput.webhookUrl; the server checks it. */
+  webhookUrl: string | undefined;
 }
 
 export type ParsedArgs = { help: true } | { help: false; options: GenerateOptions };
@@ -76,6 +80,7 @@ const FLAGS = {
   'last-frame': { type: 'string' },
   out: { type: 'string' },
   'idempotency-key': { type: 'string' },
+  webhook: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -134,6 +139,13 @@ function serverUrlOf(raw: string, from: string): string {
   return raw.replace(/\/+$/, '');
 }
 
+function webhookOf(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const value = raw.trim();
+  if (!/^https?:\/\/\S+$/i.test(value)) usageError(`--webhook must be an https URL such as https://example.com/hooks/reelql; got "${raw}".`);
+  return value;
+}
+
 function nonEmpty(flag: string, raw: string | undefined): string | undefined {
   if (raw !== undefined && raw.trim() === '') usageError(`--${flag} must not be empty.`);
   return raw;
@@ -183,6 +195,7 @@ export function parseGenerateArgs(argv: string[], env: Record<string, string | u
       lastFrame,
       out: nonEmpty('out', values.out),
       idempotencyKey: nonEmpty('idempotency-key', values['idempotency-key']),
+      webhookUrl: webhookOf(values.webhook),
     },
   };
 }

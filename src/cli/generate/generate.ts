@@ -47,6 +47,7 @@ function baseInput(options: GenerateOptions): GenerateVideoInput {
   if (options.negativePrompt !== undefined) input.negativePrompt = options.negativePrompt;
   if (options.seed !== undefined) input.seed = options.seed;
   if (options.idempotencyKey !== undefined) input.idempotencyKey = options.idempotencyKey;
+  if (options.webhookUrl !== undefined) input.webhookUrl = options.webhookUrl;
   return input;
 }
 

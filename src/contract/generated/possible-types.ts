@@ -30,6 +30,9 @@
     ],
     "Node": [
       "Generation"
+    ],
+    "RotateWebhookSecretResult": [
+      "RotateWebhookSecretSuccess"
     ]
   }
 };

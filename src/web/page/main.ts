@@ -10,7 +10,8 @@ import { setupForm } from './form.js';
 import { initialKey, setupKeySection } from './key.js';
 import { PageGenerationDocument } from '../../contract/generated/page/graphql.js';
 import { setupRecentList } from './recent.js';
-import { GenerationStore, type Generation } from './store.js';
+import { setupSpendLine } from './spend.js';
+import { GenerationStore, isFinal, type Generation } from './store.js';
 import { API_ERROR_WORDS, duration } from './words.js';
 import { byId, show } from './dom.js';
 
@@ -41,6 +42,7 @@ const keySection = setupKeySection((key) => {
   api.setKey(key);
   store.clear();
   recent.clear();
+  spend.clear();
   keySection.describe(key, 'saved');
   void refresh();
 });
@@ -52,10 +54,19 @@ function reportError(error: unknown) {
 }
 
 const store = new GenerationStore(api, (_id, error) => reportError(error));
+const spend = setupSpendLine(api);
+// Spend changes when a generation is admitted and when one ends (a cancel or a failure may free its estimate): the
+// line is asked for again when a generation the page has seen running becomes final, not for every list entry.
+const running = new Set<string>();
+store.onChange((generation) => {
+  if (!isFinal(generation.status)) running.add(generation.id);
+  else if (running.delete(generation.id)) void spend.load().catch(reportError);
+});
 const recent = setupRecentList(api, store);
 const current = setupCurrentPanel(api, store, (generation) => form.fill(generation));
 const form = setupForm(api, (generation: Generation) => {
   store.put(generation);
+  void spend.load().catch(reportError);
   location.hash = generation.id;
   current.show(generation, true);
 });
@@ -73,7 +84,7 @@ async function showFromAddress() {
 }
 
 async function refresh() {
-  await Promise.all([form.estimate(), recent.load(), showFromAddress()]).catch(reportError);
+  await Promise.all([form.estimate(), recent.load(), showFromAddress(), spend.load()]).catch(reportError);
 }
 
 window.addEventListener('hashchange', () => void showFromAddress().catch(reportError));

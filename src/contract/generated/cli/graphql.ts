@@ -34,6 +34,10 @@ export type GenerateVideoInput = {
   resolution?: Resolution | null | undefined;
   /** From 0 to 2147483647. Omitted: the server picks one and records it. */
   seed?: number | null | undefined;
+  /** The statuses the webhook is told about; default SUCCEEDED, FAILED and CANCELED. Needs webhookUrl. */
+  webhookEvents?: Array<GenerationStatus> | null | undefined;
+  /** Where to POST a signed Standard Webhooks delivery when the status becomes one of webhookEvents: https on a public host (plain http and non-public hosts only when WEBHOOK_ALLOWED_HOSTS lists them). Verify it with Viewer.webhookSecret. */
+  webhookUrl?: string | null | undefined;
 };
 
 export type GenerationErrorCode =

@@ -40,6 +40,10 @@ export type GenerateVideoInput = {
   resolution?: Resolution | null | undefined;
   /** From 0 to 2147483647. Omitted: the server picks one and records it. */
   seed?: number | null | undefined;
+  /** The statuses the webhook is told about; default SUCCEEDED, FAILED and CANCELED. Needs webhookUrl. */
+  webhookEvents?: Array<GenerationStatus> | null | undefined;
+  /** Where to POST a signed Standard Webhooks delivery when the status becomes one of webhookEvents: https on a public host (plain http and non-public hosts only when WEBHOOK_ALLOWED_HOSTS lists them). Verify it with Viewer.webhookSecret. */
+  webhookUrl?: string | null | undefined;
 };
 
 export type GenerationErrorCode =
@@ -148,6 +152,11 @@ export type PageCancelMutation = { cancelGeneration:
     | { __typename: 'NotCancelableError', message: string }
     | { __typename: 'NotFoundError', message: string }
    };
+
+export type PageViewerQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type PageViewerQuery = { viewer: { activeGenerations: number, maxActive: number | null, spentToday: { amount: string, currency: string }, dailyBudget: { amount: string, currency: string } | null } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -543,3 +552,19 @@ fragment PageGeneration on Generation {
     version
   }
 }`) as unknown as TypedDocumentString<PageCancelMutation, PageCancelMutationVariables>;
+export const PageViewerDocument = new TypedDocumentString(`
+    query PageViewer {
+  viewer {
+    spentToday {
+      amount
+      currency
+    }
+    dailyBudget {
+      amount
+      currency
+    }
+    activeGenerations
+    maxActive
+  }
+}
+    `) as unknown as TypedDocumentString<PageViewerQuery, PageViewerQueryVariables>;

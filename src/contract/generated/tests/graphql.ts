@@ -34,6 +34,10 @@ export type GenerateVideoInput = {
   resolution?: Resolution | null | undefined;
   /** From 0 to 2147483647. Omitted: the server picks one and records it. */
   seed?: number | null | undefined;
+  /** The statuses the webhook is told about; default SUCCEEDED, FAILED and CANCELED. Needs webhookUrl. */
+  webhookEvents?: Array<GenerationStatus> | null | undefined;
+  /** Where to POST a signed Standard Webhooks delivery when the status becomes one of webhookEvents: https on a public host (plain http and non-public hosts only when WEBHOOK_ALLOWED_HOSTS lists them). Verify it with Viewer.webhookSecret. */
+  webhookUrl?: string | null | undefined;
 };
 
 export type GenerationErrorCode =
@@ -85,6 +89,14 @@ export type Provider =
 export type Resolution =
   | 'RES_720P'
   | 'RES_1080P';
+
+export type WebhookDeliveryState =
+  /** The receiver answered 2xx. */
+  | 'DELIVERED'
+  /** Every retry failed; it is not tried again. */
+  | 'FAILED'
+  /** Not delivered yet; nextAttemptAt says when it is tried (again). */
+  | 'PENDING';
 
 export type TestGenerationFragment = { id: string, status: GenerationStatus, version: number, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, idempotencyKey: string | null, attempts: number, provider: Provider, costIsFinal: boolean, createdAt: string, updatedAt: string, completedAt: string | null, cost: { amount: string, currency: string }, video: { url: string, contentType: string, sizeBytes: number } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null, events: Array<{ type: string, status: GenerationStatus, message: string, version: number }> };
 
@@ -142,6 +154,23 @@ export type TestWatchWithEventTimesSubscriptionVariables = Exact<{
 
 
 export type TestWatchWithEventTimesSubscription = { generationStatus: { id: string, status: GenerationStatus, version: number, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, idempotencyKey: string | null, attempts: number, provider: Provider, costIsFinal: boolean, createdAt: string, updatedAt: string, completedAt: string | null, events: Array<{ createdAt: string, type: string, status: GenerationStatus, message: string, version: number }>, cost: { amount: string, currency: string }, video: { url: string, contentType: string, sizeBytes: number } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null } };
+
+export type TestViewerQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type TestViewerQuery = { viewer: { name: string, keyPrefix: string, activeGenerations: number, maxActive: number | null, webhookSecret: string, previousWebhookSecretValidUntil: string | null, spentToday: { amount: string, currency: string }, dailyBudget: { amount: string, currency: string } | null } };
+
+export type TestRotateWebhookSecretMutationVariables = Exact<{ [key: string]: never; }>;
+
+
+export type TestRotateWebhookSecretMutation = { rotateWebhookSecret: { __typename: 'RotateWebhookSecretSuccess', webhookSecret: string, previousSecretValidUntil: string | null } };
+
+export type TestWebhookDeliveriesQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type TestWebhookDeliveriesQuery = { generation: { id: string, webhookUrl: string | null, webhookEvents: Array<GenerationStatus> | null, webhookDeliveries: Array<{ id: string, eventType: string, version: number, state: WebhookDeliveryState, attempt: number, statusCode: number | null, error: string | null, createdAt: string, deliveredAt: string | null, nextAttemptAt: string | null, attempts: Array<{ attempt: number, statusCode: number | null, error: string | null, durationMs: number, createdAt: string }> }> } | null };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -582,3 +611,62 @@ fragment TestGenerationWithEventTimes on Generation {
     createdAt
   }
 }`) as unknown as TypedDocumentString<TestWatchWithEventTimesSubscription, TestWatchWithEventTimesSubscriptionVariables>;
+export const TestViewerDocument = new TypedDocumentString(`
+    query TestViewer {
+  viewer {
+    name
+    keyPrefix
+    spentToday {
+      amount
+      currency
+    }
+    dailyBudget {
+      amount
+      currency
+    }
+    activeGenerations
+    maxActive
+    webhookSecret
+    previousWebhookSecretValidUntil
+  }
+}
+    `) as unknown as TypedDocumentString<TestViewerQuery, TestViewerQueryVariables>;
+export const TestRotateWebhookSecretDocument = new TypedDocumentString(`
+    mutation TestRotateWebhookSecret {
+  rotateWebhookSecret {
+    __typename
+    ... on RotateWebhookSecretSuccess {
+      webhookSecret
+      previousSecretValidUntil
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<TestRotateWebhookSecretMutation, TestRotateWebhookSecretMutationVariables>;
+export const TestWebhookDeliveriesDocument = new TypedDocumentString(`
+    query TestWebhookDeliveries($id: ID!) {
+  generation(id: $id) {
+    id
+    webhookUrl
+    webhookEvents
+    webhookDeliveries {
+      id
+      eventType
+      version
+      state
+      attempt
+      statusCode
+      error
+      createdAt
+      deliveredAt
+      nextAttemptAt
+      attempts {
+        attempt
+        statusCode
+        error
+        durationMs
+        createdAt
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<TestWebhookDeliveriesQuery, TestWebhookDeliveriesQueryVariables>;

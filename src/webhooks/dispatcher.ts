@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { eq } from 'drizzle-orm';
+import type { Database } from '../db/open.js';
+import { generations, type WebhookDeliveryRow } from '../db/schema.js';
+import { listenTo, webhookDeliveriesDue } from '../events/channels.js';
+import type { Logger } from '../logger.js';
+import { claimDeliveries, recordAttempt, releaseDelivery, type AttemptOutcome } from './outbox.js';
+import { deliveryBody, generationAtVersion, type PayloadLinks } from './payload.js';
+import { nextAttemptAt, type RetrySchedule } from './retry-schedule.js';
+import { signingSecretsOf } from './secrets.js';
+import { sendWebhook, type SendResult } from './send.js';
+import { signDelivery } from './signing.js';
+import { checkWebhookUrl, WebhookUrlError, type CheckedWebhookUrl, type WebhookUrlPolicy } from './url-policy.js';
+
+/*
+ * The worker side of webhooks: wakes on NOTIFY (a delivery was queued, or the one before it finished) and sweeps on
+ * a timer (retries fall due, leases of dead workers expire), claims what is due up to its concurrency, and makes
+ * each attempt: re-check the URL (DNS may have changed), sign, POST, record the outcome and the next attempt.
+ */
+
+export interface DeliveryOutcomeMetrics {
+  /** One attempt's outcome (`delivered`, `retry`, `failed`) and how long it took. */
+  observe(outcome: 'delivered' | 'retry' | 'failed', seconds: number): void;
+}
+
+export interface WebhookDispatcherOptions {
+  database: Database;
+  log: Logger;
+  links: PayloadLinks;
+  urlPolicy: WebhookUrlPolicy;
+  schedule: RetrySchedule;
+  timeoutMs: number;
+  maxResponseBytes: number;
+  concurrency: number;
+  leaseMs: number;
+  sweepMs: number;
+  metrics: DeliveryOutcomeMetrics;
+}
+
+export interface WebhookDispatcher {
+  readonly inFlight: number;
+  start(): Promise<void>;
+  /** Stops claiming, waits for attempts in flight and hands back what it still holds. */
+  stop(): Promise<void>;
+}
+
+export function createWebhookDispatcher(options: WebhookDispatcherOptions): WebhookDispatcher {
+  const { database, log } = options;
+  const db = database.db;
+  const workerId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const running = new Map<string, Promise<void>>();
+  let stopping = false;
+  let claiming = false;
+  let claimAgain = false;
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let unlisten: (() => Promise<void>) | undefined;
+
+  /** Reads what to send, checks the URL again (its DNS answer may have changed), signs and POSTs. */
+  async function post(delivery: WebhookDeliveryRow, at: Date): Promise<SendResult> {
+    const generation = await generationAtVersion(db, delivery);
+    const [owner] = await db.select({ apiKeyId: generations.apiKeyId }).from(generations).where(eq(generations.id, delivery.generationId));
+    if (!generation || !owner?.apiKeyId) return { statusCode: null, error: 'the generation or its key is gone' };
+    let target: CheckedWebhookUrl;
+    try {
+      target = await checkWebhookUrl(delivery.url, options.urlPolicy);
+    } catch (error) {
+      if (error instanceof WebhookUrlError) return { statusCode: null, error: error.message };
+      throw error;
+    }
+    const body = deliveryBody(delivery, generation, options.links, at);
+    const headers = signDelivery(delivery.id, at, body, await signingSecretsOf(db, owner.apiKeyId, at));
+    return sendWebhook(target, headers, body, { timeoutMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes });
+  }
+
+  /** Makes one attempt; never throws (a failure to record leaves the lease to expire, and the attempt is made again). */
+  async function attempt(delivery: WebhookDeliveryRow): Promise<void> {
+    const started = performance.now();
+    const logFields = { generationId: delivery.generationId, webhookId: delivery.id, attempt: delivery.attempts + 1 };
+    let outcome: AttemptOutcome;
+    try {
+      const result = await post(delivery, new Date());
+      const retryAt = result.error === null ? null : nextAttemptAt(options.schedule, delivery.attempts + 1, new Date());
+      outcome = { ...result, retryAt, durationMs: performance.now() - started };
+    } catch (error) {
+      // Our side failed (the database, most likely): the lease runs out and the attempt is made again.
+      log.warn('webhook attempt could not be made', { ...logFields, err: error });
+      return;
+    }
+    const seconds = outcome.durationMs / 1000;
+    const kind = outcome.error === null ? 'delivered' : outcome.retryAt ? 'retry' : 'failed';
+    try {
+      const recorded = await recordAttempt(db, delivery, workerId, outcome);
+      if (!recorded) return;
+    } catch (error) {
+      log.warn('webhook attempt could not be recorded; it will be made again', { ...logFields, err: error });
+      return;
+    }
+    options.metrics.observe(kind, seconds);
+    const fields = { ...logFields, eventType: delivery.eventType, statusCode: outcome.statusCode, durationMs: Math.round(outcome.durationMs) };
+    if (kind === 'delivered') log.debug('webhook delivered', fields);
+    else if (kind === 'retry') log.warn('webhook delivery failed; will retry', { ...fields, error: outcome.error, nextAttemptAt: outcome.retryAt });
+    else log.error('webhook delivery failed for good', { ...fields, error: outcome.error });
+  }
+
+  async function fillSlots(): Promise<void> {
+    if (claiming) {
+      claimAgain = true;
+      return;
+    }
+    claiming = true;
+    try {
+      do {
+        claimAgain = false;
+        if (stopping) break;
+        const claimed = await claimDeliveries(db, workerId, options.leaseMs, options.concurrency - running.size);
+        for (const delivery of claimed) {
+          const done = attempt(delivery).finally(() => {
+            running.delete(delivery.id);
+            void fillSlots();
+          });
+          running.set(delivery.id, done);
+        }
+        if (claimed.length > 0) claimAgain = true;
+      } while (claimAgain && !stopping && running.size < options.concurrency);
+    } catch (error) {
+      log.error('claiming webhook deliveries failed', { err: error });
+    } finally {
+      claiming = false;
+    }
+  }
+
+  return {
+    get inFlight() {
+      return running.size;
+    },
+    async start() {
+      unlisten = await listenTo(database, webhookDeliveriesDue, () => void fillSlots(), () => void fillSlots());
+      sweepTimer = setInterval(() => void fillSlots(), options.sweepMs);
+      void fillSlots();
+    },
+    async stop() {
+      stopping = true;
+      clearInterval(sweepTimer);
+      await unlisten?.().catch(() => undefined);
+      const held = [...running.keys()];
+      await Promise.all(running.values());
+      await Promise.all(held.map((id) => releaseDelivery(db, id, workerId).catch(() => undefined)));
+    },
+  };
+}
