@@ -46,9 +46,12 @@ export const EMBEDDED_TYPES = [
   'NotCancelableError',
   'NotFoundError',
   'PageInfo',
+  'RotateWebhookSecretSuccess',
   'TooManyActiveGenerationsError',
   'UploadFailedError',
   'Video',
+  'Viewer',
+  'WebhookAttempt',
 ] as const;
 
 /**
