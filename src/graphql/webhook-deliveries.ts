@@ -1,5 +1,5 @@
 import type { WebhookAttemptRow } from '../db/schema.js';
-import { deliveriesOf, type DeliveryWithAttempts } from '../webhooks/outbox.js';
+import { deliveriesOfMany, type DeliveryWithAttempts } from '../webhooks/outbox.js';
 import { builder } from './builder.js';
 import { GenerationRef } from './generation.js';
 import { GenerationStatusEnum } from './value-types.js';
@@ -50,9 +50,12 @@ const WebhookDeliveryRef = builder.objectRef<DeliveryWithAttempts>('WebhookDeliv
 builder.objectFields(GenerationRef, (t) => ({
   webhookUrl: t.exposeString('webhookUrl', { nullable: true }),
   webhookEvents: t.field({ type: [GenerationStatusEnum], nullable: true, resolve: (g) => g.webhookEvents }),
-  webhookDeliveries: t.field({
-    type: [WebhookDeliveryRef],
+  webhookDeliveries: t.loadableList({
+    type: WebhookDeliveryRef,
     description: 'Every webhook delivery of this generation, in version order.',
-    resolve: (g, _args, ctx) => deliveriesOf(ctx.db, g.id),
+    // One batch for every generation of a page, as events; no cache, for the reason events gives.
+    loaderOptions: { cache: false },
+    load: (ids: string[], ctx) => deliveriesOfMany(ctx.db, ids),
+    resolve: (g) => g.id,
   }),
 }));

@@ -142,18 +142,27 @@ export interface DeliveryWithAttempts extends WebhookDeliveryRow {
   attemptLog: WebhookAttemptRow[];
 }
 
-/** A generation's deliveries in version order, each with its attempts. */
-export async function deliveriesOf(db: Db, generationId: string): Promise<DeliveryWithAttempts[]> {
+/**
+ * The deliveries of several generations, answered in the order asked, with two queries whatever their number (a
+ * page of generations asking for webhookDeliveries is one batch). Bounded by the caller: a page or `nodes` list.
+ */
+export async function deliveriesOfMany(db: Db, generationIds: readonly string[]): Promise<DeliveryWithAttempts[][]> {
+  if (generationIds.length === 0) return [];
   const deliveries = await db
     .select()
     .from(webhookDeliveries)
-    .where(eq(webhookDeliveries.generationId, generationId))
+    .where(inArray(webhookDeliveries.generationId, [...generationIds]))
     .orderBy(asc(webhookDeliveries.version));
-  if (deliveries.length === 0) return [];
-  const attempts = await db
-    .select()
-    .from(webhookAttempts)
-    .where(inArray(webhookAttempts.deliveryId, deliveries.map((d) => d.id)))
-    .orderBy(asc(webhookAttempts.attempt));
-  return deliveries.map((d) => ({ ...d, attemptLog: attempts.filter((a) => a.deliveryId === d.id) }));
+  const attemptsOf = new Map<string, WebhookAttemptRow[]>(deliveries.map((d) => [d.id, []]));
+  if (deliveries.length > 0) {
+    const attempts = await db
+      .select()
+      .from(webhookAttempts)
+      .where(inArray(webhookAttempts.deliveryId, deliveries.map((d) => d.id)))
+      .orderBy(asc(webhookAttempts.attempt));
+    for (const attempt of attempts) attemptsOf.get(attempt.deliveryId)?.push(attempt);
+  }
+  const byGeneration = new Map<string, DeliveryWithAttempts[]>(generationIds.map((id) => [id, []]));
+  for (const d of deliveries) byGeneration.get(d.generationId)?.push({ ...d, attemptLog: attemptsOf.get(d.id) ?? [] });
+  return generationIds.map((id) => byGeneration.get(id) ?? []);
 }
