@@ -57,6 +57,92 @@ export const serverSecrets = pgTable('server_secrets', {
   value: text('value').notNull(),
 });
 
+/**
+ * What probing a stored video found, and its stills: shared by generations and by stories' stitched films. All
+ * null until the video is stored; the still keys stay null (and `stillsError` says why) when extraction failed.
+ */
+const storedMediaColumns = () => ({
+  videoDurationSeconds: real('video_duration_seconds'),
+  videoWidth: integer('video_width'),
+  videoHeight: integer('video_height'),
+  videoHasAudio: boolean('video_has_audio'),
+  /** The first frame as a JPEG, next to the video in storage. */
+  posterKey: text('poster_key'),
+  /** The last frame as a JPEG. */
+  lastFrameKey: text('last_frame_key'),
+  /** Why the poster and last frame are missing, in words for a client. */
+  stillsError: text('stills_error'),
+});
+
+/**
+ * A multi-shot story: its shots are generations (`generations.story_id`), run one after the other, each starting
+ * from the last frame of the one before, and stitched into one video. Every change bumps `version`.
+ */
+export const stories = pgTable(
+  'stories',
+  {
+    id: uuid('id').primaryKey(),
+    status: generationStatus('status').notNull().default('QUEUED'),
+    version: integer('version').notNull().default(1),
+    apiKeyId: uuid('api_key_id').references(() => apiKeys.id),
+    shotCount: integer('shot_count').notNull(),
+    aspectRatio: text('aspect_ratio').notNull(),
+    resolution: text('resolution').notNull(),
+    generateAudio: boolean('generate_audio').notNull(),
+    seed: bigint('seed', { mode: 'number' }).notNull(),
+    image: text('image'),
+    idempotencyKey: text('idempotency_key'),
+    inputHash: text('input_hash'),
+    webhookUrl: text('webhook_url'),
+    progress: real('progress').notNull().default(0),
+    etaSeconds: integer('eta_seconds'),
+    costUsd: numeric('cost_usd', { precision: 10, scale: 4 }).notNull(),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    errorRetryable: boolean('error_retryable'),
+    videoKey: text('video_key'),
+    videoContentType: text('video_content_type'),
+    videoSizeBytes: bigint('video_size_bytes', { mode: 'number' }),
+    videoExpiredAt: timestamptz('video_expired_at'),
+    ...storedMediaColumns(),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: timestamptz('lease_expires_at'),
+    runAfter: timestamptz('run_after').notNull().defaultNow(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+    completedAt: timestamptz('completed_at'),
+  },
+  (t) => [
+    index('stories_created_idx').on(t.apiKeyId, t.createdAt.desc(), t.id.desc()),
+    uniqueIndex('stories_idempotency_idx')
+      .on(t.apiKeyId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
+    index('stories_due_idx').on(t.runAfter).where(sql`${t.status} = 'STORING'`),
+  ],
+);
+
+/** A story's timeline: one row per version with a snapshot, like `generation_events`. */
+export const storyEvents = pgTable(
+  'story_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    storyId: uuid('story_id')
+      .notNull()
+      .references(() => stories.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    type: text('type').notNull(),
+    status: generationStatus('status').notNull(),
+    message: text('message').notNull(),
+    snapshot: jsonb('snapshot').$type<Record<string, unknown>>().notNull(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('story_events_version_idx').on(t.storyId, t.version)],
+);
+
+export type StoryRow = typeof stories.$inferSelect;
+export type NewStoryRow = typeof stories.$inferInsert;
+export type StoryEventRow = typeof storyEvents.$inferSelect;
+
 /** One row per generation; the row is the job. Every change bumps `version`. */
 export const generations = pgTable(
   'generations',
@@ -112,6 +198,17 @@ export const generations = pgTable(
     videoSizeBytes: bigint('video_size_bytes', { mode: 'number' }),
     /** Set when retention deleted the stored video; the row itself is kept. */
     videoExpiredAt: timestamptz('video_expired_at'),
+    ...storedMediaColumns(),
+
+    /** The client's own deadline (`deadlineSeconds`), when it gave one; `deadlineAt` is the earlier of it and the server's. */
+    deadlineSeconds: integer('deadline_seconds'),
+    /** The earlier SUCCEEDED generation whose last frame is this one's first frame (`continueFrom`, or a story's previous shot). */
+    continueFromId: uuid('continue_from_id'),
+    /** This generation's last frame at Segmind's asset storage, uploaded once for every generation that continues it. */
+    lastFrameAssetUrl: text('last_frame_asset_url'),
+    /** The story this generation is a shot of, and its place there (0 for the first shot). */
+    storyId: uuid('story_id').references(() => stories.id, { onDelete: 'cascade' }),
+    storyShot: integer('story_shot'),
 
     createdAt: timestamptz('created_at').notNull().defaultNow(),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
@@ -128,6 +225,7 @@ export const generations = pgTable(
     uniqueIndex('generations_idempotency_idx')
       .on(t.apiKeyId, t.idempotencyKey)
       .where(sql`${t.idempotencyKey} is not null`),
+    index('generations_story_idx').on(t.storyId, t.storyShot).where(sql`${t.storyId} is not null`),
     index('generations_history_idx')
       .on(t.durationSeconds, t.resolution, t.generateAudio, t.completedAt.desc())
       .where(sql`${t.upstreamSeconds} is not null`),
