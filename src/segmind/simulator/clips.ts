@@ -30,6 +30,11 @@ const MAX_SHOWN_NUMBER = 999;
 /** Bump when the way clips are drawn changes, so stale cached files are not served. */
 const CLIP_VERSION = 2;
 
+/** The simulator stopped while the clip was being rendered; nothing is wrong with ffmpeg. */
+export class ClipRenderStopped extends Error {
+  override name = 'ClipRenderStopped';
+}
+
 export interface ClipRenderer {
   /** The clip's bytes, rendered on first use; rejects when ffmpeg cannot make it (the caller falls back). */
   clip(spec: ClipSpec): Promise<Buffer>;
@@ -108,10 +113,14 @@ export function createClipRenderer(options: ClipRendererOptions): ClipRenderer {
     try {
       await encode(true);
     } catch (error) {
-      if (signal.aborted) throw error;
+      if (signal.aborted) throw new ClipRenderStopped('the simulator stopped', { cause: error });
       // drawtext needs a font; without one the clip is still distinct by its colour.
       options.warn?.(`could not draw the job number on the simulator's clip, made it without: ${String(error)}`);
-      await encode(false);
+      try {
+        await encode(false);
+      } catch (second) {
+        throw signal.aborted ? new ClipRenderStopped('the simulator stopped', { cause: second }) : second;
+      }
     }
     return readFile(file);
   }
