@@ -25,8 +25,11 @@ export interface ClipSpec {
 
 /** Distinct, saturated background colours; the sequence number picks one. */
 const COLOURS = ['0xc0392b', '0x2980b9', '0x27ae60', '0x8e44ad', '0xd35400', '0x16a085', '0x2c3e50', '0xb7950b'];
-/** Numbers drawn wrap here, so the cache holds a bounded set of clips. */
-const MAX_SHOWN_NUMBER = 999;
+/**
+ * Numbers drawn go 1 to 8 and start again, as the colours do: a story has at most 8 shots, so its consecutive
+ * shots all differ, and the cache holds at most 8 clips per size, length and audio choice, each encoded once.
+ */
+const MAX_SHOWN_NUMBER = COLOURS.length;
 /** Bump when the way clips are drawn changes, so stale cached files are not served. */
 const CLIP_VERSION = 2;
 
