@@ -145,6 +145,18 @@ describe.skipIf(!hasPostgres)('probed facts and stills of stored videos', () => 
     expect(final.events.map((e) => e.type)).not.toContain('stills_failed');
   });
 
+  it('makes the stills of a 1080p 8 s clip between Segmind’s completion and SUCCEEDED (the time is measured)', async () => {
+    const id = await generate(server, { prompt: 'a long take', aspectRatio: 'RATIO_16_9', resolution: 'RES_1080P', durationSeconds: 8, generateAudio: true });
+    const final = await untilFinal(server, id);
+    expect(final.status).toBe('SUCCEEDED');
+    expect(final.video).toMatchObject({ width: 1920, height: 1080, hasAudio: true, stillsError: null });
+    expect(ffprobe((await download(final.video!.lastFrameUrl!, 'long-last.jpg')).file)).toMatchObject({ width: 1920, height: 1080 });
+    const at = (type: string) => Date.parse(final.events.find((e) => e.type === type)!.createdAt);
+    const storingToSucceededMs = at('succeeded') - at('storing');
+    expect(storingToSucceededMs).toBeGreaterThan(0);
+    console.log(`[media] 1080p 8 s clip (${final.video!.sizeBytes} bytes): storing → succeeded ${storingToSucceededMs} ms (download, probe, stills)`);
+  });
+
   it('serves the first and last frame as JPEGs of the video’s size through signed links, and refuses links without the token', async () => {
     const id = await generate(server, { prompt: 'a red kite over the sea', aspectRatio: 'RATIO_16_9', resolution: 'RES_720P', durationSeconds: 4 });
     const video = (await untilFinal(server, id)).video!;
