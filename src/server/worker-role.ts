@@ -13,6 +13,9 @@ import { upstreamNameOf } from '../generations/charges.js';
 import { createWorker, type Worker } from '../worker/worker.js';
 import { ffmpegPath } from '../media/ffmpeg.js';
 
+import { createWebhookDispatcher } from '../webhooks/dispatcher.js';
+import type { Metrics } from './metrics.js';
+
 /**
  * The ffmpeg for posters and last frames. Without one (no FFMPEG_PATH, and no bundled binary for this platform)
  * the server still runs: it says so now, and each video then succeeds without stills, saying why.
@@ -25,8 +28,6 @@ function stillsFfmpeg(config: Config, log: Logger): string {
     return 'ffmpeg';
   }
 }
-import { createWebhookDispatcher } from '../webhooks/dispatcher.js';
-import type { Metrics } from './metrics.js';
 
 /** Where the worker sends jobs: Segmind, or the simulator this process started. */
 export interface SegmindTarget {
