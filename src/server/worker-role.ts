@@ -12,7 +12,6 @@ import { createRetentionSchedule } from '../worker/retention.js';
 import { upstreamNameOf } from '../generations/charges.js';
 import { createWorker, type Worker } from '../worker/worker.js';
 import { ffmpegPath } from '../media/ffmpeg.js';
-
 import { createWebhookDispatcher } from '../webhooks/dispatcher.js';
 import type { Metrics } from './metrics.js';
 
