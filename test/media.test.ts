@@ -385,7 +385,13 @@ describe('the simulator’s clips', () => {
     await writeFile(script, '#!/bin/sh\necho broken >&2\nexit 1\n');
     await chmod(script, 0o755);
     const warnings: string[] = [];
-    const sim = await startSimulator({ processingMs: 50, ffmpegPath: script, warn: (message) => warnings.push(message) });
+    // A cache of its own: a clip some other simulator already rendered would be served without running ffmpeg.
+    const sim = await startSimulator({
+      processingMs: 50,
+      ffmpegPath: script,
+      clipCacheDir: path.join(scratch, 'clips'),
+      warn: (message) => warnings.push(message),
+    });
     try {
       const file = await clipOf(sim, { duration: 8, resolution: '1080p' }, 'fallback.mp4');
       expect((await readFile(file)).equals(await readSampleVideo())).toBe(true);
