@@ -83,7 +83,7 @@ type DeadlineFacts = Pick<GenerationRow, 'segmindRequestId' | 'submitStartedAt'>
 function deadlineWords(row: DeadlineFacts): string {
   const asked = row.deadlineSeconds;
   const clients = asked != null && row.createdAt && row.deadlineAt && row.deadlineAt.getTime() >= row.createdAt.getTime() + asked * 1000;
-  return clients ? `your deadline of ${asked} seconds (deadlineSeconds) passed` : 'its deadline passed';
+  return clients ? `the deadline you set (deadlineSeconds: ${asked}) passed` : 'its deadline passed';
 }
 
 /** The deadline passed; whether it may be charged depends on how far the job got. */
