@@ -102,6 +102,19 @@ export const DEFAULTS = {
     s3PartBytes: setting({ default: 5 * MB, doc: 'Size of each part of a multipart upload (S3’s smallest); an upload holds about two in memory (one sent, one filling).' }),
     s3RequestTimeoutMs: setting({ default: 30_000, doc: 'Timeout of one request to the bucket (connecting takes at most a sixth of it).' }),
   },
+  media: {
+    ffmpegPath: setting<string | undefined>({
+      env: 'FFMPEG_PATH',
+      default: undefined,
+      unset: 'the binary of @ffmpeg-installer/ffmpeg',
+      doc: 'The ffmpeg that extracts posters and last frames (and renders the simulator’s clips), e.g. /usr/bin/ffmpeg.',
+    }),
+    ffmpegTimeoutMs: setting({
+      env: 'FFMPEG_TIMEOUT_MS',
+      default: 60_000,
+      doc: 'Longest one ffmpeg run may take before it is killed; the poster and last frame are then missing and say why.',
+    }),
+  },
   segmind: {
     apiKey: setting<string | undefined>({ env: 'SEGMIND_API_KEY', default: undefined, unset: 'simulator', doc: 'Segmind key; unset → the built-in simulator is started and used.' }),
     baseUrl: setting({ env: 'SEGMIND_BASE_URL', default: 'https://api.segmind.com', doc: 'Segmind API base URL.' }),

@@ -70,6 +70,10 @@ export const EventType = {
   Processing: 'processing',
   /** Segmind finished; the video is being copied into storage. */
   Storing: 'storing',
+  /** The stored video's probed duration or size is far from what was asked; it is kept. data: `{ asked, got }`. */
+  VideoDiffers: 'video_differs',
+  /** The poster and last frame could not be extracted; the video is kept and still succeeds. */
+  StillsFailed: 'stills_failed',
   /** Segmind reported a charge we do not believe; the estimate is kept. */
   CostIgnored: 'cost_ignored',
   /** The video is stored and can be fetched. */
