@@ -337,6 +337,7 @@ describe('loadConfig', () => {
         estimateCacheMs: 30_000,
         progressIntervalMs: { minMs: 200, maxMs: 2000, perJob: 20 },
       },
+      media: { ffmpegPath: undefined, ffmpegTimeoutMs: 60_000 },
       limits: {
         dailyBudgetUsd: undefined,
         generationDeadlineMs: 900_000,
