@@ -160,6 +160,11 @@ export const DEFAULTS = {
   limits: {
     dailyBudgetUsd: setting<number | undefined>({ env: 'DAILY_BUDGET_USD', default: undefined, unset: 'none', doc: 'Server-wide spend limit per UTC day in USD.' }),
     generationDeadlineMs: setting({ env: 'GENERATION_DEADLINE_MS', default: 900_000, doc: 'A generation not finished this long after it was created fails with TIMEOUT.' }),
+    minDeadlineSeconds: setting({
+      env: 'MIN_DEADLINE_SECONDS',
+      default: 30,
+      doc: 'The shortest deadlineSeconds a client may ask for; a longer one than GENERATION_DEADLINE_MS is capped to it.',
+    }),
     maxSubscriptionsPerKey: setting({ env: 'MAX_SUBSCRIPTIONS_PER_KEY', default: 100, doc: 'generationStatus streams one key may hold open per process; a reserved single-connection SSE stream counts as one.' }),
     jsonBodyBytes: setting({ default: MB, doc: 'Largest JSON request body; multipart bodies have the frame uploads’ own limit.' }),
     queryDepth: setting({ default: 12, doc: 'Deepest selection an operation may have (HTTP, SSE and WebSocket alike).' }),

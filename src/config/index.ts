@@ -261,6 +261,7 @@ export function loadConfig(env: Env): Config {
       ...defaultsOf(limits),
       dailyBudgetUsd: usd(env, limits.dailyBudgetUsd),
       generationDeadlineMs: int(env, limits.generationDeadlineMs, 1000),
+      minDeadlineSeconds: int(env, limits.minDeadlineSeconds, 1),
       maxSubscriptionsPerKey: int(env, limits.maxSubscriptionsPerKey, 1),
     },
     webhooks,

@@ -56,6 +56,8 @@ export const EventType = {
   Progress: 'progress',
   /** The uploaded first and last frames are stored at Segmind; the generation goes to the workers. */
   FramesUploaded: 'frames_uploaded',
+  /** The last frame of the generation it continues is at Segmind's asset storage, as this one's first frame. */
+  ContinueFrameUploaded: 'continue_frame_uploaded',
   /** Segmind accepted the job and gave its request id. */
   Submitted: 'submitted',
   /** A worker died between sending the job and recording the answer; it is sent again and may be billed twice. */

@@ -99,6 +99,16 @@ builder.node(GenerationRef, {
       load: (keys: TimelineKey[], ctx) => listEventsOfMany(ctx.db, keys),
       resolve: (g): TimelineKey => ({ id: g.id, version: g.version }),
     }),
+    deadlineSeconds: t.exposeInt('deadlineSeconds', { nullable: true, description: 'The deadline the client asked for, in seconds; null when it gave none.' }),
+    deadlineAt: t.expose('deadlineAt', {
+      type: 'DateTime',
+      description: "Not finished by then, the generation fails with TIMEOUT: the client's deadlineSeconds, capped by the server-wide deadline.",
+    }),
+    continueFrom: t.id({
+      nullable: true,
+      description: 'The generation whose last frame is this one\'s first frame (continueFrom, or the previous shot of a story).',
+      resolve: (g) => g.continueFromId,
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     completedAt: t.expose('completedAt', { type: 'DateTime', nullable: true }),

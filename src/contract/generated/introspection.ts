@@ -406,6 +406,28 @@ export const introspection = {
             "deprecationReason": null
           },
           {
+            "name": "continueFrom",
+            "type": {
+              "kind": "SCALAR",
+              "name": "ID",
+              "ofType": null
+            },
+            "defaultValue": null,
+            "isDeprecated": false,
+            "deprecationReason": null
+          },
+          {
+            "name": "deadlineSeconds",
+            "type": {
+              "kind": "SCALAR",
+              "name": "Int",
+              "ofType": null
+            },
+            "defaultValue": null,
+            "isDeprecated": false,
+            "deprecationReason": null
+          },
+          {
             "name": "durationSeconds",
             "type": {
               "kind": "SCALAR",
@@ -567,6 +589,17 @@ export const introspection = {
       },
       {
         "kind": "SCALAR",
+        "name": "ID",
+        "specifiedByURL": null,
+        "isOneOf": null,
+        "fields": null,
+        "inputFields": null,
+        "interfaces": null,
+        "enumValues": null,
+        "possibleTypes": null
+      },
+      {
+        "kind": "SCALAR",
         "name": "Int",
         "specifiedByURL": null,
         "isOneOf": null,
@@ -693,6 +726,17 @@ export const introspection = {
             "deprecationReason": null
           },
           {
+            "name": "continueFrom",
+            "args": [],
+            "type": {
+              "kind": "SCALAR",
+              "name": "ID",
+              "ofType": null
+            },
+            "isDeprecated": false,
+            "deprecationReason": null
+          },
+          {
             "name": "cost",
             "args": [],
             "type": {
@@ -733,6 +777,32 @@ export const introspection = {
                 "kind": "SCALAR",
                 "ofType": null
               }
+            },
+            "isDeprecated": false,
+            "deprecationReason": null
+          },
+          {
+            "name": "deadlineAt",
+            "args": [],
+            "type": {
+              "kind": "NON_NULL",
+              "name": null,
+              "ofType": {
+                "name": "DateTime",
+                "kind": "SCALAR",
+                "ofType": null
+              }
+            },
+            "isDeprecated": false,
+            "deprecationReason": null
+          },
+          {
+            "name": "deadlineSeconds",
+            "args": [],
+            "type": {
+              "kind": "SCALAR",
+              "name": "Int",
+              "ofType": null
             },
             "isDeprecated": false,
             "deprecationReason": null
@@ -1080,17 +1150,6 @@ export const introspection = {
       },
       {
         "kind": "SCALAR",
-        "name": "ID",
-        "specifiedByURL": null,
-        "isOneOf": null,
-        "fields": null,
-        "inputFields": null,
-        "interfaces": null,
-        "enumValues": null,
-        "possibleTypes": null
-      },
-      {
-        "kind": "SCALAR",
         "name": "Float",
         "specifiedByURL": null,
         "isOneOf": null,
@@ -1283,6 +1342,11 @@ export const introspection = {
         "enumValues": [
           {
             "name": "CONTENT_BLOCKED",
+            "isDeprecated": false,
+            "deprecationReason": null
+          },
+          {
+            "name": "CONTINUE_FROM_UNAVAILABLE",
             "isDeprecated": false,
             "deprecationReason": null
           },
@@ -1573,6 +1637,17 @@ export const introspection = {
         "isOneOf": null,
         "fields": [
           {
+            "name": "code",
+            "args": [],
+            "type": {
+              "kind": "ENUM",
+              "name": "InputErrorCode",
+              "ofType": null
+            },
+            "isDeprecated": false,
+            "deprecationReason": null
+          },
+          {
             "name": "field",
             "args": [],
             "type": {
@@ -1635,6 +1710,43 @@ export const introspection = {
           }
         ],
         "enumValues": null,
+        "possibleTypes": null
+      },
+      {
+        "kind": "ENUM",
+        "name": "InputErrorCode",
+        "specifiedByURL": null,
+        "isOneOf": null,
+        "fields": null,
+        "inputFields": null,
+        "interfaces": null,
+        "enumValues": [
+          {
+            "name": "CONTINUE_FROM_NOT_FOUND",
+            "isDeprecated": false,
+            "deprecationReason": null
+          },
+          {
+            "name": "CONTINUE_FROM_NOT_SUCCEEDED",
+            "isDeprecated": false,
+            "deprecationReason": null
+          },
+          {
+            "name": "CONTINUE_FROM_NO_LAST_FRAME",
+            "isDeprecated": false,
+            "deprecationReason": null
+          },
+          {
+            "name": "CONTINUE_FROM_VIDEO_EXPIRED",
+            "isDeprecated": false,
+            "deprecationReason": null
+          },
+          {
+            "name": "CONTINUE_FROM_WITH_IMAGE",
+            "isDeprecated": false,
+            "deprecationReason": null
+          }
+        ],
         "possibleTypes": null
       },
       {

@@ -56,15 +56,30 @@ export interface SimAccount {
   /** The balance, or null when unlimited. */
   credits: () => number | null;
   jobs: () => SimulatedJobInfo[];
+  /** What the upload endpoint received, oldest first: the last {@link KEPT_UPLOADS} data URLs. */
+  uploads: () => readonly SimulatedUpload[];
   reset: () => void;
   expire: (id: string) => boolean;
 }
+
+/** One data URL the upload endpoint received, decoded. */
+export interface SimulatedUpload {
+  contentType: string;
+  bytes: Buffer;
+  /** The hosted URL it was answered with. */
+  url: string;
+  at: Date;
+}
+
+/** Uploads kept for tests to inspect; older ones are forgotten (their files stay served). */
+export const KEPT_UPLOADS = 100;
 
 export function createSimAccount(options: SimAccountOptions): SimAccount {
   const { processingMs, processingJitter, jitterSeed, expiryMs, url } = options;
   const store = options.stateDir ? createSimJobStore(options.stateDir) : undefined;
   const jobs = new Map<string, SimJob>();
   const assets = new Map<string, { contentType: string; bytes: Buffer }>();
+  const received: SimulatedUpload[] = [];
   let video: Buffer | undefined;
   let credits = options.credits;
   let submissionCount = 0;
@@ -162,6 +177,8 @@ export function createSimAccount(options: SimAccountOptions): SimAccount {
       const fileUrls = files.map(({ contentType, extension, bytes }) => {
         const path = `/files/assets/${randomUUID()}.${extension}`;
         assets.set(path, { contentType, bytes });
+        received.push({ contentType, bytes, url: `${url()}${path}`, at: new Date() });
+        if (received.length > KEPT_UPLOADS) received.shift();
         return `${url()}${path}`;
       });
       return json(200, { file_urls: fileUrls });
@@ -195,10 +212,13 @@ export function createSimAccount(options: SimAccountOptions): SimAccount {
       return [...jobs.values()].map((job) => jobInfo(job, now, !liveJob(job.id)));
     },
 
+    uploads: () => [...received],
+
     reset() {
       jobs.clear();
       store?.clear();
       assets.clear();
+      received.length = 0;
       submissionCount = 0;
       statusRequestCount = 0;
       random = seededRandom(jitterSeed);

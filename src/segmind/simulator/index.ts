@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createSimAccount } from './account.js';
+import { createSimAccount, type SimulatedUpload } from './account.js';
 import {
   checkFault,
   createFaultQueue,
@@ -35,6 +35,7 @@ const STATUS_PATH = /^\/v2\/requests\/([^/]+)\/status$/;
 
 export type { SimulatorEndpoint, SimulatorFault } from './faults.js';
 export type { SimulatedJobInfo } from './jobs.js';
+export type { SimulatedUpload } from './account.js';
 
 /** Options of {@link createSegmindSimulator}. */
 export interface SegmindSimulatorOptions {
@@ -94,6 +95,8 @@ export interface SegmindSimulator {
   /** Status requests since start or reset, for known and unknown ids alike (each job counts its own too). */
   statusRequests(): number;
   jobs(): readonly SimulatedJobInfo[];
+  /** The images the upload endpoint received since start or reset, oldest first (the last 100), decoded. */
+  uploads(): readonly SimulatedUpload[];
   injectFault(fault: SimulatorFault): void;
   /** Forgets jobs, faults, uploads and submissions and refills the credits. */
   reset(): void;
@@ -266,6 +269,7 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
     submissions: account.submissions,
     statusRequests: account.statusRequests,
     jobs: account.jobs,
+    uploads: account.uploads,
     injectFault(fault) {
       const checked = checkFault(fault);
       if (typeof checked === 'string') throw new TypeError(`Invalid simulator fault: ${checked}`);
