@@ -16,19 +16,19 @@ import {
   usd,
 } from './value-types.js';
 
-interface Video {
+export interface Video {
   url: string;
   contentType: string;
   sizeBytes: number;
 }
 
-interface GenerationFailure {
+export interface GenerationFailure {
   code: GenerationErrorCode;
   message: string;
   retryable: boolean;
 }
 
-const VideoRef = builder.objectRef<Video>('Video').implement({
+export const VideoRef = builder.objectRef<Video>('Video').implement({
   description: 'The finished video, stored by this server. The URL supports HTTP Range requests.',
   fields: (t) => ({
     url: t.exposeString('url'),
@@ -37,7 +37,7 @@ const VideoRef = builder.objectRef<Video>('Video').implement({
   }),
 });
 
-const GenerationErrorRef = builder.objectRef<GenerationFailure>('GenerationError').implement({
+export const GenerationErrorRef = builder.objectRef<GenerationFailure>('GenerationError').implement({
   description: 'Why a generation failed. `retryable` says whether asking again may succeed.',
   fields: (t) => ({
     code: t.expose('code', { type: GenerationErrorCodeEnum }),

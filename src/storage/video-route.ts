@@ -7,10 +7,13 @@ import { serverSecrets } from '../db/schema.js';
 import type { VideoStorage } from './video-storage.js';
 
 export const VIDEO_PATH_PREFIX = '/videos/';
-const VIDEO_PATH = /^\/videos\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.mp4$/;
+const VIDEO_PATH = /^\/videos\/((?:story-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.mp4$/;
 
-/** The public path of a stored video. */
-export const videoPath = (generationId: string) => `${VIDEO_PATH_PREFIX}${generationId}.mp4`;
+/** The public path of a stored video, by the name it is stored under without `.mp4`: a generation's id, or `story-<id>`. */
+export const videoPath = (name: string) => `${VIDEO_PATH_PREFIX}${name}.mp4`;
+
+/** The name a story's stitched video is stored, signed and served under (its storage key without `.mp4`). */
+export const storyVideoKey = (storyId: string) => `story-${storyId}`;
 
 type ByteRange = { start: number; end: number };
 
