@@ -15,9 +15,10 @@ import { ALLOWED_DURATIONS, MAX_NEGATIVE_PROMPT_LENGTH, MAX_PROMPT_LENGTH, MAX_S
 import { UUID } from '../generations/lookup.js';
 import { generateStory } from '../stories/generate-story.js';
 import { MAX_SHOTS, MIN_SHOTS, type StoryRequest } from '../stories/story-request.js';
-import { signVideo, storyVideoKey, videoPath } from '../storage/video-route.js';
+import { storyVideoKey } from '../storage/video-route.js';
 import { builder, requireKey, unauthenticatedError, type AppContext } from './builder.js';
-import { GenerationErrorRef, GenerationRef, VideoRef } from './generation.js';
+import { GenerationErrorRef, GenerationRef } from './generation.js';
+import { links, VideoRef, type Video } from './video.js';
 import { decodeGlobalId } from './global-ids.js';
 import { openTrackedWatch } from './subscription.js';
 import { AspectRatioEnum, GenerationStatusEnum, MoneyRef, ResolutionEnum, usd } from './value-types.js';
@@ -28,6 +29,23 @@ import { AspectRatioEnum, GenerationStatusEnum, MoneyRef, ResolutionEnum, usd } 
  */
 
 export const StoryRef = builder.objectRef<StoryRow>('Story');
+
+/** A SUCCEEDED story's stitched video, or null when it has none (not finished, or deleted by retention). */
+function storyVideo(story: StoryRow, ctx: AppContext): Video | null {
+  if (story.status !== 'SUCCEEDED' || !story.videoKey || story.videoExpiredAt) return null;
+  const hasStills = story.posterKey !== null && story.lastFrameKey !== null;
+  return {
+    ...links(ctx, storyVideoKey(story.id), hasStills),
+    contentType: story.videoContentType ?? 'video/mp4',
+    sizeBytes: story.videoSizeBytes ?? 0,
+    // A story's video is always probed before it succeeds; the fallbacks only satisfy the types.
+    durationSeconds: story.videoDurationSeconds ?? 0,
+    width: story.videoWidth ?? 0,
+    height: story.videoHeight ?? 0,
+    hasAudio: story.videoHasAudio ?? story.generateAudio,
+    stillsError: hasStills ? null : story.stillsError,
+  };
+}
 
 /** The story a client-supplied id names: its global id (`Story:<uuid>` in base64) or its bare UUID. */
 function storyUuid(id: string): string | null {
@@ -58,15 +76,7 @@ builder.node(StoryRef, {
       type: VideoRef,
       nullable: true,
       description: 'The shots stitched into one video, when SUCCEEDED. The URL carries a signed token and expires.',
-      resolve: (story, _args, ctx) => {
-        if (story.status !== 'SUCCEEDED' || !story.videoKey || story.videoExpiredAt) return null;
-        const key = storyVideoKey(story.id);
-        return {
-          url: `${ctx.publicUrl}${videoPath(key)}?${signVideo(ctx.videoSigningSecret, key, ctx.videoUrlTtlSeconds)}`,
-          contentType: story.videoContentType ?? 'video/mp4',
-          sizeBytes: story.videoSizeBytes ?? 0,
-        };
-      },
+      resolve: (story, _args, ctx) => storyVideo(story, ctx),
     }),
     cost: t.field({ type: MoneyRef, description: 'The sum of the shots’ costs.', resolve: (story) => usd(story.costUsd) }),
     error: t.field({
@@ -211,6 +221,7 @@ builder.mutationField('generateStory', (t) =>
             frameUploadWindowMs: ctx.frameUploadWindowMs,
             serverDailyBudgetUsd: ctx.serverDailyBudgetUsd,
             generationDeadlineMs: ctx.generationDeadlineMs,
+            minDeadlineSeconds: ctx.minDeadlineSeconds,
             webhookUrlPolicy: ctx.webhookUrlPolicy,
             log: ctx.log,
           },

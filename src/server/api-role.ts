@@ -119,6 +119,7 @@ export async function createApiRole(options: ApiRoleOptions): Promise<ApiRole> {
         uploadFrames: options.uploadFrames,
         frameUploadWindowMs: config.segmind.requestTimeoutMs + config.segmind.frameUploadSlackMs,
         generationDeadlineMs: config.limits.generationDeadlineMs,
+        minDeadlineSeconds: config.limits.minDeadlineSeconds,
         webhookUrlPolicy: { allowedHosts: config.webhooks.allowedHosts },
         webhookSecretGraceSeconds: config.webhooks.secretGraceSeconds,
       };

@@ -58,7 +58,7 @@ export async function generateStory(
   files: { imageFile?: File | null },
 ): Promise<{ story: StoryRow; repeated: boolean }> {
   const frames = await readFrames({ imageFile: files.imageFile, image: asked.image });
-  const checked = validateStoryRequest({ ...asked, ...placeholderUrls(frames) }, validationOptionsFor(deps.provider));
+  const checked = validateStoryRequest({ ...asked, ...placeholderUrls(frames) }, validationOptionsFor(deps.provider, deps.minDeadlineSeconds));
   if (checked.webhookUrl) await assertWebhookUrl(checked.webhookUrl, deps.webhookUrlPolicy);
   const prices = checked.shots.map((shot) => priceUsd(shot));
   const total = prices.reduce((sum, price) => sum + price, 0);
