@@ -134,6 +134,21 @@ describe.skipIf(!hasPostgres)('generateVideo with continueFrom and deadlineSecon
     expect(sim.simulator.jobs().find((j) => j.input.prompt === 'a ship passes')?.input.image).toBe(uploads[0]!.url);
   });
 
+  it('retries an upload Segmind failed, without counting it as a submit', async () => {
+    const source = await succeededSource('a field of sunflowers');
+    const uploads = sim.simulator.uploads().length;
+    sim.simulator.injectFault({ endpoint: 'upload', status: 502 });
+    const continuation = await accepted({ prompt: 'the wind rises', continueFrom: source.id, durationSeconds: 4 });
+    const done = await final(continuation.id);
+    expect(done.status, JSON.stringify(done.error)).toBe('SUCCEEDED');
+    expect(server.logs.filter((line) => line.includes('uploading the frame to continue from failed'))).toHaveLength(1);
+    // The 502 stored nothing; the retry is the one upload.
+    expect(sim.simulator.uploads()).toHaveLength(uploads + 1);
+    expect(done.image).toBe(sim.simulator.uploads().at(-1)!.url);
+    expect(done.attempts).toBe(1);
+    expect(done.events.map((e) => e.type).filter((t) => t === 'retry_scheduled' || t === 'rate_limited')).toEqual([]);
+  });
+
   it('answers another key’s generation exactly as an unknown id, and queues nothing', async () => {
     const source = await succeededSource('a red kite over the hills');
     const other = await createKey(dbOf(database));
