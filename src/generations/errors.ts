@@ -19,6 +19,8 @@ export const generationErrorCodes = {
   CONTINUE_FROM_UNAVAILABLE:
     'The last frame of the generation named in continueFrom could no longer be read (its video or stills were deleted). Nothing is charged; give the first frame as image or imageFile instead.',
   INVALID_RESULT: 'The finished result was not a playable MP4 video (no video track, no duration, cut off, or not MP4 at all), so it was not kept. Segmind may still bill the job.',
+  STITCH_FAILED:
+    "A story's shots all succeeded but could not be stitched into one video, after several tries. The shots stay SUCCEEDED and playable on their own.",
   INTERNAL: 'Something unexpected went wrong on our side.',
 } as const;
 

@@ -3,8 +3,11 @@ export const STORY_FIELDS = `
   id status version progress etaSeconds seed
   cost { amount }
   error { code message retryable }
-  video { url contentType sizeBytes }
-  shots { id status prompt durationSeconds image costIsFinal cost { amount } error { code message } events { type message } }
+  video { url contentType sizeBytes durationSeconds width height hasAudio posterUrl lastFrameUrl stillsError }
+  shots {
+    id status prompt durationSeconds image attempts costIsFinal cost { amount } error { code message } events { type message }
+    video { url durationSeconds lastFrameUrl }
+  }
   createdAt completedAt
 `;
 

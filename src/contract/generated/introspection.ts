@@ -1578,6 +1578,11 @@ export const introspection = {
             "deprecationReason": null
           },
           {
+            "name": "STITCH_FAILED",
+            "isDeprecated": false,
+            "deprecationReason": null
+          },
+          {
             "name": "STORAGE_FAILED",
             "isDeprecated": false,
             "deprecationReason": null

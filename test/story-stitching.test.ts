@@ -1,0 +1,133 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { collectWs, createWsClient } from './helpers/clients.js';
+import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
+import { startSimulator } from './helpers/simulator.js';
+import { GENERATE_STORY, GET_STORY, shots, WATCH_STORY } from './helpers/stories.js';
+import { waitFor } from './helpers/wait.js';
+
+const run = promisify(execFile);
+const FFPROBE = '/usr/bin/ffprobe';
+const FFMPEG = '/usr/bin/ffmpeg';
+
+/** The duration of a file's video stream, read by ffprobe (not by our own probe). */
+async function probedSeconds(file: string): Promise<number> {
+  const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=duration', '-of', 'csv=p=0', file]);
+  return Number(stdout.trim());
+}
+
+/** The average colour of the frame at `seconds`, as [r, g, b]. */
+async function colourAt(file: string, seconds: number): Promise<number[]> {
+  const { stdout } = await run(
+    FFMPEG,
+    ['-v', 'error', '-ss', String(seconds), '-i', file, '-frames:v', '1', '-vf', 'scale=1:1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+    { encoding: 'buffer' },
+  );
+  return [...stdout.subarray(0, 3)];
+}
+
+const close = (a: number[], b: number[], tolerance: number) => a.every((value, i) => Math.abs(value - b[i]!) <= tolerance);
+
+describe.skipIf(!hasPostgres)('a three-shot story, stitched', () => {
+  let database: TestDatabase;
+  let sim: Awaited<ReturnType<typeof startSimulator>>;
+  let app: TestApp;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'reelql-story-test-'));
+    database = await createTestDatabase();
+    sim = await startSimulator({ processingMs: 300 });
+    app = await startTestApp({ DATABASE_URL: database.url, ...sim.env });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await sim?.simulator.stop();
+    await database?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const download = async (url: string, name: string) => {
+    const response = await fetch(url);
+    expect(response.status, `GET ${name}`).toBe(200);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const file = path.join(dir, name);
+    await writeFile(file, bytes);
+    return { file, bytes, contentType: response.headers.get('content-type') };
+  };
+
+  it('makes one MP4 as long as its shots, each span showing its shot, each shot starting from the last frame of the one before', async () => {
+    const asked = (await app.graphql(GENERATE_STORY, { input: { shots: shots(3, 4), resolution: 'RES_720P', seed: 7 } })).data!.generateStory;
+    expect(asked.__typename).toBe('GenerateStorySuccess');
+    const id: string = asked.story.id;
+    const ws = createWsClient(app.url, { key: app.key });
+    const watched = collectWs(ws, WATCH_STORY, { id }, 60_000);
+    const story = await waitFor(
+      'the story to end',
+      async () => {
+        const s = (await app.graphql(GET_STORY, { id })).data?.story;
+        return ['SUCCEEDED', 'FAILED', 'CANCELED'].includes(s?.status) && s;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    expect(story.status, JSON.stringify(story.error)).toBe('SUCCEEDED');
+    expect(story.shots.map((s: { status: string }) => s.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    expect(sim.simulator.submissions()).toBe(3);
+
+    // storyStatus: the state at subscribe time first, then every version once and in order, completing when final.
+    const { results, completed } = await watched;
+    await ws.dispose();
+    expect(completed).toBe(true);
+    const versions = results.map((r) => r.data!.storyStatus.version as number);
+    expect(versions.length).toBeGreaterThan(3);
+    versions.slice(1).forEach((version, i) => expect(version).toBe(versions[i]! + 1));
+    expect(results.at(-1)!.data!.storyStatus).toMatchObject({ status: 'SUCCEEDED', version: story.version, progress: 1 });
+
+    // The stitched file is as long as the shots together, by ffprobe, and the API says what the file holds.
+    const film = await download(story.video.url, 'story.mp4');
+    expect(film.contentType).toBe('video/mp4');
+    const shotFiles = await Promise.all(story.shots.map((s: { video: { url: string } }, i: number) => download(s.video.url, `shot-${i}.mp4`)));
+    const shotSeconds = await Promise.all(shotFiles.map((f) => probedSeconds(f.file)));
+    const filmSeconds = await probedSeconds(film.file);
+    expect(filmSeconds).toBeCloseTo(shotSeconds.reduce((a, b) => a + b, 0), 1);
+    expect(story.video.durationSeconds).toBeCloseTo(filmSeconds, 1);
+    expect(story.video).toMatchObject({ width: 1280, height: 720, hasAudio: true, sizeBytes: film.bytes.length, stillsError: null });
+    expect((await download(story.video.posterUrl, 'story.poster.jpg')).bytes.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+
+    // Each shot's span of the film shows that shot, and the shots are told apart (the simulator makes each distinct).
+    let start = 0;
+    const shotColours: number[][] = [];
+    for (const [i, shot] of shotFiles.entries()) {
+      const middle = shotSeconds[i]! / 2;
+      const own = await colourAt(shot.file, middle);
+      const inFilm = await colourAt(film.file, start + middle);
+      expect(close(inFilm, own, 12), `shot ${i + 1}: film ${inFilm.join(",")} vs shot ${own.join(",")}`).toBe(true);
+      shotColours.push(own);
+      start += shotSeconds[i]!;
+    }
+    expect(close(shotColours[0]!, shotColours[1]!, 12) && close(shotColours[1]!, shotColours[2]!, 12)).toBe(false);
+
+    // Shots 2 and 3 started from the last frame of the shot before: what Segmind was sent is byte for byte that frame.
+    const uploads = sim.simulator.uploads();
+    expect(uploads).toHaveLength(2);
+    for (const k of [1, 2]) {
+      const previousLast = await download(story.shots[k - 1].video.lastFrameUrl, `shot-${k - 1}.last.jpg`);
+      const upload = uploads.find((u) => u.url === story.shots[k].image);
+      expect(upload, `the upload shot ${k + 1} starts from`).toBeDefined();
+      expect(upload!.bytes.equals(previousLast.bytes)).toBe(true);
+      expect(sim.simulator.jobs().find((j) => j.input.prompt === `shot ${k + 1}`)?.input.image).toBe(story.shots[k].image);
+    }
+    expect(story.shots[0].image).toBeNull();
+
+    // The stitching time, for the record.
+    const stitched = app.logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.msg === 'story stitched');
+    expect(stitched).toMatchObject({ shots: 3, reencoded: false });
+    expect(Buffer.from(id, 'base64').toString()).toBe(`Story:${String(stitched?.storyId)}`);
+    console.log(`stitching three 4 s 720p shots took ${String(stitched?.stitchMs)} ms`);
+  });
+});
