@@ -4,9 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { createLogger, lineDestination } from '../src/logger.js';
+import { createLocalStorage } from '../src/storage/local.js';
+import { applyRetention } from '../src/worker/retention.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { collectWs, createWsClient } from './helpers/clients.js';
-import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
+import { createKeyIn, createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startSimulator } from './helpers/simulator.js';
 import { GENERATE_STORY, GET_STORY, shots, WATCH_STORY } from './helpers/stories.js';
 import { waitFor } from './helpers/wait.js';
@@ -129,5 +133,44 @@ describe.skipIf(!hasPostgres)('a three-shot story, stitched', () => {
     expect(stitched).toMatchObject({ shots: 3, reencoded: false });
     expect(Buffer.from(id, 'base64').toString()).toBe(`Story:${String(stitched?.storyId)}`);
     console.log(`stitching three 4 s 720p shots took ${String(stitched?.stitchMs)} ms`);
+    storyId = id;
+    filmUrl = story.video.url;
+  });
+
+  let storyId = '';
+  let filmUrl = '';
+
+  it("serves the story's video only with its signed token, and only to its own key through node(id)", async () => {
+    expect(storyId).not.toBe('');
+    const unsigned = filmUrl.replace(/\?.*$/, '');
+    expect((await fetch(unsigned)).status).toBe(403);
+    expect((await fetch(`${unsigned}?expires=9999999999&token=forged`)).status).toBe(403);
+    const node = await app.graphql('query ($id: ID!) { node(id: $id) { __typename id ... on Story { status } } }', { id: storyId });
+    expect(node.data?.node).toEqual({ __typename: 'Story', id: storyId, status: 'SUCCEEDED' });
+    const { key: otherKey } = await createKeyIn(database.url, {});
+    const asOther = { authorization: `Bearer ${otherKey}` };
+    expect((await app.graphql('query ($id: ID!) { node(id: $id) { id } }', { id: storyId }, asOther)).data?.node).toBeNull();
+    expect((await app.graphql(GET_STORY, { id: storyId }, asOther)).data?.story).toBeNull();
+  });
+
+  it("retention deletes the stitched video and its stills like a generation's, keeping the story", async () => {
+    expect(storyId).not.toBe('');
+    const uuid = Buffer.from(storyId, 'base64').toString().slice('Story:'.length);
+    await database.sql`update stories set completed_at = now() - interval '10 days' where id = ${uuid}`;
+    const videos = path.join(app.dataDir, 'videos');
+    const names = [`story-${uuid}.mp4`, `story-${uuid}.poster.jpg`, `story-${uuid}.last.jpg`];
+    expect(names.every((name) => existsSync(path.join(videos, name)))).toBe(true);
+    await applyRetention({
+      db: dbOf(database),
+      storage: await createLocalStorage(videos),
+      log: createLogger('silent', lineDestination(() => {})),
+      videoRetentionDays: 7,
+      eventRetentionDays: 0,
+      partialFileMaxAgeMs: 3600 * 1000,
+    });
+    expect(names.filter((name) => existsSync(path.join(videos, name)))).toEqual([]);
+    const story = (await app.graphql(GET_STORY, { id: storyId })).data?.story;
+    expect(story).toMatchObject({ status: 'SUCCEEDED', video: null });
+    expect(story.shots.every((shot: { video: unknown }) => shot.video !== null)).toBe(true);
   });
 });
