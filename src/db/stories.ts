@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, notInArray } from 'drizzle-orm';
 import type { Db, Tx } from './open.js';
 import { apiKeys, generations, stories, type GenerationRow, type StoryRow } from './schema.js';
 
@@ -24,6 +24,16 @@ export async function getStoriesOfKey(db: Db, ids: readonly string[], apiKeyId: 
 export async function lockStoryTx(tx: Tx, id: string): Promise<StoryRow | null> {
   const [row] = await tx.select().from(stories).where(eq(stories.id, id)).for('update');
   return row ?? null;
+}
+
+/** Locks every unfinished story of a key (in id order) until the transaction ends: before changing its shots in bulk. */
+export async function lockActiveStoriesOfKeyTx(tx: Tx, apiKeyId: string): Promise<void> {
+  await tx
+    .select({ id: stories.id })
+    .from(stories)
+    .where(and(eq(stories.apiKeyId, apiKeyId), notInArray(stories.status, ['SUCCEEDED', 'FAILED', 'CANCELED'])))
+    .orderBy(asc(stories.id))
+    .for('update');
 }
 
 /** A story's shots, first shot first. */

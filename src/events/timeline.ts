@@ -14,6 +14,7 @@ import {
 import { generationJobs, generationUpdates, notifyTx } from './channels.js';
 import { enqueueWebhookTx } from '../webhooks/outbox.js';
 import { onShotChangedTx } from '../stories/shot-hooks.js';
+import { lockStoryTx } from '../db/stories.js';
 
 /**
  * The timeline of a generation: every change of the row bumps its version and appends one event holding a
@@ -87,6 +88,11 @@ export interface TransitionOptions {
    * updated row, for events that depend on what the row held when the change committed.
    */
   event?: EventInput | ((row: GenerationRow) => EventInput);
+  /**
+   * The story the generation is a shot of, when the caller knows it: its row is locked before the shot's, the
+   * order every change of a story's shots takes (see stories/shot-hooks.ts), so two of them never deadlock.
+   */
+  storyId?: string | null;
 }
 
 /**
@@ -99,6 +105,7 @@ export async function transition(db: Db, id: string, options: TransitionOptions)
   if (options.leaseOwner) guards.push(eq(generations.leaseOwner, options.leaseOwner));
   if (options.where) guards.push(options.where);
   return db.transaction(async (tx) => {
+    if (options.storyId) await lockStoryTx(tx, options.storyId);
     const [row] = await tx
       .update(generations)
       .set({ ...options.set, version: sql`${generations.version} + 1`, updatedAt: sql`now()` })
