@@ -147,6 +147,16 @@ describe('Dockerfile', () => {
     expect(pkg.scripts['start:prod']).toBe('exec node dist/main.js');
     expect(Object.keys(pkg.dependencies)).not.toContain('tsx');
   });
+
+  it('runs with a system ffmpeg installed from the distribution and named by FFMPEG_PATH', () => {
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(runtime).toMatch(/apt-get install -y --no-install-recommends ffmpeg\b/);
+    expect(runtime).toContain('rm -rf /var/lib/apt/lists/*');
+    expect(runtime).toMatch(/^ENV FFMPEG_PATH=\/usr\/bin\/ffmpeg$/m);
+    expect(CONFIG_VARIABLES).toContain('FFMPEG_PATH');
+    // Installed as root, before the server drops to the node user.
+    expect(runtime.indexOf('apt-get install')).toBeLessThan(runtime.indexOf('USER node'));
+  });
 });
 
 describe('Node.js versions', () => {

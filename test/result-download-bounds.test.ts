@@ -20,6 +20,7 @@ import { CANCEL, GENERATE, GET, type TestGeneration as Generation } from './help
 import { createKeyIn, createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';
+import { fetchSimulatedVideo } from './helpers/videos.js';
 import { since, waitFor } from './helpers/wait.js';
 
 type Simulator = Awaited<ReturnType<typeof startSimulator>>;
@@ -271,9 +272,11 @@ describe.skipIf(!hasPostgres)('result downloads that stall', () => {
 
     expect(final.status).toBe('SUCCEEDED');
     expect(logLines(server, logsBefore, 'video download failed')).toHaveLength(1);
-    const sample = await sampleVideo;
-    expect(final.video?.sizeBytes).toBe(sample.length);
-    expect(Buffer.from(await (await fetch(final.video!.url)).arrayBuffer()).equals(sample)).toBe(true);
+    // The whole clip the simulator rendered for this job, byte for byte.
+    const job = sim.simulator.jobs().find((j) => j.input.prompt === `a download that ${_what}`)!;
+    const clip = await fetchSimulatedVideo(sim.simulator.url, job.requestId);
+    expect(final.video?.sizeBytes).toBe(clip.length);
+    expect(Buffer.from(await (await fetch(final.video!.url)).arrayBuffer()).equals(clip)).toBe(true);
     expect((await videoFiles(server)).filter((f) => f.endsWith('.part'))).toEqual([]);
     expect(sim.simulator.submissions()).toBe(1);
   });
@@ -306,7 +309,7 @@ describe.skipIf(!hasPostgres)('a hung result download on a one-slot worker', () 
 
     const next = await untilFinal(server, waiting.id, 10_000, otherHeaders);
     expect(next.status).toBe('SUCCEEDED');
-    expect(await videoFiles(server)).toEqual([`${waiting.id}.mp4`]);
+    expect((await videoFiles(server)).sort()).toEqual([`${waiting.id}.last.jpg`, `${waiting.id}.mp4`, `${waiting.id}.poster.jpg`]);
   });
 
   it('stops a hung download at once when the generation is canceled, and frees the slot', async () => {
@@ -445,7 +448,7 @@ describe.skipIf(!hasPostgres)('partial files of downloads that died', () => {
       resumer = await startTestApp({ ...env, ROLE: 'worker' });
       const final = await untilFinal(api, generation.id);
       expect(final.status).toBe('SUCCEEDED');
-      expect(await readdir(videos)).toEqual([`${generation.id}.mp4`]);
+      expect((await readdir(videos)).sort()).toEqual([`${generation.id}.last.jpg`, `${generation.id}.mp4`, `${generation.id}.poster.jpg`]);
     } finally {
       await killed?.stop('SIGKILL');
       await resumer?.stop();

@@ -8,7 +8,7 @@ import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/da
 import { spawnServer } from './helpers/process.js';
 import { S3RVER_CREDENTIALS, startS3Server, type S3Server } from './helpers/s3.js';
 import { startSimulator } from './helpers/simulator.js';
-import { readSampleVideo } from './helpers/videos.js';
+import { fetchSimulatedVideo } from './helpers/videos.js';
 import { waitFor } from './helpers/wait.js';
 
 type Simulator = Awaited<ReturnType<typeof startSimulator>>;
@@ -56,15 +56,16 @@ describe.skipIf(!hasPostgres)('videos kept in an S3 bucket', () => {
   const timings: Record<string, number> = {};
 
   beforeAll(async () => {
-    sample = await readSampleVideo();
     database = await createTestDatabase();
     sim = await startSimulator({ processingMs: 300 });
     s3 = await startS3Server();
     redirecting = await startTestApp({ DATABASE_URL: database.url, ...sim.env, ...s3.env });
     video = await generateToEnd(redirecting, 'a harbour at dawn, stored in a bucket');
+    // What the bucket must hold: the clip the simulator rendered for this job.
+    sample = await fetchSimulatedVideo(sim.simulator.url, sim.simulator.jobs()[0]!.requestId);
   });
   afterAll(async () => {
-    console.log(`[s3-serving] Segmind done → SUCCEEDED (${sample.length}-byte sample): ${JSON.stringify(timings)} ms`);
+    console.log(`[s3-serving] Segmind done → SUCCEEDED (${sample?.length}-byte clip, stills included): ${JSON.stringify(timings)} ms`);
     await redirecting?.stop();
     await s3?.stop();
     await sim?.simulator.stop();
@@ -74,7 +75,9 @@ describe.skipIf(!hasPostgres)('videos kept in an S3 bucket', () => {
   it('stores the video as an object under the prefix, verified from the bucket, and nothing on local disk', async () => {
     expect(video.status).toBe('SUCCEEDED');
     expect(video.video).toEqual({ url: expect.any(String) as unknown, contentType: 'video/mp4', sizeBytes: sample.length });
-    expect(await s3.objectKeys('videos/')).toContain(`videos/${video.id}.mp4`);
+    expect(await s3.objectKeys('videos/')).toEqual(
+      expect.arrayContaining([`videos/${video.id}.mp4`, `videos/${video.id}.poster.jpg`, `videos/${video.id}.last.jpg`]),
+    );
     expect(existsSync(path.join(redirecting.dataDir, 'videos'))).toBe(false);
     expect(redirecting.logs.some((line) => line.includes('storage checked') && line.includes(`bucket ${s3.bucket}`))).toBe(true);
     timings.s3 = await storingToSucceededMs(redirecting, video.id);
@@ -98,6 +101,19 @@ describe.skipIf(!hasPostgres)('videos kept in an S3 bucket', () => {
     const ranged = await fetch(link, { headers: { range: 'bytes=100-1099' } });
     expect(ranged.status).toBe(206);
     expect(Buffer.from(await ranged.arrayBuffer()).equals(sample.subarray(100, 1100))).toBe(true);
+  });
+
+  it('redirects a poster link to the bucket, which serves it as a JPEG', async () => {
+    const { data } = await redirecting.graphql<{ generation: { video: { posterUrl: string } } }>(
+      `query ($id: ID!) { generation(id: $id) { video { posterUrl } } }`,
+      { id: video.id },
+    );
+    const response = await fetch(data!.generation.video.posterUrl, { redirect: 'manual' });
+    expect(response.status).toBe(302);
+    expect(new URL(response.headers.get('location')!).pathname).toBe(`/${s3.bucket}/videos/${video.id}.poster.jpg`);
+    const followed = await fetch(data!.generation.video.posterUrl);
+    expect(followed.headers.get('content-type')).toBe('image/jpeg');
+    expect(Buffer.from(await followed.arrayBuffer()).subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
   });
 
   it('checks the token before redirecting: a tampered or missing one gets 403 and no presigned URL', async () => {
@@ -159,7 +175,7 @@ describe.skipIf(!hasPostgres)('videos kept in an S3 bucket', () => {
     // The worker applies retention when it starts.
     const later = await startTestApp({ DATABASE_URL: database.url, ...sim.env, ...s3.env, VIDEO_RETENTION_DAYS: '30' });
     try {
-      await waitFor('the object to be deleted', async () => !(await s3.objectKeys('videos/')).includes(`videos/${old.id}.mp4`));
+      await waitFor('the objects to be deleted', async () => !(await s3.objectKeys('videos/')).some((key) => key.startsWith(`videos/${old.id}`)));
       const body = await later.graphql<{ generation: { video: unknown; videoExpiredAt: string | null } }>(
         `query ($id: ID!) { generation(id: $id) { video { url } videoExpiredAt } }`,
         { id: old.id },

@@ -8,7 +8,7 @@ import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/da
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { startS3Server, type S3Server } from './helpers/s3.js';
 import { startSimulator } from './helpers/simulator.js';
-import { readSampleVideo } from './helpers/videos.js';
+import { fetchSimulatedVideo } from './helpers/videos.js';
 import { waitFor } from './helpers/wait.js';
 
 describe.skipIf(!hasPostgres)('an api process and a worker process sharing only Postgres and a bucket', () => {
@@ -66,10 +66,11 @@ describe.skipIf(!hasPostgres)('an api process and a worker process sharing only 
     expect(link.origin).toBe(api.url);
     const download = await fetch(link);
     expect(download.status).toBe(200);
-    expect(Buffer.from(await download.arrayBuffer()).equals(await readSampleVideo())).toBe(true);
+    const clip = await fetchSimulatedVideo(sim.simulator.url, sim.simulator.jobs()[0]!.requestId);
+    expect(Buffer.from(await download.arrayBuffer()).equals(clip)).toBe(true);
 
     // The worker wrote the object to the bucket, and neither process kept a video on its own disk.
-    expect(await s3.objectKeys('videos/')).toEqual([`videos/${id}.mp4`]);
+    expect((await s3.objectKeys('videos/')).sort()).toEqual([`videos/${id}.last.jpg`, `videos/${id}.mp4`, `videos/${id}.poster.jpg`]);
     for (const dir of dataDirs) {
       const videos = path.join(dir, 'videos');
       expect(existsSync(videos) ? await readdir(videos) : [], dir).toEqual([]);

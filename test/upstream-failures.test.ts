@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SegmindSimulatorOptions } from '../src/segmind/simulator/index.js';
@@ -7,6 +6,7 @@ import { collectWs, createWsClient, GENERATE, GET, type TestGenerationWithEventT
 import { createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
+import { fetchSimulatedVideo } from './helpers/videos.js';
 
 // Selecting `events` twice merges the selections, adding createdAt to the shared field list.
 
@@ -93,7 +93,6 @@ const ISO_TIMESTAMP = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z/;
 
 describe.skipIf(!hasPostgres)('how Segmind’s answers decide a generation’s final state', () => {
   let context: Context;
-  const sampleVideo = readFile(new URL('../src/segmind/simulator/assets/sample.mp4', import.meta.url));
 
   beforeAll(async () => {
     context = await startContext({ credits: 1000 });
@@ -225,10 +224,11 @@ describe.skipIf(!hasPostgres)('how Segmind’s answers decide a generation’s f
     expect(final.attempts).toBe(1);
     expect(simulator.submissions()).toBe(1);
     expect(context.server.logs.slice(logsBefore).filter((line) => line.includes('video download failed'))).toHaveLength(1);
-    const sample = await sampleVideo;
-    expect(final.video?.sizeBytes).toBe(sample.length);
+    // The whole clip the simulator rendered for the job.
+    const clip = await fetchSimulatedVideo(simulator.url, simulator.jobs()[0]!.requestId);
+    expect(final.video?.sizeBytes).toBe(clip.length);
     const stored = Buffer.from(await (await fetch(final.video!.url)).arrayBuffer());
-    expect(stored.equals(sample)).toBe(true);
+    expect(stored.equals(clip)).toBe(true);
   });
 
   // A submit that hangs past SEGMIND_REQUEST_TIMEOUT_MS (the ambiguous case) is covered in job-engine.test.ts.

@@ -17,7 +17,7 @@ import {
   type SimulatedJobInfo,
 } from './jobs.js';
 import { createSimJobStore } from './store.js';
-import type { ClipRenderer } from './clips.js';
+import { ClipRenderStopped, type ClipRenderer } from './clips.js';
 
 /** What the account needs of the simulator's options, defaults applied. */
 export interface SimAccountOptions {
@@ -101,6 +101,7 @@ export function createSimAccount(options: SimAccountOptions): SimAccount {
         withAudio: input.generate_audio,
       });
     } catch (error) {
+      if (error instanceof ClipRenderStopped) return sample;
       options.warn(`could not render the clip of simulated job ${job.id}, serving the sample video instead: ${String(error)}`);
       return sample;
     }

@@ -256,6 +256,7 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
       server = undefined;
       baseUrl = undefined;
       lifetime.abort();
+      clips?.stop();
       s.closeAllConnections();
       await new Promise<void>((resolve) => s.close(() => resolve()));
     },
