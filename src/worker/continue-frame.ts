@@ -40,8 +40,15 @@ const unavailable = (sourceId: string, why: string) => ({
 export async function uploadContinueFrame(run: GenerationRun): Promise<boolean> {
   const sourceId = run.row.continueFromId!;
   const source = await getGeneration(run.deps.db, sourceId);
-  if (!source || !hasUsableLastFrame(source)) {
-    await run.fail(unavailable(sourceId, source ? 'is no longer stored (its video expired or its stills are missing)' : 'no longer exists'));
+  const gone = !source
+    ? 'no longer exists'
+    : source.status !== 'SUCCEEDED'
+      ? `does not exist: that generation is ${source.status}`
+      : !hasUsableLastFrame(source)
+        ? 'is no longer stored (its video expired or its stills are missing)'
+        : null;
+  if (!source || gone) {
+    await run.fail(unavailable(sourceId, gone ?? 'no longer exists'));
     return false;
   }
   let url = source.lastFrameAssetUrl;
