@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { CANCEL } from './helpers/clients.js';
+import { CANCEL, collectSse } from './helpers/clients.js';
+import { imageBytes, postMultipart } from './helpers/multipart.js';
 import { createKeyIn, createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startSimulator } from './helpers/simulator.js';
-import { GENERATE_STORY, GET_STORY, shots } from './helpers/stories.js';
+import { GENERATE_STORY, GET_STORY, shots, WATCH_STORY } from './helpers/stories.js';
 import { waitFor } from './helpers/wait.js';
 
 const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELED'];
@@ -115,5 +116,42 @@ describe.skipIf(!hasPostgres)('stories: several shots as one request', () => {
     expect(story.shots.map((s: { status: string }) => s.status)).toEqual(['CANCELED', 'CANCELED', 'CANCELED']);
     expect(story.shots.slice(1).map((s: { cost: { amount: string } }) => s.cost.amount)).toEqual(['0.00', '0.00']);
     expect(sim.simulator.submissions()).toBe(1);
+  });
+
+  it('returns the same story for a repeat with the same idempotencyKey, and refuses the key with a different input', async () => {
+    const input = { shots: shots(2), idempotencyKey: 'story-repeat-1', seed: 3 };
+    const first = await generateStory(input);
+    expect(first.__typename).toBe('GenerateStorySuccess');
+    const before = await generationCount();
+    const again = await generateStory(input);
+    expect(again.story.id).toBe(first.story.id);
+    expect(again.story.shots.map((s: { id: string }) => s.id)).toEqual(first.story.shots.map((s: { id: string }) => s.id));
+    const changed = await generateStory({ ...input, shots: shots(3) });
+    expect(changed.__typename).toBe('IdempotencyKeyReusedError');
+    expect(await generationCount()).toBe(before);
+    await finalStory(first.story.id);
+  });
+
+  it('uploads imageFile once as the first frame of the first shot only, and streams storyStatus over SSE too', async () => {
+    const uploadsBefore = sim.simulator.uploads().length;
+    const { status, body } = await postMultipart(
+      app.url,
+      GENERATE_STORY,
+      { input: { shots: shots(2), imageFile: null } },
+      [{ path: 'input.imageFile', bytes: imageBytes('png'), filename: 'first.png', type: 'image/png' }],
+      { authorization: `Bearer ${app.key}`, 'x-graphql-yoga-csrf': '1' },
+    );
+    expect(status).toBe(200);
+    const asked = body.data!.generateStory;
+    expect(asked.__typename, JSON.stringify(body)).toBe('GenerateStorySuccess');
+    const uploaded = sim.simulator.uploads()[uploadsBefore];
+    expect(uploaded?.bytes.equals(Buffer.from(imageBytes('png')))).toBe(true);
+    expect(asked.story.shots[0].image).toBe(uploaded!.url);
+    expect(asked.story.shots[1].image).toBeNull();
+    const { results, completed } = await collectSse(app.url, WATCH_STORY, { id: asked.story.id }, { key: app.key, timeoutMs: 30_000 });
+    expect(completed).toBe(true);
+    const versions = results.map((r) => r.data!.storyStatus.version as number);
+    versions.slice(1).forEach((version, i) => expect(version).toBe(versions[i]! + 1));
+    expect(['SUCCEEDED', 'FAILED']).toContain(results.at(-1)!.data!.storyStatus.status);
   });
 });
