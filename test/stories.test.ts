@@ -6,6 +6,7 @@ import { createKeyIn, createTestDatabase, hasPostgres, type TestDatabase } from 
 import { startSimulator } from './helpers/simulator.js';
 import { GENERATE_STORY, GET_STORY, shots, WATCH_STORY } from './helpers/stories.js';
 import { waitFor } from './helpers/wait.js';
+import { startWebhookReceiver, verifyWebhook, type WebhookReceiver } from './helpers/webhook-receiver.js';
 
 const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELED'];
 
@@ -14,14 +15,18 @@ describe.skipIf(!hasPostgres)('stories: several shots as one request', () => {
   let sim: Awaited<ReturnType<typeof startSimulator>>;
   let app: TestApp;
 
+  let receiver: WebhookReceiver;
+
   beforeAll(async () => {
     database = await createTestDatabase();
     sim = await startSimulator({ processingMs: 300 });
-    app = await startTestApp({ DATABASE_URL: database.url, ...sim.env });
+    receiver = await startWebhookReceiver();
+    app = await startTestApp({ DATABASE_URL: database.url, ...sim.env, WEBHOOK_ALLOWED_HOSTS: `127.0.0.1:${receiver.port}` });
   });
   beforeEach(() => sim.simulator.reset());
   afterAll(async () => {
     await app?.stop();
+    await receiver?.close();
     await sim?.simulator.stop();
     await database?.drop();
   });
@@ -153,5 +158,23 @@ describe.skipIf(!hasPostgres)('stories: several shots as one request', () => {
     const versions = results.map((r) => r.data!.storyStatus.version as number);
     versions.slice(1).forEach((version, i) => expect(version).toBe(versions[i]! + 1));
     expect(['SUCCEEDED', 'FAILED']).toContain(results.at(-1)!.data!.storyStatus.status);
+  });
+
+  it("sends the story's own signed webhook once when it ends, and none for its shots", async () => {
+    const asked = await generateStory({ shots: shots(2), webhookUrl: `${receiver.url}/hooks/story` });
+    expect(asked.__typename).toBe('GenerateStorySuccess');
+    const story = await finalStory(asked.story.id);
+    const [delivery] = await waitFor('the story delivery', () => {
+      const got = receiver.received.filter((r) => r.payload.data.id === asked.story.id);
+      return got.length > 0 && got;
+    });
+    expect(delivery!.payload.type).toBe(`story.${String(story.status).toLowerCase()}`);
+    expect(delivery!.payload.data).toMatchObject({ id: asked.story.id, status: story.status, version: story.version, cost: { amount: story.cost.amount } });
+    if (story.status === 'SUCCEEDED') expect(delivery!.payload.data.video.url).toMatch(/\/videos\/story-[0-9a-f-]+\.mp4\?expires=/);
+    const secret = (await app.graphql('{ viewer { webhookSecret } }')).data!.viewer.webhookSecret as string;
+    expect(() => verifyWebhook(secret, delivery!)).not.toThrow();
+    const shotIds = new Set(story.shots.map((s: { id: string }) => s.id));
+    expect(receiver.received.filter((r) => shotIds.has(r.payload.data.id))).toEqual([]);
+    expect(receiver.received.filter((r) => r.payload.data.id === asked.story.id)).toHaveLength(1);
   });
 });

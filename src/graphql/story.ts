@@ -170,7 +170,9 @@ const GenerateStoryInput = builder.inputType('GenerateStoryInput', {
     seed: t.int({ description: `From 0 to ${MAX_SEED}, used by every shot. Omitted: the server picks one and records it.` }),
     idempotencyKey: t.string({ description: 'Send the same key again to get the same story instead of a second one.' }),
     webhookUrl: t.string({
-      description: 'https on a public host, checked like generateVideo\'s. Stored with the story; deliveries for stories are not sent yet.',
+      description:
+        'Where to POST one signed Standard Webhooks delivery when the story ends (`story.succeeded`, `story.failed` or ' +
+        '`story.canceled`, with the story as data): https on a public host, checked like generateVideo\'s. The shots send none.',
     }),
   }),
 });

@@ -4,6 +4,7 @@ import { stories, storyEvents, type GenerationStatus, type NewStoryRow, type Sto
 import { notifyTx, storyStitchesDue, storyUpdates } from '../events/channels.js';
 import { createSnapshotCodec } from '../events/snapshot-codec.js';
 import { activeStatuses } from '../generations/lifecycle.js';
+import { enqueueStoryWebhookTx } from './story-webhook.js';
 
 /*
  * A story's timeline, kept like a generation's: every change bumps its version and appends one story_events row
@@ -45,6 +46,8 @@ export async function appendStoryEventTx(tx: Tx, row: StoryRow, event: StoryEven
     snapshot: storySnapshots.encode(row),
   });
   await notifyTx(tx, storyUpdates, { id: row.id, version: row.version });
+  // The webhook outbox row commits with the change that causes it, or not at all.
+  await enqueueStoryWebhookTx(tx, row);
   if (row.status === 'STORING') await notifyTx(tx, storyStitchesDue, { id: row.id });
 }
 

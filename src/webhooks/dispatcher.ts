@@ -6,7 +6,8 @@ import { generations, type WebhookDeliveryRow } from '../db/schema.js';
 import { listenTo, webhookDeliveriesDue } from '../events/channels.js';
 import type { Logger } from '../logger.js';
 import { claimDeliveries, recordAttempt, releaseDelivery, type AttemptOutcome } from './outbox.js';
-import { deliveryBody, generationAtVersion, type PayloadLinks } from './payload.js';
+import { generationAtVersion, generationData, payloadBody, type PayloadLinks } from './payload.js';
+import { storyAtVersion, storyData } from '../stories/story-webhook.js';
 import { nextAttemptAt, type RetrySchedule } from './retry-schedule.js';
 import { signingSecretsOf } from './secrets.js';
 import { sendWebhook, type SendResult } from './send.js';
@@ -56,11 +57,22 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   let sweepTimer: NodeJS.Timeout | undefined;
   let unlisten: (() => Promise<void>) | undefined;
 
+  /** What a delivery tells of, at its version, and the key whose secret signs it: a generation or a story. */
+  async function subjectOf(delivery: WebhookDeliveryRow): Promise<{ data: Record<string, unknown>; apiKeyId: string } | null> {
+    if (delivery.storyId) {
+      const story = await storyAtVersion(db, delivery);
+      return story?.apiKeyId ? { data: storyData(story, options.links), apiKeyId: story.apiKeyId } : null;
+    }
+    const generation = await generationAtVersion(db, delivery);
+    if (!generation || !delivery.generationId) return null;
+    const [owner] = await db.select({ apiKeyId: generations.apiKeyId }).from(generations).where(eq(generations.id, delivery.generationId));
+    return owner?.apiKeyId ? { data: generationData(generation, options.links), apiKeyId: owner.apiKeyId } : null;
+  }
+
   /** Reads what to send, checks the URL again (its DNS answer may have changed), signs and POSTs. */
   async function post(delivery: WebhookDeliveryRow, at: Date): Promise<SendResult> {
-    const generation = await generationAtVersion(db, delivery);
-    const [owner] = await db.select({ apiKeyId: generations.apiKeyId }).from(generations).where(eq(generations.id, delivery.generationId));
-    if (!generation || !owner?.apiKeyId) return { statusCode: null, error: 'the generation or its key is gone' };
+    const subject = await subjectOf(delivery);
+    if (!subject) return { statusCode: null, error: `the ${delivery.storyId ? 'story' : 'generation'} or its key is gone` };
     let target: CheckedWebhookUrl;
     try {
       target = await checkWebhookUrl(delivery.url, options.urlPolicy);
@@ -68,15 +80,15 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       if (error instanceof WebhookUrlError) return { statusCode: null, error: error.message };
       throw error;
     }
-    const body = deliveryBody(delivery, generation, options.links, at);
-    const headers = signDelivery(delivery.id, at, body, await signingSecretsOf(db, owner.apiKeyId, at));
+    const body = payloadBody(delivery, subject.data, at);
+    const headers = signDelivery(delivery.id, at, body, await signingSecretsOf(db, subject.apiKeyId, at));
     return sendWebhook(target, headers, body, { timeoutMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes });
   }
 
   /** Makes one attempt; never throws (a failure to record leaves the lease to expire, and the attempt is made again). */
   async function attempt(delivery: WebhookDeliveryRow): Promise<void> {
     const started = performance.now();
-    const logFields = { generationId: delivery.generationId, webhookId: delivery.id, attempt: delivery.attempts + 1 };
+    const logFields = { generationId: delivery.generationId ?? undefined, storyId: delivery.storyId ?? undefined, webhookId: delivery.id, attempt: delivery.attempts + 1 };
     let outcome: AttemptOutcome;
     try {
       const result = await post(delivery, new Date());
