@@ -100,6 +100,7 @@ async function stitchAndStore(story: StoryRow, deps: StitchDeps, signal: AbortSi
   const shots = await shotsOf(deps.db, story.id);
   const missing = shots.find((shot) => shot.status !== 'SUCCEEDED' || !shot.videoKey || shot.videoExpiredAt);
   if (missing || shots.length !== story.shotCount) throw new Error(`shot ${(missing?.storyShot ?? 0) + 1} has no stored video`);
+  const started = performance.now();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'reelql-stitch-'));
   try {
     // Each shot was size-checked when it was stored, so these copies are bounded by shotCount × maxVideoBytes.
@@ -118,7 +119,8 @@ async function stitchAndStore(story: StoryRow, deps: StitchDeps, signal: AbortSi
       signal,
     });
     const facts = await describeStoredVideo(deps.storage, key, { ffmpeg: deps.ffmpeg, maxVideoBytes: deps.maxVideoBytes * shots.length, log: deps.log, signal });
-    deps.log.info('story stitched', { storyId: story.id, shots: shots.length, reencoded: stitched.reencoded, stitchMs: Math.round(stitched.ms), sizeBytes });
+    // stitchMs is ffmpeg's join; totalMs adds copying the shots out, storing the film, probing it and its stills.
+    deps.log.info('story stitched', { storyId: story.id, shots: shots.length, reencoded: stitched.reencoded, stitchMs: Math.round(stitched.ms), totalMs: Math.round(performance.now() - started), sizeBytes });
     return {
       videoKey: key,
       videoSizeBytes: sizeBytes,
