@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -172,5 +172,47 @@ describe.skipIf(!hasPostgres)('a three-shot story, stitched', () => {
     const story = (await app.graphql(GET_STORY, { id: storyId })).data?.story;
     expect(story).toMatchObject({ status: 'SUCCEEDED', video: null });
     expect(story.shots.every((shot: { video: unknown }) => shot.video !== null)).toBe(true);
+  });
+});
+
+describe.skipIf(!hasPostgres)('a story whose shots cannot be stitched', () => {
+  let database: TestDatabase;
+  let sim: Awaited<ReturnType<typeof startSimulator>>;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    sim = await startSimulator({ processingMs: 300 });
+    // An ffmpeg that always fails: the shot still succeeds (its stills say why they are missing), the stitch cannot.
+    app = await startTestApp({ DATABASE_URL: database.url, ...sim.env, FFMPEG_PATH: '/bin/false' });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await sim?.simulator.stop();
+    await database?.drop();
+  });
+
+  it('is tried three times, then FAILS with STITCH_FAILED, its shot still SUCCEEDED, and no temporary copy left behind', async () => {
+    const leftovers = async () => (await readdir(os.tmpdir())).filter((name) => name.startsWith('reelql-stitch-'));
+    const before = await leftovers();
+    const asked = (await app.graphql(GENERATE_STORY, { input: { shots: shots(1), resolution: 'RES_720P' } })).data!.generateStory;
+    const story = await waitFor(
+      'the story to end',
+      async () => {
+        const s = (await app.graphql(GET_STORY, { id: asked.story.id })).data?.story;
+        return ['SUCCEEDED', 'FAILED', 'CANCELED'].includes(s?.status) && s;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(story.status).toBe('FAILED');
+    expect(story.error).toMatchObject({ code: 'STITCH_FAILED', retryable: true });
+    expect(story.error.message).toMatch(/after 3 tries\. Every shot is SUCCEEDED/);
+    expect(story.video).toBeNull();
+    expect(story.shots[0].status).toBe('SUCCEEDED');
+    expect(story.shots[0].video.url).toBeTruthy();
+    const uuid = Buffer.from(asked.story.id as string, 'base64').toString().slice('Story:'.length);
+    const tries = await database.sql`select type from story_events where story_id = ${uuid} and type in ('stitch_retry', 'failed') order by version`;
+    expect(tries.map((t) => t.type)).toEqual(['stitch_retry', 'stitch_retry', 'failed']);
+    expect(await leftovers()).toEqual(before);
   });
 });
