@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -39,6 +39,26 @@ export interface StitchDeps {
   /** Largest shot video accepted; the stitched one may be as large as all of them together. */
   maxVideoBytes: number;
   log: Logger;
+}
+
+/** Every stitch works in a fresh temporary directory named so. */
+const STITCH_DIR_PREFIX = 'reelql-stitch-';
+
+/**
+ * Removes the temporary directories of stitches that died with their process (SIGKILL skips every `finally`):
+ * only those untouched for `olderThanMs`, longer than any live stitch takes, as other processes may stitch now.
+ */
+export async function removeStaleStitchDirs(olderThanMs: number): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(os.tmpdir()).catch(() => [])) {
+    if (!name.startsWith(STITCH_DIR_PREFIX)) continue;
+    const dir = path.join(os.tmpdir(), name);
+    const info = await stat(dir).catch(() => null);
+    if (!info || Date.now() - info.mtimeMs < olderThanMs) continue;
+    await rm(dir, { recursive: true, force: true });
+    removed += 1;
+  }
+  return removed;
 }
 
 const leaseUntil = (ms: number) => sql`now() + ${ms} * interval '1 millisecond'`;
@@ -101,7 +121,7 @@ async function stitchAndStore(story: StoryRow, deps: StitchDeps, signal: AbortSi
   const missing = shots.find((shot) => shot.status !== 'SUCCEEDED' || !shot.videoKey || shot.videoExpiredAt);
   if (missing || shots.length !== story.shotCount) throw new Error(`shot ${(missing?.storyShot ?? 0) + 1} has no stored video`);
   const started = performance.now();
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'reelql-stitch-'));
+  const dir = await mkdtemp(path.join(os.tmpdir(), STITCH_DIR_PREFIX));
   try {
     // Each shot was size-checked when it was stored, so these copies are bounded by shotCount × maxVideoBytes.
     const inputs: string[] = [];
