@@ -76,6 +76,14 @@ describe.skipIf(!hasPostgres)('stories: several shots as one request', () => {
     expect(sim.simulator.submissions()).toBe(0);
   });
 
+  it('estimates a story as the sum of its shots, and refuses a bad shot there too', async () => {
+    const estimate = `query ($input: GenerateStoryInput!) { estimateStoryCost(input: $input) { amount currency } }`;
+    const body = await app.graphql(estimate, { input: { shots: [{ prompt: 'a', durationSeconds: 8 }, { prompt: 'b', durationSeconds: 4 }], generateAudio: false } });
+    expect(body.data?.estimateStoryCost).toEqual({ amount: '1.20', currency: 'USD' });
+    const bad = await app.graphql(estimate, { input: { shots: [{ prompt: 'a', durationSeconds: 7 }] } });
+    expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'shots[0].durationSeconds' });
+  });
+
   it('refuses a story with more shots than the active cap leaves room for', async () => {
     const { key } = await createKeyIn(database.url, { maxActive: 2 });
     const refused = await generateStory({ shots: shots(3) }, key);

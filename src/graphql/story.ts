@@ -14,7 +14,11 @@ import { MAX_UPLOAD_SIZE } from '../generations/frames.js';
 import { ALLOWED_DURATIONS, MAX_NEGATIVE_PROMPT_LENGTH, MAX_PROMPT_LENGTH, MAX_SEED, REQUEST_DEFAULTS } from '../generations/request.js';
 import { UUID } from '../generations/lookup.js';
 import { generateStory } from '../stories/generate-story.js';
-import { MAX_SHOTS, MIN_SHOTS, type StoryRequest } from '../stories/story-request.js';
+import { MAX_SHOTS, MIN_SHOTS, validateStoryRequest, type StoryRequest } from '../stories/story-request.js';
+import { createGraphQLError } from 'graphql-yoga';
+import { API_ERROR_CODES } from '../contract/tables.js';
+import { priceUsd } from '../generations/charges.js';
+import { validationOptionsFor } from '../generations/generate-video.js';
 import { storyVideoKey } from '../storage/video-route.js';
 import { builder, requireKey, unauthenticatedError, type AppContext } from './builder.js';
 import { GenerationErrorRef, GenerationRef } from './generation.js';
@@ -195,6 +199,24 @@ function toStoryRequest(input: StoryInputShape): StoryRequest {
     webhookUrl: input.webhookUrl,
   };
 }
+
+builder.queryField('estimateStoryCost', (t) =>
+  t.field({
+    type: MoneyRef,
+    description: 'What generateStory would cost for this input (the sum of its shots), before anything is spent.',
+    args: { input: t.arg({ type: GenerateStoryInput, required: true }) },
+    resolve: (_root, { input }, ctx) => {
+      requireKey(ctx);
+      try {
+        const checked = validateStoryRequest(toStoryRequest(input), validationOptionsFor(ctx.provider, ctx.minDeadlineSeconds));
+        return usd(checked.shots.reduce((sum, shot) => sum + priceUsd(shot), 0));
+      } catch (error) {
+        if (!(error instanceof InputError)) throw error;
+        throw createGraphQLError(error.message, { extensions: { code: API_ERROR_CODES.BAD_USER_INPUT, field: error.field } });
+      }
+    },
+  }),
+);
 
 const GenerateStorySuccess = builder.objectRef<{ story: StoryRow }>('GenerateStorySuccess').implement({
   fields: (t) => ({ story: t.field({ type: StoryRef, resolve: (r) => r.story }) }),
