@@ -19,6 +19,7 @@ import { createKeyIn, createTestDatabase, dbOf, hasPostgres, type TestDatabase }
 import { spawnServer } from './helpers/process.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
+import { fetchSimulatedVideo } from './helpers/videos.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -453,7 +454,6 @@ describe.skipIf(!hasPostgres)('signed video links', () => {
   const finished: { id: string; url: string }[] = [];
 
   beforeAll(async () => {
-    sampleSize = (await stat(new URL('../src/segmind/simulator/assets/sample.mp4', import.meta.url))).size;
     database = await createTestDatabase();
     sim = await startSimulator({ processingMs: 150 });
     server = await startTestApp({ DATABASE_URL: database.url, ...sim.env });
@@ -469,6 +469,8 @@ describe.skipIf(!hasPostgres)('signed video links', () => {
     } finally {
       await client.dispose();
     }
+    // The first job's clip, as the simulator rendered it.
+    sampleSize = (await fetchSimulatedVideo(sim.simulator.url, sim.simulator.jobs()[0]!.requestId)).length;
   });
   afterAll(async () => {
     await server?.stop();

@@ -346,10 +346,10 @@ describe('the generate command against a server on its built-in simulator', () =
   /** "Segmind" only as part of "Segmind simulator": nothing claims the job went to Segmind. */
   const claimsSegmind = (text: string) => /Segmind/i.test(text.replaceAll(/Segmind simulator/gi, ''));
 
-  it('says the video is the simulator’s sample, names the simulator on the timeline, and its progress never falls', async () => {
+  it('says the video is the simulator’s test clip, names the simulator on the timeline, and its progress never falls', async () => {
     const { code, stdout, stderr } = await finish(runCli(['a paper boat in a puddle', '--duration', '4', '--out', outDir], env));
     expect(code, stderr).toBe(SAVED.code);
-    expect(stdout).toContain('The server runs the built-in Segmind simulator: the video will be its 2-second 320×180 sample clip');
+    expect(stdout).toContain('The server runs the built-in Segmind simulator: the video will be a numbered test clip of the asked length and size');
     expect(stdout).toContain('Sent to the Segmind simulator.');
     expect(claimsSegmind(stdout + stderr)).toBe(false);
     const percents = progressLines(stdout).map((s) => s.percent);

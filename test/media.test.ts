@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
@@ -8,6 +8,7 @@ import { startTestApp, type TestApp } from './helpers/app.js';
 import { createKeyIn, createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startSimulator } from './helpers/simulator.js';
 import { waitFor } from './helpers/wait.js';
+import { readSampleVideo } from './helpers/videos.js';
 import { generations } from '../src/db/schema.js';
 import { revokeApiKey } from '../src/auth/keys.js';
 import { createLocalStorage } from '../src/storage/local.js';
@@ -328,6 +329,75 @@ describe.skipIf(!hasPostgres)('when the stills cannot be made', () => {
       expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((line) => line.trim() === 'sleep 30')).toEqual([]);
     } finally {
       await rm(path.join(bin, 'hang'), { force: true });
+    }
+  });
+});
+
+describe('the simulator’s clips', () => {
+  let scratch: string;
+  beforeAll(async () => {
+    scratch = await mkdtemp(path.join(os.tmpdir(), 'reelql-sim-clips-test-'));
+  });
+  afterAll(() => rm(scratch, { recursive: true, force: true }));
+
+  /** Submits a job over HTTP, waits for it, and saves its result file. */
+  async function clipOf(sim: Awaited<ReturnType<typeof startSimulator>>, input: Record<string, unknown>, name: string): Promise<string> {
+    const submitted = await fetch(`${sim.simulator.url}/v2/veo-3.1-fast`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'sim-key' },
+      body: JSON.stringify({ prompt: 'a test shot', ...input }),
+    });
+    const { request_id: id } = (await submitted.json()) as { request_id: string };
+    const file = await waitFor('the clip', async () => {
+      const response = await fetch(`${sim.simulator.url}/files/${id}.mp4`);
+      return response.ok ? Buffer.from(await response.arrayBuffer()) : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 50 });
+    const target = path.join(scratch, name);
+    await writeFile(target, file);
+    return target;
+  }
+
+  /** The mean colour (RGB) of a frame's upper half at `seconds`, decoded by the system ffmpeg at 4×4 pixels. */
+  function colourAt(file: string, seconds: number): number[] {
+    const rgb = execFileSync(FFMPEG, ['-v', 'error', '-ss', String(seconds), '-i', file, '-frames:v', '1', '-vf', 'scale=4:4', '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-']);
+    return [0, 1, 2].map((channel) => Math.round([0, 1, 2, 3, 4, 5, 6, 7].reduce((sum, pixel) => sum + rgb[pixel * 3 + channel]!, 0) / 8));
+  }
+
+  it('makes each job a clip of the asked length, size and sound, in a colour of its own', async () => {
+    const sim = await startSimulator({ processingMs: 50 });
+    try {
+      const first = await clipOf(sim, { duration: 4, resolution: '720p', aspect_ratio: '9:16', generate_audio: true }, 'first.mp4');
+      const second = await clipOf(sim, { duration: 6, resolution: '720p', aspect_ratio: '16:9', generate_audio: false }, 'second.mp4');
+      expect(ffprobe(first)).toMatchObject({ width: 720, height: 1280, hasAudio: true });
+      expect(ffprobe(first).durationSeconds).toBeCloseTo(4, 1);
+      expect(ffprobe(second)).toMatchObject({ width: 1280, height: 720, hasAudio: false });
+      expect(ffprobe(second).durationSeconds).toBeCloseTo(6, 1);
+      // Shots stitched one after the other are told apart by their colour.
+      const distance = (a: number[], b: number[]) => Math.max(...a.map((value, i) => Math.abs(value - b[i]!)));
+      expect(distance(colourAt(first, 1), colourAt(second, 1))).toBeGreaterThan(40);
+    } finally {
+      await sim.simulator.stop();
+    }
+  });
+
+  it('serves the shipped sample, and says so, when its ffmpeg fails', async () => {
+    const script = path.join(scratch, 'broken-ffmpeg');
+    await writeFile(script, '#!/bin/sh\necho broken >&2\nexit 1\n');
+    await chmod(script, 0o755);
+    const warnings: string[] = [];
+    // A cache of its own: a clip some other simulator already rendered would be served without running ffmpeg.
+    const sim = await startSimulator({
+      processingMs: 50,
+      ffmpegPath: script,
+      clipCacheDir: path.join(scratch, 'clips'),
+      warn: (message) => warnings.push(message),
+    });
+    try {
+      const file = await clipOf(sim, { duration: 8, resolution: '1080p' }, 'fallback.mp4');
+      expect((await readFile(file)).equals(await readSampleVideo())).toBe(true);
+      expect(warnings.some((w) => w.includes('serving the sample video instead') && w.includes('broken'))).toBe(true);
+    } finally {
+      await sim.simulator.stop();
     }
   });
 });

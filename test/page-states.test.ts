@@ -95,7 +95,7 @@ describe.skipIf(!hasPostgres || !canRunBrowser)('the page in every state, at 128
       expect(form.match(/\$\d+\.\d\d/g)).toEqual(['$1.20']);
       const banner = await page.locator('#simulator-banner').innerText();
       expect(banner).toContain('[sim:fail]');
-      expect(banner).toContain('320×180');
+      expect(banner).toContain('test clip of the asked length and size');
       // Nothing promises what the simulator does not do.
       const text = await page.locator('body').innerText();
       expect(text).not.toContain('minute and a half');

@@ -70,9 +70,13 @@ describe.skipIf(!hasPostgres)('webhooks', () => {
 
     const api = (await server.graphql(GET, { id })).data!.generation;
     const { events: _events, video, ...fields } = api;
-    const { url: sentUrl, ...sentVideo } = verified.data.video;
+    const { url: sentUrl, posterUrl: sentPoster, lastFrameUrl: sentLastFrame, ...sentVideo } = verified.data.video;
     expect(verified.data).toMatchObject(fields);
-    expect(sentVideo).toEqual({ contentType: video.contentType, sizeBytes: video.sizeBytes });
+    // The probed facts as the API shows them, and still links signed like the video's.
+    expect(sentVideo).toMatchObject({ contentType: video.contentType, sizeBytes: video.sizeBytes, stillsError: null });
+    expect(sentVideo).toMatchObject({ durationSeconds: 4, width: 1920, height: 1080, hasAudio: true });
+    expect((await fetch(sentPoster)).headers.get('content-type')).toBe('image/jpeg');
+    expect((await fetch(sentLastFrame)).status).toBe(200);
     const download = await fetch(sentUrl);
     expect(download.status).toBe(200);
     expect(Number(download.headers.get('content-length'))).toBe(video.sizeBytes);

@@ -4,7 +4,8 @@ import { cancelGeneration } from '../generations/lifecycle.js';
 import { NotCancelableError, NotFoundError, type GenerationErrorCode } from '../generations/errors.js';
 import type { AspectRatio, Resolution } from '../generations/request.js';
 import { findGeneration, findGenerations } from '../generations/lookup.js';
-import { generationVideo, VideoRef } from './video.js';
+import { generationVideo } from '../media/video-view.js';
+import { VideoRef } from './video.js';
 import { requireKey, builder } from './builder.js';
 import {
   AspectRatioEnum,

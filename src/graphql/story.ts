@@ -19,10 +19,10 @@ import { createGraphQLError } from 'graphql-yoga';
 import { API_ERROR_CODES } from '../contract/tables.js';
 import { priceUsd } from '../generations/charges.js';
 import { validationOptionsFor } from '../generations/generate-video.js';
-import { storyVideoKey } from '../storage/video-route.js';
 import { builder, requireKey, unauthenticatedError, type AppContext } from './builder.js';
 import { GenerationErrorRef, GenerationRef } from './generation.js';
-import { links, VideoRef, type Video } from './video.js';
+import { VideoRef } from './video.js';
+import { storyVideo } from '../media/video-view.js';
 import { decodeGlobalId } from './global-ids.js';
 import { openTrackedWatch } from './subscription.js';
 import { AspectRatioEnum, GenerationStatusEnum, MoneyRef, ResolutionEnum, usd } from './value-types.js';
@@ -33,23 +33,6 @@ import { AspectRatioEnum, GenerationStatusEnum, MoneyRef, ResolutionEnum, usd } 
  */
 
 export const StoryRef = builder.objectRef<StoryRow>('Story');
-
-/** A SUCCEEDED story's stitched video, or null when it has none (not finished, or deleted by retention). */
-function storyVideo(story: StoryRow, ctx: AppContext): Video | null {
-  if (story.status !== 'SUCCEEDED' || !story.videoKey || story.videoExpiredAt) return null;
-  const hasStills = story.posterKey !== null && story.lastFrameKey !== null;
-  return {
-    ...links(ctx, storyVideoKey(story.id), hasStills),
-    contentType: story.videoContentType ?? 'video/mp4',
-    sizeBytes: story.videoSizeBytes ?? 0,
-    // A story's video is always probed before it succeeds; the fallbacks only satisfy the types.
-    durationSeconds: story.videoDurationSeconds ?? 0,
-    width: story.videoWidth ?? 0,
-    height: story.videoHeight ?? 0,
-    hasAudio: story.videoHasAudio ?? story.generateAudio,
-    stillsError: hasStills ? null : story.stillsError,
-  };
-}
 
 /** The story a client-supplied id names: its global id (`Story:<uuid>` in base64) or its bare UUID. */
 function storyUuid(id: string): string | null {

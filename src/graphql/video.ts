@@ -1,24 +1,5 @@
-import type { GenerationRow } from '../db/schema.js';
-import { askedSize } from '../media/asked-video.js';
-import { lastFramePath, posterPath, signVideo, videoPath } from '../storage/video-route.js';
-import { builder, type AppContext } from './builder.js';
-
-/** A stored video as the API shows it. */
-export interface Video {
-  url: string;
-  contentType: string;
-  sizeBytes: number;
-  durationSeconds: number;
-  width: number;
-  height: number;
-  hasAudio: boolean;
-  posterUrl: string | null;
-  lastFrameUrl: string | null;
-  stillsError: string | null;
-}
-
-/** Said of videos stored before probing and stills existed: their facts are the request's, and they have no stills. */
-export const STORED_BEFORE_STILLS = 'This video was stored before posters and last frames were made, so it has none.';
+import type { Video } from '../media/video-view.js';
+import { builder } from './builder.js';
 
 export const VideoRef = builder.objectRef<Video>('Video').implement({
   description: 'The finished video, stored by this server. The URL supports HTTP Range requests.',
@@ -54,31 +35,3 @@ export const VideoRef = builder.objectRef<Video>('Video').implement({
     }),
   }),
 });
-
-/** The links of one stored video by its name, signed with one token (the stills share the video's). */
-export function links(ctx: AppContext, id: string, hasStills: boolean) {
-  const query = signVideo(ctx.videoSigningSecret, id, ctx.videoUrlTtlSeconds);
-  return {
-    url: `${ctx.publicUrl}${videoPath(id)}?${query}`,
-    posterUrl: hasStills ? `${ctx.publicUrl}${posterPath(id)}?${query}` : null,
-    lastFrameUrl: hasStills ? `${ctx.publicUrl}${lastFramePath(id)}?${query}` : null,
-  };
-}
-
-/** A SUCCEEDED generation's video, or null when it has none (not finished, or deleted by retention). */
-export function generationVideo(g: GenerationRow, ctx: AppContext): Video | null {
-  if (g.status !== 'SUCCEEDED' || !g.videoKey || g.videoExpiredAt) return null;
-  const probed = g.videoDurationSeconds !== null;
-  const asked = askedSize(g);
-  const hasStills = g.posterKey !== null && g.lastFrameKey !== null;
-  return {
-    ...links(ctx, g.id, hasStills),
-    contentType: g.videoContentType ?? 'video/mp4',
-    sizeBytes: g.videoSizeBytes ?? 0,
-    durationSeconds: g.videoDurationSeconds ?? g.durationSeconds,
-    width: g.videoWidth ?? asked.width,
-    height: g.videoHeight ?? asked.height,
-    hasAudio: g.videoHasAudio ?? g.generateAudio,
-    stillsError: hasStills ? null : (g.stillsError ?? (probed ? null : STORED_BEFORE_STILLS)),
-  };
-}

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { DEFAULTS } from '../config/defaults.js';
 
 /** The ffmpeg run failed; `reason` is in plain words (it ends up in `stillsError` and in logs). */
 export class FfmpegError extends Error {
@@ -37,6 +38,20 @@ export function ffmpegPath(configured: string | undefined): string {
       cause: error,
     });
   }
+}
+
+/**
+ * The bundled ffmpeg with FFMPEG_TIMEOUT_MS's default, for callers given no options. Without a bundled binary it
+ * names plain `ffmpeg` (looked up on PATH), so a missing one fails each run (and says why), not the caller.
+ */
+export function defaultFfmpegOptions(): FfmpegOptions {
+  let path = 'ffmpeg';
+  try {
+    path = ffmpegPath(undefined);
+  } catch {
+    // Each run then fails with "could not be started", which the caller records.
+  }
+  return { path, timeoutMs: DEFAULTS.media.ffmpegTimeoutMs.default };
 }
 
 /**

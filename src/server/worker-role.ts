@@ -16,6 +16,19 @@ import { createWebhookDispatcher } from '../webhooks/dispatcher.js';
 import { createStitcher } from '../stories/stitcher.js';
 import type { Metrics } from './metrics.js';
 
+/**
+ * The ffmpeg for posters and last frames. Without one (no FFMPEG_PATH, and no bundled binary for this platform)
+ * the server still runs: it says so now, and each video then succeeds without stills, saying why.
+ */
+function stillsFfmpeg(config: Config, log: Logger): string {
+  try {
+    return ffmpegPath(config.media.ffmpegPath);
+  } catch (error) {
+    log.warn('no ffmpeg: videos will have no poster or last frame until FFMPEG_PATH names one', { err: error });
+    return 'ffmpeg';
+  }
+}
+
 /** Where the worker sends jobs: Segmind, or the simulator this process started. */
 export interface SegmindTarget {
   baseUrl: string;
@@ -92,7 +105,7 @@ export function createWorkerRole(options: WorkerRoleOptions): WorkerRole {
     backoff: tuning.backoff,
     upstreamName: upstreamNameOf(options.provider),
     maxVideoBytes: config.storage.maxVideoMb * 1024 * 1024,
-    ffmpeg: { path: ffmpegPath(config.media.ffmpegPath), timeoutMs: config.media.ffmpegTimeoutMs },
+    ffmpeg: { path: stillsFfmpeg(config, log), timeoutMs: config.media.ffmpegTimeoutMs },
     downloadPolicy: {
       // The simulator's loopback address and port are allowed only when we started the simulator ourselves:
       // nothing else on loopback (this server's own /metrics, a database) is.

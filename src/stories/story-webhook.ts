@@ -7,7 +7,7 @@ import { createSnapshotCodec } from '../events/snapshot-codec.js';
 import { stories } from '../db/schema.js';
 import { formatUsd } from '../generations/charges.js';
 import { isTerminal } from '../generations/lifecycle.js';
-import { signVideo, storyVideoKey, videoPath } from '../storage/video-route.js';
+import { storyVideo } from '../media/video-view.js';
 import type { PayloadLinks } from '../webhooks/payload.js';
 
 /*
@@ -47,22 +47,13 @@ export const storyGlobalId = (id: string) => Buffer.from(`Story:${id}`).toString
 
 /** The story as a delivery tells of it, with the id `story(id)` takes. */
 export function storyData(story: StoryRow, links: PayloadLinks): Record<string, unknown> {
-  const name = storyVideoKey(story.id);
   return {
     id: storyGlobalId(story.id),
     status: story.status,
     version: story.version,
     progress: story.progress,
     shotCount: story.shotCount,
-    video:
-      story.status === 'SUCCEEDED' && story.videoKey && !story.videoExpiredAt
-        ? {
-            url: `${links.publicUrl()}${videoPath(name)}?${signVideo(links.videoSigningSecret, name, links.videoUrlTtlSeconds)}`,
-            contentType: story.videoContentType ?? 'video/mp4',
-            sizeBytes: story.videoSizeBytes ?? 0,
-            durationSeconds: story.videoDurationSeconds,
-          }
-        : null,
+    video: storyVideo(story, { ...links, publicUrl: links.publicUrl() }),
     error:
       story.status === 'FAILED' && story.errorCode
         ? { code: story.errorCode, message: story.errorMessage ?? '', retryable: story.errorRetryable ?? false }

@@ -3,7 +3,7 @@ import type { Db } from '../db/open.js';
 import { generationEvents, type GenerationRow, type WebhookDeliveryRow } from '../db/schema.js';
 import { generationSnapshots } from '../events/timeline.js';
 import { formatUsd } from '../generations/charges.js';
-import { signVideo, videoPath } from '../storage/video-route.js';
+import { generationVideo } from '../media/video-view.js';
 
 /*
  * What a delivery says: `{type, timestamp, data}` with `data` the generation at the version that caused it, in the
@@ -43,14 +43,11 @@ export function generationData(g: GenerationRow, links: PayloadLinks): Record<st
     generateAudio: g.generateAudio,
     seed: g.seed,
     idempotencyKey: g.idempotencyKey,
-    video:
-      g.status === 'SUCCEEDED' && g.videoKey && !g.videoExpiredAt
-        ? {
-            url: `${links.publicUrl()}${videoPath(g.id)}?${signVideo(links.videoSigningSecret, g.id, links.videoUrlTtlSeconds)}`,
-            contentType: g.videoContentType ?? 'video/mp4',
-            sizeBytes: g.videoSizeBytes ?? 0,
-          }
-        : null,
+    video: generationVideo(g, {
+      publicUrl: links.publicUrl(),
+      videoSigningSecret: links.videoSigningSecret,
+      videoUrlTtlSeconds: links.videoUrlTtlSeconds,
+    }),
     error: g.status === 'FAILED' && g.errorCode ? { code: g.errorCode, message: g.errorMessage ?? '', retryable: g.errorRetryable ?? false } : null,
     cost: { amount: formatUsd(g.costUsd), currency: 'USD' },
     costIsFinal: g.costFinal,

@@ -8,8 +8,7 @@ import { EventType } from '../contract/tables.js';
 import { GenerationErrorCode } from '../generations/errors.js';
 import { describeStoredVideo, type StoredVideoFacts } from '../media/describe.js';
 import { videoDifference } from '../media/asked-video.js';
-import { ffmpegPath } from '../media/ffmpeg.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { defaultFfmpegOptions } from '../media/ffmpeg.js';
 
 const COPY_FAILED = 'The finished video could not be copied into storage.';
 
@@ -73,7 +72,7 @@ export async function storeVideo(run: GenerationRun, url: string): Promise<void>
   try {
     facts = await describeStoredVideo(storage, key, {
       verified: video,
-      ffmpeg: run.deps.ffmpeg ?? { path: ffmpegPath(undefined), timeoutMs: DEFAULTS.media.ffmpegTimeoutMs.default },
+      ffmpeg: run.deps.ffmpeg ?? defaultFfmpegOptions(),
       maxVideoBytes: run.deps.maxVideoBytes,
       log: run.log,
       signal: run.signal,

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 
-/** The simulator's 2-second sample clip (about 50 KB), the result of every simulated job. */
+/** The simulator's 2-second sample clip (about 50 KB): what a job gets when its own clip cannot be rendered, and the `serveSample` fault. */
 export const readSampleVideo = () => readFile(new URL('../../src/segmind/simulator/assets/sample.mp4', import.meta.url));
 
 /**

@@ -133,7 +133,7 @@ async function generate(options: GenerateOptions, terminal: Terminal): Promise<n
   const simulated = generation.provider === 'SIMULATOR';
   say(`Generation ${id}: ${generation.status}, $${generation.cost.amount} ${generation.cost.currency} (${generation.provider}).`);
   if (simulated) {
-    say('The server runs the built-in Segmind simulator: the video will be its 2-second 320×180 sample clip, and no money is spent.');
+    say('The server runs the built-in Segmind simulator: the video will be a numbered test clip of the asked length and size, and no money is spent.');
   }
 
   const watch = watchGeneration(options.url, key, id);

@@ -74,6 +74,8 @@ export interface SegmindSimulatorOptions {
    * 320×180 sample and `warn` is told. @default the binary of @ffmpeg-installer/ffmpeg
    */
   ffmpegPath?: string;
+  /** Where rendered clips are kept, shared by every simulator on the machine. @default `<os.tmpdir()>/reelql-simulator-clips` */
+  clipCacheDir?: string;
   /** Where problems that do not fail a request are told. @default a line on stderr */
   warn?: (message: string) => void;
 }
@@ -138,7 +140,11 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
   const warn = options.warn ?? ((message: string) => process.stderr.write(`segmind simulator: ${message}\n`));
   let clips: ClipRenderer | undefined;
   try {
-    clips = createClipRenderer({ ffmpeg: { path: ffmpegPath(options.ffmpegPath), timeoutMs: CLIP_TIMEOUT_MS }, warn });
+    clips = createClipRenderer({
+      ffmpeg: { path: ffmpegPath(options.ffmpegPath), timeoutMs: CLIP_TIMEOUT_MS },
+      ...(options.clipCacheDir !== undefined && { cacheDir: options.clipCacheDir }),
+      warn,
+    });
   } catch (error) {
     warn(`no ffmpeg to render clips with, every job gets the sample video: ${String(error)}`);
   }

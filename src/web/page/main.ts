@@ -27,7 +27,7 @@ function describeProvider(): void {
   const takes = Number.isFinite(seconds) && seconds > 0 ? `about ${duration(seconds)}` : undefined;
   show(byId('simulator-banner'), simulator);
   if (simulator) {
-    byId('tagline').textContent = 'Describe a shot, get a video. Here the simulator answers with a sample clip.';
+    byId('tagline').textContent = 'Describe a shot, get a video. Here the simulator answers with a test clip.';
     for (const node of document.querySelectorAll('.simulator-seconds')) node.textContent = takes ? duration(seconds) : '15 s';
     byId('current-takes').textContent = takes ? `Here the simulator takes ${takes}.` : '';
   } else if (takes) {
