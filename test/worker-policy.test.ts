@@ -160,6 +160,26 @@ describe('the failure policy for the video download', () => {
   });
 });
 
+describe('the failure policy for a continuation frame upload', () => {
+  it.each([
+    ['a 502', () => httpError(502)],
+    ['a timeout after the request went out', () => new SegmindError({ kind: 'timeout', requestSent: true })],
+    ['a connection cut after the request went out', () => new SegmindError({ kind: 'network', requestSent: true })],
+    ['an unreadable 2xx answer', () => new SegmindError({ kind: 'server', httpStatus: 200, requestSent: true })],
+  ])('retries %s (an upload is no job, so nothing is ambiguous) and gives up after 5 tries', (_name, make) => {
+    for (let tryNumber = 1; tryNumber <= 4; tryNumber++) expectRetry(decide(make(), 'upload', tryNumber, backoff, NOW));
+    expectFail(decide(make(), 'upload', 5, backoff, NOW), 'UPSTREAM_UNAVAILABLE', true);
+  });
+
+  it.each([
+    [401, 'UPSTREAM_UNAUTHORIZED'],
+    [402, 'INSUFFICIENT_CREDITS'],
+    [400, 'INVALID_INPUT'],
+  ] as const)('fails at once on HTTP %i with %s', (status, code) => {
+    expectFail(decide(httpError(status), 'upload', 1, backoff, NOW), code);
+  });
+});
+
 describe('backoffMs', () => {
   it('stays within [0, min(max, base·2^(n-1))) for every try and any random value', () => {
     const options = { baseMs: 1000, maxMs: 60_000 };
@@ -337,6 +357,7 @@ describe('loadConfig', () => {
         estimateCacheMs: 30_000,
         progressIntervalMs: { minMs: 200, maxMs: 2000, perJob: 20 },
       },
+      media: { ffmpegPath: undefined, ffmpegTimeoutMs: 60_000 },
       limits: {
         dailyBudgetUsd: undefined,
         generationDeadlineMs: 900_000,
