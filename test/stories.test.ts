@@ -122,7 +122,9 @@ describe.skipIf(!hasPostgres)('stories: several shots as one request', () => {
     const asked = await generateStory({ shots: shots(3, 4, { 0: '[sim:slow]' }) });
     const first = asked.story.shots[0].id;
     await waitFor('the first shot to be at the simulator', () => sim.simulator.submissions() === 1, { timeoutMs: 15_000 });
-    const canceled = (await app.graphql(CANCEL, { id: first })).data!.cancelGeneration;
+    const cancelBody = await app.graphql(CANCEL, { id: first });
+    expect(cancelBody.errors).toBeUndefined();
+    const canceled = cancelBody.data!.cancelGeneration;
     expect(canceled.__typename).toBe('CancelGenerationSuccess');
     const story = await finalStory(asked.story.id);
     expect(story.status).toBe('CANCELED');

@@ -24,7 +24,10 @@ export function createStitcher(options: StitcherOptions): ClaimLoop {
     channel: storyStitchesDue,
     sweepMs,
     concurrency: STITCH_CONCURRENCY,
-    claim: () => claimStitch(deps.db, workerId, deps.leaseMs),
+    claim: async () => {
+      const story = await claimStitch(deps.db, workerId, deps.leaseMs);
+      return story ? [story] : [];
+    },
     idOf: (story) => story.id,
     run: (story, signal) => runStitch(story, deps, signal),
     release: (id) => releaseStitch(deps.db, id, workerId),

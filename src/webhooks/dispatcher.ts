@@ -3,7 +3,8 @@ import os from 'node:os';
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/open.js';
 import { generations, type WebhookDeliveryRow } from '../db/schema.js';
-import { listenTo, webhookDeliveriesDue } from '../events/channels.js';
+import { webhookDeliveriesDue } from '../events/channels.js';
+import { createClaimLoop } from '../worker/claim-loop.js';
 import type { Logger } from '../logger.js';
 import { claimDeliveries, recordAttempt, releaseDelivery, type AttemptOutcome } from './outbox.js';
 import { generationAtVersion, generationData, payloadBody, type PayloadLinks } from './payload.js';
@@ -50,12 +51,6 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const { database, log } = options;
   const db = database.db;
   const workerId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const running = new Map<string, Promise<void>>();
-  let stopping = false;
-  let claiming = false;
-  let claimAgain = false;
-  let sweepTimer: NodeJS.Timeout | undefined;
-  let unlisten: (() => Promise<void>) | undefined;
 
   /** What a delivery tells of, at its version, and the key whose secret signs it: a generation or a story. */
   async function subjectOf(delivery: WebhookDeliveryRow): Promise<{ data: Record<string, unknown>; apiKeyId: string } | null> {
@@ -115,49 +110,23 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     else log.error('webhook delivery failed for good', { ...fields, error: outcome.error });
   }
 
-  async function fillSlots(): Promise<void> {
-    if (claiming) {
-      claimAgain = true;
-      return;
-    }
-    claiming = true;
-    try {
-      do {
-        claimAgain = false;
-        if (stopping) break;
-        const claimed = await claimDeliveries(db, workerId, options.leaseMs, options.concurrency - running.size);
-        for (const delivery of claimed) {
-          const done = attempt(delivery).finally(() => {
-            running.delete(delivery.id);
-            void fillSlots();
-          });
-          running.set(delivery.id, done);
-        }
-        if (claimed.length > 0) claimAgain = true;
-      } while (claimAgain && !stopping && running.size < options.concurrency);
-    } catch (error) {
-      log.error('claiming webhook deliveries failed', { err: error });
-    } finally {
-      claiming = false;
-    }
-  }
+  const loop = createClaimLoop({
+    database,
+    log,
+    channel: webhookDeliveriesDue,
+    sweepMs: options.sweepMs,
+    concurrency: options.concurrency,
+    claim: (limit) => claimDeliveries(db, workerId, options.leaseMs, limit),
+    idOf: (delivery) => delivery.id,
+    run: (delivery) => attempt(delivery),
+    release: (id) => releaseDelivery(db, id, workerId),
+  });
 
   return {
     get inFlight() {
-      return running.size;
+      return loop.inFlight;
     },
-    async start() {
-      unlisten = await listenTo(database, webhookDeliveriesDue, () => void fillSlots(), () => void fillSlots());
-      sweepTimer = setInterval(() => void fillSlots(), options.sweepMs);
-      void fillSlots();
-    },
-    async stop() {
-      stopping = true;
-      clearInterval(sweepTimer);
-      await unlisten?.().catch(() => undefined);
-      const held = [...running.keys()];
-      await Promise.all(running.values());
-      await Promise.all(held.map((id) => releaseDelivery(db, id, workerId).catch(() => undefined)));
-    },
+    start: () => loop.start(),
+    stop: () => loop.stop(),
   };
 }

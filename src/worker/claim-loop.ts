@@ -3,7 +3,7 @@ import { listenTo, type Channel } from '../events/channels.js';
 import type { Logger } from '../logger.js';
 
 /*
- * The loop every kind of queued work shares: wake on a NOTIFY (work became due) and on a timer (retries fall due,
+ * The loop the worker role's side jobs share (webhook deliveries, story stitching): wake on a NOTIFY (work became due) and on a timer (retries fall due,
  * leases of dead workers expire), claim up to `concurrency` items, run each, and claim again when one ends.
  */
 
@@ -14,8 +14,8 @@ export interface ClaimLoopOptions<Item> {
   channel: Channel<unknown>;
   sweepMs: number;
   concurrency: number;
-  /** Claims one due item under a lease, or null when none is due. */
-  claim(): Promise<Item | null>;
+  /** Claims up to `limit` due items under a lease; none when nothing is due. */
+  claim(limit: number): Promise<Item[]>;
   /** Identifies an item among those running. */
   idOf(item: Item): string;
   /** Runs one item; never expected to throw (a throw is logged and the lease left to expire). */
@@ -49,18 +49,20 @@ export function createClaimLoop<Item>(options: ClaimLoopOptions<Item>): ClaimLoo
       do {
         claimAgain = false;
         while (!stopping && running.size < options.concurrency) {
-          const item = await options.claim();
-          if (!item) break;
-          const id = options.idOf(item);
-          const controller = new AbortController();
-          const done = options
-            .run(item, controller.signal)
-            .catch((error: unknown) => options.log.error('claimed work crashed', { err: error, id }))
-            .finally(() => {
-              running.delete(id);
-              void fillSlots();
-            });
-          running.set(id, { controller, done });
+          const items = await options.claim(options.concurrency - running.size);
+          if (items.length === 0) break;
+          for (const item of items) {
+            const id = options.idOf(item);
+            const controller = new AbortController();
+            const done = options
+              .run(item, controller.signal)
+              .catch((error: unknown) => options.log.error('claimed work crashed', { err: error, id }))
+              .finally(() => {
+                running.delete(id);
+                void fillSlots();
+              });
+            running.set(id, { controller, done });
+          }
         }
       } while (claimAgain && !stopping);
     } catch (error) {
