@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import type { Db, Tx } from '../db/open.js';
-import { storyEvents, webhookDeliveries, type StoryRow, type WebhookDeliveryRow } from '../db/schema.js';
+import { stories, storyEvents, webhookDeliveries, type StoryRow, type WebhookDeliveryRow } from '../db/schema.js';
 import { notifyTx, webhookDeliveriesDue } from '../events/channels.js';
 import { createSnapshotCodec } from '../events/snapshot-codec.js';
-import { stories } from '../db/schema.js';
 import { formatUsd } from '../generations/charges.js';
 import { isTerminal } from '../generations/lifecycle.js';
 import { storyVideo } from '../media/video-view.js';
@@ -15,6 +14,7 @@ import type { PayloadLinks } from '../webhooks/payload.js';
  * `story.canceled`, through the same outbox, signing and retries as a generation's (its shots send none).
  */
 
+// The same codec as story-timeline.ts's (which imports this file, so it cannot be imported from there).
 const snapshots = createSnapshotCodec(stories);
 
 /** The payload's `type` for a story's final status, e.g. `story.succeeded`. */
