@@ -169,7 +169,7 @@ export async function runStitch(story: StoryRow, deps: StitchDeps, signal: Abort
       .catch((error: unknown) => log.warn('stitch lease renewal failed', { err: error }));
   }, Math.max(250, Math.floor(deps.leaseMs / 3)));
   const both = AbortSignal.any([signal, lost.signal]);
-  const ours = and(eq(stories.leaseOwner, deps.workerId))!;
+  const ours = eq(stories.leaseOwner, deps.workerId);
   try {
     const video = await stitchAndStore(story, { ...deps, log }, both);
     const done = await updateStory(deps.db, story.id, {
