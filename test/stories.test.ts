@@ -107,6 +107,9 @@ describe.skipIf(!hasPostgres)('stories: several shots as one request', () => {
       { timeoutMs: 30_000, intervalMs: 100 },
     );
     expect(story.shots.map((s: { status: string }) => s.status)).toEqual(['SUCCEEDED', 'FAILED', 'CANCELED']);
+    expect(story.shots.map((s: { storyShot: number; story: { id: string } }) => [s.storyShot, s.story.id])).toEqual(
+      [0, 1, 2].map((n) => [n, story.id]),
+    );
     expect(story.error.code).toBe(story.shots[1].error.code);
     expect(story.error.message).toMatch(/^Shot 2 of 3 failed: /);
     expect(story.shots[2]).toMatchObject({ costIsFinal: true, cost: { amount: '0.00' } });

@@ -87,6 +87,16 @@ builder.node(StoryRef, {
   }),
 });
 
+builder.objectFields(GenerationRef, (t) => ({
+  story: t.field({
+    type: StoryRef,
+    nullable: true,
+    description: 'The story this generation is a shot of; null for a generation of its own.',
+    resolve: (g, _args, ctx) => (g.storyId ? getStory(ctx.db, g.storyId, requireKey(ctx).id) : null),
+  }),
+  storyShot: t.exposeInt('storyShot', { nullable: true, description: "This shot's place in its story, from 0; null outside a story." }),
+}));
+
 builder.queryField('story', (t) =>
   t.field({
     type: StoryRef,

@@ -5,7 +5,7 @@ export const STORY_FIELDS = `
   error { code message retryable }
   video { url contentType sizeBytes durationSeconds width height hasAudio posterUrl lastFrameUrl stillsError }
   shots {
-    id status prompt durationSeconds image attempts costIsFinal cost { amount } error { code message } events { type message }
+    id status storyShot story { id } prompt durationSeconds image attempts costIsFinal cost { amount } error { code message } events { type message }
     video { url durationSeconds lastFrameUrl }
   }
   createdAt completedAt

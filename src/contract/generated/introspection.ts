@@ -1224,6 +1224,28 @@ export const introspection = {
             "deprecationReason": null
           },
           {
+            "name": "story",
+            "args": [],
+            "type": {
+              "kind": "OBJECT",
+              "name": "Story",
+              "ofType": null
+            },
+            "isDeprecated": false,
+            "deprecationReason": null
+          },
+          {
+            "name": "storyShot",
+            "args": [],
+            "type": {
+              "kind": "SCALAR",
+              "name": "Int",
+              "ofType": null
+            },
+            "isDeprecated": false,
+            "deprecationReason": null
+          },
+          {
             "name": "updatedAt",
             "args": [],
             "type": {
