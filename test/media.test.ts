@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
@@ -13,6 +13,7 @@ import { generations } from '../src/db/schema.js';
 import { revokeApiKey } from '../src/auth/keys.js';
 import { createLocalStorage } from '../src/storage/local.js';
 import { applyRetention } from '../src/worker/retention.js';
+import { sweepStaleStillsDirectories } from '../src/media/stills.js';
 import { createLogger, lineDestination } from '../src/logger.js';
 
 const FFPROBE = '/usr/bin/ffprobe';
@@ -329,6 +330,24 @@ describe.skipIf(!hasPostgres)('when the stills cannot be made', () => {
       expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((line) => line.trim() === 'sleep 30')).toEqual([]);
     } finally {
       await rm(path.join(bin, 'hang'), { force: true });
+    }
+  });
+});
+
+describe('temporary copies of extractions that died with their process', () => {
+  it('are swept once older than the partial-file age, while fresh ones stay', async () => {
+    const directory = await mkdtemp(path.join(os.tmpdir(), 'reelql-sweep-stills-'));
+    try {
+      for (const name of ['reelql-stills-dead', 'reelql-stills-live', 'something-else']) {
+        await mkdir(path.join(directory, name));
+        await writeFile(path.join(directory, name, 'video.mp4'), 'bytes');
+      }
+      const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
+      for (const name of ['reelql-stills-dead', 'something-else']) await utimes(path.join(directory, name), twoHoursAgo, twoHoursAgo);
+      expect(await sweepStaleStillsDirectories(3600 * 1000, directory)).toBe(1);
+      expect((await readdir(directory)).sort()).toEqual(['reelql-stills-live', 'something-else']);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
     }
   });
 });

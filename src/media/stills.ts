@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -10,6 +10,27 @@ import { FfmpegError, runFfmpeg, type FfmpegOptions } from './ffmpeg.js';
 export function stillKeys(videoKey: string): { posterKey: string; lastFrameKey: string } {
   const base = videoKey.replace(/\.mp4$/, '');
   return { posterKey: `${base}.poster.jpg`, lastFrameKey: `${base}.last.jpg` };
+}
+
+/** Temporary directories of extractions are `<os.tmpdir()>/reelql-stills-XXXXXX`. */
+const STILLS_TEMP_PREFIX = 'reelql-stills-';
+
+/**
+ * Removes the temporary directories of extractions older than `olderThanMs`: a process killed mid-extraction
+ * (SIGKILL skips its cleanup) leaves a copy of the video behind. A live extraction never lasts longer than
+ * FFMPEG_TIMEOUT_MS, so an hour-old one is dead. Returns how many it removed.
+ */
+export async function sweepStaleStillsDirectories(olderThanMs: number, directory = os.tmpdir()): Promise<number> {
+  let removed = 0;
+  const names = (await readdir(directory).catch(() => [] as string[])).filter((name) => name.startsWith(STILLS_TEMP_PREFIX));
+  for (const name of names) {
+    const full = path.join(directory, name);
+    const modified = await stat(full).then((s) => s.mtimeMs, () => Date.now());
+    if (Date.now() - modified <= olderThanMs) continue;
+    await rm(full, { recursive: true, force: true });
+    removed += 1;
+  }
+  return removed;
 }
 
 /** Largest still kept: a JPEG of a 1080p frame is a few hundred KB, so anything near this is not a frame. */
@@ -47,7 +68,7 @@ export async function extractStills(
   options: ExtractStillsOptions,
 ): Promise<{ posterKey: string; lastFrameKey: string }> {
   const keys = stillKeys(videoKey);
-  const directory = await mkdtemp(path.join(os.tmpdir(), 'reelql-stills-'));
+  const directory = await mkdtemp(path.join(os.tmpdir(), STILLS_TEMP_PREFIX));
   try {
     const video = path.join(directory, 'video.mp4');
     const poster = path.join(directory, 'poster.jpg');

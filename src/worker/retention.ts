@@ -7,7 +7,7 @@ import { DEFAULTS } from '../config/defaults.js';
 import type { Logger } from '../logger.js';
 import type { VideoStorage } from '../storage/video-storage.js';
 import { EventType } from '../contract/tables.js';
-import { removeStills } from '../media/stills.js';
+import { removeStills, sweepStaleStillsDirectories } from '../media/stills.js';
 import { deleteOldStoryEvents, expireStoryVideos } from '../stories/story-retention.js';
 
 export interface RetentionOptions {
@@ -33,7 +33,7 @@ const daysAgo = (days: number) => sql`now() - ${days} * interval '1 day'`;
  * Deletes stored videos (files or objects, with their poster and last frame) of generations, and stories' stitched
  * videos, that completed more than the retention period ago
  * (keeping the row, marked with `video_expired_at`), the timeline rows of long-finished generations, and the
- * partial saves of downloads that died with their process. Returns how much it removed. Safe to run from several workers at
+ * partial saves of downloads (and temporary copies of extractions) that died with their process. Returns how much it removed. Safe to run from several workers at
  * once: each video is marked through a guarded transition.
  */
 export async function applyRetention(options: RetentionOptions): Promise<{ videos: number; events: number; partialFiles: number }> {
@@ -43,6 +43,11 @@ export async function applyRetention(options: RetentionOptions): Promise<{ video
   // A storage that cannot list its partial saves (a bucket without ListMultipartUploads) still expires videos.
   const partialFiles = await storage.sweepPartials(new Date(Date.now() - options.partialFileMaxAgeMs)).catch((error: unknown) => {
     log.warn('could not sweep partial saves', { err: error });
+    return 0;
+  });
+  // Copies of videos that extractions killed with their process left in the temporary directory.
+  const stillsTemporaries = await sweepStaleStillsDirectories(options.partialFileMaxAgeMs).catch((error: unknown) => {
+    log.warn('could not sweep temporary stills directories', { err: error });
     return 0;
   });
   if (options.videoRetentionDays > 0) {
@@ -91,7 +96,7 @@ export async function applyRetention(options: RetentionOptions): Promise<{ video
       .returning({ id: generationEvents.id });
     events = deleted.length + (await deleteOldStoryEvents(db, options.eventRetentionDays));
   }
-  if (videos || events || partialFiles) log.info('retention applied', { videos, events, partialFiles });
+  if (videos || events || partialFiles || stillsTemporaries) log.info('retention applied', { videos, events, partialFiles, stillsTemporaries });
   return { videos, events, partialFiles };
 }
 
