@@ -48,6 +48,7 @@ CREATE TABLE "story_events" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+ALTER TABLE "webhook_deliveries" ALTER COLUMN "generation_id" DROP NOT NULL;--> statement-breakpoint
 ALTER TABLE "generations" ADD COLUMN "video_duration_seconds" real;--> statement-breakpoint
 ALTER TABLE "generations" ADD COLUMN "video_width" integer;--> statement-breakpoint
 ALTER TABLE "generations" ADD COLUMN "video_height" integer;--> statement-breakpoint
@@ -60,6 +61,7 @@ ALTER TABLE "generations" ADD COLUMN "continue_from_id" uuid;--> statement-break
 ALTER TABLE "generations" ADD COLUMN "last_frame_asset_url" text;--> statement-breakpoint
 ALTER TABLE "generations" ADD COLUMN "story_id" uuid;--> statement-breakpoint
 ALTER TABLE "generations" ADD COLUMN "story_shot" integer;--> statement-breakpoint
+ALTER TABLE "webhook_deliveries" ADD COLUMN "story_id" uuid;--> statement-breakpoint
 ALTER TABLE "stories" ADD CONSTRAINT "stories_api_key_id_api_keys_id_fk" FOREIGN KEY ("api_key_id") REFERENCES "public"."api_keys"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "story_events" ADD CONSTRAINT "story_events_story_id_stories_id_fk" FOREIGN KEY ("story_id") REFERENCES "public"."stories"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "stories_created_idx" ON "stories" USING btree ("api_key_id","created_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
@@ -67,4 +69,6 @@ CREATE UNIQUE INDEX "stories_idempotency_idx" ON "stories" USING btree ("api_key
 CREATE INDEX "stories_due_idx" ON "stories" USING btree ("run_after") WHERE "stories"."status" = 'STORING';--> statement-breakpoint
 CREATE UNIQUE INDEX "story_events_version_idx" ON "story_events" USING btree ("story_id","version");--> statement-breakpoint
 ALTER TABLE "generations" ADD CONSTRAINT "generations_story_id_stories_id_fk" FOREIGN KEY ("story_id") REFERENCES "public"."stories"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-CREATE INDEX "generations_story_idx" ON "generations" USING btree ("story_id","story_shot") WHERE "generations"."story_id" is not null;
+ALTER TABLE "webhook_deliveries" ADD CONSTRAINT "webhook_deliveries_story_id_stories_id_fk" FOREIGN KEY ("story_id") REFERENCES "public"."stories"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "generations_story_idx" ON "generations" USING btree ("story_id","story_shot") WHERE "generations"."story_id" is not null;--> statement-breakpoint
+CREATE UNIQUE INDEX "webhook_deliveries_story_version_idx" ON "webhook_deliveries" USING btree ("story_id","version") WHERE "webhook_deliveries"."story_id" is not null;

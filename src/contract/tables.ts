@@ -82,6 +82,8 @@ export const EventType = {
   Failed: 'failed',
   /** Canceled by its key or by revoking the key; data says whether a charge may still apply. */
   Canceled: 'canceled',
+  /** A story's shot whose previous shot succeeded goes to the workers, to start from that shot's last frame. */
+  ShotReleased: 'shot_released',
   /** Retention deleted the stored video; the generation and its timeline are kept. */
   VideoExpired: 'video_expired',
 } as const;

@@ -278,7 +278,7 @@ export type WebhookDeliveryState = (typeof webhookDeliveryStates)[number];
 export const webhookDeliveryState = pgEnum('webhook_delivery_state', webhookDeliveryStates);
 
 /**
- * The webhook outbox: one row per status change a generation's webhook asked to hear about, written in the same
+ * The webhook outbox: one row per status change a generation's (or a story's) webhook asked to hear about, written in the same
  * transaction as the change. Workers claim due rows with FOR UPDATE SKIP LOCKED and a lease, like generations.
  * The row's id is the `webhook-id` header, the same on every attempt.
  */
@@ -286,10 +286,11 @@ export const webhookDeliveries = pgTable(
   'webhook_deliveries',
   {
     id: uuid('id').primaryKey(),
-    generationId: uuid('generation_id')
-      .notNull()
-      .references(() => generations.id, { onDelete: 'cascade' }),
-    /** The generation version whose snapshot is sent; deliveries of one generation go out in this order. */
+    /** The generation it tells of; null for a story's own delivery (`storyId`). */
+    generationId: uuid('generation_id').references(() => generations.id, { onDelete: 'cascade' }),
+    /** The story it tells of, for a story's `story.<status>` deliveries; null for a generation's. */
+    storyId: uuid('story_id').references(() => stories.id, { onDelete: 'cascade' }),
+    /** The version (of the generation or story) whose snapshot is sent; one subject's deliveries go out in this order. */
     version: integer('version').notNull(),
     /** e.g. `generation.succeeded`. */
     eventType: text('event_type').notNull(),
@@ -307,6 +308,9 @@ export const webhookDeliveries = pgTable(
   },
   (t) => [
     uniqueIndex('webhook_deliveries_version_idx').on(t.generationId, t.version),
+    uniqueIndex('webhook_deliveries_story_version_idx')
+      .on(t.storyId, t.version)
+      .where(sql`${t.storyId} is not null`),
     index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.state} = 'PENDING'`),
   ],
 );

@@ -19,6 +19,8 @@ export const generationErrorCodes = {
   CONTINUE_FROM_UNAVAILABLE:
     'The last frame of the generation named in continueFrom could no longer be read (its video or stills were deleted). Nothing is charged; give the first frame as image or imageFile instead.',
   INVALID_RESULT: 'The finished result was not a playable MP4 video (no video track, no duration, cut off, or not MP4 at all), so it was not kept. Segmind may still bill the job.',
+  STITCH_FAILED:
+    "A story's shots all succeeded but could not be stitched into one video, after several tries. The shots stay SUCCEEDED and playable on their own.",
   INTERNAL: 'Something unexpected went wrong on our side.',
 } as const;
 
@@ -112,10 +114,12 @@ export class BudgetExceededError extends AppError {
     readonly usedUsd: number,
     readonly priceUsd: number,
     readonly resetsAt: Date,
+    /** What was asked for, as the message names it. */
+    subject = 'this generation',
   ) {
     super(
       `${scope === 'KEY' ? 'Your API key' : 'The server'} has a daily budget of $${formatUsd(limitUsd)} and has used ` +
-        `$${formatUsd(usedUsd)} today; this generation costs $${formatUsd(priceUsd)}. The budget resets at ` +
+        `$${formatUsd(usedUsd)} today; ${subject} costs $${formatUsd(priceUsd)}. The budget resets at ` +
         `${resetsAt.toISOString()}, or ask for a cheaper video (shorter, or without audio).`,
     );
   }
@@ -127,8 +131,13 @@ export class TooManyActiveGenerationsError extends AppError {
   constructor(
     readonly limit: number,
     readonly active: number,
+    /** How many the refused request would have added (a story adds one per shot). */
+    readonly adding = 1,
   ) {
-    super(`Your API key may have ${limit} unfinished generations at once and has ${active}. Wait for one to finish, or cancel one.`);
+    super(
+      `Your API key may have ${limit} unfinished generations at once and has ${active}` +
+        (adding > 1 ? `; this request adds ${adding}. Wait for some to finish, cancel some, or ask for fewer shots.` : '. Wait for one to finish, or cancel one.'),
+    );
   }
 }
 

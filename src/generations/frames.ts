@@ -139,6 +139,7 @@ export function completeFrameUpload(
 ): Promise<GenerationRow | null> {
   return transition(db, row.id, {
     from: ['QUEUED'],
+    storyId: row.storyId,
     leaseOwner: row.leaseOwner ?? undefined,
     set: { ...urls, deadlineAt, leaseOwner: null, leaseExpiresAt: null, runAfter: new Date() },
     event: { type: EventType.FramesUploaded, message: 'The uploaded frames are stored at Segmind.' },

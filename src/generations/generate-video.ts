@@ -109,7 +109,7 @@ export function inputHash(request: GenerationRequest, frames: Frames): string {
 }
 
 /** Refuses a webhook URL that is not https on a public host (its name resolved now; again before each delivery). */
-async function assertWebhookUrl(url: string, policy: WebhookUrlPolicy): Promise<void> {
+export async function assertWebhookUrl(url: string, policy: WebhookUrlPolicy): Promise<void> {
   try {
     await checkWebhookUrl(url, policy);
   } catch (error) {

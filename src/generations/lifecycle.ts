@@ -4,6 +4,7 @@ import { cancelQueuedOfKeyTx, transition } from '../events/timeline.js';
 import { cancelMessage, chargeMayApply, costOnCancel, neverSentSql, NOTHING_CHARGED } from './charges.js';
 import { NotCancelableError, NotFoundError } from './errors.js';
 import { findGeneration } from './lookup.js';
+import { lockActiveStoriesOfKeyTx } from '../db/stories.js';
 import { EventType } from '../contract/tables.js';
 
 /**
@@ -55,6 +56,7 @@ export async function cancelGeneration(db: Db, apiKeyId: string, id: string): Pr
     // under the same row lock, so either it sees our cancel and never submits, or we see its mark.
     const canceled = await transition(db, id, {
       from: [current.status],
+      storyId: current.storyId,
       set: {
         status: 'CANCELED',
         completedAt: new Date(),
@@ -76,6 +78,8 @@ export async function cancelGeneration(db: Db, apiKeyId: string, id: string): Pr
  * row no longer leased to it and never sends it. Returns how many were canceled.
  */
 export async function cancelUnsubmittedTx(tx: Tx, apiKeyId: string, message: string): Promise<number> {
+  // The key's unfinished stories first, as every change of a story's shots locks its story before the shot.
+  await lockActiveStoriesOfKeyTx(tx, apiKeyId);
   const canceled = await cancelQueuedOfKeyTx(tx, apiKeyId, {
     where: neverSentSql,
     set: NOTHING_CHARGED,

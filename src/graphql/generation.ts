@@ -17,13 +17,13 @@ import {
   usd,
 } from './value-types.js';
 
-interface GenerationFailure {
+export interface GenerationFailure {
   code: GenerationErrorCode;
   message: string;
   retryable: boolean;
 }
 
-const GenerationErrorRef = builder.objectRef<GenerationFailure>('GenerationError').implement({
+export const GenerationErrorRef = builder.objectRef<GenerationFailure>('GenerationError').implement({
   description: 'Why a generation failed. `retryable` says whether asking again may succeed.',
   fields: (t) => ({
     code: t.expose('code', { type: GenerationErrorCodeEnum }),

@@ -1,5 +1,5 @@
-import type { GenerationRow } from '../db/schema.js';
-import { lastFramePath, posterPath, signVideo, videoPath } from '../storage/video-route.js';
+import type { GenerationRow, StoryRow } from '../db/schema.js';
+import { lastFramePath, posterPath, signVideo, storyVideoKey, videoPath } from '../storage/video-route.js';
 import { askedSize } from './asked-video.js';
 
 /*
@@ -56,5 +56,22 @@ export function generationVideo(g: GenerationRow, links: VideoLinks): Video | nu
     height: g.videoHeight ?? asked.height,
     hasAudio: g.videoHasAudio ?? g.generateAudio,
     stillsError: hasStills ? null : (g.stillsError ?? (probed ? null : STORED_BEFORE_STILLS)),
+  };
+}
+
+/** A SUCCEEDED story's stitched video, or null when it has none (not finished, or deleted by retention). */
+export function storyVideo(story: StoryRow, links: VideoLinks): Video | null {
+  if (story.status !== 'SUCCEEDED' || !story.videoKey || story.videoExpiredAt) return null;
+  const hasStills = story.posterKey !== null && story.lastFrameKey !== null;
+  return {
+    ...linksOf(links, storyVideoKey(story.id), hasStills),
+    contentType: story.videoContentType ?? 'video/mp4',
+    sizeBytes: story.videoSizeBytes ?? 0,
+    // A story's video is always probed before it succeeds; the fallbacks only satisfy the types.
+    durationSeconds: story.videoDurationSeconds ?? 0,
+    width: story.videoWidth ?? 0,
+    height: story.videoHeight ?? 0,
+    hasAudio: story.videoHasAudio ?? story.generateAudio,
+    stillsError: hasStills ? null : story.stillsError,
   };
 }

@@ -13,6 +13,7 @@ import { upstreamNameOf } from '../generations/charges.js';
 import { createWorker, type Worker } from '../worker/worker.js';
 import { ffmpegPath } from '../media/ffmpeg.js';
 import { createWebhookDispatcher } from '../webhooks/dispatcher.js';
+import { createStitcher } from '../stories/stitcher.js';
 import type { Metrics } from './metrics.js';
 
 /**
@@ -52,7 +53,7 @@ export interface WorkerRoleOptions {
   videoSigningSecret: Buffer;
 }
 
-/** The worker and the retention timer that runs beside it. */
+/** The worker, and the retention timer, webhook dispatcher and story stitcher that run beside it. */
 export interface WorkerRole {
   worker: Worker;
   /** `listeningUrl` is what webhook payloads' links point at when PUBLIC_URL is unset. */
@@ -124,6 +125,15 @@ export function createWorkerRole(options: WorkerRoleOptions): WorkerRole {
     batchSize: config.retention.batchSize,
     intervalMs: config.retention.intervalMs,
   });
+  const stitcher = createStitcher({
+    database,
+    storage,
+    log,
+    leaseMs: tuning.leaseMs,
+    sweepMs: tuning.sweepMs,
+    ffmpeg: { path: ffmpegPath(config.media.ffmpegPath), timeoutMs: config.media.ffmpegTimeoutMs },
+    maxVideoBytes: config.storage.maxVideoMb * 1024 * 1024,
+  });
   let publicUrl = config.http.publicUrl ?? '';
   const { webhooks } = config;
   const dispatcher = createWebhookDispatcher({
@@ -145,11 +155,12 @@ export function createWorkerRole(options: WorkerRoleOptions): WorkerRole {
       publicUrl ||= listeningUrl;
       await worker.start();
       await dispatcher.start();
+      await stitcher.start();
       retention.start();
     },
     async stop() {
       retention.stop();
-      await Promise.all([worker.stop(), dispatcher.stop()]);
+      await Promise.all([worker.stop(), dispatcher.stop(), stitcher.stop()]);
     },
   };
 }

@@ -7,14 +7,20 @@ import { serverSecrets } from '../db/schema.js';
 import { contentTypeOfKey, type VideoStorage } from './video-storage.js';
 
 export const VIDEO_PATH_PREFIX = '/videos/';
-/** `/videos/<id>.mp4`, and its stills `/videos/<id>.poster.jpg` and `/videos/<id>.last.jpg`; the storage key is the file name. */
-const VIDEO_PATH = /^\/videos\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(mp4|poster\.jpg|last\.jpg)$/;
+/**
+ * `/videos/<name>.mp4`, and its stills `/videos/<name>.poster.jpg` and `/videos/<name>.last.jpg`, where the name is a
+ * generation's id or `story-<id>` for a story's stitched video; the storage key is the file name.
+ */
+const VIDEO_PATH = /^\/videos\/((?:story-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(mp4|poster\.jpg|last\.jpg)$/;
 
-/** The public path of a stored video. */
-export const videoPath = (generationId: string) => `${VIDEO_PATH_PREFIX}${generationId}.mp4`;
+/** The public path of a stored video, by its name (a generation's id, or `story-<id>`). */
+export const videoPath = (name: string) => `${VIDEO_PATH_PREFIX}${name}.mp4`;
 /** The public paths of a stored video's first and last frame (JPEG). */
-export const posterPath = (generationId: string) => `${VIDEO_PATH_PREFIX}${generationId}.poster.jpg`;
-export const lastFramePath = (generationId: string) => `${VIDEO_PATH_PREFIX}${generationId}.last.jpg`;
+export const posterPath = (name: string) => `${VIDEO_PATH_PREFIX}${name}.poster.jpg`;
+export const lastFramePath = (name: string) => `${VIDEO_PATH_PREFIX}${name}.last.jpg`;
+
+/** The name a story's stitched video and its stills are stored, signed and served under. */
+export const storyVideoKey = (storyId: string) => `story-${storyId}`;
 
 type ByteRange = { start: number; end: number };
 

@@ -3,10 +3,12 @@ import os from 'node:os';
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/open.js';
 import { generations, type WebhookDeliveryRow } from '../db/schema.js';
-import { listenTo, webhookDeliveriesDue } from '../events/channels.js';
+import { webhookDeliveriesDue } from '../events/channels.js';
+import { createClaimLoop } from '../worker/claim-loop.js';
 import type { Logger } from '../logger.js';
 import { claimDeliveries, recordAttempt, releaseDelivery, type AttemptOutcome } from './outbox.js';
-import { deliveryBody, generationAtVersion, type PayloadLinks } from './payload.js';
+import { generationAtVersion, generationData, payloadBody, type PayloadLinks } from './payload.js';
+import { storyAtVersion, storyData } from '../stories/story-webhook.js';
 import { nextAttemptAt, type RetrySchedule } from './retry-schedule.js';
 import { signingSecretsOf } from './secrets.js';
 import { sendWebhook, type SendResult } from './send.js';
@@ -49,18 +51,23 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const { database, log } = options;
   const db = database.db;
   const workerId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const running = new Map<string, Promise<void>>();
-  let stopping = false;
-  let claiming = false;
-  let claimAgain = false;
-  let sweepTimer: NodeJS.Timeout | undefined;
-  let unlisten: (() => Promise<void>) | undefined;
+
+  /** What a delivery tells of, at its version, and the key whose secret signs it: a generation or a story. */
+  async function subjectOf(delivery: WebhookDeliveryRow): Promise<{ data: Record<string, unknown>; apiKeyId: string } | null> {
+    if (delivery.storyId) {
+      const story = await storyAtVersion(db, delivery);
+      return story?.apiKeyId ? { data: storyData(story, options.links), apiKeyId: story.apiKeyId } : null;
+    }
+    const generation = await generationAtVersion(db, delivery);
+    if (!generation || !delivery.generationId) return null;
+    const [owner] = await db.select({ apiKeyId: generations.apiKeyId }).from(generations).where(eq(generations.id, delivery.generationId));
+    return owner?.apiKeyId ? { data: generationData(generation, options.links), apiKeyId: owner.apiKeyId } : null;
+  }
 
   /** Reads what to send, checks the URL again (its DNS answer may have changed), signs and POSTs. */
   async function post(delivery: WebhookDeliveryRow, at: Date): Promise<SendResult> {
-    const generation = await generationAtVersion(db, delivery);
-    const [owner] = await db.select({ apiKeyId: generations.apiKeyId }).from(generations).where(eq(generations.id, delivery.generationId));
-    if (!generation || !owner?.apiKeyId) return { statusCode: null, error: 'the generation or its key is gone' };
+    const subject = await subjectOf(delivery);
+    if (!subject) return { statusCode: null, error: `the ${delivery.storyId ? 'story' : 'generation'} or its key is gone` };
     let target: CheckedWebhookUrl;
     try {
       target = await checkWebhookUrl(delivery.url, options.urlPolicy);
@@ -68,15 +75,15 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       if (error instanceof WebhookUrlError) return { statusCode: null, error: error.message };
       throw error;
     }
-    const body = deliveryBody(delivery, generation, options.links, at);
-    const headers = signDelivery(delivery.id, at, body, await signingSecretsOf(db, owner.apiKeyId, at));
+    const body = payloadBody(delivery, subject.data, at);
+    const headers = signDelivery(delivery.id, at, body, await signingSecretsOf(db, subject.apiKeyId, at));
     return sendWebhook(target, headers, body, { timeoutMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes });
   }
 
   /** Makes one attempt; never throws (a failure to record leaves the lease to expire, and the attempt is made again). */
   async function attempt(delivery: WebhookDeliveryRow): Promise<void> {
     const started = performance.now();
-    const logFields = { generationId: delivery.generationId, webhookId: delivery.id, attempt: delivery.attempts + 1 };
+    const logFields = { generationId: delivery.generationId ?? undefined, storyId: delivery.storyId ?? undefined, webhookId: delivery.id, attempt: delivery.attempts + 1 };
     let outcome: AttemptOutcome;
     try {
       const result = await post(delivery, new Date());
@@ -103,49 +110,23 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     else log.error('webhook delivery failed for good', { ...fields, error: outcome.error });
   }
 
-  async function fillSlots(): Promise<void> {
-    if (claiming) {
-      claimAgain = true;
-      return;
-    }
-    claiming = true;
-    try {
-      do {
-        claimAgain = false;
-        if (stopping) break;
-        const claimed = await claimDeliveries(db, workerId, options.leaseMs, options.concurrency - running.size);
-        for (const delivery of claimed) {
-          const done = attempt(delivery).finally(() => {
-            running.delete(delivery.id);
-            void fillSlots();
-          });
-          running.set(delivery.id, done);
-        }
-        if (claimed.length > 0) claimAgain = true;
-      } while (claimAgain && !stopping && running.size < options.concurrency);
-    } catch (error) {
-      log.error('claiming webhook deliveries failed', { err: error });
-    } finally {
-      claiming = false;
-    }
-  }
+  const loop = createClaimLoop({
+    database,
+    log,
+    channel: webhookDeliveriesDue,
+    sweepMs: options.sweepMs,
+    concurrency: options.concurrency,
+    claim: (limit) => claimDeliveries(db, workerId, options.leaseMs, limit),
+    idOf: (delivery) => delivery.id,
+    run: (delivery) => attempt(delivery),
+    release: (id) => releaseDelivery(db, id, workerId),
+  });
 
   return {
     get inFlight() {
-      return running.size;
+      return loop.inFlight;
     },
-    async start() {
-      unlisten = await listenTo(database, webhookDeliveriesDue, () => void fillSlots(), () => void fillSlots());
-      sweepTimer = setInterval(() => void fillSlots(), options.sweepMs);
-      void fillSlots();
-    },
-    async stop() {
-      stopping = true;
-      clearInterval(sweepTimer);
-      await unlisten?.().catch(() => undefined);
-      const held = [...running.keys()];
-      await Promise.all(running.values());
-      await Promise.all(held.map((id) => releaseDelivery(db, id, workerId).catch(() => undefined)));
-    },
+    start: () => loop.start(),
+    stop: () => loop.stop(),
   };
 }

@@ -124,7 +124,7 @@ export async function recordAttempt(db: Db, delivery: WebhookDeliveryRow, worker
       durationMs: Math.round(outcome.durationMs),
     });
     // The generation's next delivery may have been waiting for this one.
-    await notifyTx(tx, webhookDeliveriesDue, { generationId: row.generationId });
+    await notifyTx(tx, webhookDeliveriesDue, { generationId: row.generationId ?? row.storyId ?? '' });
     return row;
   });
 }
@@ -163,6 +163,6 @@ export async function deliveriesOfMany(db: Db, generationIds: readonly string[])
     for (const attempt of attempts) attemptsOf.get(attempt.deliveryId)?.push(attempt);
   }
   const byGeneration = new Map<string, DeliveryWithAttempts[]>(generationIds.map((id) => [id, []]));
-  for (const d of deliveries) byGeneration.get(d.generationId)?.push({ ...d, attemptLog: attemptsOf.get(d.id) ?? [] });
+  for (const d of deliveries) if (d.generationId) byGeneration.get(d.generationId)?.push({ ...d, attemptLog: attemptsOf.get(d.id) ?? [] });
   return generationIds.map((id) => byGeneration.get(id) ?? []);
 }

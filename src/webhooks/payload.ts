@@ -64,6 +64,7 @@ export function generationData(g: GenerationRow, links: PayloadLinks): Record<st
 
 /** The generation at the delivery's version, from its timeline snapshot; null when the timeline is gone. */
 export async function generationAtVersion(db: Db, delivery: Pick<WebhookDeliveryRow, 'generationId' | 'version'>): Promise<GenerationRow | null> {
+  if (!delivery.generationId) return null;
   const [event] = await db
     .select({ snapshot: generationEvents.snapshot })
     .from(generationEvents)
@@ -71,7 +72,7 @@ export async function generationAtVersion(db: Db, delivery: Pick<WebhookDelivery
   return event ? generationSnapshots.decode(event.snapshot) : null;
 }
 
-/** The JSON body of one attempt. */
-export function deliveryBody(delivery: WebhookDeliveryRow, generation: GenerationRow, links: PayloadLinks, at: Date): string {
-  return JSON.stringify({ type: delivery.eventType, timestamp: at.toISOString(), data: generationData(generation, links) });
+/** The JSON body of one attempt carrying `data` (a generation's, or a story's). */
+export function payloadBody(delivery: Pick<WebhookDeliveryRow, 'eventType'>, data: Record<string, unknown>, at: Date): string {
+  return JSON.stringify({ type: delivery.eventType, timestamp: at.toISOString(), data });
 }

@@ -78,7 +78,7 @@ export class GenerationRun {
 
   /** A guarded transition while we hold the lease; Stopped when the row is no longer ours. */
   async update(set: GenerationChanges, event?: EventInput): Promise<GenerationRow> {
-    const next = await transition(this.deps.db, this.row.id, { leaseOwner: this.deps.workerId, set, event });
+    const next = await transition(this.deps.db, this.row.id, { leaseOwner: this.deps.workerId, set, event, storyId: this.row.storyId });
     if (!next) throw new Stopped();
     return this.adopt(next);
   }

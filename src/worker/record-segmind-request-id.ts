@@ -20,6 +20,8 @@ export interface AcceptedSubmit {
   leaseMs: number;
   /** Who accepted it, as the timeline names it. @default 'Segmind' */
   upstreamName?: UpstreamName;
+  /** The story the generation is a shot of: locked first, as every change of a shot does (see transition). */
+  storyId?: string | null;
 }
 
 export type RecordOutcome =
@@ -41,6 +43,7 @@ export async function recordSegmindRequestId(db: Db, submit: AcceptedSubmit): Pr
   const { generationId, segmindRequestId, submittedAt } = submit;
   const waitsForThisSubmit = and(isNull(generations.segmindRequestId), eq(generations.submitStartedAt, submit.markedAt))!;
   const submitted = await transition(db, generationId, {
+    storyId: submit.storyId,
     from: ['QUEUED'],
     where: waitsForThisSubmit,
     set: {

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { VideoStorage } from '../storage/video-storage.js';
 import { EventType } from '../contract/tables.js';
 import { removeStills, sweepStaleStillsDirectories } from '../media/stills.js';
+import { deleteOldStoryEvents, expireStoryVideos } from '../stories/story-retention.js';
 
 export interface RetentionOptions {
   db: Db;
@@ -29,7 +30,8 @@ export interface RetentionOptions {
 const daysAgo = (days: number) => sql`now() - ${days} * interval '1 day'`;
 
 /**
- * Deletes stored videos (files or objects, with their poster and last frame) of generations that completed more than the retention period ago
+ * Deletes stored videos (files or objects, with their poster and last frame) of generations, and stories' stitched
+ * videos, that completed more than the retention period ago
  * (keeping the row, marked with `video_expired_at`), the timeline rows of long-finished generations, and the
  * partial saves of downloads (and temporary copies of extractions) that died with their process. Returns how much it removed. Safe to run from several workers at
  * once: each video is marked through a guarded transition.
@@ -72,6 +74,7 @@ export async function applyRetention(options: RetentionOptions): Promise<{ video
       await removeStills(storage, stills);
       videos += 1;
     }
+    videos += await expireStoryVideos(db, storage, options.videoRetentionDays, options.batchSize ?? DEFAULTS.retention.batchSize.default);
   }
   if (options.eventRetentionDays > 0) {
     const deleted = await db
@@ -91,7 +94,7 @@ export async function applyRetention(options: RetentionOptions): Promise<{ video
         ),
       )
       .returning({ id: generationEvents.id });
-    events = deleted.length;
+    events = deleted.length + (await deleteOldStoryEvents(db, options.eventRetentionDays));
   }
   if (videos || events || partialFiles || stillsTemporaries) log.info('retention applied', { videos, events, partialFiles, stillsTemporaries });
   return { videos, events, partialFiles };

@@ -77,6 +77,7 @@ export async function submitJob(run: GenerationRun): Promise<boolean> {
     workerId,
     leaseMs: run.deps.leaseMs,
     upstreamName: run.upstream,
+    storyId: row.storyId,
   };
   // However long the database is away (up to the patience), the answer is recorded by us, lease or not.
   const recorded = await run.withDatabaseRetry(() => recordSegmindRequestId(db, accepted), recordBy).catch((error: unknown) => {

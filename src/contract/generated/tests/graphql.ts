@@ -63,6 +63,8 @@ export type GenerationErrorCode =
   | 'MODEL_UNAVAILABLE'
   /** Segmind no longer has this job (records expire an hour after submission). */
   | 'RESULT_EXPIRED'
+  /** A story's shots all succeeded but could not be stitched into one video, after several tries. The shots stay SUCCEEDED and playable on their own. */
+  | 'STITCH_FAILED'
   /** The finished video could not be downloaded into storage. */
   | 'STORAGE_FAILED'
   /** The generation did not finish before its deadline. */
