@@ -6,6 +6,7 @@ import { startTestApp, type TestApp } from './helpers/app.js';
 import { collectWs, createWsClient, GENERATE, type TestGeneration as Generation, WATCH } from './helpers/clients.js';
 import { createKeyIn, createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startSimulator } from './helpers/simulator.js';
+import { fetchSimulatedVideo } from './helpers/videos.js';
 import { revokeApiKey } from '../src/auth/keys.js';
 
 interface RawResponse {
@@ -39,8 +40,6 @@ describe.skipIf(!hasPostgres)('serving a stored video', () => {
   let videoPath: string;
 
   beforeAll(async () => {
-    sample = await readFile(new URL('../src/segmind/simulator/assets/sample.mp4', import.meta.url));
-    size = sample.length;
     database = await createTestDatabase();
     sim = await startSimulator({ processingMs: 200 });
     server = await startTestApp({ DATABASE_URL: database.url, ...sim.env });
@@ -57,6 +56,9 @@ describe.skipIf(!hasPostgres)('serving a stored video', () => {
     expect(completed).toBe(true);
     const final = results.at(-1)!.data!.generationStatus;
     expect(final.status).toBe('SUCCEEDED');
+    // The stored file is the clip the simulator rendered for this job, byte for byte.
+    sample = await fetchSimulatedVideo(sim.simulator.url, sim.simulator.jobs()[0]!.requestId);
+    size = sample.length;
     expect(final.video).toEqual({ url: expect.any(String) as unknown, contentType: 'video/mp4', sizeBytes: size });
     videoUrl = final.video!.url;
     const link = new URL(videoUrl);

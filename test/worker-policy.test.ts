@@ -340,6 +340,7 @@ describe('loadConfig', () => {
       limits: {
         dailyBudgetUsd: undefined,
         generationDeadlineMs: 900_000,
+        minDeadlineSeconds: 30,
         maxSubscriptionsPerKey: 100,
         persistedQueries: 1000,
         persistedQueryBytes: 32768,

@@ -102,6 +102,19 @@ export const DEFAULTS = {
     s3PartBytes: setting({ default: 5 * MB, doc: 'Size of each part of a multipart upload (S3’s smallest); an upload holds about two in memory (one sent, one filling).' }),
     s3RequestTimeoutMs: setting({ default: 30_000, doc: 'Timeout of one request to the bucket (connecting takes at most a sixth of it).' }),
   },
+  media: {
+    ffmpegPath: setting<string | undefined>({
+      env: 'FFMPEG_PATH',
+      default: undefined,
+      unset: 'the binary of @ffmpeg-installer/ffmpeg',
+      doc: 'The ffmpeg that extracts posters and last frames (and renders the simulator’s clips), e.g. /usr/bin/ffmpeg.',
+    }),
+    ffmpegTimeoutMs: setting({
+      env: 'FFMPEG_TIMEOUT_MS',
+      default: 60_000,
+      doc: 'Longest one ffmpeg run may take before it is killed; the poster and last frame are then missing and say why.',
+    }),
+  },
   segmind: {
     apiKey: setting<string | undefined>({ env: 'SEGMIND_API_KEY', default: undefined, unset: 'simulator', doc: 'Segmind key; unset → the built-in simulator is started and used.' }),
     baseUrl: setting({ env: 'SEGMIND_BASE_URL', default: 'https://api.segmind.com', doc: 'Segmind API base URL.' }),
@@ -147,6 +160,11 @@ export const DEFAULTS = {
   limits: {
     dailyBudgetUsd: setting<number | undefined>({ env: 'DAILY_BUDGET_USD', default: undefined, unset: 'none', doc: 'Server-wide spend limit per UTC day in USD.' }),
     generationDeadlineMs: setting({ env: 'GENERATION_DEADLINE_MS', default: 900_000, doc: 'A generation not finished this long after it was created fails with TIMEOUT.' }),
+    minDeadlineSeconds: setting({
+      env: 'MIN_DEADLINE_SECONDS',
+      default: 30,
+      doc: 'The shortest deadlineSeconds a client may ask for; a longer one than GENERATION_DEADLINE_MS is capped to it.',
+    }),
     maxSubscriptionsPerKey: setting({ env: 'MAX_SUBSCRIPTIONS_PER_KEY', default: 100, doc: 'generationStatus streams one key may hold open per process; a reserved single-connection SSE stream counts as one.' }),
     jsonBodyBytes: setting({ default: MB, doc: 'Largest JSON request body; multipart bodies have the frame uploads’ own limit.' }),
     queryDepth: setting({ default: 12, doc: 'Deepest selection an operation may have (HTTP, SSE and WebSocket alike).' }),

@@ -195,7 +195,7 @@ function webhookSettings(env: Env): Config['webhooks'] {
 
 /** Reads, validates and defaults every setting. Throws {@link ConfigError} naming the bad variable. */
 export function loadConfig(env: Env): Config {
-  const { server, http, auth, database, segmind, worker, limits, retention } = DEFAULTS;
+  const { server, http, auth, database, media, segmind, worker, limits, retention } = DEFAULTS;
   const webhooks = webhookSettings(env);
   const pollMinMs = int(env, segmind.pollMinMs, 10);
   const pollMaxMs = int(env, segmind.pollMaxMs, 10);
@@ -234,6 +234,10 @@ export function loadConfig(env: Env): Config {
     },
     database: { url: raw(env, database.url) },
     storage: storageConfig(env),
+    media: {
+      ffmpegPath: raw(env, media.ffmpegPath),
+      ffmpegTimeoutMs: int(env, media.ffmpegTimeoutMs, 100),
+    },
     segmind: {
       ...defaultsOf(segmind),
       apiKey: raw(env, segmind.apiKey),
@@ -257,6 +261,7 @@ export function loadConfig(env: Env): Config {
       ...defaultsOf(limits),
       dailyBudgetUsd: usd(env, limits.dailyBudgetUsd),
       generationDeadlineMs: int(env, limits.generationDeadlineMs, 1000),
+      minDeadlineSeconds: int(env, limits.minDeadlineSeconds, 1),
       maxSubscriptionsPerKey: int(env, limits.maxSubscriptionsPerKey, 1),
     },
     webhooks,

@@ -36,6 +36,7 @@ export const EMBEDDED_TYPES = [
   'BudgetExceededError',
   'CancelGenerationSuccess',
   'FieldProblem',
+  'GenerateStorySuccess',
   'GenerateVideoSuccess',
   'GenerationConnection',
   'GenerationEdge',

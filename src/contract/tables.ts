@@ -56,6 +56,8 @@ export const EventType = {
   Progress: 'progress',
   /** The uploaded first and last frames are stored at Segmind; the generation goes to the workers. */
   FramesUploaded: 'frames_uploaded',
+  /** The last frame of the generation it continues is at Segmind's asset storage, as this one's first frame. */
+  ContinueFrameUploaded: 'continue_frame_uploaded',
   /** Segmind accepted the job and gave its request id. */
   Submitted: 'submitted',
   /** A worker died between sending the job and recording the answer; it is sent again and may be billed twice. */
@@ -68,6 +70,10 @@ export const EventType = {
   Processing: 'processing',
   /** Segmind finished; the video is being copied into storage. */
   Storing: 'storing',
+  /** The stored video's probed duration or size is far from what was asked; it is kept. data: `{ asked, got }`. */
+  VideoDiffers: 'video_differs',
+  /** The poster and last frame could not be extracted; the video is kept and still succeeds. */
+  StillsFailed: 'stills_failed',
   /** Segmind reported a charge we do not believe; the estimate is kept. */
   CostIgnored: 'cost_ignored',
   /** The video is stored and can be fetched. */
@@ -76,6 +82,8 @@ export const EventType = {
   Failed: 'failed',
   /** Canceled by its key or by revoking the key; data says whether a charge may still apply. */
   Canceled: 'canceled',
+  /** A story's shot whose previous shot succeeded goes to the workers, to start from that shot's last frame. */
+  ShotReleased: 'shot_released',
   /** Retention deleted the stored video; the generation and its timeline are kept. */
   VideoExpired: 'video_expired',
 } as const;

@@ -1,12 +1,16 @@
 import type { Database } from '../db/open.js';
-import type { GenerationRow } from '../db/schema.js';
-import { generationUpdates, listenTo } from './channels.js';
+import type { GenerationRow, StoryRow } from '../db/schema.js';
+import { generationUpdates, listenTo, storyUpdates } from './channels.js';
+import { storyVersionsSince } from '../stories/story-timeline.js';
 import { versionsSince } from './timeline.js';
 
 /** Called with the new version, or NaN when updates may have been missed and the listener should re-read. */
 export type VersionListener = (version: number) => void;
 
-/** Fans the process's one LISTEN connection out to local listeners by generation id. */
+/**
+ * Fans the process's LISTEN connection out to local listeners by id: of a generation, or of a story (both are
+ * random UUIDs, so one map holds both).
+ */
 export interface EventBus {
   /** Calls `listener` with the new version whenever generation `id` changes; returns the unsubscribe. */
   subscribe(id: string, listener: VersionListener): () => void;
@@ -16,6 +20,8 @@ export interface EventBus {
    * update watched 1,000 times costs one query, not 1,000.
    */
   versionsSince(id: string, afterVersion: number): Promise<GenerationRow[]>;
+  /** {@link versionsSince} for a story, with the same sharing of reads in flight. */
+  storyVersionsSince(id: string, afterVersion: number): Promise<StoryRow[]>;
   /** Number of generations with at least one local listener. */
   readonly watchedCount: number;
   close(): Promise<void>;
@@ -23,20 +29,27 @@ export interface EventBus {
 
 export async function createEventBus(database: Database): Promise<EventBus> {
   const listeners = new Map<string, Set<VersionListener>>();
-  const readsInFlight = new Map<string, Promise<GenerationRow[]>>();
-  const unlisten = await listenTo(
-    database,
-    generationUpdates,
-    ({ id, version }) => {
-      const set = listeners.get(id);
-      if (!set) return;
-      for (const listener of set) listener(version);
-    },
-    // Notifications sent while the connection was down are lost: wake everyone to re-read.
-    () => {
-      for (const set of listeners.values()) for (const listener of set) listener(Number.NaN);
-    },
-  );
+  const readsInFlight = new Map<string, Promise<unknown[]>>();
+  const announce = ({ id, version }: { id: string; version: number }) => {
+    const set = listeners.get(id);
+    if (!set) return;
+    for (const listener of set) listener(version);
+  };
+  // Notifications sent while the connection was down are lost: wake everyone to re-read.
+  const wakeAll = () => {
+    for (const set of listeners.values()) for (const listener of set) listener(Number.NaN);
+  };
+  const unlistenGenerations = await listenTo(database, generationUpdates, announce, wakeAll);
+  const unlistenStories = await listenTo(database, storyUpdates, announce, wakeAll);
+  /** The first read in flight for a key is shared by everyone asking for the same rows. */
+  const shared = <Row>(key: string, read: () => Promise<Row[]>): Promise<Row[]> => {
+    let pending = readsInFlight.get(key) as Promise<Row[]> | undefined;
+    if (!pending) {
+      pending = read().finally(() => readsInFlight.delete(key));
+      readsInFlight.set(key, pending);
+    }
+    return pending;
+  };
   return {
     subscribe(id, listener) {
       let set = listeners.get(id);
@@ -47,18 +60,13 @@ export async function createEventBus(database: Database): Promise<EventBus> {
         if (set.size === 0 && listeners.get(id) === set) listeners.delete(id);
       };
     },
-    versionsSince(id, afterVersion) {
-      const key = `${id}:${afterVersion}`;
-      let read = readsInFlight.get(key);
-      if (!read) {
-        read = versionsSince(database.db, id, afterVersion).finally(() => readsInFlight.delete(key));
-        readsInFlight.set(key, read);
-      }
-      return read;
-    },
+    versionsSince: (id, afterVersion) => shared(`${id}:${afterVersion}`, () => versionsSince(database.db, id, afterVersion)),
+    storyVersionsSince: (id, afterVersion) => shared(`story:${id}:${afterVersion}`, () => storyVersionsSince(database.db, id, afterVersion)),
     get watchedCount() {
       return listeners.size;
     },
-    close: unlisten,
+    async close() {
+      await Promise.all([unlistenGenerations(), unlistenStories()]);
+    },
   };
 }

@@ -23,6 +23,20 @@ export const generationUpdates: Channel<{ id: string; version: number }> = {
   },
 };
 
+/** A story changed: `<id>:<version>` after every committed change, read by every process's event bus. */
+export const storyUpdates: Channel<{ id: string; version: number }> = {
+  name: 'story_updates',
+  encode: (payload) => generationUpdates.encode(payload),
+  parse: (text) => generationUpdates.parse(text),
+};
+
+/** A story's shots all succeeded: its id, to wake the stitching workers at once instead of at their next sweep. */
+export const storyStitchesDue: Channel<{ id: string }> = {
+  name: 'story_stitches_due',
+  encode: ({ id }) => id,
+  parse: (text) => ({ id: text }),
+};
+
 /** A generation became due: the id, to wake the workers at once instead of at their next sweep. */
 export const generationJobs: Channel<{ id: string }> = {
   name: 'generation_jobs',

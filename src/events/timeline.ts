@@ -1,16 +1,5 @@
-import {
-  and,
-  asc,
-  eq,
-  getTableColumns,
-  gt,
-  inArray,
-  notInArray,
-  sql,
-  type InferSelectModel,
-  type SQL,
-  type Table,
-} from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
+import { createSnapshotCodec } from './snapshot-codec.js';
 import { EventType, replayOnlyEventTypes } from '../contract/tables.js';
 import { activeStatuses } from '../generations/lifecycle.js';
 import type { Db, Tx } from '../db/open.js';
@@ -24,6 +13,7 @@ import {
 } from '../db/schema.js';
 import { generationJobs, generationUpdates, notifyTx } from './channels.js';
 import { enqueueWebhookTx } from '../webhooks/outbox.js';
+import { onShotChangedTx } from '../stories/shot-hooks.js';
 
 /**
  * The timeline of a generation: every change of the row bumps its version and appends one event holding a
@@ -38,49 +28,26 @@ export interface EventInput {
   data?: Record<string, unknown>;
 }
 
-/**
- * How a row is kept in a timeline event and rebuilt from it. Snapshots are JSON, which has no dates: a timestamp
- * is stored as its ISO string and must be turned back into a Date when the row is replayed.
- */
-export interface SnapshotCodec<Row> {
-  encode(row: Row): Record<string, unknown>;
-  decode(snapshot: Record<string, unknown>): Row;
-  /** The row fields decoded as dates: every column of the table whose values are Dates. */
-  readonly dateFields: readonly string[];
-}
-
-/**
- * The codec of `table`'s rows. Which fields are dates is read from the table definition, so a timestamp column
- * added later comes back as a Date without anyone remembering to list it.
- */
-export function createSnapshotCodec<T extends Table>(table: T): SnapshotCodec<InferSelectModel<T>> {
-  // `dataType` is 'date' exactly for the columns drizzle hands out as Date objects (timestamp and date columns in
-  // mode 'date'); those in mode 'string' are strings in the row and in the snapshot alike.
-  const dateFields = Object.entries(getTableColumns(table))
-    .filter(([, column]) => column.dataType === 'date')
-    .map(([field]) => field);
-  return {
-    dateFields,
-    encode: (row) => JSON.parse(JSON.stringify(row)) as Record<string, unknown>,
-    decode(snapshot) {
-      const row = { ...snapshot };
-      for (const field of dateFields) {
-        const value = row[field];
-        row[field] = typeof value === 'string' ? new Date(value) : null;
-      }
-      return row as InferSelectModel<T>;
-    },
-  };
-}
+export { createSnapshotCodec, type SnapshotCodec } from './snapshot-codec.js';
 
 /** The snapshots of `generations` rows that the timeline stores. */
 export const generationSnapshots = createSnapshotCodec(generations);
 
 /**
  * Appends the event of the version `row` is at, inside the caller's transaction, and notifies: every process's
- * subscribers of this generation, and the workers too when it is queued.
+ * subscribers of this generation, and the workers too when it is queued. A story's shot also moves its story on
+ * (stories/shot-hooks.ts), in the same transaction: the story never disagrees with its shots.
  */
 export async function appendEventTx(tx: Tx, row: GenerationRow, event: EventInput): Promise<void> {
+  await appendEventOnlyTx(tx, row, event);
+  if (row.storyId) await onShotChangedTx(tx, row);
+}
+
+/**
+ * {@link appendEventTx} without moving the story on: for the story's own changes to its other shots, which it
+ * folds into itself once, after making them.
+ */
+export async function appendEventOnlyTx(tx: Tx, row: GenerationRow, event: EventInput): Promise<void> {
   await tx.insert(generationEvents).values({
     generationId: row.id,
     version: row.version,

@@ -2,14 +2,14 @@ import { Repeater } from 'graphql-yoga';
 import type { Db } from '../db/open.js';
 import { getGeneration } from '../db/generations.js';
 import { isTerminal } from '../generations/lifecycle.js';
-import type { GenerationRow } from '../db/schema.js';
+import type { GenerationRow, GenerationStatus } from '../db/schema.js';
 import type { EventBus } from './bus.js';
 
-export interface WatchOptions {
+export interface WatchOptions<Row = GenerationRow> {
   /** Re-read the timeline this often even without a notification, so a lost NOTIFY only delays. @default 5000 */
   sweepMs?: number;
   /** Called as each version is handed to the subscriber (for delivery-latency metrics). */
-  onDeliver?: (row: GenerationRow) => void;
+  onDeliver?: (row: Row) => void;
   /** Called once when the watch begins and once when it ends, whichever way it ends (a failed read included). */
   onOpen?: () => void;
   onClose?: () => void;
@@ -19,18 +19,35 @@ export interface WatchOptions {
   signal?: AbortSignal;
 }
 
+/** A row with a timeline: how to read it now and its versions since one. */
+export interface WatchedTimeline<Row extends { version: number; status: GenerationStatus }> {
+  /** The row now, or null when it does not exist (or `apiKeyId` does not own it). */
+  current(id: string, apiKeyId: string | undefined): Promise<Row | null>;
+  versionsSince(id: string, afterVersion: number): Promise<Row[]>;
+}
+
 /**
  * Streams a generation: its current state first, then every later version exactly once and in order,
  * ending after a terminal status. Listens before reading, and replays versions from the timeline, so
  * nothing committed between the read and the first notification is missed.
  * Resolves to null when the generation does not exist.
  */
-export async function watchGeneration(
+export function watchGeneration(
   db: Db,
   bus: EventBus,
   id: string,
   options: WatchOptions = {},
 ): Promise<AsyncIterableIterator<GenerationRow> | null> {
+  return watchTimeline(bus, id, { current: (rowId, apiKeyId) => getGeneration(db, rowId, apiKeyId), versionsSince: (rowId, after) => bus.versionsSince(rowId, after) }, options);
+}
+
+/** {@link watchGeneration} for any row with a timeline whose changes the bus announces (a generation, a story). */
+export async function watchTimeline<Row extends { version: number; status: GenerationStatus }>(
+  bus: EventBus,
+  id: string,
+  timeline: WatchedTimeline<Row>,
+  options: WatchOptions<Row> = {},
+): Promise<AsyncIterableIterator<Row> | null> {
   const sweepMs = options.sweepMs ?? 5000;
   let pending = false;
   let wake: (() => void) | undefined;
@@ -48,9 +65,9 @@ export async function watchGeneration(
     unsubscribe();
     options.onClose?.();
   };
-  let current: GenerationRow | null;
+  let current: Row | null;
   try {
-    current = await getGeneration(db, id, options.apiKeyId);
+    current = await timeline.current(id, options.apiKeyId);
   } catch (error) {
     close();
     throw error;
@@ -60,11 +77,11 @@ export async function watchGeneration(
     return null;
   }
   const first = current;
-  const deliver = async (push: (row: GenerationRow) => Promise<unknown>, row: GenerationRow) => {
+  const deliver = async (push: (row: Row) => Promise<unknown>, row: Row) => {
     options.onDeliver?.(row);
     await push(row);
   };
-  const stream = new Repeater<GenerationRow>(async (push, stop) => {
+  const stream = new Repeater<Row>(async (push, stop) => {
     let stopped = false;
     void stop.then(() => {
       stopped = true;
@@ -86,9 +103,9 @@ export async function watchGeneration(
         }
         pending = false;
         if (stopped) break;
-        let rows: GenerationRow[];
+        let rows: Row[];
         try {
-          rows = await bus.versionsSince(id, last);
+          rows = await timeline.versionsSince(id, last);
         } catch {
           // The database is unreachable (e.g. restarting): keep the subscription and try again on the next sweep.
           continue;
@@ -108,7 +125,7 @@ export async function watchGeneration(
   const end = () => void stream.return().finally(close);
   if (options.signal?.aborted) end();
   else options.signal?.addEventListener('abort', end, { once: true });
-  const iterator: AsyncIterableIterator<GenerationRow> = {
+  const iterator: AsyncIterableIterator<Row> = {
     next: () => stream.next(),
     return: (value?: unknown) => stream.return(value).finally(close),
     throw: (error?: unknown) => stream.throw(error).finally(close),

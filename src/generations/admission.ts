@@ -19,14 +19,36 @@ export interface AdmittedKey {
   dailyBudgetUsd: string | null;
 }
 
-export interface AdmitOptions {
+/** The rules every admission is held to: the key's cap and budget and the server's budget. */
+export interface AdmissionRules {
   apiKey: AdmittedKey;
-  values: NewGenerationRow;
+  /** What everything admitted together costs, in USD: the budgets are checked against the sum, all or nothing. */
   priceUsd: number;
+  /** How many unfinished generations the admission adds (a story adds every shot). @default 1 */
+  generationCount?: number;
   /** Server-wide USD per UTC day; undefined for no limit. */
   serverDailyBudgetUsd: number | undefined;
   /** When the request is admitted, for the budget's reset time. @default now */
   now?: Date;
+  /** What is asked for, as a refusal names it. @default 'this generation' */
+  subject?: string;
+}
+
+export interface AdmitOptions extends AdmissionRules {
+  values: NewGenerationRow;
+}
+
+/**
+ * What one admission writes, and how an earlier one made with the same idempotency key is found: a generation,
+ * or a story with all its shots.
+ */
+export interface AdmissionWrite<T> {
+  idempotencyKey: string | null;
+  inputHash: string | null;
+  /** The earlier result of this key's idempotency key, with the input hash it was made with. */
+  findEarlier(tx: Tx, idempotencyKey: string): Promise<{ result: T; id: string; inputHash: string | null } | null>;
+  /** Inserts the rows, with their first events. */
+  insert(tx: Tx): Promise<T>;
 }
 
 export function nextUtcMidnight(now = new Date()): Date {
@@ -51,58 +73,66 @@ export async function keyUsage(db: Db, apiKeyId: string): Promise<{ spentTodayUs
   }));
 }
 
-/**
- * The per-key and server rules, in order: an idempotent repeat returns the earlier generation (null otherwise);
- * the key's active-generation cap and daily budget and the server's daily budget throw when broken.
- */
-async function checkRules(tx: Tx, options: AdmitOptions): Promise<GenerationRow | null> {
-  const { apiKey, values, priceUsd } = options;
-  const now = options.now ?? new Date();
-  if (values.idempotencyKey) {
-    const earlier = await findByIdempotencyKey(tx, apiKey.id, values.idempotencyKey);
-    if (earlier) {
-      if (earlier.inputHash !== values.inputHash) throw new IdempotencyKeyReusedError(values.idempotencyKey, earlier.id);
-      return earlier;
-    }
-  }
+/** The key's active-generation cap and daily budget and the server's daily budget; each throws when broken. */
+async function checkLimits(tx: Tx, rules: AdmissionRules): Promise<void> {
+  const { apiKey, priceUsd } = rules;
+  const adding = rules.generationCount ?? 1;
+  const now = rules.now ?? new Date();
   if (apiKey.maxActive !== null) {
     const count = await countInStatuses(tx, apiKey.id, activeStatuses);
-    if (count >= apiKey.maxActive) throw new TooManyActiveGenerationsError(apiKey.maxActive, count);
+    if (count + adding > apiKey.maxActive) throw new TooManyActiveGenerationsError(apiKey.maxActive, count, adding);
   }
   if (apiKey.dailyBudgetUsd !== null) {
     const limit = Number(apiKey.dailyBudgetUsd);
     const used = await spentToday(tx, apiKey.id);
-    if (overBudget(used, priceUsd, limit)) throw new BudgetExceededError('KEY', limit, used, priceUsd, nextUtcMidnight(now));
+    if (overBudget(used, priceUsd, limit)) throw new BudgetExceededError('KEY', limit, used, priceUsd, nextUtcMidnight(now), rules.subject);
   }
-  if (options.serverDailyBudgetUsd !== undefined) {
+  if (rules.serverDailyBudgetUsd !== undefined) {
     await lockServerBudget(tx);
     const used = await spentToday(tx);
-    if (overBudget(used, priceUsd, options.serverDailyBudgetUsd)) {
-      throw new BudgetExceededError('SERVER', options.serverDailyBudgetUsd, used, priceUsd, nextUtcMidnight(now));
+    if (overBudget(used, priceUsd, rules.serverDailyBudgetUsd)) {
+      throw new BudgetExceededError('SERVER', rules.serverDailyBudgetUsd, used, priceUsd, nextUtcMidnight(now), rules.subject);
     }
   }
-  return null;
 }
 
-/** Whether a per-key rule (idempotency, active cap, budget) applies, which makes a key's calls take turns. */
-const perKeyRules = ({ apiKey, values }: AdmitOptions) =>
-  Boolean(values.idempotencyKey) || apiKey.maxActive !== null || apiKey.dailyBudgetUsd !== null;
-
 /**
- * Admits a generation for a key in one transaction: an idempotent repeat returns the earlier generation; the
- * key's active-generation cap and daily budget and the server's daily budget are checked; then the row is
- * inserted. Locking the key's row first makes concurrent calls of one key take turns, so two of them can
- * neither overspend nor create two jobs for one idempotency key.
+ * Admits in one transaction: an idempotent repeat returns the earlier result; the key's active-generation cap
+ * and daily budget and the server's daily budget are checked against everything being admitted together; then
+ * it is inserted. Locking the key's row first makes concurrent calls of one key take turns, so two of them can
+ * neither overspend nor create two results for one idempotency key.
  */
-export async function admitGeneration(db: Db, options: AdmitOptions): Promise<{ generation: GenerationRow; repeated: boolean }> {
+export async function admit<T>(db: Db, rules: AdmissionRules, write: AdmissionWrite<T>): Promise<{ result: T; repeated: boolean }> {
   return db.transaction(async (tx) => {
     // Without a per-key rule, concurrent calls of a key run in parallel (a shared lock); with one they take turns.
     // Either lock waits for a revocation in progress, which cancels what the key queued: a key revoked by then
     // (even one whose revocation notice this process missed) queues nothing.
-    const key = await lockKeyRow(tx, options.apiKey.id, perKeyRules(options) ? 'update' : 'share');
+    const perKeyRules = Boolean(write.idempotencyKey) || rules.apiKey.maxActive !== null || rules.apiKey.dailyBudgetUsd !== null;
+    const key = await lockKeyRow(tx, rules.apiKey.id, perKeyRules ? 'update' : 'share');
     if (!key || key.revokedAt !== null) throw new KeyRevokedError();
-    const earlier = await checkRules(tx, options);
-    if (earlier) return { generation: earlier, repeated: true };
-    return { generation: await insertGenerationTx(tx, options.values), repeated: false };
+    if (write.idempotencyKey) {
+      const earlier = await write.findEarlier(tx, write.idempotencyKey);
+      if (earlier) {
+        if (earlier.inputHash !== write.inputHash) throw new IdempotencyKeyReusedError(write.idempotencyKey, earlier.id);
+        return { result: earlier.result, repeated: true };
+      }
+    }
+    await checkLimits(tx, rules);
+    return { result: await write.insert(tx), repeated: false };
   });
+}
+
+/** Admits one generation (see {@link admit}). */
+export async function admitGeneration(db: Db, options: AdmitOptions): Promise<{ generation: GenerationRow; repeated: boolean }> {
+  const { values } = options;
+  const { result, repeated } = await admit(db, options, {
+    idempotencyKey: values.idempotencyKey ?? null,
+    inputHash: values.inputHash ?? null,
+    findEarlier: async (tx, idempotencyKey) => {
+      const earlier = await findByIdempotencyKey(tx, options.apiKey.id, idempotencyKey);
+      return earlier && { result: earlier, id: earlier.id, inputHash: earlier.inputHash };
+    },
+    insert: (tx) => insertGenerationTx(tx, values),
+  });
+  return { generation: result, repeated };
 }

@@ -75,14 +75,27 @@ export function upstreamFailure(upstream: UpstreamName, upstreamError: string | 
   return { code, message, retryable: code === GenerationErrorCode.GENERATION_FAILED };
 }
 
+/** A generation's deadline as the failure's words name it: the client's own (deadlineSeconds) or the server's. */
+type DeadlineFacts = Pick<GenerationRow, 'segmindRequestId' | 'submitStartedAt'> &
+  Partial<Pick<GenerationRow, 'deadlineSeconds' | 'deadlineAt' | 'createdAt'>>;
+
+/** Whose deadline ended it: the client's when it asked for one no later than the server's (deadlineAt says which). */
+function deadlineWords(row: DeadlineFacts): string {
+  const asked = row.deadlineSeconds;
+  const clients = asked != null && row.createdAt && row.deadlineAt && row.deadlineAt.getTime() >= row.createdAt.getTime() + asked * 1000;
+  return clients ? `the deadline you set (deadlineSeconds: ${asked}) passed` : 'its deadline passed';
+}
+
 /** The deadline passed; whether it may be charged depends on how far the job got. */
-export function timeoutFailure(row: Pick<GenerationRow, 'segmindRequestId' | 'submitStartedAt'>, upstream: UpstreamName): Failure {
+export function timeoutFailure(row: DeadlineFacts, upstream: UpstreamName): Failure {
   const base = { code: GenerationErrorCode.TIMEOUT, retryable: true } as const;
+  const passed = deadlineWords(row);
+  const The = passed.charAt(0).toUpperCase() + passed.slice(1);
   if (row.segmindRequestId) {
     return {
       ...base,
       mayBeCharged: true,
-      message: `The generation did not finish before its deadline. ${capitalized(upstream)} had accepted it, so its charge may still apply.`,
+      message: `The generation did not finish: ${passed}. ${capitalized(upstream)} had accepted it, so its charge may still apply.`,
     };
   }
   // A submit went out and its answer was never recorded (its worker stopped): Segmind may hold, and bill, the job.
@@ -90,10 +103,10 @@ export function timeoutFailure(row: Pick<GenerationRow, 'segmindRequestId' | 'su
     return {
       ...base,
       mayBeCharged: true,
-      message: `The generation did not finish before its deadline. It had been sent to ${upstream} without a recorded answer, so a charge may apply.`,
+      message: `The generation did not finish: ${passed}. It had been sent to ${upstream} without a recorded answer, so a charge may apply.`,
     };
   }
-  return { ...base, message: `The generation could not be sent to ${upstream} before its deadline; nothing is charged.` };
+  return { ...base, message: `${The} before the generation could be sent to ${upstream}; nothing is charged.` };
 }
 
 /** A generation whose runs stopped twice while sending it to Segmind is not sent a third time. */

@@ -16,6 +16,8 @@ export const generationErrorCodes = {
   RESULT_EXPIRED: 'Segmind no longer has this job (records expire an hour after submission).',
   TIMEOUT: 'The generation did not finish before its deadline.',
   STORAGE_FAILED: 'The finished video could not be downloaded into storage.',
+  CONTINUE_FROM_UNAVAILABLE:
+    'The last frame of the generation named in continueFrom could no longer be read (its video or stills were deleted). Nothing is charged; give the first frame as image or imageFile instead.',
   INVALID_RESULT: 'The finished result was not a playable MP4 video (no video track, no duration, cut off, or not MP4 at all), so it was not kept. Segmind may still bill the job.',
   INTERNAL: 'Something unexpected went wrong on our side.',
 } as const;
@@ -36,7 +38,28 @@ export class AppError extends Error {
 export interface FieldProblem {
   field: string;
   message: string;
+  /** The rule's stable name, for the few rules that have one. */
+  code?: InputErrorCode;
 }
+
+/**
+ * Stable names for input rules a client may want to react to in code (beyond showing the message); most
+ * rules need none, since `field` already says what to fix.
+ */
+export const inputErrorCodes = {
+  CONTINUE_FROM_NOT_FOUND: 'continueFrom names no generation of yours (unknown ids and other keys\' generations look the same).',
+  CONTINUE_FROM_NOT_SUCCEEDED: 'The generation in continueFrom has not succeeded (yet): only a SUCCEEDED video has a last frame.',
+  CONTINUE_FROM_VIDEO_EXPIRED: 'The video of the generation in continueFrom was deleted by the retention policy, and its last frame with it.',
+  CONTINUE_FROM_NO_LAST_FRAME: 'The last frame of the generation in continueFrom could not be extracted when it was stored.',
+  CONTINUE_FROM_WITH_IMAGE: 'continueFrom and image (or imageFile) both give the first frame; only one may be given.',
+} as const;
+
+export type InputErrorCode = keyof typeof inputErrorCodes;
+
+/** Each input rule code by name, so every use refers to the table above. */
+export const InputErrorCode = Object.fromEntries(Object.keys(inputErrorCodes).map((code) => [code, code])) as {
+  readonly [C in InputErrorCode]: C;
+};
 
 /** The input broke a rule; `field` names the input field, `message` says what is allowed. */
 export class InputError extends AppError {
@@ -47,6 +70,8 @@ export class InputError extends AppError {
     readonly field: string,
     message: string,
     problems?: readonly FieldProblem[],
+    /** The first rule's stable name, when it has one. */
+    readonly code: InputErrorCode | null = null,
   ) {
     super(message);
     this.problems = problems ?? [{ field, message }];
@@ -87,10 +112,12 @@ export class BudgetExceededError extends AppError {
     readonly usedUsd: number,
     readonly priceUsd: number,
     readonly resetsAt: Date,
+    /** What was asked for, as the message names it. */
+    subject = 'this generation',
   ) {
     super(
       `${scope === 'KEY' ? 'Your API key' : 'The server'} has a daily budget of $${formatUsd(limitUsd)} and has used ` +
-        `$${formatUsd(usedUsd)} today; this generation costs $${formatUsd(priceUsd)}. The budget resets at ` +
+        `$${formatUsd(usedUsd)} today; ${subject} costs $${formatUsd(priceUsd)}. The budget resets at ` +
         `${resetsAt.toISOString()}, or ask for a cheaper video (shorter, or without audio).`,
     );
   }
@@ -102,8 +129,13 @@ export class TooManyActiveGenerationsError extends AppError {
   constructor(
     readonly limit: number,
     readonly active: number,
+    /** How many the refused request would have added (a story adds one per shot). */
+    readonly adding = 1,
   ) {
-    super(`Your API key may have ${limit} unfinished generations at once and has ${active}. Wait for one to finish, or cancel one.`);
+    super(
+      `Your API key may have ${limit} unfinished generations at once and has ${active}` +
+        (adding > 1 ? `; this request adds ${adding}. Wait for some to finish, cancel some, or ask for fewer shots.` : '. Wait for one to finish, or cancel one.'),
+    );
   }
 }
 

@@ -5,6 +5,7 @@ import type { GenerationRow } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { admitGeneration, type AdmittedKey } from './admission.js';
 import { priceUsd, type Provider } from './charges.js';
+import { findContinuationSource } from './continue-from.js';
 import { InputError, UploadFailedError } from './errors.js';
 import { checkWebhookUrl, WebhookUrlError, type WebhookUrlPolicy } from '../webhooks/url-policy.js';
 import {
@@ -36,8 +37,10 @@ export interface GenerateVideoDeps {
   frameUploadWindowMs: number;
   /** Server-wide USD per UTC day; undefined for no limit. */
   serverDailyBudgetUsd: number | undefined;
-  /** How long a new generation may take before it fails with TIMEOUT. */
+  /** How long a new generation may take before it fails with TIMEOUT; a client's deadlineSeconds is capped to it. */
   generationDeadlineMs: number;
+  /** The shortest deadlineSeconds accepted. */
+  minDeadlineSeconds: number;
   /** Which webhook URLs may be used. */
   webhookUrlPolicy: WebhookUrlPolicy;
   log: Logger;
@@ -45,8 +48,37 @@ export interface GenerateVideoDeps {
   clock?: () => Date;
 }
 
-/** The built-in simulator runs on this machine, so it can reach loopback frames; the real Segmind cannot. */
-export const validationOptionsFor = (provider: Provider): ValidationOptions => ({ allowLoopbackFrames: provider === 'SIMULATOR' });
+/**
+ * How requests are validated on this server. The built-in simulator runs on this machine, so it can reach
+ * loopback frames; the real Segmind cannot.
+ */
+export const validationOptionsFor = (provider: Provider, minDeadlineSeconds: number): ValidationOptions => ({
+  allowLoopbackFrames: provider === 'SIMULATOR',
+  minDeadlineSeconds,
+});
+
+/** When a generation created at `now` times out: after the client's deadline when it gave one, capped by the server's. */
+export function deadlineFor(now: Date, request: Pick<ValidGenerationRequest, 'deadlineSeconds'>, serverDeadlineMs: number): Date {
+  const askedMs = request.deadlineSeconds === null ? Number.POSITIVE_INFINITY : request.deadlineSeconds * 1000;
+  return new Date(now.getTime() + Math.min(askedMs, serverDeadlineMs));
+}
+
+/**
+ * Checks a request as generateVideo and estimateCost both must: every field rule, then the generation
+ * continueFrom names (the key's own, SUCCEEDED, with a last frame). Returns the request with continueFrom as
+ * that generation's id.
+ */
+export async function checkGenerationRequest(
+  db: Db,
+  apiKeyId: string,
+  request: GenerationRequest,
+  options: ValidationOptions,
+): Promise<ValidGenerationRequest> {
+  const checked = validateGenerationRequest(request, options);
+  if (!checked.continueFrom) return checked;
+  const source = await findContinuationSource(db, apiKeyId, checked.continueFrom);
+  return { ...checked, continueFrom: source.id };
+}
 
 /** A repeat whose earlier request's upload failed tries again itself; bounded, as each try waits at most one window. */
 const MAX_UPLOAD_ROUNDS = 3;
@@ -56,10 +88,16 @@ const MAX_UPLOAD_ROUNDS = 3;
  * defaults applied) and the uploaded frames' contents, but not the idempotency key nor a server-picked seed.
  */
 export function inputHash(request: GenerationRequest, frames: Frames): string {
-  const { idempotencyKey: _ignored, webhookUrl, webhookEvents, ...rest } = request;
-  // The webhook fields count only when given, so a request without them hashes as it did before they existed
-  // (an idempotent repeat across the upgrade is still a repeat).
-  const fields = { ...rest, ...(webhookUrl != null && { webhookUrl }), ...(webhookEvents != null && { webhookEvents }) };
+  const { idempotencyKey: _ignored, webhookUrl, webhookEvents, continueFrom, deadlineSeconds, ...rest } = request;
+  // The fields added after the first release count only when given, so a request without them hashes as it did
+  // before they existed (an idempotent repeat across the upgrade is still a repeat).
+  const fields = {
+    ...rest,
+    ...(webhookUrl != null && { webhookUrl }),
+    ...(webhookEvents != null && { webhookEvents }),
+    ...(continueFrom != null && { continueFrom }),
+    ...(deadlineSeconds != null && { deadlineSeconds }),
+  };
   const digests = { imageFile: frames.imageFile?.digest ?? null, lastFrameFile: frames.lastFrameFile?.digest ?? null };
   const normalized = Object.fromEntries(
     Object.entries({ ...fields, seed: fields.seed ?? null, ...digests }).map(([k, v]) => [
@@ -71,7 +109,7 @@ export function inputHash(request: GenerationRequest, frames: Frames): string {
 }
 
 /** Refuses a webhook URL that is not https on a public host (its name resolved now; again before each delivery). */
-async function assertWebhookUrl(url: string, policy: WebhookUrlPolicy): Promise<void> {
+export async function assertWebhookUrl(url: string, policy: WebhookUrlPolicy): Promise<void> {
   try {
     await checkWebhookUrl(url, policy);
   } catch (error) {
@@ -92,14 +130,21 @@ export async function generateVideo(
   files: FrameFields,
 ): Promise<{ generation: GenerationRow; repeated: boolean }> {
   const frames = await readFrames({ ...files, image: asked.image, lastFrame: asked.lastFrame });
-  const checked = validateGenerationRequest({ ...asked, ...placeholderUrls(frames) }, validationOptionsFor(deps.provider));
+  const checked = await checkGenerationRequest(
+    deps.db,
+    apiKey.id,
+    { ...asked, ...placeholderUrls(frames) },
+    validationOptionsFor(deps.provider, deps.minDeadlineSeconds),
+  );
   if (checked.webhookUrl) await assertWebhookUrl(checked.webhookUrl, deps.webhookUrlPolicy);
   const price = priceUsd(checked);
   const id = randomUUID();
   const now = deps.clock?.() ?? new Date();
-  const deadlineAt = new Date(now.getTime() + deps.generationDeadlineMs);
+  const deadlineAt = deadlineFor(now, checked, deps.generationDeadlineMs);
   const uploads = Object.values(frames);
-  const admit = (request: ValidGenerationRequest) =>
+  // The source is hashed by its id as stored, however the client spelled it (either global id form).
+  const hash = inputHash({ ...asked, continueFrom: checked.continueFrom }, frames);
+  const admit = ({ continueFrom, ...request }: ValidGenerationRequest) =>
     admitGeneration(deps.db, {
       apiKey,
       priceUsd: price,
@@ -109,7 +154,8 @@ export async function generateVideo(
         id,
         ...request,
         apiKeyId: apiKey.id,
-        inputHash: inputHash(asked, frames),
+        continueFromId: continueFrom,
+        inputHash: hash,
         provider: deps.provider,
         costUsd: price.toFixed(2),
         createdAt: now,

@@ -1,8 +1,9 @@
 import { randomInt } from 'node:crypto';
-import { InputError, type FieldProblem } from './errors.js';
+import { InputError, InputErrorCode, type FieldProblem } from './errors.js';
 import { judgeHost } from './frame-host.js';
 import type { GenerationStatus } from '../db/schema.js';
 import { DEFAULT_WEBHOOK_EVENTS } from '../webhooks/outbox.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 import { VEO, VEO_REQUEST_DEFAULTS, type VeoAspectRatio as AspectRatio, type VeoResolution as Resolution } from '../contract/tables.js';
 
@@ -33,6 +34,13 @@ export interface GenerationRequest {
   webhookUrl?: string | null;
   /** The statuses the webhook is told about. @default SUCCEEDED, FAILED, CANCELED */
   webhookEvents?: readonly GenerationStatus[] | null;
+  /**
+   * The id of an earlier SUCCEEDED generation of the same key whose last frame becomes this one's first frame
+   * (checked against the database by generateVideo).
+   */
+  continueFrom?: string | null;
+  /** The client's own deadline in seconds from creation; the server-wide deadline still caps it. */
+  deadlineSeconds?: number | null;
 }
 
 /** A request that passed validation, with the seed chosen. */
@@ -45,6 +53,8 @@ export interface ValidGenerationRequest extends GenerationRequest {
   webhookUrl: string | null;
   /** Null exactly when there is no webhook. */
   webhookEvents: GenerationStatus[] | null;
+  continueFrom: string | null;
+  deadlineSeconds: number | null;
 }
 
 /**
@@ -71,6 +81,8 @@ export interface ValidationOptions {
    * fetch public hosts. @default false
    */
   allowLoopbackFrames?: boolean;
+  /** The shortest deadlineSeconds accepted. @default limits.minDeadlineSeconds's default */
+  minDeadlineSeconds?: number;
 }
 
 const LONE_SURROGATE = new RegExp(LONE_SURROGATE_SOURCE);
@@ -115,7 +127,7 @@ export function generationRequestProblems(input: GenerationRequest, options: Val
   const problems: FieldProblem[] = [];
   const problem = (field: string, message: string | null) => message && problems.push({ field, message });
   // Text that cannot be stored is reported on its own: the other rules are judged on text as it will be stored.
-  for (const field of ['prompt', 'negativePrompt', 'image', 'lastFrame', 'idempotencyKey', 'webhookUrl'] as const) {
+  for (const field of ['prompt', 'negativePrompt', 'image', 'lastFrame', 'idempotencyKey', 'webhookUrl', 'continueFrom'] as const) {
     problem(field, storableTextProblem(field, input[field]));
   }
   if (problems.length > 0) return problems;
@@ -130,9 +142,22 @@ export function generationRequestProblems(input: GenerationRequest, options: Val
   }
   const image = input.image?.trim();
   const lastFrame = input.lastFrame?.trim();
+  const continueFrom = input.continueFrom?.trim();
   if (image) problem('image', imageUrlProblem('image', image, options));
+  if (continueFrom && image) {
+    problems.push({
+      field: 'continueFrom',
+      code: InputErrorCode.CONTINUE_FROM_WITH_IMAGE,
+      message: 'continueFrom and image (or imageFile) both give the first frame: give one of them, not both.',
+    });
+  }
   if (lastFrame) {
-    problem('lastFrame', image ? imageUrlProblem('lastFrame', lastFrame, options) : 'lastFrame needs image: give the first frame too, or leave lastFrame out.');
+    problem(
+      'lastFrame',
+      image || continueFrom
+        ? imageUrlProblem('lastFrame', lastFrame, options)
+        : 'lastFrame needs image (or continueFrom): give the first frame too, or leave lastFrame out.',
+    );
   }
   if (!(VEO.durationsSeconds as readonly number[]).includes(input.durationSeconds)) {
     problem('durationSeconds', `durationSeconds must be ${ALLOWED_DURATIONS}; got ${input.durationSeconds}.`);
@@ -143,6 +168,13 @@ export function generationRequestProblems(input: GenerationRequest, options: Val
   const idempotencyKey = input.idempotencyKey;
   if (idempotencyKey != null && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
     problem('idempotencyKey', `idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters long.`);
+  }
+  const minDeadline = options.minDeadlineSeconds ?? DEFAULTS.limits.minDeadlineSeconds.default;
+  if (input.deadlineSeconds != null && (!Number.isInteger(input.deadlineSeconds) || input.deadlineSeconds < minDeadline)) {
+    problem(
+      'deadlineSeconds',
+      `deadlineSeconds must be a whole number of at least ${minDeadline} (seconds from now); got ${input.deadlineSeconds}. Leave it out for the server's deadline.`,
+    );
   }
   if (input.webhookEvents != null && !input.webhookUrl?.trim()) {
     problem('webhookEvents', 'webhookEvents needs webhookUrl: give the URL to send them to, or leave webhookEvents out.');
@@ -158,7 +190,7 @@ export function generationRequestProblems(input: GenerationRequest, options: Val
  */
 export function validateGenerationRequest(input: GenerationRequest, options: ValidationOptions = {}): ValidGenerationRequest {
   const [first, ...rest] = generationRequestProblems(input, options);
-  if (first) throw new InputError(first.field, first.message, [first, ...rest]);
+  if (first) throw new InputError(first.field, first.message, [first, ...rest], first.code ?? null);
   return {
     ...input,
     prompt: input.prompt.trim(),
@@ -167,6 +199,8 @@ export function validateGenerationRequest(input: GenerationRequest, options: Val
     lastFrame: input.lastFrame?.trim() || null,
     seed: input.seed ?? randomInt(0, MAX_SEED + 1),
     idempotencyKey: input.idempotencyKey ?? null,
+    continueFrom: input.continueFrom?.trim() || null,
+    deadlineSeconds: input.deadlineSeconds ?? null,
     ...webhookOf(input),
   };
 }

@@ -102,6 +102,8 @@ export interface AppContext {
   serverDailyBudgetUsd: number | undefined;
   /** How long a new generation may take before it fails with TIMEOUT. */
   generationDeadlineMs: number;
+  /** The shortest deadlineSeconds accepted. */
+  minDeadlineSeconds: number;
   /** Which webhook URLs generateVideo accepts. */
   webhookUrlPolicy: WebhookUrlPolicy;
   /** How long a rotated-out webhook secret still signs deliveries. */

@@ -1,4 +1,4 @@
-import { AppError, BudgetExceededError, IdempotencyKeyReusedError, InputError, NotCancelableError, NotFoundError, TooManyActiveGenerationsError, UploadFailedError, type FieldProblem } from '../generations/errors.js';
+import { AppError, BudgetExceededError, inputErrorCodes, IdempotencyKeyReusedError, InputError, NotCancelableError, NotFoundError, TooManyActiveGenerationsError, UploadFailedError, type FieldProblem } from '../generations/errors.js';
 import { builder } from './builder.js';
 import { GenerationStatusEnum, MoneyRef, usd } from './value-types.js';
 import { createGraphQLError } from 'graphql-yoga';
@@ -16,12 +16,24 @@ const FieldProblemRef = builder.objectRef<FieldProblem>('FieldProblem').implemen
   fields: (t) => ({ field: t.exposeString('field'), message: t.exposeString('message') }),
 });
 
+const InputErrorCodeEnum = builder.enumType('InputErrorCode', {
+  description: 'Stable names of the input rules a client may want to react to in code.',
+  values: Object.fromEntries(Object.entries(inputErrorCodes).map(([code, description]) => [code, { description }])) as {
+    [K in keyof typeof inputErrorCodes]: { description: string };
+  },
+});
+
 builder.objectType(InputError, {
   name: 'InputError',
   description: 'The input broke a rule. `field` names the input field; `message` says what is allowed.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
     field: t.exposeString('field'),
+    code: t.expose('code', {
+      type: InputErrorCodeEnum,
+      nullable: true,
+      description: 'The rule broken, for the few rules a client may switch on (continueFrom\'s); null for the rest, where field says enough.',
+    }),
     problems: t.field({
       type: [FieldProblemRef],
       description: 'Every rule the input broke, so all can be fixed at once; the first is `field` and `message`.',

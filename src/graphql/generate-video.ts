@@ -11,19 +11,19 @@ import {
   UploadFailedError,
 } from '../generations/errors.js';
 import { MAX_UPLOAD_SIZE } from '../generations/frames.js';
-import { generateVideo, validationOptionsFor } from '../generations/generate-video.js';
+import { checkGenerationRequest, generateVideo, validationOptionsFor } from '../generations/generate-video.js';
 import {
   ALLOWED_DURATIONS,
   MAX_NEGATIVE_PROMPT_LENGTH,
   MAX_PROMPT_LENGTH,
   MAX_SEED,
   REQUEST_DEFAULTS,
-  validateGenerationRequest,
   type GenerationRequest,
 } from '../generations/request.js';
 import { requireKey, unauthenticatedError, builder, type AppContext } from './builder.js';
 import { AspectRatioEnum, GenerationStatusEnum, ResolutionEnum, MoneyRef, usd } from './value-types.js';
 import { GenerationRef } from './generation.js';
+import { decodeGlobalId } from './global-ids.js';
 
 const perSecond = (cents: number) => `$${formatUsd(cents / 100)}`;
 
@@ -57,8 +57,26 @@ export const GenerateVideoInput = builder.inputType('GenerateVideoInput', {
       type: [GenerationStatusEnum],
       description: 'The statuses the webhook is told about; default SUCCEEDED, FAILED and CANCELED. Needs webhookUrl.',
     }),
+    continueFrom: t.id({
+      description:
+        'The id of one of your SUCCEEDED generations: its last frame becomes this video\'s first frame, so the scene continues. ' +
+        'Instead of image or imageFile. Refused (InputError with a code) when it is not yours, not SUCCEEDED, or has no last frame.',
+    }),
+    deadlineSeconds: t.int({
+      description:
+        'Your own deadline, in seconds from now (at least the server\'s minimum, MIN_DEADLINE_SECONDS): not finished by then, the ' +
+        'generation fails with TIMEOUT, saying whether a charge may apply. A deadline beyond the server-wide one (Generation.deadlineAt ' +
+        'shows it) is accepted and capped to it.',
+    }),
   }),
 });
+
+/** The generation id a continueFrom names, in either global id form; anything else is kept, to match no generation. */
+function continueFromId(id: string | number | null | undefined): string | null | undefined {
+  if (id == null) return id;
+  const decoded = decodeGlobalId(String(id));
+  return decoded.typename === 'Generation' ? decoded.id : String(id);
+}
 
 type InputShape = typeof GenerateVideoInput.$inferInput;
 
@@ -77,6 +95,8 @@ function toGenerationRequest(input: InputShape): GenerationRequest {
     idempotencyKey: input.idempotencyKey,
     webhookUrl: input.webhookUrl,
     webhookEvents: input.webhookEvents,
+    continueFrom: continueFromId(input.continueFrom),
+    deadlineSeconds: input.deadlineSeconds,
   };
 }
 
@@ -91,6 +111,7 @@ async function queue(ctx: AppContext, input: InputShape) {
       frameUploadWindowMs: ctx.frameUploadWindowMs,
       serverDailyBudgetUsd: ctx.serverDailyBudgetUsd,
       generationDeadlineMs: ctx.generationDeadlineMs,
+      minDeadlineSeconds: ctx.minDeadlineSeconds,
       webhookUrlPolicy: ctx.webhookUrlPolicy,
       log: ctx.log,
     };
@@ -132,13 +153,16 @@ builder.queryField('estimateCost', (t) =>
     type: MoneyRef,
     description: 'What generateVideo would cost for this input, before anything is spent.',
     args: { input: t.arg({ type: GenerateVideoInput, required: true }) },
-    resolve: (_root, { input }, ctx) => {
-      requireKey(ctx);
+    resolve: async (_root, { input }, ctx) => {
+      const apiKey = requireKey(ctx);
       try {
-        return usd(priceUsd(validateGenerationRequest(toGenerationRequest(input), validationOptionsFor(ctx.provider))));
+        const options = validationOptionsFor(ctx.provider, ctx.minDeadlineSeconds);
+        return usd(priceUsd(await checkGenerationRequest(ctx.db, apiKey.id, toGenerationRequest(input), options)));
       } catch (error) {
         if (!(error instanceof InputError)) throw error;
-        throw createGraphQLError(error.message, { extensions: { code: API_ERROR_CODES.BAD_USER_INPUT, field: error.field } });
+        throw createGraphQLError(error.message, {
+          extensions: { code: API_ERROR_CODES.BAD_USER_INPUT, field: error.field, ...(error.code && { inputErrorCode: error.code }) },
+        });
       }
     },
   }),

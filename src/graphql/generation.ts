@@ -4,7 +4,7 @@ import { cancelGeneration } from '../generations/lifecycle.js';
 import { NotCancelableError, NotFoundError, type GenerationErrorCode } from '../generations/errors.js';
 import type { AspectRatio, Resolution } from '../generations/request.js';
 import { findGeneration, findGenerations } from '../generations/lookup.js';
-import { signVideo, videoPath } from '../storage/video-route.js';
+import { generationVideo, VideoRef } from './video.js';
 import { requireKey, builder } from './builder.js';
 import {
   AspectRatioEnum,
@@ -16,28 +16,13 @@ import {
   usd,
 } from './value-types.js';
 
-interface Video {
-  url: string;
-  contentType: string;
-  sizeBytes: number;
-}
-
-interface GenerationFailure {
+export interface GenerationFailure {
   code: GenerationErrorCode;
   message: string;
   retryable: boolean;
 }
 
-const VideoRef = builder.objectRef<Video>('Video').implement({
-  description: 'The finished video, stored by this server. The URL supports HTTP Range requests.',
-  fields: (t) => ({
-    url: t.exposeString('url'),
-    contentType: t.exposeString('contentType'),
-    sizeBytes: t.exposeInt('sizeBytes'),
-  }),
-});
-
-const GenerationErrorRef = builder.objectRef<GenerationFailure>('GenerationError').implement({
+export const GenerationErrorRef = builder.objectRef<GenerationFailure>('GenerationError').implement({
   description: 'Why a generation failed. `retryable` says whether asking again may succeed.',
   fields: (t) => ({
     code: t.expose('code', { type: GenerationErrorCodeEnum }),
@@ -85,12 +70,7 @@ builder.node(GenerationRef, {
       type: VideoRef,
       nullable: true,
       description: 'Present when SUCCEEDED. The URL carries a signed token and expires (ask again for a fresh one).',
-      resolve: (g, _args, ctx) =>
-        g.status === 'SUCCEEDED' && g.videoKey && !g.videoExpiredAt
-          ? {
-              url: `${ctx.publicUrl}${videoPath(g.id)}?${signVideo(ctx.videoSigningSecret, g.id, ctx.videoUrlTtlSeconds)}`,
-              contentType: g.videoContentType ?? 'video/mp4', sizeBytes: g.videoSizeBytes ?? 0 }
-          : null,
+      resolve: (g, _args, ctx) => generationVideo(g, ctx),
     }),
     error: t.field({
       type: GenerationErrorRef,
@@ -117,6 +97,16 @@ builder.node(GenerationRef, {
       loaderOptions: { cache: false },
       load: (keys: TimelineKey[], ctx) => listEventsOfMany(ctx.db, keys),
       resolve: (g): TimelineKey => ({ id: g.id, version: g.version }),
+    }),
+    deadlineSeconds: t.exposeInt('deadlineSeconds', { nullable: true, description: 'The deadline the client asked for, in seconds; null when it gave none.' }),
+    deadlineAt: t.expose('deadlineAt', {
+      type: 'DateTime',
+      description: "Not finished by then, the generation fails with TIMEOUT: the client's deadlineSeconds, capped by the server-wide deadline.",
+    }),
+    continueFrom: t.id({
+      nullable: true,
+      description: 'The generation whose last frame is this one\'s first frame (continueFrom, or the previous shot of a story).',
+      resolve: (g) => g.continueFromId,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),

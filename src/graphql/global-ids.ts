@@ -15,7 +15,7 @@ import { isGenerationId } from '../generations/lookup.js';
  */
 
 /** The types `node(id)` can load, besides Generation's bare UUIDs. Each new `builder.node` type goes here. */
-const NODE_TYPES: ReadonlySet<string> = new Set(['Generation']);
+const NODE_TYPES: ReadonlySet<string> = new Set(['Generation', 'Story']);
 
 /** The global id of a node: a Generation's UUID as it is, any other type in the plugin's `<Typename>:<id>` form. */
 export function encodeGlobalId(typename: string, id: string | number | bigint): string {

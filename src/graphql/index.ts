@@ -8,6 +8,7 @@ import './generate-video.js';
 import './subscription.js';
 import './viewer.js';
 import './webhook-deliveries.js';
+import './story.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
 

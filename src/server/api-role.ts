@@ -5,6 +5,7 @@ import { developmentKeyPolicy, ensureDevelopmentKey, isLocalSameOriginRequest } 
 import { findActiveKey, type ApiKey, type Sessions } from '../auth/keys.js';
 import type { Database } from '../db/open.js';
 import { listGenerations, ownerKeyIsActive } from '../db/generations.js';
+import { storyOwnerKeyIsActive } from '../db/stories.js';
 import type { EventBus } from '../events/bus.js';
 import { unauthenticatedMessage } from '../graphql/builder.js';
 import type { Provider } from '../generations/charges.js';
@@ -56,7 +57,8 @@ export async function createApiRole(options: ApiRoleOptions): Promise<ApiRole> {
   let publicUrl = config.http.publicUrl ?? '';
   const handleVideo = createVideoHandler(options.storage, {
     signingSecret: options.videoSigningSecret,
-    ownerIsActive: (generationId) => ownerKeyIsActive(db, generationId),
+    // A stored name is a generation's id or `story-<id>`.
+    ownerIsActive: (name) => (name.startsWith('story-') ? storyOwnerKeyIsActive(db, name.slice('story-'.length)) : ownerKeyIsActive(db, name)),
     redirectSeconds: config.storage.driver === 's3' && config.storage.s3Serve === 'redirect' ? config.storage.s3PresignSeconds : undefined,
   });
   // First run in development: a key to try the API with. Production requires keys made with `npm run keys`.
@@ -117,6 +119,7 @@ export async function createApiRole(options: ApiRoleOptions): Promise<ApiRole> {
         uploadFrames: options.uploadFrames,
         frameUploadWindowMs: config.segmind.requestTimeoutMs + config.segmind.frameUploadSlackMs,
         generationDeadlineMs: config.limits.generationDeadlineMs,
+        minDeadlineSeconds: config.limits.minDeadlineSeconds,
         webhookUrlPolicy: { allowedHosts: config.webhooks.allowedHosts },
         webhookSecretGraceSeconds: config.webhooks.secretGraceSeconds,
       };

@@ -58,6 +58,7 @@ async function segmindTargetFor(config: Config, runWorker: boolean, log: Logger)
   const simulator = await startEmbeddedSimulator({
     dataDir: config.storage.dataDir,
     processingMs: config.segmind.simulatorProcessingMs,
+    ffmpegPath: config.media.ffmpegPath,
     log,
   });
   log.warn('SEGMIND_API_KEY is not set: using the built-in Segmind simulator. Videos are SIMULATED samples.', {

@@ -11,6 +11,7 @@ import { createJobDurationEstimator, type JobDurationEstimator } from '../worker
 import { createRetentionSchedule } from '../worker/retention.js';
 import { upstreamNameOf } from '../generations/charges.js';
 import { createWorker, type Worker } from '../worker/worker.js';
+import { ffmpegPath } from '../media/ffmpeg.js';
 import { createWebhookDispatcher } from '../webhooks/dispatcher.js';
 import type { Metrics } from './metrics.js';
 
@@ -90,6 +91,7 @@ export function createWorkerRole(options: WorkerRoleOptions): WorkerRole {
     backoff: tuning.backoff,
     upstreamName: upstreamNameOf(options.provider),
     maxVideoBytes: config.storage.maxVideoMb * 1024 * 1024,
+    ffmpeg: { path: ffmpegPath(config.media.ffmpegPath), timeoutMs: config.media.ffmpegTimeoutMs },
     downloadPolicy: {
       // The simulator's loopback address and port are allowed only when we started the simulator ourselves:
       // nothing else on loopback (this server's own /metrics, a database) is.

@@ -17,10 +17,16 @@ class StorageReadError extends Error {
   override name = 'StorageReadError';
 }
 
-/** What the check found; the served type comes from here, never from upstream. */
+/** What the check found in the file itself; the served type and these facts never come from upstream. */
 export interface VerifiedVideo {
   contentType: 'video/mp4';
+  /** Length of the video track. */
   durationSeconds: number;
+  /** Display size: the coded size turned by the track's rotation, as a player shows it. */
+  width: number;
+  height: number;
+  /** Whether the file has an audio track. */
+  hasAudio: boolean;
 }
 
 /** Memory the parser may use for cached file ranges; it reads boxes and one frame, never the whole file. */
@@ -64,7 +70,11 @@ export async function verifyStoredVideo(storage: VideoStorage, key: string): Pro
     if (!(durationSeconds > 0)) throw new InvalidVideoError('its video track has no duration');
     const lastFrame = await new EncodedPacketSink(video).getPacket(Number.POSITIVE_INFINITY);
     if (!lastFrame || lastFrame.byteLength === 0) throw new InvalidVideoError('its video data is incomplete');
-    return { contentType: 'video/mp4', durationSeconds };
+    const width = video.displayWidth;
+    const height = video.displayHeight;
+    if (!(width > 0 && height > 0)) throw new InvalidVideoError('its video track has no frame size');
+    const hasAudio = (await input.getPrimaryAudioTrack()) !== null;
+    return { contentType: 'video/mp4', durationSeconds, width, height, hasAudio };
   } catch (error) {
     if (error instanceof InvalidVideoError || error instanceof StorageReadError) throw error;
     // The parser's own complaints (a malformed box, a bad sample table) are verdicts on the file.

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { byteCounter, StorageCheckError, type VideoStorage } from './video-storage.js';
+import { byteCounter, contentTypeOfKey, StorageCheckError, type VideoStorage } from './video-storage.js';
 import { explainBucketError, isNotFound } from './s3-errors.js';
 
 export interface S3StorageOptions {
@@ -92,7 +92,7 @@ export function createS3Storage(options: S3StorageOptions): VideoStorage {
       body.pipe(counter);
       const upload = new Upload({
         client,
-        params: { Bucket: bucket, Key, Body: counter, ContentType: 'video/mp4' },
+        params: { Bucket: bucket, Key, Body: counter, ContentType: contentTypeOfKey(key) },
         partSize: options.partBytes,
         // One part in flight per upload: memory stays at about two parts, however large the video.
         queueSize: 1,

@@ -4,13 +4,23 @@ import { pipeline } from 'node:stream/promises';
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/open.js';
 import { serverSecrets } from '../db/schema.js';
-import type { VideoStorage } from './video-storage.js';
+import { contentTypeOfKey, type VideoStorage } from './video-storage.js';
 
 export const VIDEO_PATH_PREFIX = '/videos/';
-const VIDEO_PATH = /^\/videos\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.mp4$/;
+/**
+ * `/videos/<name>.mp4`, and its stills `/videos/<name>.poster.jpg` and `/videos/<name>.last.jpg`, where the name is a
+ * generation's id or `story-<id>` for a story's stitched video; the storage key is the file name.
+ */
+const VIDEO_PATH = /^\/videos\/((?:story-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(mp4|poster\.jpg|last\.jpg)$/;
 
-/** The public path of a stored video. */
-export const videoPath = (generationId: string) => `${VIDEO_PATH_PREFIX}${generationId}.mp4`;
+/** The public path of a stored video, by its name (a generation's id, or `story-<id>`). */
+export const videoPath = (name: string) => `${VIDEO_PATH_PREFIX}${name}.mp4`;
+/** The public paths of a stored video's first and last frame (JPEG). */
+export const posterPath = (name: string) => `${VIDEO_PATH_PREFIX}${name}.poster.jpg`;
+export const lastFramePath = (name: string) => `${VIDEO_PATH_PREFIX}${name}.last.jpg`;
+
+/** The name a story's stitched video and its stills are stored, signed and served under. */
+export const storyVideoKey = (storyId: string) => `story-${storyId}`;
 
 type ByteRange = { start: number; end: number };
 
@@ -33,8 +43,9 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
 }
 
 /**
- * Serves stored videos with Range support so browsers can seek. Returns false when the request is not
- * for a video path, so the caller can hand it on.
+ * Serves stored videos with Range support so browsers can seek, and their poster and last frame. A still's link
+ * carries the video's token and passes the same checks. Returns false when the request is not for a video path,
+ * so the caller can hand it on.
  */
 export function createVideoHandler(
   storage: VideoStorage,
@@ -67,7 +78,7 @@ export function createVideoHandler(
       res.writeHead(403, { 'content-type': 'text/plain' }).end('This video link was revoked with the API key that made it.\n');
       return true;
     }
-    const key = match ? `${match[1]}.mp4` : null;
+    const key = match ? `${match[1]}.${match[2]}` : null;
     let size: number | null;
     try {
       size = key ? await storage.size(key) : null;
@@ -86,7 +97,7 @@ export function createVideoHandler(
       return true;
     }
     const headers = {
-      'content-type': 'video/mp4',
+      'content-type': contentTypeOfKey(key),
       'accept-ranges': 'bytes',
       'cache-control': 'private, max-age=3600',
     };

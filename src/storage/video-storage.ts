@@ -33,6 +33,9 @@ export interface VideoStorage {
   check(): Promise<string>;
 }
 
+/** The type a stored object is served with, from its key: videos and their JPEG stills share the storage. */
+export const contentTypeOfKey = (key: string): 'image/jpeg' | 'video/mp4' => (key.endsWith('.jpg') ? 'image/jpeg' : 'video/mp4');
+
 export class VideoTooLargeError extends Error {
   override name = 'VideoTooLargeError';
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { SegmindClient } from '../segmind/api.js';
 import type { VideoStorage } from '../storage/video-storage.js';
 import type { DownloadPolicy } from '../storage/safe-download.js';
+import type { FfmpegOptions } from '../media/ffmpeg.js';
 import type { JobDurationEstimator } from './job-timing.js';
 import type { BackoffOptions } from './retry-policy.js';
 import type { SubmitPatience } from './record-segmind-request-id.js';
@@ -43,6 +44,8 @@ export interface RunnerDeps {
   download?: typeof fetch;
   /** Where result videos may come from. */
   downloadPolicy: DownloadPolicy;
+  /** The ffmpeg that extracts each stored video's poster and last frame. @default the bundled binary, FFMPEG_TIMEOUT_MS's default */
+  ffmpeg?: FfmpegOptions;
   /** What the worker measures; the server's Prometheus registry provides it (a structural type, so the worker
    * does not depend on the server). */
   metrics?: WorkerMetrics;

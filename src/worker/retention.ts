@@ -7,6 +7,7 @@ import { DEFAULTS } from '../config/defaults.js';
 import type { Logger } from '../logger.js';
 import type { VideoStorage } from '../storage/video-storage.js';
 import { EventType } from '../contract/tables.js';
+import { removeStills } from '../media/stills.js';
 
 export interface RetentionOptions {
   db: Db;
@@ -28,7 +29,7 @@ export interface RetentionOptions {
 const daysAgo = (days: number) => sql`now() - ${days} * interval '1 day'`;
 
 /**
- * Deletes stored videos (files or objects) of generations that completed more than the retention period ago
+ * Deletes stored videos (files or objects, with their poster and last frame) of generations that completed more than the retention period ago
  * (keeping the row, marked with `video_expired_at`), the timeline rows of long-finished generations, and the
  * partial saves of downloads that died with their process. Returns how much it removed. Safe to run from several workers at
  * once: each video is marked through a guarded transition.
@@ -44,7 +45,7 @@ export async function applyRetention(options: RetentionOptions): Promise<{ video
   });
   if (options.videoRetentionDays > 0) {
     const expired = await db
-      .select({ id: generations.id, videoKey: generations.videoKey })
+      .select({ id: generations.id, videoKey: generations.videoKey, posterKey: generations.posterKey, lastFrameKey: generations.lastFrameKey })
       .from(generations)
       .where(
         and(
@@ -55,7 +56,7 @@ export async function applyRetention(options: RetentionOptions): Promise<{ video
         ),
       )
       .limit(options.batchSize ?? DEFAULTS.retention.batchSize.default);
-    for (const { id, videoKey } of expired) {
+    for (const { id, videoKey, ...stills } of expired) {
       const marked = await transition(db, id, {
         from: ['SUCCEEDED'],
         set: { videoExpiredAt: new Date() },
@@ -63,6 +64,7 @@ export async function applyRetention(options: RetentionOptions): Promise<{ video
       });
       if (!marked || !videoKey) continue;
       await storage.remove(videoKey);
+      await removeStills(storage, stills);
       videos += 1;
     }
   }

@@ -2,7 +2,7 @@ import { SegmindError, type SegmindErrorKind } from '../segmind/errors.js';
 import { GenerationErrorCode } from '../generations/errors.js';
 
 /** Where in a generation's life a call failed. */
-export type Phase = 'submit' | 'poll' | 'download';
+export type Phase = 'submit' | 'poll' | 'download' | 'upload';
 
 /** What to do about one failure. */
 export type Decision =
@@ -66,6 +66,17 @@ const policy: Record<Phase, Partial<Record<SegmindErrorKind | 'accepted' | 'ambi
     network: { action: 'backoff', maxTries: Number.POSITIVE_INFINITY, exhausted: GenerationErrorCode.UPSTREAM_UNAVAILABLE },
     timeout: { action: 'backoff', maxTries: Number.POSITIVE_INFINITY, exhausted: GenerationErrorCode.UPSTREAM_UNAVAILABLE },
     unknown: { action: 'backoff', maxTries: Number.POSITIVE_INFINITY, exhausted: GenerationErrorCode.UPSTREAM_UNAVAILABLE },
+  },
+  // A continuation's first frame going to Segmind's asset storage: free and safe to repeat (an upload is no
+  // job), so whatever is not a final answer about our account is retried a few times.
+  upload: {
+    ...finalRules,
+    not_found: { action: 'backoff', maxTries: 5, exhausted: GenerationErrorCode.UPSTREAM_UNAVAILABLE },
+    rate_limited: { action: 'wait-for-reset', maxTries: 5 },
+    server: { action: 'backoff', maxTries: 5, exhausted: GenerationErrorCode.UPSTREAM_UNAVAILABLE },
+    network: { action: 'backoff', maxTries: 5, exhausted: GenerationErrorCode.UPSTREAM_UNAVAILABLE },
+    timeout: { action: 'backoff', maxTries: 5, exhausted: GenerationErrorCode.UPSTREAM_UNAVAILABLE },
+    unknown: { action: 'backoff', maxTries: 5, exhausted: GenerationErrorCode.UPSTREAM_UNAVAILABLE },
   },
   // The video file outlives the job record by days, so downloads retry a few times before giving up.
   download: {

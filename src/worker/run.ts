@@ -6,6 +6,7 @@ import { GenerationRun, Stopped, type RunnerDeps } from './generation-run.js';
 import { pollUntilDone } from './poll.js';
 import { storeVideo } from './store-video.js';
 import { submitJob } from './submit.js';
+import { needsContinueFrame, uploadContinueFrame } from './continue-frame.js';
 
 export type { RunnerDeps };
 
@@ -29,11 +30,13 @@ export async function runGeneration(claimed: GenerationRow, deps: RunnerDeps, si
 }
 
 /**
- * The state machine: a generation past its deadline fails; one Segmind does not have yet is submitted; one
- * already STORING (its worker stopped mid-download) goes straight back to storing; the rest are polled.
+ * The state machine: a generation past its deadline fails; a continuation without its first frame gets it
+ * uploaded (committed before any submit); one Segmind does not have yet is submitted; one already STORING (its
+ * worker stopped mid-download) goes straight back to storing; the rest are polled.
  */
 async function drive(run: GenerationRun): Promise<void> {
   if (run.pastDeadline()) return void (await run.fail(timeoutFailure(run.row, run.upstream)));
+  if (needsContinueFrame(run.row) && !(await uploadContinueFrame(run))) return;
   if (!run.row.segmindRequestId && !(await submitJob(run))) return;
   const output =
     run.row.status === 'STORING' && run.row.outputUrl

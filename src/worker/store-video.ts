@@ -6,13 +6,18 @@ import { Stopped, type GenerationRun } from './generation-run.js';
 import { decide } from './retry-policy.js';
 import { EventType } from '../contract/tables.js';
 import { GenerationErrorCode } from '../generations/errors.js';
+import { describeStoredVideo, type StoredVideoFacts } from '../media/describe.js';
+import { videoDifference } from '../media/asked-video.js';
+import { ffmpegPath } from '../media/ffmpeg.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 const COPY_FAILED = 'The finished video could not be copied into storage.';
 
 /**
  * Streams the video into storage and verifies it, retrying: Segmind keeps the file for days, long after the
  * job record. The generation's deadline and a cancel stop it mid-download, and the download's own timeouts
- * keep a silent server from holding this worker's slot. The generation succeeds once the file is stored.
+ * keep a silent server from holding this worker's slot. The stored file is then probed and its poster and last
+ * frame extracted (a failure there is recorded, not fatal); the generation succeeds with all of it at once.
  */
 export async function storeVideo(run: GenerationRun, url: string): Promise<void> {
   const { storage } = run.deps;
@@ -62,8 +67,31 @@ export async function storeVideo(run: GenerationRun, url: string): Promise<void>
       await run.pause(Math.min(decision.delayMs, run.msUntilDeadline()));
     }
   }
-  // The file is stored: a database hiccup now must not turn it into a failed download.
   const { sizeBytes, video } = stored;
+  // Probed facts and stills before SUCCEEDED, so a client never sees a finished video without them.
+  let facts: StoredVideoFacts;
+  try {
+    facts = await describeStoredVideo(storage, key, {
+      verified: video,
+      ffmpeg: run.deps.ffmpeg ?? { path: ffmpegPath(undefined), timeoutMs: DEFAULTS.media.ffmpegTimeoutMs.default },
+      maxVideoBytes: run.deps.maxVideoBytes,
+      log: run.log,
+      signal: run.signal,
+    });
+  } catch (error) {
+    if (run.signal.aborted) throw new Stopped();
+    throw error;
+  }
+  // The file is stored: a database hiccup now must not turn it into a failed download.
+  const difference = videoDifference(run.row, video);
+  if (difference) {
+    run.log.warn('the video is not what was asked', difference.data);
+    await run.withDatabaseRetry(() => run.update({}, { type: EventType.VideoDiffers, message: difference.message, data: difference.data }));
+  }
+  if (facts.stillsError) {
+    const message = facts.stillsError;
+    await run.withDatabaseRetry(() => run.update({}, { type: EventType.StillsFailed, message }));
+  }
   await run.withDatabaseRetry(() =>
     run.update(
       {
@@ -71,6 +99,13 @@ export async function storeVideo(run: GenerationRun, url: string): Promise<void>
         videoKey: key,
         videoSizeBytes: sizeBytes,
         videoContentType: video.contentType,
+        videoDurationSeconds: video.durationSeconds,
+        videoWidth: video.width,
+        videoHeight: video.height,
+        videoHasAudio: video.hasAudio,
+        posterKey: facts.posterKey,
+        lastFrameKey: facts.lastFrameKey,
+        stillsError: facts.stillsError,
         progress: 1,
         etaSeconds: 0,
         completedAt: new Date(),

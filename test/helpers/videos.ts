@@ -15,3 +15,10 @@ export function paddedVideo(sample: Buffer, totalBytes: number): Buffer {
   header.write('free', 4, 'latin1');
   return Buffer.concat([sample, header, Buffer.alloc(padding - 8, 0x2e)]);
 }
+
+/** The bytes the simulator serves as the result of its job `requestId`: the clip rendered for that job. */
+export async function fetchSimulatedVideo(simulatorUrl: string, requestId: string): Promise<Buffer> {
+  const response = await fetch(`${simulatorUrl}/files/${requestId}.mp4`);
+  if (!response.ok) throw new Error(`the simulator answered ${response.status} for the video of ${requestId}`);
+  return Buffer.from(await response.arrayBuffer());
+}

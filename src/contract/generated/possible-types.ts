@@ -20,6 +20,14 @@
       "TooManyActiveGenerationsError",
       "UploadFailedError"
     ],
+    "GenerateStoryResult": [
+      "BudgetExceededError",
+      "GenerateStorySuccess",
+      "IdempotencyKeyReusedError",
+      "InputError",
+      "TooManyActiveGenerationsError",
+      "UploadFailedError"
+    ],
     "GenerateVideoResult": [
       "BudgetExceededError",
       "GenerateVideoSuccess",
@@ -29,7 +37,8 @@
       "UploadFailedError"
     ],
     "Node": [
-      "Generation"
+      "Generation",
+      "Story"
     ],
     "RotateWebhookSecretResult": [
       "RotateWebhookSecretSuccess"

@@ -12,12 +12,20 @@ import { createSegmindSimulator, type SegmindSimulator } from './index.js';
 export async function startEmbeddedSimulator(options: {
   dataDir: string;
   processingMs: number;
+  /** FFMPEG_PATH, for the clips; unset → the bundled binary. */
+  ffmpegPath?: string | undefined;
   log: Logger;
 }): Promise<SegmindSimulator> {
   const directory = path.join(options.dataDir, 'simulator');
   const portFile = path.join(directory, 'port');
   const create = (port: number) =>
-    createSegmindSimulator({ processingMs: options.processingMs, port, stateDir: path.join(directory, 'jobs') });
+    createSegmindSimulator({
+      processingMs: options.processingMs,
+      port,
+      stateDir: path.join(directory, 'jobs'),
+      ...(options.ffmpegPath && { ffmpegPath: options.ffmpegPath }),
+      warn: (message) => options.log.warn(message),
+    });
   const remembered = await readPort(portFile);
   if (remembered !== undefined) {
     const simulator = create(remembered);

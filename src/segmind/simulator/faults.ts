@@ -45,6 +45,11 @@ export interface SimulatorFault {
    * `{ metrics: { cost: -100 } }` on a result: a well-formed answer carrying hostile values.
    */
   merge?: Record<string, unknown>;
+  /**
+   * For `file`: answer with the shipped sample (2 s, 320×180, with audio) instead of the job's own clip, whatever
+   * the job asked: a result far from the request.
+   */
+  serveSample?: boolean;
 }
 
 const ENDPOINTS: readonly string[] = ['submit', 'status', 'result', 'upload', 'file'] satisfies SimulatorEndpoint[];
@@ -66,9 +71,12 @@ export function checkFault(value: unknown): SimulatorFault | string {
   if (fault.merge !== undefined && (typeof fault.merge !== 'object' || fault.merge === null || Array.isArray(fault.merge))) {
     return 'merge must be a JSON object';
   }
-  const acts = fault.status !== undefined || fault.hang || fault.delayMs || fault.cutOff || fault.merge !== undefined;
+  if (fault.serveSample !== undefined && (typeof fault.serveSample !== 'boolean' || fault.endpoint !== 'file')) {
+    return 'serveSample must be true or false, and only for the file endpoint';
+  }
+  const acts = fault.status !== undefined || fault.hang || fault.delayMs || fault.cutOff || fault.merge !== undefined || fault.serveSample;
   if (!acts && fault.stallAfterBytes === undefined) {
-    return 'a fault needs a status, delayMs, hang, stallAfterBytes, cutOff or merge';
+    return 'a fault needs a status, delayMs, hang, stallAfterBytes, cutOff, merge or serveSample';
   }
   if (!isCount(fault.times, 1)) return 'times must be a whole number >= 1';
   if (!isCount(fault.delayMs, 0)) return 'delayMs must be a whole number >= 0';

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createSimAccount } from './account.js';
+import { createSimAccount, type SimulatedUpload } from './account.js';
 import {
   checkFault,
   createFaultQueue,
@@ -25,11 +25,17 @@ import {
   type SimAnswer,
 } from './http.js';
 import type { SimulatedJobInfo } from './jobs.js';
+import { createClipRenderer, type ClipRenderer } from './clips.js';
+import { ffmpegPath } from '../../media/ffmpeg.js';
+
+/** Longest one clip may take to render; an 8 s 1080p clip takes about a second. */
+const CLIP_TIMEOUT_MS = 60_000;
 
 const STATUS_PATH = /^\/v2\/requests\/([^/]+)\/status$/;
 
 export type { SimulatorEndpoint, SimulatorFault } from './faults.js';
 export type { SimulatedJobInfo } from './jobs.js';
+export type { SimulatedUpload } from './account.js';
 
 /** Options of {@link createSegmindSimulator}. */
 export interface SegmindSimulatorOptions {
@@ -63,6 +69,13 @@ export interface SegmindSimulatorOptions {
    * @default undefined (jobs live in memory only)
    */
   stateDir?: string;
+  /**
+   * The ffmpeg that renders each job's clip (see clips.ts); when it cannot, the job gets the shipped 2-second
+   * 320×180 sample and `warn` is told. @default the binary of @ffmpeg-installer/ffmpeg
+   */
+  ffmpegPath?: string;
+  /** Where problems that do not fail a request are told. @default a line on stderr */
+  warn?: (message: string) => void;
 }
 
 export interface SegmindSimulator {
@@ -80,6 +93,8 @@ export interface SegmindSimulator {
   /** Status requests since start or reset, for known and unknown ids alike (each job counts its own too). */
   statusRequests(): number;
   jobs(): readonly SimulatedJobInfo[];
+  /** The images the upload endpoint received since start or reset, oldest first (the last 100), decoded. */
+  uploads(): readonly SimulatedUpload[];
   injectFault(fault: SimulatorFault): void;
   /** Forgets jobs, faults, uploads and submissions and refills the credits. */
   reset(): void;
@@ -120,7 +135,16 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
     return baseUrl;
   };
 
+  const warn = options.warn ?? ((message: string) => process.stderr.write(`segmind simulator: ${message}\n`));
+  let clips: ClipRenderer | undefined;
+  try {
+    clips = createClipRenderer({ ffmpeg: { path: ffmpegPath(options.ffmpegPath), timeoutMs: CLIP_TIMEOUT_MS }, warn });
+  } catch (error) {
+    warn(`no ffmpeg to render clips with, every job gets the sample video: ${String(error)}`);
+  }
   const account = createSimAccount({
+    clips,
+    warn,
     processingMs: options.processingMs ?? 15_000,
     processingJitter,
     jitterSeed: options.jitterSeed ?? 1,
@@ -153,7 +177,7 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
     return jsonError(404, 'Not found');
   }
 
-  type Route = { endpoint?: SimulatorEndpoint; needsKey?: boolean; run: (body: unknown) => SimAnswer };
+  type Route = { endpoint?: SimulatorEndpoint; needsKey?: boolean; run: (body: unknown) => SimAnswer | Promise<SimAnswer> };
 
   function route(method: string, path: string, req: IncomingMessage): Route {
     const answer = (a: SimAnswer): Route => ({ run: () => a });
@@ -183,16 +207,17 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
     const r = route(method, path, req);
     // Counted as the request arrives, before key checks and faults: it is what the client spent.
     if (r.endpoint === 'status') account.countStatusRequest(STATUS_PATH.exec(path)?.[1] ?? '');
-    const run = (): SimAnswer =>
+    const run = async (): Promise<SimAnswer> =>
       r.needsKey && req.headers['x-api-key'] !== apiKey
         ? jsonError(401, 'Invalid or missing API key')
         : r.run(parseJsonBody(raw));
     const fault = r.endpoint ? faults.take(r.endpoint) : undefined;
-    if (!fault) return send(run());
-    const real = fault.acceptThenFail ? run() : undefined;
+    if (!fault) return send(await run());
+    const real = fault.acceptThenFail ? await run() : undefined;
     if (fault.delayMs) await sleep(fault.delayMs, undefined, { signal: lifetime.signal });
     if (fault.hang) return; // stop() destroys the socket
-    let answer = fault.status !== undefined ? faultAnswer(fault, fault.status) : (real ?? run());
+    let answer =
+      fault.status !== undefined ? faultAnswer(fault, fault.status) : fault.serveSample ? account.sample() : (real ?? (await run()));
     if (fault.merge) answer = mergedAnswer(answer, fault.merge);
     if (fault.cutOff) return sendCutOff(res, answer);
     if (fault.stallAfterBytes !== undefined) return sendStalled(res, answer, fault.stallAfterBytes);
@@ -237,6 +262,7 @@ export function createSegmindSimulator(options: SegmindSimulatorOptions = {}): S
     submissions: account.submissions,
     statusRequests: account.statusRequests,
     jobs: account.jobs,
+    uploads: account.uploads,
     injectFault(fault) {
       const checked = checkFault(fault);
       if (typeof checked === 'string') throw new TypeError(`Invalid simulator fault: ${checked}`);

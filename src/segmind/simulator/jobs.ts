@@ -11,6 +11,8 @@ import { json, type SimAnswer } from './http.js';
 export interface SimJob {
   id: string;
   input: VeoInput;
+  /** Its place in submit order since start or reset, from 1: it picks the colour and number of its clip. */
+  sequence?: number;
   submittedAt: number;
   /** Total time to the final status; 10× the usual for `[sim:slow]`. */
   durationMs: number;

@@ -13,6 +13,10 @@ export type AspectRatio =
 /** What to generate. Only prompt is required. */
 export type GenerateVideoInput = {
   aspectRatio?: AspectRatio | null | undefined;
+  /** The id of one of your SUCCEEDED generations: its last frame becomes this video's first frame, so the scene continues. Instead of image or imageFile. Refused (InputError with a code) when it is not yours, not SUCCEEDED, or has no last frame. */
+  continueFrom?: string | number | null | undefined;
+  /** Your own deadline, in seconds from now (at least the server's minimum, MIN_DEADLINE_SECONDS): not finished by then, the generation fails with TIMEOUT, saying whether a charge may apply. A deadline beyond the server-wide one (Generation.deadlineAt shows it) is accepted and capped to it. */
+  deadlineSeconds?: number | null | undefined;
   /** 4, 6 or 8. */
   durationSeconds?: number | null | undefined;
   /** Audio raises the price from $0.10 to $0.15 per second. */
@@ -43,6 +47,8 @@ export type GenerateVideoInput = {
 export type GenerationErrorCode =
   /** The model refused the prompt or image on safety grounds. Nothing is charged; change the prompt or image. */
   | 'CONTENT_BLOCKED'
+  /** The last frame of the generation named in continueFrom could no longer be read (its video or stills were deleted). Nothing is charged; give the first frame as image or imageFile instead. */
+  | 'CONTINUE_FROM_UNAVAILABLE'
   /** The model could not produce the video. */
   | 'GENERATION_FAILED'
   /** The server's Segmind account is out of credits or over its spend limit. */
