@@ -1,4 +1,3 @@
-import path from 'node:path';
 import {
   CancelDocument,
   EstimateDocument,
@@ -10,11 +9,11 @@ import {
 import { cancelCharge, refused, saveVideo } from './outcome.js';
 import { runStory } from './story.js';
 import { resolveApiKey, type GenerateOptions } from './args.js';
-import { checkOutput, downloadVideo } from './download.js';
+import { checkOutput } from './download.js';
 import { CliError, EXIT_CODES } from './exit-codes.js';
 import { follow, type FollowOutcome } from './follow.js';
 import { createGraphqlHttp, frameInput, type GraphqlHttp } from './graphql-http.js';
-import { createProgressView, formatSize } from './progress.js';
+import { createProgressView } from './progress.js';
 import { watchGeneration, type Generation } from './watch.js';
 
 /** What the command needs from its process: streams, the working directory and Ctrl-C. */
