@@ -58,8 +58,9 @@ describe.skipIf(!hasPostgres || !canRunBrowser)('the web page with posters, cont
   async function makeVideo(prompt: string): Promise<string> {
     await page.fill('#prompt', prompt);
     await page.selectOption('#durationSeconds', '4');
+    const before = await page.evaluate(() => location.hash);
     await page.click('#submit');
-    await page.waitForFunction(() => /^#[0-9a-f-]{36}$/.test(location.hash));
+    await page.waitForFunction((earlier) => /^#[0-9a-f-]{36}$/.test(location.hash) && location.hash !== earlier, before);
     const id = await page.evaluate(() => location.hash.slice(1));
     await expect.poll(statusText, { timeout: 30_000 }).toBe('Ready');
     return id;
@@ -104,7 +105,7 @@ describe.skipIf(!hasPostgres || !canRunBrowser)('the web page with posters, cont
     expect(source!.last_frame_key).toBeTruthy();
     expect(row!.image).toMatch(new RegExp(`^${simulator.url}/`));
     expect(await page.isVisible('#continue-from')).toBe(false);
-  });
+  }, 60_000);
 
   it('makes a story from several shots: the total price, each shot live, then the stitched film', async () => {
     await page.goto(t.url);
@@ -144,5 +145,5 @@ describe.skipIf(!hasPostgres || !canRunBrowser)('the web page with posters, cont
     expect(film).toBeCloseTo(sum, 0);
     expect(await page.textContent('#story-video-facts')).toContain(`${sum.toFixed(1)} s`);
     await screenshot(page, 'media-5-story-done');
-  });
+  }, 120_000);
 });
