@@ -97,6 +97,12 @@ describe('the generate command without a server', () => {
       [['a prompt', '--url', 'ftp://example.com'], /--url must use http or https/],
       [[], /give the prompt as the first argument/],
       [['two', 'words'], /Give the prompt as one argument, in quotes/],
+      [['a prompt', '--shot', 'one'], /Give either a prompt or --shot prompts, not both/],
+      [Array.from({ length: 9 }, (_, i) => ['--shot', `shot ${i}`]).flat(), /A story has at most 8 shots; got 9 --shot flags/],
+      [['--shot', 'one', '--shot', ' '], /--shot number 2 is empty/],
+      [['a prompt', '--continue-from', 'abc', '--image', 'https://example.com/a.png'], /Give --continue-from or --image, not both/],
+      [['--shot', 'one', '--continue-from', 'abc'], /--continue-from is for a single video/],
+      [['a prompt', '--deadline', 'soon'], /--deadline must be a whole number of seconds/],
     ];
     const results = await Promise.all(cases.map(([args]) => finish(runCli(args))));
     results.forEach((result, i) => {
@@ -225,6 +231,34 @@ describe.skipIf(!hasPostgres)('the generate command against a real server', () =
     // The server stored the upload at Segmind's (here the simulator's) asset storage and used that URL.
     expect(stored.image).toMatch(new RegExp(`^${sim.simulator.url}/files/assets/`));
     expect(existsSync(out)).toBe(true);
+  });
+
+  it('continues an earlier video from its last frame with --continue-from', async () => {
+    const first = await finish(runCli(['a paper boat is set on a puddle', '--duration', '4', '--out', outDir], env));
+    expect(first.code, first.stderr).toBe(SAVED.code);
+    const source = idOf(first.stdout)!;
+    const { code, stdout, stderr } = await finish(
+      runCli(['the boat drifts under a bridge', '--duration', '4', '--continue-from', source, '--out', outDir], env),
+    );
+    expect(code, stderr).toBe(SAVED.code);
+    const [row] = await database.sql`select continue_from_id from generations where id = ${idOf(stdout)!}`;
+    expect(row!.continue_from_id).toBe(source);
+  });
+
+  it('makes a story from --shot prompts: the price of all shots, each shot as it goes, then the stitched MP4', async () => {
+    const { code, stdout, stderr } = await finish(
+      runCli(['--shot', 'a paper boat is set on a puddle', '--shot', 'it sails across', '--duration', '4', '--out', outDir], env),
+    );
+    expect(code, stderr).toBe(SAVED.code);
+    expect(stdout).toContain('Price: $1.20 USD for 2 shots ($0.60 each: 4 s, 1080p, 16:9, with audio).');
+    const storyId = /Story (\S+): QUEUED, 2 shots/.exec(stdout)?.[1];
+    expect(storyId, stdout).toBeTruthy();
+    for (const line of ['[shot 1/2] SUCCEEDED', '[shot 2/2] SUCCEEDED', '(shot 2 of 2)']) expect(stdout).toContain(line);
+    expect(stdout.indexOf('[shot 1/2] SUCCEEDED')).toBeLessThan(stdout.indexOf('[shot 2/2] PROCESSING'));
+    const saved = path.join(outDir, `${storyId}.mp4`);
+    const bytes = await readFile(saved);
+    expect(bytes.subarray(4, 8).toString()).toBe('ftyp');
+    expect(stdout).toContain(`Saved ${saved} (`);
   });
 
   it('passes --webhook through, so the receiver gets the signed delivery of the result', async () => {

@@ -10,9 +10,15 @@ export const DEFAULT_URL = 'http://localhost:4000';
 /** The one line after a message about a bad value: where the full usage is. */
 export const HELP_HINT = 'Run npm run generate -- --help for the options.';
 
-export const USAGE = `Usage: npm run generate -- "<prompt>" [flags]
+/** The most shots a story may have (GenerateStoryInput.shots). */
+export const MAX_SHOTS = 8;
 
-Turns a prompt into a video on a reelql server, shows its progress and saves the MP4.
+export const USAGE = `Usage: npm run generate -- "<prompt>" [flags]
+       npm run generate -- --shot "<prompt>" --shot "<prompt>" ... [flags]
+
+Turns a prompt into a video on a reelql server, shows its progress and saves the MP4. With --shot
+(1 to ${MAX_SHOTS} times, instead of the prompt) it makes a story: each shot starts from the last frame of
+the one before, and the shots are stitched into one MP4.
 
 Flags:
   --url URL                Server (env REELQL_URL; default ${DEFAULT_URL})
@@ -26,11 +32,17 @@ Flags:
   --seed N                 0 to 2147483647 (default: the server picks one)
   --image URL|FILE         First frame: an http(s) URL, or a local JPEG, PNG or WebP file (uploaded)
   --last-frame URL|FILE    Last frame; needs --image
+  --continue-from ID       Start from the last frame of an earlier generation of yours that
+                           SUCCEEDED (instead of --image)
+  --shot TEXT              One shot of a story, in order; --duration applies to each shot and
+                           --image to the first
   --out PATH               Where to save (default ./<generation id>.mp4; a directory gets <id>.mp4)
   --idempotency-key KEY    Running again with the same key and input follows the same generation
                            instead of paying for a second one
   --webhook URL            Also POST the result (SUCCEEDED, FAILED or CANCELED) to this https URL,
                            signed with the key's webhook secret (Standard Webhooks)
+  --deadline SECONDS       Give up (FAILED, TIMEOUT) when not finished this many seconds after
+                           submitting; the server's own deadline still caps it
   -h, --help               Show this help
 
 The price is shown before anything is submitted. Ctrl-C while waiting asks whether to cancel the
@@ -43,7 +55,14 @@ ${exitCodeLines()}`;
 export type FrameSource = { url: string } | { file: string };
 
 export interface GenerateOptions {
+  /** The video's prompt; for a story, the first shot's. */
   prompt: string;
+  /** A story's shots in order (from --shot), or undefined for a single video. */
+  shots: string[] | undefined;
+  /** --continue-from: the generation whose last frame is the first frame. */
+  continueFrom: string | undefined;
+  /** --deadline in seconds, passed as deadlineSeconds. */
+  deadlineSeconds: number | undefined;
   /** Server base URL without a trailing slash. */
   url: string;
   /** From --key or REELQL_API_KEY; undefined means "look for the development key". */
@@ -81,6 +100,9 @@ const FLAGS = {
   out: { type: 'string' },
   'idempotency-key': { type: 'string' },
   webhook: { type: 'string' },
+  'continue-from': { type: 'string' },
+  shot: { type: 'string', multiple: true },
+  deadline: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -146,6 +168,28 @@ function webhookOf(raw: string | undefined): string | undefined {
   return value;
 }
 
+/** The story's shots from --shot, or undefined without any; a prompt argument besides them is ambiguous. */
+function shotsOf(raw: string[] | undefined, positionals: string[]): string[] | undefined {
+  if (!raw?.length) return undefined;
+  if (positionals.length > 0) {
+    usageError('Give either a prompt or --shot prompts, not both: with --shot, every shot (the first too) is a --shot.');
+  }
+  if (raw.length > MAX_SHOTS) usageError(`A story has at most ${MAX_SHOTS} shots; got ${raw.length} --shot flags.`);
+  const shots = raw.map((shot) => shot.trim());
+  const empty = shots.findIndex((shot) => !shot);
+  if (empty !== -1) usageError(`--shot number ${empty + 1} is empty: describe what that shot shows.`);
+  return shots;
+}
+
+function deadlineOf(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const seconds = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(seconds) || seconds <= 0) {
+    usageError(`--deadline must be a whole number of seconds, e.g. 300; got "${raw}".`);
+  }
+  return seconds;
+}
+
 function nonEmpty(flag: string, raw: string | undefined): string | undefined {
   if (raw !== undefined && raw.trim() === '') usageError(`--${flag} must not be empty.`);
   return raw;
@@ -165,16 +209,23 @@ export function parseGenerateArgs(argv: string[], env: Record<string, string | u
   const { values, positionals } = parsed;
   if (values.help) return { help: true };
 
-  if (positionals.length === 0) usageError('Say what the video shows: give the prompt as the first argument, in quotes.');
-  if (positionals.length > 1) {
-    usageError(`Give the prompt as one argument, in quotes; got ${positionals.length} arguments: ${positionals.map((p) => `"${p}"`).join(' ')}.`);
+  const shots = shotsOf(values.shot, positionals);
+  if (!shots) {
+    if (positionals.length === 0) usageError('Say what the video shows: give the prompt as the first argument, in quotes.');
+    if (positionals.length > 1) {
+      usageError(`Give the prompt as one argument, in quotes; got ${positionals.length} arguments: ${positionals.map((p) => `"${p}"`).join(' ')}.`);
+    }
   }
-  const prompt = positionals[0]!.trim();
+  const prompt = shots?.[0] ?? positionals[0]!.trim();
   if (!prompt) usageError('The prompt must not be empty: describe the video you want.');
 
   const image = frameOf('image', values.image);
   const lastFrame = frameOf('last-frame', values['last-frame']);
   if (lastFrame && !image) usageError('--last-frame needs --image: give the first frame too.');
+  const continueFrom = nonEmpty('continue-from', values['continue-from'])?.trim();
+  if (continueFrom && image) usageError('Give --continue-from or --image, not both: --continue-from already sets the first frame.');
+  if (shots && continueFrom) usageError('--continue-from is for a single video; a story starts from --image (or from nothing).');
+  if (shots && lastFrame) usageError('--last-frame is for a single video; in a story each shot ends where the next one starts.');
 
   const rawUrl = values.url ?? (env.REELQL_URL || undefined);
   const key = nonEmpty('key', values.key) ?? (env.REELQL_API_KEY || undefined);
@@ -196,6 +247,9 @@ export function parseGenerateArgs(argv: string[], env: Record<string, string | u
       out: nonEmpty('out', values.out),
       idempotencyKey: nonEmpty('idempotency-key', values['idempotency-key']),
       webhookUrl: webhookOf(values.webhook),
+      shots,
+      continueFrom,
+      deadlineSeconds: deadlineOf(values.deadline),
     },
   };
 }

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import { CliError } from './exit-codes.js';
 import type { CancelResult, Terminal } from './generate.js';
 import type { ProgressView } from './progress.js';
-import { FINAL_STATUSES, type Generation, type GenerationWatch } from './watch.js';
+import { FINAL_STATUSES, type Followed, type StatusWatch } from './watch.js';
 
 /**
  * One Ctrl-C can arrive twice: the terminal sends SIGINT to the whole foreground process group, and `npm run`
@@ -63,18 +63,21 @@ export function askLine(
   });
 }
 
-export type FollowOutcome =
-  | { kind: 'final'; generation: Generation }
+export type FollowOutcome<T extends Followed> =
+  | { kind: 'final'; generation: T }
   | { kind: 'canceled'; chargeMayApply: boolean }
   /** A second Ctrl-C while the question was open (or no answer can be read): the generation goes on without us. */
   | { kind: 'left' };
 
-export interface FollowOptions {
+export interface FollowOptions<T extends Followed> {
   id: string;
-  watch: GenerationWatch;
-  view: ProgressView;
+  /** What Ctrl-C's question offers to cancel. @default `generation <id>` */
+  label?: string;
+  watch: StatusWatch<T>;
+  view: ProgressView<T>;
   terminal: Terminal;
-  cancel: (id: string) => Promise<CancelResult>;
+  /** Cancels what is followed (for a story: its running shot, which ends the story). */
+  cancel: () => Promise<CancelResult>;
   /** Ctrl-C was pressed before the generation existed: ask at once. */
   interruptedEarly?: boolean;
   /** The server runs jobs on its built-in simulator, which charges nothing: the question says so. */
@@ -88,14 +91,15 @@ const YES = /^\s*y(es)?\s*$/i;
  * the question is open leaves without canceling. While a cancel is on its way, a final status from the
  * stream waits for the cancel's answer, which says whether a charge may apply.
  */
-export function follow(options: FollowOptions): Promise<FollowOutcome> {
-  const { id, watch, view, terminal } = options;
-  return new Promise<FollowOutcome>((resolve, reject) => {
+export function follow<T extends Followed>(options: FollowOptions<T>): Promise<FollowOutcome<T>> {
+  const { watch, view, terminal } = options;
+  const label = options.label ?? `generation ${options.id}`;
+  return new Promise<FollowOutcome<T>>((resolve, reject) => {
     let settled = false;
     /** Open while the cancel question waits for an answer. */
     let question: AbortController | undefined;
     let canceling = false;
-    let final: Generation | undefined;
+    let final: T | undefined;
 
     const end = () => {
       settled = true;
@@ -106,7 +110,7 @@ export function follow(options: FollowOptions): Promise<FollowOutcome> {
         question = undefined;
       }
     };
-    const settle = (outcome: FollowOutcome) => {
+    const settle = (outcome: FollowOutcome<T>) => {
       if (settled) return;
       end();
       resolve(outcome);
@@ -127,7 +131,7 @@ export function follow(options: FollowOptions): Promise<FollowOutcome> {
         return;
       }
       canceling = true;
-      const result = await options.cancel(id);
+      const result = await options.cancel();
       canceling = false;
       if (result.__typename === 'CancelGenerationSuccess') return settle({ kind: 'canceled', chargeMayApply: result.chargeMayApply });
       if (result.__typename === 'NotFoundError') return fail(new CliError('USER', result.message));
@@ -145,7 +149,7 @@ export function follow(options: FollowOptions): Promise<FollowOutcome> {
       view.pause();
       const asking = (question = new AbortController());
       askLine(
-        `Cancel generation ${id}? ${options.simulated ? 'The simulator charges nothing.' : 'Segmind may still charge if it already started.'} [y/N] `,
+        `Cancel ${label}? ${options.simulated ? 'The simulator charges nothing.' : 'Segmind may still charge if it already started.'} [y/N] `,
         terminal.stdin,
         terminal.stderr,
         asking.signal,

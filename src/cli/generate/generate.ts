@@ -1,4 +1,3 @@
-import path from 'node:path';
 import {
   CancelDocument,
   EstimateDocument,
@@ -7,13 +6,15 @@ import {
   type GenerateMutation,
   type GenerateVideoInput,
 } from '../../contract/generated/cli/graphql.js';
+import { cancelCharge, refused, saveVideo } from './outcome.js';
+import { runStory } from './story.js';
 import { resolveApiKey, type GenerateOptions } from './args.js';
-import { checkOutput, downloadVideo } from './download.js';
+import { checkOutput } from './download.js';
 import { CliError, EXIT_CODES } from './exit-codes.js';
 import { follow, type FollowOutcome } from './follow.js';
 import { createGraphqlHttp, frameInput, type GraphqlHttp } from './graphql-http.js';
-import { createProgressView, formatSize } from './progress.js';
-import { watchGeneration } from './watch.js';
+import { createProgressView } from './progress.js';
+import { watchGeneration, type Generation } from './watch.js';
 
 /** What the command needs from its process: streams, the working directory and Ctrl-C. */
 export interface Terminal {
@@ -48,45 +49,15 @@ function baseInput(options: GenerateOptions): GenerateVideoInput {
   if (options.seed !== undefined) input.seed = options.seed;
   if (options.idempotencyKey !== undefined) input.idempotencyKey = options.idempotencyKey;
   if (options.webhookUrl !== undefined) input.webhookUrl = options.webhookUrl;
+  if (options.continueFrom !== undefined) input.continueFrom = options.continueFrom;
+  if (options.deadlineSeconds !== undefined) input.deadlineSeconds = options.deadlineSeconds;
   return input;
 }
 
-/** The generation, or the error the server returned as data, as a CliError of the right kind. */
-/** What a cancel means for the bill; a simulated job costs no money either way. */
-function cancelCharge(chargeMayApply: boolean, simulated: boolean): string {
-  if (simulated) {
-    return chargeMayApply
-      ? 'The Segmind simulator had already accepted the job (chargeMayApply: true); a simulated job costs no money.'
-      : 'It had not reached the Segmind simulator (chargeMayApply: false); a simulated job costs no money.';
-  }
-  return chargeMayApply
-    ? 'Segmind had already accepted the job and cannot stop it, so its charge may still apply (chargeMayApply: true).'
-    : 'It had not reached Segmind, so nothing is charged (chargeMayApply: false).';
-}
-
 function accepted(result: GenerateResult): Accepted {
-  switch (result.__typename) {
-    case 'GenerateVideoSuccess':
-      return result.generation;
-    case 'InputError':
-      throw new CliError('USER', `Invalid input (${result.field}): ${result.message}`);
-    case 'BudgetExceededError':
-      throw new CliError('USER', `Budget exceeded: ${result.message}`);
-    case 'TooManyActiveGenerationsError':
-      throw new CliError('USER', `Too many active generations: ${result.message}`);
-    case 'IdempotencyKeyReusedError':
-      throw new CliError('USER', `Idempotency key reused: ${result.message}`);
-    case 'UploadFailedError':
-      throw new CliError('UPSTREAM', `Frame upload failed: ${result.message}`);
-    default:
-      throw new CliError('UNEXPECTED', `The server answered generateVideo with ${JSON.stringify(result).slice(0, 300)}`);
-  }
+  if (result.__typename === 'GenerateVideoSuccess') return result.generation;
+  return refused(result, 'generateVideo');
 }
-
-const shown = (cwd: string, file: string) => {
-  const relative = path.relative(cwd, file);
-  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
-};
 
 /** Creates the generation, follows it and saves the video. Returns the exit code; throws CliError. */
 async function generate(options: GenerateOptions, terminal: Terminal): Promise<number> {
@@ -105,6 +76,7 @@ async function generate(options: GenerateOptions, terminal: Terminal): Promise<n
   const frames = await frameInput(options, terminal.cwd);
   const graphql: GraphqlHttp = createGraphqlHttp(options.url, key);
   const input = baseInput(options);
+  if (options.shots) return runStory({ options: { ...options, shots: options.shots }, terminal, graphql, key, input, frames, outputFor });
 
   const { estimateCost: price } = await graphql(EstimateDocument, { input });
   say(
@@ -138,7 +110,7 @@ async function generate(options: GenerateOptions, terminal: Terminal): Promise<n
 
   const watch = watchGeneration(options.url, key, id);
   const view = createProgressView((text) => terminal.stdout.write(text), terminal.tty);
-  let outcome: FollowOutcome;
+  let outcome: FollowOutcome<Generation>;
   try {
     outcome = await follow({
       id,
@@ -147,7 +119,7 @@ async function generate(options: GenerateOptions, terminal: Terminal): Promise<n
       view,
       terminal,
       interruptedEarly,
-      cancel: async (target) => (await graphql(CancelDocument, { id: target })).cancelGeneration,
+      cancel: async () => (await graphql(CancelDocument, { id })).cancelGeneration,
     });
   } finally {
     view.end();
@@ -180,22 +152,7 @@ async function generate(options: GenerateOptions, terminal: Terminal): Promise<n
     );
   }
 
-  const video = final.video!;
-  const outPath = outputFor(id);
-  const stopDownload = new AbortController();
-  const stopListening = terminal.onInterrupt(() => stopDownload.abort());
-  let size: number;
-  try {
-    size = await downloadVideo(video.url, options.url, outPath, { expectedBytes: video.sizeBytes, signal: stopDownload.signal });
-  } catch (error) {
-    if (!stopDownload.signal.aborted) throw error;
-    warn(`Download stopped. The video stays on the server for now: ${new URL(video.url, `${options.url}/`).href}`);
-    return EXIT_CODES.CANCELED.code;
-  } finally {
-    stopListening();
-  }
-  say(`Saved ${shown(terminal.cwd, outPath)} (${formatSize(size)}, ${size} bytes).`);
-  return EXIT_CODES.SAVED.code;
+  return saveVideo({ video: final.video!, outPath: outputFor(id), options, terminal });
 }
 
 /** Runs the command and turns every failure into its message and exit code (see EXIT_CODES). */

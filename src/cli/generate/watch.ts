@@ -1,6 +1,6 @@
 import { CloseCode, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { WatchDocument, type CliGenerationFragment } from '../../contract/generated/cli/graphql.js';
+import { WatchDocument, WatchStoryDocument, type CliGenerationFragment, type CliStoryFragment } from '../../contract/generated/cli/graphql.js';
 import { CliError, errorFromGraphql, type WireError } from './exit-codes.js';
 
 /** A generation as this command reads it (the CliGeneration fragment of src/contract/operations/cli.graphql). */
@@ -27,11 +27,38 @@ export function asGeneration(value: unknown): Generation {
   return g as Generation;
 }
 
-export interface GenerationWatch {
-  /** Every new version of the generation, in order, ending with its final one. */
-  states: AsyncIterable<Generation>;
+/** A story as this command reads it (the CliStory fragment). */
+export type Story = CliStoryFragment;
+
+/** Checks what the server sent is a story this command can follow. */
+export function asStory(value: unknown): Story {
+  const s = value as Partial<Story> | null | undefined;
+  const ok =
+    typeof s?.id === 'string' &&
+    typeof s.status === 'string' &&
+    STATUSES.has(s.status) &&
+    typeof s.version === 'number' &&
+    typeof s.progress === 'number' &&
+    Array.isArray(s.shots) &&
+    (s.status !== 'SUCCEEDED' || typeof s.video?.url === 'string');
+  if (!ok) throw new CliError('UNEXPECTED', `The server sent a story this command cannot read: ${JSON.stringify(value)?.slice(0, 300)}`);
+  return s as Story;
+}
+
+/** Something followed over a status subscription: a generation or a story. */
+export interface Followed {
+  id: string;
+  status: string;
+  version: number;
+}
+
+export interface StatusWatch<T extends Followed> {
+  /** Every new version, in order, ending with the final one. */
+  states: AsyncIterable<T>;
   close(): Promise<void>;
 }
+
+export type GenerationWatch = StatusWatch<Generation>;
 
 const isCloseEvent = (value: unknown): value is { code: number; reason?: string } =>
   typeof (value as { code?: unknown } | null)?.code === 'number';
@@ -39,7 +66,7 @@ const isCloseEvent = (value: unknown): value is { code: number; reason?: string 
 /** graphql-ws closes the socket with Forbidden when the key is missing, bad or revoked. */
 const isForbidden = (error: unknown) => isCloseEvent(error) && error.code === (CloseCode.Forbidden as number);
 
-function watchError(serverUrl: string, id: string, error: unknown): CliError {
+function watchError(serverUrl: string, what: string, error: unknown): CliError {
   if (Array.isArray(error)) return errorFromGraphql(error as WireError[]);
   if (isForbidden(error)) {
     return new CliError('USER', 'The server closed the connection: the API key is not (or no longer) valid.');
@@ -51,16 +78,26 @@ function watchError(serverUrl: string, id: string, error: unknown): CliError {
       : 'connection failed';
   return new CliError(
     'UPSTREAM',
-    `Lost the connection to ${serverUrl} (${detail}). Generation ${id} keeps running there; run the same command with ` +
+    `Lost the connection to ${serverUrl} (${detail}). ${what} keeps running there; run the same command with ` +
       '--idempotency-key to follow it again.',
   );
 }
 
+/** What one status subscription is: its document, the field it answers in, and how its payload is checked. */
+interface Subscription<T extends Followed> {
+  /** A generated document: its text is what is sent. */
+  document: { toString(): string };
+  field: string;
+  parse: (value: unknown) => T;
+  /** e.g. "Generation <id>", for messages. */
+  what: string;
+}
+
 /**
- * Follows `generationStatus(id)` over graphql-ws. After a dropped connection the client reconnects and
+ * Follows a status subscription over graphql-ws. After a dropped connection the client reconnects and
  * subscribes again; the server then starts with the current state, so versions already seen are skipped.
  */
-export function watchGeneration(serverUrl: string, key: string, id: string): GenerationWatch {
+function watchStates<T extends Followed>(serverUrl: string, key: string, id: string, subscription: Subscription<T>): StatusWatch<T> {
   const client = createClient({
     url: `${serverUrl.replace(/^http/, 'ws')}/graphql`,
     // Node 20 has no global WebSocket.
@@ -69,23 +106,23 @@ export function watchGeneration(serverUrl: string, key: string, id: string): Gen
     retryAttempts: 5,
     shouldRetry: (error) => !isForbidden(error),
   });
-  const iterator = client.iterate({ query: WatchDocument.toString(), variables: { id } });
+  const iterator = client.iterate({ query: subscription.document.toString(), variables: { id } });
 
-  async function* states(): AsyncGenerator<Generation> {
+  async function* states(): AsyncGenerator<T> {
     let lastVersion = -1;
     try {
       for await (const result of iterator) {
         if (result.errors?.length) throw errorFromGraphql(result.errors);
-        const generation = asGeneration((result.data as { generationStatus?: unknown } | undefined)?.generationStatus);
-        if (generation.version <= lastVersion) continue;
-        lastVersion = generation.version;
-        yield generation;
-        if (FINAL_STATUSES.has(generation.status)) return;
+        const state = subscription.parse((result.data as Record<string, unknown> | undefined)?.[subscription.field]);
+        if (state.version <= lastVersion) continue;
+        lastVersion = state.version;
+        yield state;
+        if (FINAL_STATUSES.has(state.status)) return;
       }
     } catch (error) {
-      throw error instanceof CliError ? error : watchError(serverUrl, id, error);
+      throw error instanceof CliError ? error : watchError(serverUrl, subscription.what, error);
     }
-    throw new CliError('UNEXPECTED', `The status stream of generation ${id} ended before the generation finished.`);
+    throw new CliError('UNEXPECTED', `The status stream of ${subscription.what.toLowerCase()} ended before it finished.`);
   }
 
   return {
@@ -96,3 +133,11 @@ export function watchGeneration(serverUrl: string, key: string, id: string): Gen
     },
   };
 }
+
+/** Follows `generationStatus(id)`. */
+export const watchGeneration = (serverUrl: string, key: string, id: string): GenerationWatch =>
+  watchStates(serverUrl, key, id, { document: WatchDocument, field: 'generationStatus', parse: asGeneration, what: `Generation ${id}` });
+
+/** Follows `storyStatus(id)`. */
+export const watchStory = (serverUrl: string, key: string, id: string): StatusWatch<Story> =>
+  watchStates(serverUrl, key, id, { document: WatchStoryDocument, field: 'storyStatus', parse: asStory, what: `Story ${id}` });

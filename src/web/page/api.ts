@@ -6,7 +6,7 @@ import type { TypedDocumentString } from '../../contract/generated/page/graphql.
  * A generated document answering T. Its variables are not checked here: the page builds them from form fields
  * (plain strings), and the server validates them.
  */
-type Document<T> = TypedDocumentString<T, never>;
+export type Document<T> = TypedDocumentString<T, never>;
 
 /** graphql-ws closes the socket with Forbidden when the key is missing, bad or revoked. */
 const isForbidden = (event: unknown) => event instanceof CloseEvent && event.code === (CloseCode.Forbidden as number);

@@ -2,10 +2,14 @@ import type { Api } from './api.js';
 import { byId, element, localVideoUrl, show } from './dom.js';
 import { PageCancelDocument } from '../../contract/generated/page/graphql.js';
 import { isFinal, type Generation, type GenerationStore } from './store.js';
-import { duration, FAILURE_WORDS, fileSize, money, STATUS_WORDS, time } from './words.js';
+import { duration, FAILURE_WORDS, fileSize, money, STATUS_WORDS, time, videoFacts } from './words.js';
 
 /** The panel that follows one generation: status, progress, ETA, timeline, then the video or the error. */
-export function setupCurrentPanel(api: Api, store: GenerationStore, onReuse: (generation: Generation) => void) {
+export function setupCurrentPanel(
+  api: Api,
+  store: GenerationStore,
+  actions: { reuse: (generation: Generation) => void; continueScene: (generation: Generation) => void },
+) {
   const panel = byId('current');
   const body = byId('current-body');
   const status = byId('current-status');
@@ -67,10 +71,15 @@ export function setupCurrentPanel(api: Api, store: GenerationStore, onReuse: (ge
       if (video.dataset.path !== source.split('?')[0]) {
         video.dataset.path = source.split('?')[0];
         video.src = source;
+        if (generation.video.posterUrl) video.poster = localVideoUrl(generation.video.posterUrl);
+        else video.removeAttribute('poster');
       }
       download.href = source;
       download.setAttribute('download', `${generation.id}.mp4`);
       byId('video-size').textContent = fileSize(generation.video.sizeBytes);
+      // The facts come from the stored file, not from what was asked.
+      byId('video-facts').textContent =
+        videoFacts(generation.video) + (generation.video.stillsError ? ` · no poster: ${generation.video.stillsError}` : '');
     } else if (video.dataset.path) {
       video.removeAttribute('src');
       delete video.dataset.path;
@@ -80,6 +89,7 @@ export function setupCurrentPanel(api: Api, store: GenerationStore, onReuse: (ge
     byId('current-cost').textContent = `${generation.costIsFinal ? 'Cost' : 'Estimated cost'} ${money(generation.cost)}`;
     byId('current-id').textContent = `id ${generation.id}`;
     show(cancel, !final);
+    show(byId('continue'), Boolean(generation.video?.lastFrameUrl));
     if (generation.events) {
       timeline.replaceChildren(
         ...generation.events.map((event) =>
@@ -117,7 +127,11 @@ export function setupCurrentPanel(api: Api, store: GenerationStore, onReuse: (ge
   });
   byId('reuse').addEventListener('click', () => {
     const generation = currentId ? store.get(currentId) : undefined;
-    if (generation) onReuse(generation);
+    if (generation) actions.reuse(generation);
+  });
+  byId('continue').addEventListener('click', () => {
+    const generation = currentId ? store.get(currentId) : undefined;
+    if (generation) actions.continueScene(generation);
   });
 
   return {

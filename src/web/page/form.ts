@@ -1,7 +1,12 @@
-import { ApiError, type Api } from './api.js';
+import { ApiError, type Api, type Document } from './api.js';
 import { VEO } from '../../contract/tables.js';
-import { byId, show } from './dom.js';
-import { PageEstimateCostDocument, PageGenerateVideoDocument } from '../../contract/generated/page/graphql.js';
+import { byId, element, localVideoUrl, show } from './dom.js';
+import {
+  PageEstimateCostDocument,
+  PageGenerateStoryDocument,
+  PageGenerateVideoDocument,
+  type PageStoryFragment,
+} from '../../contract/generated/page/graphql.js';
 import type { Generation } from './store.js';
 import { API_ERROR_WORDS, budgetWords, inPageWords, money } from './words.js';
 
@@ -12,7 +17,11 @@ interface Problem {
   message: string;
 }
 
-const FIELDS_WITH_ERRORS = ['prompt', 'negativePrompt', 'image', 'imageFile', 'lastFrame', 'lastFrameFile', 'seed'];
+const FIELDS_WITH_ERRORS = ['prompt', 'negativePrompt', 'image', 'imageFile', 'lastFrame', 'lastFrameFile', 'seed', 'shots'];
+/** GenerateStoryInput.shots: 1 to 8. */
+const MAX_SHOTS = 8;
+/** A problem of one shot, e.g. "shots[1].prompt" or "shots.1.durationSeconds". */
+const SHOT_FIELD = /^shots(?:\[(\d+)\]|\.(\d+))?/;
 const MAX_SEED = VEO.maxSeed;
 const FRAMES = [
   { url: 'image', upload: 'imageFile', name: 'first frame' },
@@ -27,8 +36,18 @@ function isWebAddress(text: string): boolean {
   }
 }
 
-/** The new-video form: live price, validation, submission, and errors shown next to their field. */
-export function setupForm(api: Api, onCreated: (generation: Generation) => void) {
+/** What the form made: a generation, or a story of several. */
+export interface Created {
+  onGeneration(generation: Generation): void;
+  onStory(story: PageStoryFragment): void;
+}
+
+/**
+ * The new-video form: live price, validation, submission, and errors shown next to their field. In story mode it
+ * holds a list of shots (prompt and duration each) and makes a story; "Continue this scene" sets a generation whose
+ * last frame is the first frame (continueFrom).
+ */
+export function setupForm(api: Api, created: Created) {
   const form = byId<HTMLFormElement>('generate-form');
   const submit = byId<HTMLButtonElement>('submit');
   const formError = byId('form-error');
@@ -38,6 +57,91 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
   let idempotencyKey: string | undefined;
   // What the button says when idle; an estimate that lands while a request is sent must not be lost.
   let idleLabel = 'Generate video';
+  /** The generation this one continues from, set by "Continue this scene". */
+  let continueFrom: Generation | undefined;
+  const storyMode = () => byId<HTMLInputElement>('mode-story').checked;
+  const shotList = byId<HTMLOListElement>('shots');
+  const shotRows = () => [...shotList.querySelectorAll<HTMLLIElement>('li')];
+  const buttonWord = () => (storyMode() ? 'Generate story' : 'Generate video');
+
+  /** Adds a shot editor: its prompt and its duration. */
+  function addShot(prompt = '', seconds = 8) {
+    const number = shotRows().length + 1;
+    const promptId = `shot-${number}-prompt`;
+    const durationId = `shot-${number}-duration`;
+    const duration = element(
+      'select',
+      { id: durationId, class: 'shot-duration' },
+      ...VEO.durationsSeconds.map((value) => element('option', { value: String(value) }, `${value} seconds`)),
+    );
+    duration.value = String(seconds);
+    const text = element('textarea', { id: promptId, class: 'shot-prompt', rows: '2', maxlength: '2000', placeholder: `What shot ${number} shows` });
+    text.value = prompt;
+    const remove = element('button', { type: 'button', class: 'shot-remove', 'aria-label': `Remove shot ${number}` }, 'Remove');
+    const item = element(
+      'li',
+      { class: 'shot' },
+      element('label', { for: promptId }, `Shot ${number}`),
+      text,
+      element('label', { for: durationId, class: 'visually-hidden' }, `Duration of shot ${number}`),
+      duration,
+      remove,
+      element('p', { class: 'field-error shot-error', hidden: '' }),
+    );
+    remove.addEventListener('click', () => {
+      item.remove();
+      renumberShots();
+      scheduleEstimate();
+    });
+    shotList.append(item);
+    renumberShots();
+  }
+
+  function renumberShots() {
+    const rows = shotRows();
+    rows.forEach((row, i) => {
+      row.querySelector('label')!.textContent = `Shot ${i + 1}`;
+      row.querySelector<HTMLButtonElement>('.shot-remove')!.hidden = rows.length === 1;
+    });
+    byId<HTMLButtonElement>('add-shot').disabled = rows.length >= MAX_SHOTS;
+  }
+
+  function applyMode() {
+    const story = storyMode();
+    for (const node of form.querySelectorAll<HTMLElement>('.video-only')) show(node, !story);
+    for (const node of form.querySelectorAll<HTMLElement>('.story-only')) show(node, story);
+    byId('form-heading').textContent = story ? 'New story' : 'New video';
+    if (story && shotRows().length === 0) {
+      addShot(value('prompt'));
+      addShot();
+    }
+    if (story) setContinueFrom(undefined);
+    label(buttonWord());
+    scheduleEstimate();
+  }
+
+  function setContinueFrom(generation: Generation | undefined) {
+    continueFrom = generation;
+    show(byId('continue-from'), Boolean(generation));
+    show(byId('first-frame'), !generation);
+    if (!generation) return;
+    byId('continue-from-prompt').textContent = `“${generation.prompt}”`;
+    const poster = byId<HTMLImageElement>('continue-from-poster');
+    const still = generation.video?.lastFrameUrl;
+    if (still) poster.src = localVideoUrl(still);
+    show(poster, Boolean(still));
+  }
+  byId('continue-from-clear').addEventListener('click', () => {
+    setContinueFrom(undefined);
+    idempotencyKey = undefined;
+    byId('prompt').focus();
+  });
+  byId('add-shot').addEventListener('click', () => {
+    addShot();
+    shotRows().at(-1)?.querySelector('textarea')?.focus();
+    scheduleEstimate();
+  });
+  for (const id of ['mode-video', 'mode-story']) byId(id).addEventListener('change', applyMode);
   let sending = false;
   const label = (text: string) => {
     idleLabel = text;
@@ -50,6 +154,30 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
       show(byId(`${field}-error`), false);
       byId(field).removeAttribute('aria-invalid');
     }
+    for (const row of shotRows()) {
+      show(row.querySelector<HTMLElement>('.shot-error')!, false);
+      row.querySelector('textarea')!.removeAttribute('aria-invalid');
+    }
+  }
+
+  /** Shows a problem of one shot next to it; false when `field` names no shot the form has. */
+  function shotError(field: string, message: string): HTMLElement | undefined {
+    const match = SHOT_FIELD.exec(field);
+    if (!match) return undefined;
+    const index = match[1] ?? match[2];
+    const row = index === undefined ? undefined : shotRows()[Number(index)];
+    if (!row) {
+      const note = byId('shots-error');
+      note.textContent = inPageWords(message);
+      show(note, true);
+      return shotList;
+    }
+    const note = row.querySelector<HTMLElement>('.shot-error')!;
+    note.textContent = inPageWords(message);
+    show(note, true);
+    const text = row.querySelector('textarea')!;
+    text.setAttribute('aria-invalid', 'true');
+    return text;
   }
 
   /** Shows each problem next to its field (all at once) and moves the focus to the first. */
@@ -57,7 +185,11 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
     let first: HTMLElement | undefined;
     const elsewhere: string[] = [];
     for (const { field, message } of problems) {
-      const target = FIELDS_WITH_ERRORS.includes(field) ? field : null;
+      if (storyMode() && SHOT_FIELD.test(field)) {
+        first ??= shotError(field, message);
+        continue;
+      }
+      const target = FIELDS_WITH_ERRORS.includes(field) && field !== 'shots' ? field : null;
       if (!target) {
         elsewhere.push(inPageWords(message));
         continue;
@@ -104,7 +236,23 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
         input[frame.url] = url;
       }
     }
-    if ((input.lastFrame !== undefined || files['input.lastFrameFile']) && input.image === undefined && !files['input.imageFile']) {
+    if (continueFrom && !storyMode()) input.continueFrom = continueFrom.id;
+    if (storyMode()) {
+      delete input.prompt;
+      delete input.durationSeconds;
+      delete input.lastFrame;
+      delete files['input.lastFrameFile'];
+      input.shots = shotRows().map((row, i) => {
+        const prompt = row.querySelector('textarea')!.value.trim();
+        if (!prompt) problems.push({ field: `shots[${i}].prompt`, message: `Write what shot ${i + 1} shows, or remove it.` });
+        return {
+          prompt,
+          durationSeconds: Number(row.querySelector('select')!.value),
+          ...(input.negativePrompt !== undefined && { negativePrompt: input.negativePrompt }),
+        };
+      });
+      delete input.negativePrompt;
+    } else if ((input.lastFrame !== undefined || files['input.lastFrameFile']) && input.image === undefined && !files['input.imageFile']) {
       problems.push({ field: 'lastFrame', message: 'A last frame needs a first frame: give one above, or clear the last frame.' });
     }
     const seed = value('seed');
@@ -124,15 +272,25 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
     const run = ++estimateRun;
     const parsed = read();
     if (!('input' in parsed)) return;
-    // The price depends on duration, resolution and sound only; the prompt may still be empty.
-    const input = { ...parsed.input, prompt: (parsed.input.prompt as string) || 'price estimate', imageFile: undefined, lastFrameFile: undefined };
+    // The price depends on duration, resolution and sound only; the prompt may still be empty. A story costs the
+    // sum of its shots, each priced like a video of its duration.
+    const { shots, continueFrom: _continues, ...common } = parsed.input as Input & { shots?: { durationSeconds: number }[] };
+    const priced = (shots ?? [{ durationSeconds: common.durationSeconds as number }]).map((shot) => ({
+      ...common,
+      prompt: (common.prompt as string) || 'price estimate',
+      durationSeconds: shot.durationSeconds,
+      imageFile: undefined,
+      lastFrameFile: undefined,
+    }));
     try {
-      const { estimateCost } = await api.request(PageEstimateCostDocument, { input });
+      const prices = await Promise.all(priced.map((input) => api.request(PageEstimateCostDocument, { input })));
       if (run !== estimateRun) return;
-      label(`Generate video for ${money(estimateCost)}`);
+      const cents = prices.reduce((sum, { estimateCost }) => sum + Math.round(Number(estimateCost.amount) * 100), 0);
+      const total = { amount: (cents / 100).toFixed(2), currency: prices[0]?.estimateCost.currency ?? 'USD' };
+      label(`${buttonWord()} for ${money(total)}${shots ? ` (${shots.length} shot${shots.length === 1 ? '' : 's'})` : ''}`);
     } catch {
       if (run !== estimateRun) return;
-      label('Generate video');
+      label(buttonWord());
     }
   }
   const scheduleEstimate = () => {
@@ -154,7 +312,7 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
     clearErrors();
     const parsed = read();
     const problems = [
-      ...(value('prompt') ? [] : [{ field: 'prompt', message: 'Write a prompt: what the video should show.' }]),
+      ...(value('prompt') || storyMode() ? [] : [{ field: 'prompt', message: 'Write a prompt: what the video should show.' }]),
       ...('problems' in parsed ? parsed.problems : []),
     ];
     if (problems.length || !('input' in parsed)) return fieldErrors(problems);
@@ -166,13 +324,19 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
     submit.textContent = 'Sending…';
     try {
       const variables = { input };
-      const { generateVideo: result } = Object.keys(files).length
-        ? await api.upload(PageGenerateVideoDocument, variables, files)
-        : await api.request(PageGenerateVideoDocument, variables);
+      const call = <T>(document: Document<T>) =>
+        Object.keys(files).length ? api.upload(document, variables, files) : api.request(document, variables);
+      const result = storyMode()
+        ? (await call(PageGenerateStoryDocument)).generateStory
+        : (await call(PageGenerateVideoDocument)).generateVideo;
       idempotencyKey = undefined;
       switch (result.__typename) {
         case 'GenerateVideoSuccess':
-          onCreated(result.generation);
+          setContinueFrom(undefined);
+          created.onGeneration(result.generation);
+          return;
+        case 'GenerateStorySuccess':
+          created.onStory(result.story);
           return;
         case 'InputError':
           return fieldErrors(result.problems?.length ? result.problems : [result]);
@@ -206,9 +370,30 @@ export function setupForm(api: Api, onCreated: (generation: Generation) => void)
       set('lastFrame', generation.lastFrame ?? '');
       set('aspectRatio', generation.aspectRatio);
       set('durationSeconds', String(generation.durationSeconds));
+      byId<HTMLInputElement>('mode-video').checked = true;
+      applyMode();
+      setContinueFrom(undefined);
       set('resolution', generation.resolution);
       set('seed', String(generation.seed));
       byId<HTMLInputElement>('generateAudio').checked = generation.generateAudio;
+      idempotencyKey = undefined;
+      void estimate();
+      byId('prompt').focus();
+    },
+    /** "Continue this scene": a new video whose first frame is this one's last, with its settings. */
+    continueScene(generation: Generation) {
+      byId<HTMLInputElement>('mode-video').checked = true;
+      applyMode();
+      const set = (id: string, text: string) => (byId<HTMLInputElement>(id).value = text);
+      set('prompt', '');
+      set('image', '');
+      set('lastFrame', '');
+      byId<HTMLInputElement>('imageFile').value = '';
+      byId<HTMLInputElement>('lastFrameFile').value = '';
+      set('aspectRatio', generation.aspectRatio);
+      set('resolution', generation.resolution);
+      byId<HTMLInputElement>('generateAudio').checked = generation.generateAudio;
+      setContinueFrom(generation);
       idempotencyKey = undefined;
       void estimate();
       byId('prompt').focus();

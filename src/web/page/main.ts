@@ -11,6 +11,7 @@ import { initialKey, setupKeySection } from './key.js';
 import { PageGenerationDocument } from '../../contract/generated/page/graphql.js';
 import { setupRecentList } from './recent.js';
 import { setupSpendLine } from './spend.js';
+import { setupStoryPanel } from './story.js';
 import { GenerationStore, isFinal, type Generation } from './store.js';
 import { API_ERROR_WORDS, duration } from './words.js';
 import { byId, show } from './dom.js';
@@ -18,7 +19,7 @@ import { byId, show } from './dom.js';
 const meta = (name: string) => document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content;
 
 /**
- * Says what this server really does: with the simulator, every video is the same small sample, made in seconds,
+ * Says what this server really does: with the simulator, every video is a numbered test clip, made in seconds,
  * and the banner tells how to try a failure; with Segmind, a 1080p video with sound in about a minute and a half.
  */
 function describeProvider(): void {
@@ -63,17 +64,39 @@ store.onChange((generation) => {
   else if (running.delete(generation.id)) void spend.load().catch(reportError);
 });
 const recent = setupRecentList(api, store);
-const current = setupCurrentPanel(api, store, (generation) => form.fill(generation));
-const form = setupForm(api, (generation: Generation) => {
-  store.put(generation);
-  void spend.load().catch(reportError);
-  location.hash = generation.id;
-  current.show(generation, true);
+const current = setupCurrentPanel(api, store, {
+  reuse: (generation) => form.fill(generation),
+  continueScene: (generation) => form.continueScene(generation),
+});
+const storyPanel = setupStoryPanel(api, reportError);
+/** The address of a story: `#story=<id>`; a generation's is `#<id>`. */
+const STORY_HASH = 'story=';
+const form = setupForm(api, {
+  onGeneration(generation: Generation) {
+    store.put(generation);
+    void spend.load().catch(reportError);
+    location.hash = generation.id;
+    current.show(generation, true);
+  },
+  onStory(story) {
+    // Its shots are generations: the recent list shows them, live.
+    for (const shot of story.shots) store.put(shot);
+    void recent.load().catch(reportError);
+    void spend.load().catch(reportError);
+    location.hash = `${STORY_HASH}${story.id}`;
+    storyPanel.show(story, true);
+  },
 });
 
-/** Shows the generation named in the address, fetching it when the page does not know it yet. */
+/** Shows the generation or story named in the address, fetching it when the page does not know it yet. */
 async function showFromAddress() {
   const id = decodeURIComponent(location.hash.slice(1));
+  if (id.startsWith(STORY_HASH)) {
+    const storyId = id.slice(STORY_HASH.length);
+    if (storyId !== storyPanel.currentId) await storyPanel.load(storyId);
+    return;
+  }
+  if (storyPanel.currentId) storyPanel.hide();
   if (!id || id === current.currentId) return;
   const known = store.get(id);
   if (known?.events) return current.show(known);

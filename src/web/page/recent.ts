@@ -1,8 +1,8 @@
 import type { Api } from './api.js';
-import { byId, element, show } from './dom.js';
+import { byId, element, localVideoUrl, show } from './dom.js';
 import { PageRecentDocument } from '../../contract/generated/page/graphql.js';
 import type { Generation, GenerationStore } from './store.js';
-import { dateTime, money, STATUS_WORDS } from './words.js';
+import { dateTime, money, STATUS_WORDS, videoFacts } from './words.js';
 
 const PAGE_SIZE = 20;
 
@@ -12,19 +12,25 @@ export function setupRecentList(api: Api, store: GenerationStore) {
   const rows = new Map<string, HTMLLIElement>();
 
   function row(generation: Generation): HTMLLIElement {
+    const poster = generation.video?.posterUrl;
     const item = element(
       'li',
       { 'data-id': generation.id, 'data-status': generation.status },
       element(
         'a',
         { href: `#${generation.id}` },
+        // The first frame, so a list of videos reads at a glance; an empty frame for one not (yet) made.
+        poster
+          ? element('img', { class: 'poster', src: localVideoUrl(poster), alt: '', width: '96', height: '54', loading: 'lazy' })
+          : element('span', { class: 'poster poster-empty', 'aria-hidden': 'true' }),
         element('span', { class: `badge status-${generation.status.toLowerCase()}` }, STATUS_WORDS[generation.status]),
         element('span', { class: 'recent-prompt' }, generation.prompt),
       ),
       element(
         'span',
         { class: 'muted small' },
-        `${dateTime(generation.createdAt)} · ${generation.durationSeconds} s · ${money(generation.cost)}`,
+        // The real duration and size once the file is stored; the asked duration before.
+        `${dateTime(generation.createdAt)} · ${generation.video ? videoFacts(generation.video) : `${generation.durationSeconds} s`} · ${money(generation.cost)}`,
         ...(['PROCESSING', 'SUBMITTED', 'STORING'].includes(generation.status)
           ? [` · ${Math.round(generation.progress * 100)}%`]
           : []),

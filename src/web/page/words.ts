@@ -30,6 +30,8 @@ export const FAILURE_WORDS: Record<string, string> = {
   UPSTREAM_FORBIDDEN: "The server's Segmind account may not use this model. Tell the operator.",
   UPSTREAM_UNAUTHORIZED: "The server's Segmind key was rejected. Tell the operator.",
   UPSTREAM_UNAVAILABLE: 'Segmind could not be reached or kept failing. Try again in a few minutes.',
+  CONTINUE_FROM_UNAVAILABLE:
+    'The scene this continues from has no last frame any more (its video was deleted or its frame could not be read). Nothing was charged. Start from an image instead.',
   UPSTREAM_UNREADABLE:
     'Segmind took this job but sent an answer the server could not read, so it cannot be followed. It was not sent again; it may still be charged. Generate it again.',
 };
@@ -53,6 +55,11 @@ export function duration(seconds: number): string {
 export function fileSize(bytes: number): string {
   if (bytes < 1024 * 1024) return `${Math.max(1, Math.round(bytes / 1024))} KB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** What probing the stored file found, e.g. "8.0 s · 1920×1080 · with sound". */
+export function videoFacts(video: { durationSeconds: number; width: number; height: number; hasAudio: boolean }): string {
+  return `${video.durationSeconds.toFixed(1)} s · ${video.width}×${video.height} · ${video.hasAudio ? 'with sound' : 'silent'}`;
 }
 
 export const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });

@@ -10,6 +10,25 @@ export type AspectRatio =
   /** Landscape, 1920×1080 at 1080p. */
   | 'RATIO_16_9';
 
+/** A story of 1 to 8 shots. The settings apply to every shot; the price is the sum of the shots'. */
+export type GenerateStoryInput = {
+  aspectRatio?: AspectRatio | null | undefined;
+  generateAudio?: boolean | null | undefined;
+  /** Send the same key again to get the same story instead of a second one. */
+  idempotencyKey?: string | null | undefined;
+  /** http(s) URL of a JPEG or PNG to use as the first frame of the first shot, on a public host. */
+  image?: string | null | undefined;
+  /** The first frame of the first shot as an uploaded JPEG, PNG or WebP (at most 20 MB), instead of image. */
+  imageFile?: File | null | undefined;
+  resolution?: Resolution | null | undefined;
+  /** From 0 to 2147483647, used by every shot. Omitted: the server picks one and records it. */
+  seed?: number | null | undefined;
+  /** 1 to 8 shots, made in this order; each after the first starts from the last frame of the one before. */
+  shots: Array<StoryShotInput>;
+  /** Where to POST one signed Standard Webhooks delivery when the story ends (`story.succeeded`, `story.failed` or `story.canceled`, with the story as data): https on a public host, checked like generateVideo's. The shots send none. */
+  webhookUrl?: string | null | undefined;
+};
+
 /** What to generate. Only prompt is required. */
 export type GenerateVideoInput = {
   aspectRatio?: AspectRatio | null | undefined;
@@ -98,6 +117,16 @@ export type Resolution =
   | 'RES_720P'
   | 'RES_1080P';
 
+/** One shot of a story. */
+export type StoryShotInput = {
+  /** 4, 6 or 8. */
+  durationSeconds?: number | null | undefined;
+  /** What the shot must not show; at most 500 characters. */
+  negativePrompt?: string | null | undefined;
+  /** What the shot shows, in English; at most 2000 characters. */
+  prompt: string;
+};
+
 export type CliGenerationFragment = { id: string, status: GenerationStatus, version: number, progress: number, etaSeconds: number | null, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null, events: Array<{ id: string, type: string, message: string, createdAt: string }> };
 
 export type EstimateQueryVariables = Exact<{
@@ -138,6 +167,29 @@ export type CancelMutation = { cancelGeneration:
     | { __typename: 'NotCancelableError', status: GenerationStatus, message: string }
     | { __typename: 'NotFoundError', message: string }
    };
+
+export type CliStoryFragment = { id: string, status: GenerationStatus, version: number, progress: number, etaSeconds: number | null, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null, shots: Array<{ id: string, status: GenerationStatus, progress: number, durationSeconds: number }> };
+
+export type GenerateStoryMutationVariables = Exact<{
+  input: GenerateStoryInput;
+}>;
+
+
+export type GenerateStoryMutation = { generateStory:
+    | { __typename: 'BudgetExceededError', message: string }
+    | { __typename: 'GenerateStorySuccess', story: { id: string, status: GenerationStatus, version: number, progress: number, etaSeconds: number | null, shots: Array<{ provider: Provider, id: string, status: GenerationStatus, progress: number, durationSeconds: number }>, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null } }
+    | { __typename: 'IdempotencyKeyReusedError', message: string }
+    | { __typename: 'InputError', message: string, field: string }
+    | { __typename: 'TooManyActiveGenerationsError', message: string }
+    | { __typename: 'UploadFailedError', message: string }
+   };
+
+export type WatchStorySubscriptionVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type WatchStorySubscription = { storyStatus: { id: string, status: GenerationStatus, version: number, progress: number, etaSeconds: number | null, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null, shots: Array<{ id: string, status: GenerationStatus, progress: number, durationSeconds: number }> } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -186,6 +238,36 @@ export const CliGenerationFragmentDoc = new TypedDocumentString(`
   }
 }
     `, {"fragmentName":"CliGeneration"}) as unknown as TypedDocumentString<CliGenerationFragment, unknown>;
+export const CliStoryFragmentDoc = new TypedDocumentString(`
+    fragment CliStory on Story {
+  id
+  status
+  version
+  progress
+  etaSeconds
+  cost {
+    amount
+    currency
+  }
+  video {
+    url
+    sizeBytes
+    contentType
+    durationSeconds
+  }
+  error {
+    code
+    message
+    retryable
+  }
+  shots {
+    id
+    status
+    progress
+    durationSeconds
+  }
+}
+    `, {"fragmentName":"CliStory"}) as unknown as TypedDocumentString<CliStoryFragment, unknown>;
 export const EstimateDocument = new TypedDocumentString(`
     query Estimate($input: GenerateVideoInput!) {
   estimateCost(input: $input) {
@@ -291,3 +373,85 @@ export const CancelDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<CancelMutation, CancelMutationVariables>;
+export const GenerateStoryDocument = new TypedDocumentString(`
+    mutation GenerateStory($input: GenerateStoryInput!) {
+  generateStory(input: $input) {
+    __typename
+    ... on GenerateStorySuccess {
+      story {
+        ...CliStory
+        shots {
+          provider
+        }
+      }
+    }
+    ... on Error {
+      message
+    }
+    ... on InputError {
+      field
+    }
+  }
+}
+    fragment CliStory on Story {
+  id
+  status
+  version
+  progress
+  etaSeconds
+  cost {
+    amount
+    currency
+  }
+  video {
+    url
+    sizeBytes
+    contentType
+    durationSeconds
+  }
+  error {
+    code
+    message
+    retryable
+  }
+  shots {
+    id
+    status
+    progress
+    durationSeconds
+  }
+}`) as unknown as TypedDocumentString<GenerateStoryMutation, GenerateStoryMutationVariables>;
+export const WatchStoryDocument = new TypedDocumentString(`
+    subscription WatchStory($id: ID!) {
+  storyStatus(id: $id) {
+    ...CliStory
+  }
+}
+    fragment CliStory on Story {
+  id
+  status
+  version
+  progress
+  etaSeconds
+  cost {
+    amount
+    currency
+  }
+  video {
+    url
+    sizeBytes
+    contentType
+    durationSeconds
+  }
+  error {
+    code
+    message
+    retryable
+  }
+  shots {
+    id
+    status
+    progress
+    durationSeconds
+  }
+}`) as unknown as TypedDocumentString<WatchStorySubscription, WatchStorySubscriptionVariables>;

@@ -16,6 +16,25 @@ export type BudgetScope =
   /** The server's daily budget, shared by every key. */
   | 'SERVER';
 
+/** A story of 1 to 8 shots. The settings apply to every shot; the price is the sum of the shots'. */
+export type GenerateStoryInput = {
+  aspectRatio?: AspectRatio | null | undefined;
+  generateAudio?: boolean | null | undefined;
+  /** Send the same key again to get the same story instead of a second one. */
+  idempotencyKey?: string | null | undefined;
+  /** http(s) URL of a JPEG or PNG to use as the first frame of the first shot, on a public host. */
+  image?: string | null | undefined;
+  /** The first frame of the first shot as an uploaded JPEG, PNG or WebP (at most 20 MB), instead of image. */
+  imageFile?: File | null | undefined;
+  resolution?: Resolution | null | undefined;
+  /** From 0 to 2147483647, used by every shot. Omitted: the server picks one and records it. */
+  seed?: number | null | undefined;
+  /** 1 to 8 shots, made in this order; each after the first starts from the last frame of the one before. */
+  shots: Array<StoryShotInput>;
+  /** Where to POST one signed Standard Webhooks delivery when the story ends (`story.succeeded`, `story.failed` or `story.canceled`, with the story as data): https on a public host, checked like generateVideo's. The shots send none. */
+  webhookUrl?: string | null | undefined;
+};
+
 /** What to generate. Only prompt is required. */
 export type GenerateVideoInput = {
   aspectRatio?: AspectRatio | null | undefined;
@@ -104,9 +123,21 @@ export type Resolution =
   | 'RES_720P'
   | 'RES_1080P';
 
-export type PageGenerationSummaryFragment = { id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null };
+/** One shot of a story. */
+export type StoryShotInput = {
+  /** 4, 6 or 8. */
+  durationSeconds?: number | null | undefined;
+  /** What the shot must not show; at most 500 characters. */
+  negativePrompt?: string | null | undefined;
+  /** What the shot shows, in English; at most 2000 characters. */
+  prompt: string;
+};
 
-export type PageGenerationFragment = { id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, events: Array<{ id: string, type: string, status: GenerationStatus, message: string, createdAt: string, version: number }>, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null };
+export type PageGenerationSummaryFragment = { id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number, width: number, height: number, hasAudio: boolean, posterUrl: string | null, lastFrameUrl: string | null, stillsError: string | null } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null };
+
+export type PageVideoFragment = { url: string, sizeBytes: number, contentType: string, durationSeconds: number, width: number, height: number, hasAudio: boolean, posterUrl: string | null, lastFrameUrl: string | null, stillsError: string | null };
+
+export type PageGenerationFragment = { id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, events: Array<{ id: string, type: string, status: GenerationStatus, message: string, createdAt: string, version: number }>, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number, width: number, height: number, hasAudio: boolean, posterUrl: string | null, lastFrameUrl: string | null, stillsError: string | null } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null };
 
 export type PageEstimateCostQueryVariables = Exact<{
   input: GenerateVideoInput;
@@ -122,7 +153,7 @@ export type PageGenerateVideoMutationVariables = Exact<{
 
 export type PageGenerateVideoMutation = { generateVideo:
     | { __typename: 'BudgetExceededError', message: string, scope: BudgetScope, resetsAt: string, limit: { amount: string, currency: string }, used: { amount: string, currency: string }, price: { amount: string, currency: string } }
-    | { __typename: 'GenerateVideoSuccess', generation: { id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, events: Array<{ id: string, type: string, status: GenerationStatus, message: string, createdAt: string, version: number }>, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null } }
+    | { __typename: 'GenerateVideoSuccess', generation: { id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, events: Array<{ id: string, type: string, status: GenerationStatus, message: string, createdAt: string, version: number }>, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number, width: number, height: number, hasAudio: boolean, posterUrl: string | null, lastFrameUrl: string | null, stillsError: string | null } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null } }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InputError', message: string, field: string, problems: Array<{ field: string, message: string }> }
     | { __typename: 'TooManyActiveGenerationsError', message: string }
@@ -134,21 +165,21 @@ export type PageGenerationQueryVariables = Exact<{
 }>;
 
 
-export type PageGenerationQuery = { generation: { id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, events: Array<{ id: string, type: string, status: GenerationStatus, message: string, createdAt: string, version: number }>, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null } | null };
+export type PageGenerationQuery = { generation: { id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, events: Array<{ id: string, type: string, status: GenerationStatus, message: string, createdAt: string, version: number }>, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number, width: number, height: number, hasAudio: boolean, posterUrl: string | null, lastFrameUrl: string | null, stillsError: string | null } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null } | null };
 
 export type PageRecentQueryVariables = Exact<{
   first: number;
 }>;
 
 
-export type PageRecentQuery = { generations: { nodes: Array<{ id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null }> } };
+export type PageRecentQuery = { generations: { nodes: Array<{ id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number, width: number, height: number, hasAudio: boolean, posterUrl: string | null, lastFrameUrl: string | null, stillsError: string | null } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null }> } };
 
 export type PageWatchSubscriptionVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type PageWatchSubscription = { generationStatus: { id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, events: Array<{ id: string, type: string, status: GenerationStatus, message: string, createdAt: string, version: number }>, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null } };
+export type PageWatchSubscription = { generationStatus: { id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, events: Array<{ id: string, type: string, status: GenerationStatus, message: string, createdAt: string, version: number }>, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number, width: number, height: number, hasAudio: boolean, posterUrl: string | null, lastFrameUrl: string | null, stillsError: string | null } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null } };
 
 export type PageCancelMutationVariables = Exact<{
   id: string | number;
@@ -156,7 +187,7 @@ export type PageCancelMutationVariables = Exact<{
 
 
 export type PageCancelMutation = { cancelGeneration:
-    | { __typename: 'CancelGenerationSuccess', chargeMayApply: boolean, generation: { id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, events: Array<{ id: string, type: string, status: GenerationStatus, message: string, createdAt: string, version: number }>, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null } }
+    | { __typename: 'CancelGenerationSuccess', chargeMayApply: boolean, generation: { id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, events: Array<{ id: string, type: string, status: GenerationStatus, message: string, createdAt: string, version: number }>, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number, width: number, height: number, hasAudio: boolean, posterUrl: string | null, lastFrameUrl: string | null, stillsError: string | null } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null } }
     | { __typename: 'NotCancelableError', message: string }
     | { __typename: 'NotFoundError', message: string }
    };
@@ -165,6 +196,36 @@ export type PageViewerQueryVariables = Exact<{ [key: string]: never; }>;
 
 
 export type PageViewerQuery = { viewer: { activeGenerations: number, maxActive: number | null, spentToday: { amount: string, currency: string }, dailyBudget: { amount: string, currency: string } | null } };
+
+export type PageStoryFragment = { id: string, status: GenerationStatus, version: number, progress: number, etaSeconds: number | null, createdAt: string, completedAt: string | null, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number, width: number, height: number, hasAudio: boolean, posterUrl: string | null, lastFrameUrl: string | null, stillsError: string | null } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null, shots: Array<{ id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number, width: number, height: number, hasAudio: boolean, posterUrl: string | null, lastFrameUrl: string | null, stillsError: string | null } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null }> };
+
+export type PageGenerateStoryMutationVariables = Exact<{
+  input: GenerateStoryInput;
+}>;
+
+
+export type PageGenerateStoryMutation = { generateStory:
+    | { __typename: 'BudgetExceededError', message: string, scope: BudgetScope, resetsAt: string, limit: { amount: string, currency: string }, used: { amount: string, currency: string }, price: { amount: string, currency: string } }
+    | { __typename: 'GenerateStorySuccess', story: { id: string, status: GenerationStatus, version: number, progress: number, etaSeconds: number | null, createdAt: string, completedAt: string | null, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number, width: number, height: number, hasAudio: boolean, posterUrl: string | null, lastFrameUrl: string | null, stillsError: string | null } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null, shots: Array<{ id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number, width: number, height: number, hasAudio: boolean, posterUrl: string | null, lastFrameUrl: string | null, stillsError: string | null } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null }> } }
+    | { __typename: 'IdempotencyKeyReusedError', message: string }
+    | { __typename: 'InputError', message: string, field: string, problems: Array<{ field: string, message: string }> }
+    | { __typename: 'TooManyActiveGenerationsError', message: string }
+    | { __typename: 'UploadFailedError', message: string }
+   };
+
+export type PageStoryQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type PageStoryQuery = { story: { id: string, status: GenerationStatus, version: number, progress: number, etaSeconds: number | null, createdAt: string, completedAt: string | null, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number, width: number, height: number, hasAudio: boolean, posterUrl: string | null, lastFrameUrl: string | null, stillsError: string | null } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null, shots: Array<{ id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number, width: number, height: number, hasAudio: boolean, posterUrl: string | null, lastFrameUrl: string | null, stillsError: string | null } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null }> } | null };
+
+export type PageWatchStorySubscriptionVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type PageWatchStorySubscription = { storyStatus: { id: string, status: GenerationStatus, version: number, progress: number, etaSeconds: number | null, createdAt: string, completedAt: string | null, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number, width: number, height: number, hasAudio: boolean, posterUrl: string | null, lastFrameUrl: string | null, stillsError: string | null } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null, shots: Array<{ id: string, status: GenerationStatus, progress: number, etaSeconds: number | null, prompt: string, negativePrompt: string | null, image: string | null, lastFrame: string | null, aspectRatio: AspectRatio, durationSeconds: number, resolution: Resolution, generateAudio: boolean, seed: number, costIsFinal: boolean, provider: Provider, createdAt: string, version: number, videoExpiredAt: string | null, cost: { amount: string, currency: string }, video: { url: string, sizeBytes: number, contentType: string, durationSeconds: number, width: number, height: number, hasAudio: boolean, posterUrl: string | null, lastFrameUrl: string | null, stillsError: string | null } | null, error: { code: GenerationErrorCode, message: string, retryable: boolean } | null }> } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -184,6 +245,20 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
+export const PageVideoFragmentDoc = new TypedDocumentString(`
+    fragment PageVideo on Video {
+  url
+  sizeBytes
+  contentType
+  durationSeconds
+  width
+  height
+  hasAudio
+  posterUrl
+  lastFrameUrl
+  stillsError
+}
+    `, {"fragmentName":"PageVideo"}) as unknown as TypedDocumentString<PageVideoFragment, unknown>;
 export const PageGenerationSummaryFragmentDoc = new TypedDocumentString(`
     fragment PageGenerationSummary on Generation {
   id
@@ -208,9 +283,7 @@ export const PageGenerationSummaryFragmentDoc = new TypedDocumentString(`
   createdAt
   version
   video {
-    url
-    sizeBytes
-    contentType
+    ...PageVideo
   }
   videoExpiredAt
   error {
@@ -219,7 +292,18 @@ export const PageGenerationSummaryFragmentDoc = new TypedDocumentString(`
     retryable
   }
 }
-    `, {"fragmentName":"PageGenerationSummary"}) as unknown as TypedDocumentString<PageGenerationSummaryFragment, unknown>;
+    fragment PageVideo on Video {
+  url
+  sizeBytes
+  contentType
+  durationSeconds
+  width
+  height
+  hasAudio
+  posterUrl
+  lastFrameUrl
+  stillsError
+}`, {"fragmentName":"PageGenerationSummary"}) as unknown as TypedDocumentString<PageGenerationSummaryFragment, unknown>;
 export const PageGenerationFragmentDoc = new TypedDocumentString(`
     fragment PageGeneration on Generation {
   ...PageGenerationSummary
@@ -255,9 +339,7 @@ export const PageGenerationFragmentDoc = new TypedDocumentString(`
   createdAt
   version
   video {
-    url
-    sizeBytes
-    contentType
+    ...PageVideo
   }
   videoExpiredAt
   error {
@@ -265,7 +347,88 @@ export const PageGenerationFragmentDoc = new TypedDocumentString(`
     message
     retryable
   }
+}
+fragment PageVideo on Video {
+  url
+  sizeBytes
+  contentType
+  durationSeconds
+  width
+  height
+  hasAudio
+  posterUrl
+  lastFrameUrl
+  stillsError
 }`, {"fragmentName":"PageGeneration"}) as unknown as TypedDocumentString<PageGenerationFragment, unknown>;
+export const PageStoryFragmentDoc = new TypedDocumentString(`
+    fragment PageStory on Story {
+  id
+  status
+  version
+  progress
+  etaSeconds
+  cost {
+    amount
+    currency
+  }
+  createdAt
+  completedAt
+  video {
+    ...PageVideo
+  }
+  error {
+    code
+    message
+    retryable
+  }
+  shots {
+    ...PageGenerationSummary
+  }
+}
+    fragment PageGenerationSummary on Generation {
+  id
+  status
+  progress
+  etaSeconds
+  prompt
+  negativePrompt
+  image
+  lastFrame
+  aspectRatio
+  durationSeconds
+  resolution
+  generateAudio
+  seed
+  cost {
+    amount
+    currency
+  }
+  costIsFinal
+  provider
+  createdAt
+  version
+  video {
+    ...PageVideo
+  }
+  videoExpiredAt
+  error {
+    code
+    message
+    retryable
+  }
+}
+fragment PageVideo on Video {
+  url
+  sizeBytes
+  contentType
+  durationSeconds
+  width
+  height
+  hasAudio
+  posterUrl
+  lastFrameUrl
+  stillsError
+}`, {"fragmentName":"PageStory"}) as unknown as TypedDocumentString<PageStoryFragment, unknown>;
 export const PageEstimateCostDocument = new TypedDocumentString(`
     query PageEstimateCost($input: GenerateVideoInput!) {
   estimateCost(input: $input) {
@@ -334,9 +497,7 @@ export const PageGenerateVideoDocument = new TypedDocumentString(`
   createdAt
   version
   video {
-    url
-    sizeBytes
-    contentType
+    ...PageVideo
   }
   videoExpiredAt
   error {
@@ -344,6 +505,18 @@ export const PageGenerateVideoDocument = new TypedDocumentString(`
     message
     retryable
   }
+}
+fragment PageVideo on Video {
+  url
+  sizeBytes
+  contentType
+  durationSeconds
+  width
+  height
+  hasAudio
+  posterUrl
+  lastFrameUrl
+  stillsError
 }
 fragment PageGeneration on Generation {
   ...PageGenerationSummary
@@ -385,9 +558,7 @@ export const PageGenerationDocument = new TypedDocumentString(`
   createdAt
   version
   video {
-    url
-    sizeBytes
-    contentType
+    ...PageVideo
   }
   videoExpiredAt
   error {
@@ -395,6 +566,18 @@ export const PageGenerationDocument = new TypedDocumentString(`
     message
     retryable
   }
+}
+fragment PageVideo on Video {
+  url
+  sizeBytes
+  contentType
+  durationSeconds
+  width
+  height
+  hasAudio
+  posterUrl
+  lastFrameUrl
+  stillsError
 }
 fragment PageGeneration on Generation {
   ...PageGenerationSummary
@@ -438,9 +621,7 @@ export const PageRecentDocument = new TypedDocumentString(`
   createdAt
   version
   video {
-    url
-    sizeBytes
-    contentType
+    ...PageVideo
   }
   videoExpiredAt
   error {
@@ -448,6 +629,18 @@ export const PageRecentDocument = new TypedDocumentString(`
     message
     retryable
   }
+}
+fragment PageVideo on Video {
+  url
+  sizeBytes
+  contentType
+  durationSeconds
+  width
+  height
+  hasAudio
+  posterUrl
+  lastFrameUrl
+  stillsError
 }`) as unknown as TypedDocumentString<PageRecentQuery, PageRecentQueryVariables>;
 export const PageWatchDocument = new TypedDocumentString(`
     subscription PageWatch($id: ID!) {
@@ -478,9 +671,7 @@ export const PageWatchDocument = new TypedDocumentString(`
   createdAt
   version
   video {
-    url
-    sizeBytes
-    contentType
+    ...PageVideo
   }
   videoExpiredAt
   error {
@@ -488,6 +679,18 @@ export const PageWatchDocument = new TypedDocumentString(`
     message
     retryable
   }
+}
+fragment PageVideo on Video {
+  url
+  sizeBytes
+  contentType
+  durationSeconds
+  width
+  height
+  hasAudio
+  posterUrl
+  lastFrameUrl
+  stillsError
 }
 fragment PageGeneration on Generation {
   ...PageGenerationSummary
@@ -538,9 +741,7 @@ export const PageCancelDocument = new TypedDocumentString(`
   createdAt
   version
   video {
-    url
-    sizeBytes
-    contentType
+    ...PageVideo
   }
   videoExpiredAt
   error {
@@ -548,6 +749,18 @@ export const PageCancelDocument = new TypedDocumentString(`
     message
     retryable
   }
+}
+fragment PageVideo on Video {
+  url
+  sizeBytes
+  contentType
+  durationSeconds
+  width
+  height
+  hasAudio
+  posterUrl
+  lastFrameUrl
+  stillsError
 }
 fragment PageGeneration on Generation {
   ...PageGenerationSummary
@@ -576,3 +789,256 @@ export const PageViewerDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<PageViewerQuery, PageViewerQueryVariables>;
+export const PageGenerateStoryDocument = new TypedDocumentString(`
+    mutation PageGenerateStory($input: GenerateStoryInput!) {
+  generateStory(input: $input) {
+    __typename
+    ... on GenerateStorySuccess {
+      story {
+        ...PageStory
+      }
+    }
+    ... on Error {
+      message
+    }
+    ... on InputError {
+      field
+      problems {
+        field
+        message
+      }
+    }
+    ... on BudgetExceededError {
+      scope
+      limit {
+        amount
+        currency
+      }
+      used {
+        amount
+        currency
+      }
+      price {
+        amount
+        currency
+      }
+      resetsAt
+    }
+  }
+}
+    fragment PageGenerationSummary on Generation {
+  id
+  status
+  progress
+  etaSeconds
+  prompt
+  negativePrompt
+  image
+  lastFrame
+  aspectRatio
+  durationSeconds
+  resolution
+  generateAudio
+  seed
+  cost {
+    amount
+    currency
+  }
+  costIsFinal
+  provider
+  createdAt
+  version
+  video {
+    ...PageVideo
+  }
+  videoExpiredAt
+  error {
+    code
+    message
+    retryable
+  }
+}
+fragment PageVideo on Video {
+  url
+  sizeBytes
+  contentType
+  durationSeconds
+  width
+  height
+  hasAudio
+  posterUrl
+  lastFrameUrl
+  stillsError
+}
+fragment PageStory on Story {
+  id
+  status
+  version
+  progress
+  etaSeconds
+  cost {
+    amount
+    currency
+  }
+  createdAt
+  completedAt
+  video {
+    ...PageVideo
+  }
+  error {
+    code
+    message
+    retryable
+  }
+  shots {
+    ...PageGenerationSummary
+  }
+}`) as unknown as TypedDocumentString<PageGenerateStoryMutation, PageGenerateStoryMutationVariables>;
+export const PageStoryDocument = new TypedDocumentString(`
+    query PageStory($id: ID!) {
+  story(id: $id) {
+    ...PageStory
+  }
+}
+    fragment PageGenerationSummary on Generation {
+  id
+  status
+  progress
+  etaSeconds
+  prompt
+  negativePrompt
+  image
+  lastFrame
+  aspectRatio
+  durationSeconds
+  resolution
+  generateAudio
+  seed
+  cost {
+    amount
+    currency
+  }
+  costIsFinal
+  provider
+  createdAt
+  version
+  video {
+    ...PageVideo
+  }
+  videoExpiredAt
+  error {
+    code
+    message
+    retryable
+  }
+}
+fragment PageVideo on Video {
+  url
+  sizeBytes
+  contentType
+  durationSeconds
+  width
+  height
+  hasAudio
+  posterUrl
+  lastFrameUrl
+  stillsError
+}
+fragment PageStory on Story {
+  id
+  status
+  version
+  progress
+  etaSeconds
+  cost {
+    amount
+    currency
+  }
+  createdAt
+  completedAt
+  video {
+    ...PageVideo
+  }
+  error {
+    code
+    message
+    retryable
+  }
+  shots {
+    ...PageGenerationSummary
+  }
+}`) as unknown as TypedDocumentString<PageStoryQuery, PageStoryQueryVariables>;
+export const PageWatchStoryDocument = new TypedDocumentString(`
+    subscription PageWatchStory($id: ID!) {
+  storyStatus(id: $id) {
+    ...PageStory
+  }
+}
+    fragment PageGenerationSummary on Generation {
+  id
+  status
+  progress
+  etaSeconds
+  prompt
+  negativePrompt
+  image
+  lastFrame
+  aspectRatio
+  durationSeconds
+  resolution
+  generateAudio
+  seed
+  cost {
+    amount
+    currency
+  }
+  costIsFinal
+  provider
+  createdAt
+  version
+  video {
+    ...PageVideo
+  }
+  videoExpiredAt
+  error {
+    code
+    message
+    retryable
+  }
+}
+fragment PageVideo on Video {
+  url
+  sizeBytes
+  contentType
+  durationSeconds
+  width
+  height
+  hasAudio
+  posterUrl
+  lastFrameUrl
+  stillsError
+}
+fragment PageStory on Story {
+  id
+  status
+  version
+  progress
+  etaSeconds
+  cost {
+    amount
+    currency
+  }
+  createdAt
+  completedAt
+  video {
+    ...PageVideo
+  }
+  error {
+    code
+    message
+    retryable
+  }
+  shots {
+    ...PageGenerationSummary
+  }
+}`) as unknown as TypedDocumentString<PageWatchStorySubscription, PageWatchStorySubscriptionVariables>;
