@@ -250,7 +250,7 @@ describe.skipIf(!hasPostgres)('the generate command against a real server', () =
       runCli(['--shot', 'a paper boat is set on a puddle', '--shot', 'it sails across', '--duration', '4', '--out', outDir], env),
     );
     expect(code, stderr).toBe(SAVED.code);
-    expect(stdout).toContain('Price: $1.20 USD for 2 shots ($0.60 each: 4 s, 1080p, 16:9, with audio).');
+    expect(stdout).toContain('Price: $1.20 USD for 2 shots (4 s each, 1080p, 16:9, with audio).');
     const storyId = /Story (\S+): QUEUED, 2 shots/.exec(stdout)?.[1];
     expect(storyId, stdout).toBeTruthy();
     for (const line of ['[shot 1/2] SUCCEEDED', '[shot 2/2] SUCCEEDED', '(shot 2 of 2)']) expect(stdout).toContain(line);

@@ -95,7 +95,8 @@ export async function generateStory(
     apiKeyId: apiKey.id,
     provider: deps.provider,
     costUsd: prices[index]!.toFixed(2),
-    createdAt: now,
+    // A millisecond apart, so lists ordered by creation (newest first) show the shots in order.
+    createdAt: new Date(now.getTime() + index),
     updatedAt: now,
     storyId,
     storyShot: index,

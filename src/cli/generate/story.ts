@@ -1,6 +1,6 @@
 import {
   CancelDocument,
-  EstimateDocument,
+  EstimateStoryDocument,
   GenerateStoryDocument,
   type GenerateStoryInput,
   type GenerateStoryMutation,
@@ -59,12 +59,11 @@ export async function runStory(run: StoryRun): Promise<number> {
   const { options, terminal, graphql, key } = run;
   const say = (line: string) => terminal.stdout.write(`${line}\n`);
   const shots = options.shots.length;
-  // Every shot costs the same: one estimate, times the shots. The server's total comes back with the story.
-  const { estimateCost: perShot } = await graphql(EstimateDocument, { input: { ...run.input, prompt: options.shots[0]! } });
+  const input = storyInput(run);
+  const { estimateStoryCost: price } = await graphql(EstimateStoryDocument, { input });
   say(
-    `Price: $${(Number(perShot.amount) * shots).toFixed(2)} ${perShot.currency} for ${shots} shot${shots === 1 ? '' : 's'} ` +
-      `($${perShot.amount} each: ${options.durationSeconds} s, ${options.resolution}, ${options.aspectRatio}, ` +
-      `${options.generateAudio ? 'with audio' : 'no audio'}).`,
+    `Price: $${price.amount} ${price.currency} for ${shots} shot${shots === 1 ? '' : 's'} ` +
+      `(${options.durationSeconds} s each, ${options.resolution}, ${options.aspectRatio}, ${options.generateAudio ? 'with audio' : 'no audio'}).`,
   );
 
   let interruptedEarly = false;
@@ -76,7 +75,7 @@ export async function runStory(run: StoryRun): Promise<number> {
   try {
     const { generateStory } = await graphql(
       GenerateStoryDocument,
-      { input: { ...storyInput(run), ...run.frames.fields } },
+      { input: { ...input, ...run.frames.fields } },
       run.frames.uploads,
     );
     if (generateStory.__typename !== 'GenerateStorySuccess') refused(generateStory, 'generateStory');

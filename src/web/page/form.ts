@@ -3,6 +3,7 @@ import { VEO } from '../../contract/tables.js';
 import { byId, element, localVideoUrl, show } from './dom.js';
 import {
   PageEstimateCostDocument,
+  PageEstimateStoryCostDocument,
   PageGenerateStoryDocument,
   PageGenerateVideoDocument,
   type PageStoryFragment,
@@ -272,22 +273,21 @@ export function setupForm(api: Api, created: Created) {
     const run = ++estimateRun;
     const parsed = read();
     if (!('input' in parsed)) return;
-    // The price depends on duration, resolution and sound only; the prompt may still be empty. A story costs the
-    // sum of its shots, each priced like a video of its duration.
-    const { shots, continueFrom: _continues, ...common } = parsed.input as Input & { shots?: { durationSeconds: number }[] };
-    const priced = (shots ?? [{ durationSeconds: common.durationSeconds as number }]).map((shot) => ({
-      ...common,
-      prompt: (common.prompt as string) || 'price estimate',
-      durationSeconds: shot.durationSeconds,
-      imageFile: undefined,
-      lastFrameFile: undefined,
-    }));
+    // The price depends on durations, resolution and sound only; prompts may still be empty, and the first frame
+    // (an upload, or the scene continued) does not change it.
+    const { shots, continueFrom: _continues, ...common } = parsed.input as Input & { shots?: { prompt: string }[] };
+    const unpriced = { imageFile: undefined, lastFrameFile: undefined };
     try {
-      const prices = await Promise.all(priced.map((input) => api.request(PageEstimateCostDocument, { input })));
+      const price = shots
+        ? (
+            await api.request(PageEstimateStoryCostDocument, {
+              input: { ...common, ...unpriced, shots: shots.map((shot) => ({ ...shot, prompt: shot.prompt || 'price estimate' })) },
+            })
+          ).estimateStoryCost
+        : (await api.request(PageEstimateCostDocument, { input: { ...common, ...unpriced, prompt: (common.prompt as string) || 'price estimate' } }))
+            .estimateCost;
       if (run !== estimateRun) return;
-      const cents = prices.reduce((sum, { estimateCost }) => sum + Math.round(Number(estimateCost.amount) * 100), 0);
-      const total = { amount: (cents / 100).toFixed(2), currency: prices[0]?.estimateCost.currency ?? 'USD' };
-      label(`${buttonWord()} for ${money(total)}${shots ? ` (${shots.length} shot${shots.length === 1 ? '' : 's'})` : ''}`);
+      label(`${buttonWord()} for ${money(price)}${shots ? ` (${shots.length} shot${shots.length === 1 ? '' : 's'})` : ''}`);
     } catch {
       if (run !== estimateRun) return;
       label(buttonWord());

@@ -136,6 +136,13 @@ export type EstimateQueryVariables = Exact<{
 
 export type EstimateQuery = { estimateCost: { amount: string, currency: string } };
 
+export type EstimateStoryQueryVariables = Exact<{
+  input: GenerateStoryInput;
+}>;
+
+
+export type EstimateStoryQuery = { estimateStoryCost: { amount: string, currency: string } };
+
 export type GenerateMutationVariables = Exact<{
   input: GenerateVideoInput;
 }>;
@@ -276,6 +283,14 @@ export const EstimateDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<EstimateQuery, EstimateQueryVariables>;
+export const EstimateStoryDocument = new TypedDocumentString(`
+    query EstimateStory($input: GenerateStoryInput!) {
+  estimateStoryCost(input: $input) {
+    amount
+    currency
+  }
+}
+    `) as unknown as TypedDocumentString<EstimateStoryQuery, EstimateStoryQueryVariables>;
 export const GenerateDocument = new TypedDocumentString(`
     mutation Generate($input: GenerateVideoInput!) {
   generateVideo(input: $input) {

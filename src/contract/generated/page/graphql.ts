@@ -146,6 +146,13 @@ export type PageEstimateCostQueryVariables = Exact<{
 
 export type PageEstimateCostQuery = { estimateCost: { amount: string, currency: string } };
 
+export type PageEstimateStoryCostQueryVariables = Exact<{
+  input: GenerateStoryInput;
+}>;
+
+
+export type PageEstimateStoryCostQuery = { estimateStoryCost: { amount: string, currency: string } };
+
 export type PageGenerateVideoMutationVariables = Exact<{
   input: GenerateVideoInput;
 }>;
@@ -437,6 +444,14 @@ export const PageEstimateCostDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<PageEstimateCostQuery, PageEstimateCostQueryVariables>;
+export const PageEstimateStoryCostDocument = new TypedDocumentString(`
+    query PageEstimateStoryCost($input: GenerateStoryInput!) {
+  estimateStoryCost(input: $input) {
+    amount
+    currency
+  }
+}
+    `) as unknown as TypedDocumentString<PageEstimateStoryCostQuery, PageEstimateStoryCostQueryVariables>;
 export const PageGenerateVideoDocument = new TypedDocumentString(`
     mutation PageGenerateVideo($input: GenerateVideoInput!) {
   generateVideo(input: $input) {
