@@ -167,6 +167,17 @@ export async function listEventsOfMany(db: Db, keys: readonly TimelineKey[]): Pr
  * Cancels a key's queued generations that meet `where`, inside the caller's transaction, in one UPDATE (each row
  * locked as it is changed), appending each one's event. Returns the canceled rows.
  */
+/** What a cancel inside a transaction sets besides the cost: final now, no lease, no ETA, the next version. */
+export const canceledNowChanges = {
+  status: 'CANCELED',
+  completedAt: sql`now()`,
+  leaseOwner: null,
+  leaseExpiresAt: null,
+  etaSeconds: null,
+  version: sql`${generations.version} + 1`,
+  updatedAt: sql`now()`,
+} as const;
+
 export async function cancelQueuedOfKeyTx(
   tx: Tx,
   apiKeyId: string,
@@ -174,16 +185,7 @@ export async function cancelQueuedOfKeyTx(
 ): Promise<GenerationRow[]> {
   const canceled = await tx
     .update(generations)
-    .set({
-      ...options.set,
-      status: 'CANCELED',
-      completedAt: sql`now()`,
-      leaseOwner: null,
-      leaseExpiresAt: null,
-      etaSeconds: null,
-      version: sql`${generations.version} + 1`,
-      updatedAt: sql`now()`,
-    })
+    .set({ ...options.set, ...canceledNowChanges })
     .where(and(eq(generations.apiKeyId, apiKeyId), eq(generations.status, 'QUEUED'), options.where))
     .returning();
   for (const row of canceled) await appendEventTx(tx, row, options.event);

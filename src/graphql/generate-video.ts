@@ -100,22 +100,24 @@ function toGenerationRequest(input: InputShape): GenerationRequest {
   };
 }
 
+/** What queuing generations (a video, or a story's shots) needs from the request's context. */
+export const queueDeps = (ctx: AppContext) => ({
+  db: ctx.db,
+  provider: ctx.provider,
+  uploadFrames: ctx.uploadFrames,
+  frameUploadWindowMs: ctx.frameUploadWindowMs,
+  serverDailyBudgetUsd: ctx.serverDailyBudgetUsd,
+  generationDeadlineMs: ctx.generationDeadlineMs,
+  minDeadlineSeconds: ctx.minDeadlineSeconds,
+  webhookUrlPolicy: ctx.webhookUrlPolicy,
+  log: ctx.log,
+});
+
 /** Queues the generation; a key revoked since the request was authenticated is answered as an invalid key. */
 async function queue(ctx: AppContext, input: InputShape) {
   const apiKey = requireKey(ctx);
   try {
-    const deps = {
-      db: ctx.db,
-      provider: ctx.provider,
-      uploadFrames: ctx.uploadFrames,
-      frameUploadWindowMs: ctx.frameUploadWindowMs,
-      serverDailyBudgetUsd: ctx.serverDailyBudgetUsd,
-      generationDeadlineMs: ctx.generationDeadlineMs,
-      minDeadlineSeconds: ctx.minDeadlineSeconds,
-      webhookUrlPolicy: ctx.webhookUrlPolicy,
-      log: ctx.log,
-    };
-    return await generateVideo(deps, apiKey, toGenerationRequest(input), input);
+    return await generateVideo(queueDeps(ctx), apiKey, toGenerationRequest(input), input);
   } catch (error) {
     if (error instanceof KeyRevokedError) throw unauthenticatedError('invalid');
     throw error;

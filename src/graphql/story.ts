@@ -21,6 +21,7 @@ import { priceUsd } from '../generations/charges.js';
 import { validationOptionsFor } from '../generations/generate-video.js';
 import { builder, requireKey, unauthenticatedError, type AppContext } from './builder.js';
 import { GenerationErrorRef, GenerationRef } from './generation.js';
+import { queueDeps } from './generate-video.js';
 import { VideoRef } from './video.js';
 import { storyVideo } from '../media/video-view.js';
 import { decodeGlobalId } from './global-ids.js';
@@ -230,22 +231,7 @@ builder.mutationField('generateStory', (t) =>
     resolve: async (_root, { input }, ctx) => {
       const apiKey = requireKey(ctx);
       try {
-        const { story, repeated } = await generateStory(
-          {
-            db: ctx.db,
-            provider: ctx.provider,
-            uploadFrames: ctx.uploadFrames,
-            frameUploadWindowMs: ctx.frameUploadWindowMs,
-            serverDailyBudgetUsd: ctx.serverDailyBudgetUsd,
-            generationDeadlineMs: ctx.generationDeadlineMs,
-            minDeadlineSeconds: ctx.minDeadlineSeconds,
-            webhookUrlPolicy: ctx.webhookUrlPolicy,
-            log: ctx.log,
-          },
-          apiKey,
-          toStoryRequest(input),
-          input,
-        );
+        const { story, repeated } = await generateStory(queueDeps(ctx), apiKey, toStoryRequest(input), input);
         ctx.log[repeated ? 'debug' : 'info'](repeated ? 'idempotent repeat' : 'story accepted', { storyId: story.id, shots: story.shotCount });
         return { story };
       } catch (error) {

@@ -3,7 +3,7 @@ import type { Tx } from '../db/open.js';
 import { lockStoryTx, shotsOf } from '../db/stories.js';
 import { generations, type GenerationRow, type StoryRow } from '../db/schema.js';
 import { EventType } from '../contract/tables.js';
-import { appendEventOnlyTx } from '../events/timeline.js';
+import { appendEventOnlyTx, canceledNowChanges } from '../events/timeline.js';
 import { cancelMessage, chargeMayApply, costOnCancel } from '../generations/charges.js';
 import { activeStatuses, isTerminal } from '../generations/lifecycle.js';
 import { shotName, storyStateChanged, storyStateFromShots, type StoryStateFromShots } from './story-state.js';
@@ -54,16 +54,7 @@ async function stopRestTx(tx: Tx, story: StoryRow, shot: GenerationRow): Promise
   const why = `${shotName(shot, story.shotCount)} ${shot.status === 'FAILED' ? 'failed' : 'was canceled'}, so the story stops`;
   const canceled = await tx
     .update(generations)
-    .set({
-      ...costOnCancel,
-      status: 'CANCELED',
-      completedAt: sql`now()`,
-      leaseOwner: null,
-      leaseExpiresAt: null,
-      etaSeconds: null,
-      version: sql`${generations.version} + 1`,
-      updatedAt: sql`now()`,
-    })
+    .set({ ...costOnCancel, ...canceledNowChanges })
     .where(and(eq(generations.storyId, story.id), inArray(generations.status, [...activeStatuses])))
     .returning();
   for (const row of canceled) {
