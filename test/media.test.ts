@@ -1,3 +1,4 @@
+import ffprobeInstaller from '@ffprobe-installer/ffprobe';
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,7 +17,8 @@ import { applyRetention } from '../src/worker/retention.js';
 import { sweepStaleStillsDirectories } from '../src/media/stills.js';
 import { createLogger, lineDestination } from '../src/logger.js';
 
-const FFPROBE = '/usr/bin/ffprobe';
+// ffprobe from the registry package, so `npm test` needs no system ffmpeg; FFPROBE_PATH picks another.
+const FFPROBE = process.env.FFPROBE_PATH || ffprobeInstaller.path;
 const FFMPEG = '/usr/bin/ffmpeg';
 
 const GENERATE = /* GraphQL */ `

@@ -1,3 +1,4 @@
+import ffprobeInstaller from '@ffprobe-installer/ffprobe';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,7 +17,8 @@ import { GENERATE_STORY, GET_STORY, shots, WATCH_STORY } from './helpers/stories
 import { waitFor } from './helpers/wait.js';
 
 const run = promisify(execFile);
-const FFPROBE = '/usr/bin/ffprobe';
+// ffprobe from the registry package, so `npm test` needs no system ffmpeg; FFPROBE_PATH picks another.
+const FFPROBE = process.env.FFPROBE_PATH || ffprobeInstaller.path;
 const FFMPEG = '/usr/bin/ffmpeg';
 
 /** The duration of a file's video stream, read by ffprobe (not by our own probe). */
