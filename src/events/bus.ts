@@ -1,10 +1,25 @@
 import type { Database } from '../db/open.js';
 import type { GenerationRow } from '../db/schema.js';
 import { generationUpdates, listenTo } from './channels.js';
-import { versionsSince } from './timeline.js';
+import { generationSnapshots, versionsSince } from './timeline.js';
 
-/** Called with the new version, or NaN when updates may have been missed and the listener should re-read. */
-export type VersionListener = (version: number) => void;
+/**
+ * Called with the new version and, when the notification carried it, the row at that version (as the timeline
+ * stores it); or with NaN when updates may have been missed and the listener should re-read.
+ */
+export type VersionListener = (version: number, row?: GenerationRow) => void;
+
+/** The row a notification carried, when it is well formed and is the version it says. */
+function carriedRow(id: string, version: number, snapshot: string | undefined): GenerationRow | undefined {
+  if (snapshot === undefined) return undefined;
+  try {
+    const row = generationSnapshots.decode(JSON.parse(snapshot) as Record<string, unknown>);
+    return row.id === id && row.version === version ? row : undefined;
+  } catch {
+    // Anyone may NOTIFY: a payload that is not our snapshot only means reading the timeline instead.
+    return undefined;
+  }
+}
 
 /** Fans the process's one LISTEN connection out to local listeners by generation id. */
 export interface EventBus {
@@ -27,10 +42,12 @@ export async function createEventBus(database: Database): Promise<EventBus> {
   const unlisten = await listenTo(
     database,
     generationUpdates,
-    ({ id, version }) => {
+    ({ id, version, snapshot }) => {
       const set = listeners.get(id);
       if (!set) return;
-      for (const listener of set) listener(version);
+      // Decoded once for all of this process's subscribers of the generation.
+      const row = carriedRow(id, version, snapshot);
+      for (const listener of set) listener(version, row);
     },
     // Notifications sent while the connection was down are lost: wake everyone to re-read.
     () => {

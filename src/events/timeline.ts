@@ -94,6 +94,7 @@ export async function appendEventTx(tx: Tx, row: GenerationRow, event: EventInpu
  */
 function insertEventAndNotify(tx: Tx, row: GenerationRow, event: EventInput): Promise<void> {
   const queued = row.status === 'QUEUED';
+  const snapshot = JSON.stringify(row);
   const params: unknown[] = [
     row.id,
     row.version,
@@ -101,9 +102,10 @@ function insertEventAndNotify(tx: Tx, row: GenerationRow, event: EventInput): Pr
     row.status,
     event.message,
     event.data ? JSON.stringify(event.data) : null,
-    JSON.stringify(row),
+    snapshot,
     generationUpdates.name,
-    generationUpdates.encode({ id: row.id, version: row.version }),
+    // Subscribers take the version from the notification when the snapshot fits in it (see channels.ts).
+    generationUpdates.encode({ id: row.id, version: row.version, snapshot }),
   ];
   if (queued) params.push(generationJobs.name, generationJobs.encode({ id: row.id }));
   return runPrepared(tx, queued ? 'append_event_queued' : 'append_event', {
