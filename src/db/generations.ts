@@ -62,15 +62,18 @@ export async function listGenerations(db: Db, options: ListOptions): Promise<Gen
     .limit(options.limit);
 }
 
-/** False when the key that owns a generation was revoked (its video links stop working with it). */
-export async function ownerKeyIsActive(db: Db, generationId: string): Promise<boolean> {
-  const [row] = await db
-    .select({ revokedAt: apiKeys.revokedAt })
+/** The key that owns a generation and when it was revoked (null: active); null when there is no such generation or key. */
+export async function ownerKeyOf(db: Db, generationId: string): Promise<{ keyId: string; revokedAt: Date | null } | null> {
+  const [row] = await selectOwnerKey(db, { generationId });
+  return row?.keyId ? { keyId: row.keyId, revokedAt: row.revokedAt } : null;
+}
+const selectOwnerKey = fixedQuery('select_owner_key', (db) =>
+  db
+    .select({ keyId: apiKeys.id, revokedAt: apiKeys.revokedAt })
     .from(generations)
     .leftJoin(apiKeys, eq(apiKeys.id, generations.apiKeyId))
-    .where(eq(generations.id, generationId));
-  return !row || row.revokedAt === null;
-}
+    .where(eq(generations.id, sql.placeholder('generationId'))),
+);
 
 /**
  * The reads admission makes inside its transaction. Each one is a plain query; which of them run, in what order
