@@ -90,6 +90,43 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   };
 }
 
+/**
+ * Postgres settings of the embedded database. shared_buffers is 160 MB in PGlite's defaults, nearly all of it
+ * resident once touched; one server's working set of generations and events fits in far less.
+ */
+const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB', '-c', 'wal_buffers=512kB'];
+
+/** Whether `location` already holds a PGlite (Postgres) data directory. */
+const isPgliteDirectory = (location: string) =>
+  fs.access(path.join(location, 'PG_VERSION')).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Creates the data directory in a worker thread and lets the worker end. PGlite runs initdb in a second WASM
+ * instance of its own, and the memory of both stays in the process that ran them until a garbage collection that
+ * may never come (about 500 MB more at ready); a worker's memory is all returned when it ends. The worker's code
+ * is plain JavaScript, as a worker does not run the TypeScript loader this module may be running under.
+ */
+async function initializePgliteDirectory(location: string): Promise<void> {
+  const { Worker } = await import('node:worker_threads');
+  const pglite = import.meta.resolve('@electric-sql/pglite');
+  await new Promise<void>((resolve, reject) => {
+    const worker = new Worker(PGLITE_INIT_SCRIPT, { eval: true, workerData: { pglite, location } });
+    worker.once('error', reject);
+    worker.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`Creating the PGlite data directory ${location} failed (worker exit code ${code}).`)),
+    );
+  });
+}
+const PGLITE_INIT_SCRIPT = `
+const { workerData } = require('node:worker_threads');
+import(workerData.pglite).then(async ({ PGlite }) => {
+  const client = await PGlite.create(workerData.location);
+  await client.close();
+});`;
+
 async function openPglite(dataDir: string, holder: string): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
@@ -101,7 +138,8 @@ async function openPglite(dataDir: string, holder: string): Promise<Database> {
   try {
     const location = onDisk ? path.join(dataDir, 'pglite') : dataDir;
     if (onDisk) await fs.mkdir(location, { recursive: true });
-    const client = await PGlite.create(location);
+    if (onDisk && !(await isPgliteDirectory(location))) await initializePgliteDirectory(location);
+    const client = await PGlite.create(location, { startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS] });
     const db = drizzle(client, { schema });
     try {
       await migrate(db, { migrationsFolder });
