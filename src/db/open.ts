@@ -104,28 +104,34 @@ const isPgliteDirectory = (location: string) =>
   );
 
 /**
- * Creates the data directory in a worker thread and lets the worker end. PGlite runs initdb in a second WASM
- * instance of its own, and the memory of both stays in the process that ran them until a garbage collection that
- * may never come (about 500 MB more at ready); a worker's memory is all returned when it ends. The worker's code
- * is plain JavaScript, as a worker does not run the TypeScript loader this module may be running under.
+ * Creates the data directory in a short-lived child process. PGlite runs initdb in a second WASM instance of its
+ * own, and the memory of both would otherwise stay with the server (about 500 MB more at ready: a garbage
+ * collection that frees it may never come, and even a worker thread's memory is not all returned when it ends);
+ * a process's memory is. The child's code is plain JavaScript, as it does not run the TypeScript loader this
+ * module may be running under.
  */
 async function initializePgliteDirectory(location: string): Promise<void> {
-  const { Worker } = await import('node:worker_threads');
+  const { spawn } = await import('node:child_process');
   const pglite = import.meta.resolve('@electric-sql/pglite');
   await new Promise<void>((resolve, reject) => {
-    const worker = new Worker(PGLITE_INIT_SCRIPT, { eval: true, workerData: { pglite, location } });
-    worker.once('error', reject);
-    worker.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`Creating the PGlite data directory ${location} failed (worker exit code ${code}).`)),
+    const child = spawn(process.execPath, ['--input-type=module', '-e', PGLITE_INIT_SCRIPT, pglite, location], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => void (stderr = (stderr + chunk.toString('utf8')).slice(-2000)));
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`Creating the PGlite data directory ${location} failed (exit code ${code}): ${stderr.trim()}`)),
     );
   });
 }
 const PGLITE_INIT_SCRIPT = `
-const { workerData } = require('node:worker_threads');
-import(workerData.pglite).then(async ({ PGlite }) => {
-  const client = await PGlite.create(workerData.location);
-  await client.close();
-});`;
+const [pglite, location] = process.argv.slice(1);
+const { PGlite } = await import(pglite);
+const client = await PGlite.create(location);
+await client.close();`;
 
 async function openPglite(dataDir: string, holder: string): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
