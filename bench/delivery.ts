@@ -179,7 +179,7 @@ async function sseTransport(bench: BenchApp, arrivals: Arrivals): Promise<Transp
   };
 }
 
-/** The baseline: one LISTEN, a map id → sockets, the NOTIFY payload forwarded as is. */
+/** The baseline: one LISTEN, a map id → sockets, the NOTIFY payload (snapshot included) forwarded as is. */
 async function baselineTransport(databaseUrl: string, arrivals: Arrivals): Promise<Transport> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   const watchers = new Map<string, Set<WebSocket>>();
@@ -215,7 +215,9 @@ async function baselineTransport(databaseUrl: string, arrivals: Arrivals): Promi
         waiting.get(`${index}:${text.slice(3)}`)?.();
         return;
       }
-      arrivals.set(text, performance.now());
+      // The payload is `<id>:<version>`, followed by the version's snapshot when it fits (forwarded as it came).
+      const newline = text.indexOf('\n');
+      arrivals.set(newline < 0 ? text : text.slice(0, newline), performance.now());
     });
     return new Promise<WebSocket>((resolve, reject) => {
       socket.once('open', () => resolve(socket));

@@ -15,15 +15,21 @@ import { runServingScenario } from './serving.js';
 import { pollingMarkdown, runPollingScenario } from './polling.js';
 import { scenariosMarkdown, type Scenarios } from './report.js';
 import { runStartupScenario } from './startup.js';
+import { runScaleOutScenario, type ScaleOutResult } from './scale-out.js';
+import { runSoakScenario, type SoakResult } from './soak.js';
 import { findActiveKey } from '../src/auth/keys.js';
 import { createBenchDatabase, startBenchApp } from './support.js';
 
-const DEADLINE_MS = 540_000;
+/** The long scenarios run only when BENCH_ONLY names them; the watchdog then allows for their length. */
+const longOnly = (name: string) => process.env.BENCH_ONLY?.split(',').some((n) => n.trim() === name) ?? false;
+const soakMinutes = Number(process.env.BENCH_SOAK_MINUTES) > 0 ? Number(process.env.BENCH_SOAK_MINUTES) : 30;
+const DEADLINE_MS = 540_000 + (longOnly('soak') ? soakMinutes * 60_000 : 0) + (longOnly('scale-out') ? 900_000 : 0);
 const adminUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 /**
  * Optional overrides: BENCH_SCALE (real ÷ benchmark time, default 10), BENCH_GENERATIONS (per mode, default 20),
  * BENCH_SUBSCRIBERS (graphql-ws subscribers, default 1000), BENCH_ONLY (comma-separated: polling, startup, mutation,
- * mutation-process, delivery, pickup, connections, serving).
+ * mutation-process, delivery, pickup, connections, serving; scale-out and soak run only when named here).
+ * BENCH_SCALE_GENERATIONS / BENCH_SCALE_JOB_MS (scale-out, default 2000 / 10000), BENCH_SOAK_MINUTES (soak, default 30).
  */
 const positive = (name: string) => {
   const value = Number(process.env[name]);
@@ -135,6 +141,24 @@ try {
   await cleanUp();
   scenarios.serving = await attempt('serving', () => runServingScenario({ adminUrl, defer, log }));
   await cleanUp();
+  let scaleOut: ScaleOutResult | undefined;
+  if (longOnly('scale-out')) {
+    scaleOut = await attempt('scale-out', () =>
+      runScaleOutScenario({
+        adminUrl,
+        defer,
+        log,
+        ...(positive('BENCH_SCALE_GENERATIONS') && { generations: Math.round(positive('BENCH_SCALE_GENERATIONS')!) }),
+        ...(positive('BENCH_SCALE_JOB_MS') && { jobMs: positive('BENCH_SCALE_JOB_MS') }),
+      }),
+    );
+    await cleanUp();
+  }
+  let soak: SoakResult | undefined;
+  if (longOnly('soak')) {
+    soak = await attempt('soak', () => runSoakScenario({ adminUrl, defer, log, minutes: soakMinutes }));
+    await cleanUp();
+  }
   const environment = {
     node: process.version,
     platform: `${os.platform()} ${os.arch()}`,
@@ -150,7 +174,12 @@ try {
     generatedAt,
     environment,
     durationSeconds: (Date.now() - startedAt) / 1000,
-    scenarios: { ...(polling && { polling }), ...measured },
+    scenarios: {
+      ...(polling && { polling }),
+      ...measured,
+      ...(scaleOut && { scaleOut: { ...scaleOut, markdown: undefined } }),
+      ...(soak && { soak: { ...soak, markdown: undefined } }),
+    },
     notMeasured: failed,
   };
   const markdown = [
@@ -163,6 +192,8 @@ try {
     '',
     scenariosMarkdown(scenarios),
     ...(polling ? [pollingMarkdown(polling)] : []),
+    ...(scaleOut ? [scaleOut.markdown] : []),
+    ...(soak ? [soak.markdown] : []),
   ].join('\n');
   await mkdir(resultsDir, { recursive: true });
   await writeFile(new URL('latest.json', resultsDir), `${JSON.stringify(json, null, 2)}\n`);

@@ -214,6 +214,16 @@ const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
  * and `nodeArgs` before the entry point (e.g. `--cpu-prof`). Ready = the development key on stderr, which main.ts
  * prints once the server listens. Needs a database with no key yet (a fresh one), like a first start.
  */
+/** Lifts every key's budget and active cap: the long scenarios ask for far more than a development key may. */
+export async function liftKeyLimits(databaseUrl: string): Promise<void> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    await sql`update api_keys set daily_budget_usd = null, max_active = null`;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
 /**
  * The environment of a spawned server: only PATH and HOME of this process (so nothing else leaks in), loopback,
  * a free port and its own data directory; `overrides` win.
@@ -230,10 +240,19 @@ export function serverEnv(dataDir: string, overrides: Record<string, string> = {
   };
 }
 
-export async function spawnServer(options: { env: Record<string, string>; nodeArgs?: string[]; readyTimeoutMs?: number }): Promise<SpawnedServer> {
+export async function spawnServer(options: {
+  env: Record<string, string>;
+  nodeArgs?: string[];
+  readyTimeoutMs?: number;
+  /**
+   * A key made already (another process on the same database printed it): ready is then the "reelql is ready"
+   * log line, so the server is started with LOG_LEVEL=info unless `env` says otherwise.
+   */
+  key?: string;
+}): Promise<SpawnedServer> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-bench-srv-'));
   const port = await freePort();
-  const env = serverEnv(dataDir, { PORT: String(port), LOG_LEVEL: 'warn', ...options.env });
+  const env = serverEnv(dataDir, { PORT: String(port), LOG_LEVEL: options.key ? 'info' : 'warn', ...options.env });
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
     cwd: repositoryRoot,
     env,
@@ -254,13 +273,21 @@ export async function spawnServer(options: { env: Record<string, string>; nodeAr
       const timeoutMs = options.readyTimeoutMs ?? 30_000;
       const timer = setTimeout(() => reject(new Error(`server not ready within ${timeoutMs} ms:\n${output.slice(-2000)}`)), timeoutMs);
       const check = () => {
+        if (options.key && output.includes('reelql is ready')) {
+          clearTimeout(timer);
+          resolve(options.key);
+          return;
+        }
         const found = /(rql_[A-Za-z0-9_-]{43})/.exec(output);
         if (found) {
           clearTimeout(timer);
           resolve(found[1]!);
         }
       };
-      child.stdout.on('data', (chunk: Buffer) => void (output += chunk.toString('utf8')));
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        if (options.key) check();
+      });
       child.stderr.on('data', (chunk: Buffer) => {
         output += chunk.toString('utf8');
         check();

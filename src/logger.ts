@@ -47,7 +47,27 @@ function wrap(logger: pino.Logger): Logger {
     info: (message, fields) => logger.info(fields ?? {}, message),
     warn: (message, fields) => logger.warn(fields ?? {}, message),
     error: (message, fields) => logger.error(fields ?? {}, message),
-    child: (fields) => wrap(logger.child(fields)),
+    child: (fields) => lazyChild(logger, fields),
+  };
+}
+
+/**
+ * A child logger made only when it first writes a line: every request gets one, and most requests log nothing
+ * at the configured level, while making a pino child (its bindings serialized, redaction set up) costs CPU.
+ */
+function lazyChild(parent: pino.Logger, fields: LogFields): Logger {
+  let logger: pino.Logger | undefined;
+  const write = (level: 'debug' | 'info' | 'warn' | 'error', message: string, lineFields?: LogFields) => {
+    if (!parent.isLevelEnabled(level)) return;
+    logger ??= parent.child(fields);
+    logger[level](lineFields ?? {}, message);
+  };
+  return {
+    debug: (message, lineFields) => write('debug', message, lineFields),
+    info: (message, lineFields) => write('info', message, lineFields),
+    warn: (message, lineFields) => write('warn', message, lineFields),
+    error: (message, lineFields) => write('error', message, lineFields),
+    child: (more) => lazyChild(parent, { ...fields, ...more }),
   };
 }
 

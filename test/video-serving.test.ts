@@ -7,6 +7,7 @@ import { collectWs, createWsClient, GENERATE, type TestGeneration as Generation,
 import { createKeyIn, createTestDatabase, dbOf, hasPostgres, type TestDatabase } from './helpers/database.js';
 import { startSimulator } from './helpers/simulator.js';
 import { fetchSimulatedVideo } from './helpers/videos.js';
+import WebSocket from 'ws';
 import { revokeApiKey } from '../src/auth/keys.js';
 
 interface RawResponse {
@@ -215,7 +216,7 @@ describe.skipIf(!hasPostgres)('serving a stored video', () => {
     expect(Buffer.from(await again.arrayBuffer()).equals(sample.subarray(1000, 2000))).toBe(true);
   });
 
-  it("stops serving a key's video links the moment the key is revoked, and only that key's", async () => {
+  it("stops serving a key's video links the moment the revocation reaches the server, cached answers included, and only that key's", async () => {
     const owner = await createKeyIn(database.url);
     const created = await server.graphql<{ generateVideo: { generation: Generation } }>(
       GENERATE,
@@ -228,9 +229,20 @@ describe.skipIf(!hasPostgres)('serving a stored video', () => {
     });
     await client.dispose();
     const link = results.at(-1)!.data!.generationStatus.video!.url;
+    // Twice, so the second answer comes from the cached owner-key check that revocation must clear.
     expect((await fetch(link)).status).toBe(200);
+    expect((await fetch(link, { headers: { range: 'bytes=0-99' } })).status).toBe(206);
 
+    // The revocation reaches this server by the NOTIFY that also closes the key's sockets: once one is closed,
+    // the very next request for the link is refused.
+    const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    await new Promise<void>((resolve) => {
+      socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${owner.key}` } })));
+      socket.once('message', () => resolve());
+    });
     expect(await revokeApiKey(dbOf(database), owner.apiKey.name)).not.toBeNull();
+    expect(await closed).toBe(4403);
     const refused = await fetch(link);
     expect(refused.status).toBe(403);
     expect(await refused.text()).toContain('revoked');

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/open.js';
+import { fixedQuery } from '../db/prepared.js';
 import { cancelUnsubmittedTx } from '../generations/lifecycle.js';
 import { apiKeys } from '../db/schema.js';
 import { apiKeyRevoked, listenTo, notifyTx } from '../events/channels.js';
@@ -101,12 +102,16 @@ export async function revokeApiKey(db: Db, nameOrPrefix: string): Promise<(ApiKe
 /** The active key matching `key`, or null. Keys are random, so a plain hash lookup is safe. */
 export async function findActiveKey(db: Db, key: string): Promise<ApiKey | null> {
   if (!key.startsWith(KEY_PREFIX) || key.length > 200) return null;
-  const [apiKey] = await db
-    .select()
-    .from(apiKeys)
-    .where(and(eq(apiKeys.hash, hashKey(key)), isNull(apiKeys.revokedAt)));
+  const [apiKey] = await selectActiveKey(db, { hash: hashKey(key) });
   return apiKey ?? null;
 }
+/** Run on every authenticated request, so built once and prepared. */
+const selectActiveKey = fixedQuery('select_active_key', (db) =>
+  db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.hash, sql.placeholder('hash')), isNull(apiKeys.revokedAt))),
+);
 
 /** Reads a key from `Bearer <key>` (or a bare key, as some WebSocket clients send it). */
 export function keyFromAuthorization(value: unknown): string | null {

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from './open.js';
+import { fixedQuery } from './prepared.js';
 import { apiKeys, generations, type GenerationRow, type GenerationStatus } from './schema.js';
 
 /** A generation by id; with `apiKeyId`, only when that key owns it (anything else looks missing). */
@@ -61,15 +62,18 @@ export async function listGenerations(db: Db, options: ListOptions): Promise<Gen
     .limit(options.limit);
 }
 
-/** False when the key that owns a generation was revoked (its video links stop working with it). */
-export async function ownerKeyIsActive(db: Db, generationId: string): Promise<boolean> {
-  const [row] = await db
-    .select({ revokedAt: apiKeys.revokedAt })
+/** The key that owns a generation and when it was revoked (null: active); null when there is no such generation or key. */
+export async function ownerKeyOf(db: Db, generationId: string): Promise<{ keyId: string; revokedAt: Date | null } | null> {
+  const [row] = await selectOwnerKey(db, { generationId });
+  return row?.keyId ? { keyId: row.keyId, revokedAt: row.revokedAt } : null;
+}
+const selectOwnerKey = fixedQuery('select_owner_key', (db) =>
+  db
+    .select({ keyId: apiKeys.id, revokedAt: apiKeys.revokedAt })
     .from(generations)
     .leftJoin(apiKeys, eq(apiKeys.id, generations.apiKeyId))
-    .where(eq(generations.id, generationId));
-  return !row || row.revokedAt === null;
-}
+    .where(eq(generations.id, sql.placeholder('generationId'))),
+);
 
 /**
  * The reads admission makes inside its transaction. Each one is a plain query; which of them run, in what order
@@ -84,9 +88,18 @@ const SERVER_BUDGET_LOCK = 7_206_411_343;
  * turns, `share` lets them run in parallel. Either waits for a revocation in progress. Null when the key is gone.
  */
 export async function lockKeyRow(tx: Tx, apiKeyId: string, mode: 'update' | 'share'): Promise<{ revokedAt: Date | null } | null> {
-  const [key] = await tx.select({ revokedAt: apiKeys.revokedAt }).from(apiKeys).where(eq(apiKeys.id, apiKeyId)).for(mode);
+  const [key] = await lockKeyRowQueries[mode](tx, { apiKeyId });
   return key ?? null;
 }
+const lockKeyRowQuery = (mode: 'update' | 'share') =>
+  fixedQuery(`lock_key_row_${mode}`, (db) =>
+    db
+      .select({ revokedAt: apiKeys.revokedAt })
+      .from(apiKeys)
+      .where(eq(apiKeys.id, sql.placeholder('apiKeyId')))
+      .for(mode),
+  );
+const lockKeyRowQueries = { update: lockKeyRowQuery('update'), share: lockKeyRowQuery('share') };
 
 /** The key's generation created with this idempotency key, if any. */
 export async function findByIdempotencyKey(tx: Tx, apiKeyId: string, idempotencyKey: string): Promise<GenerationRow | null> {

@@ -90,6 +90,49 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   };
 }
 
+/**
+ * Postgres settings of the embedded database. shared_buffers is 160 MB in PGlite's defaults, nearly all of it
+ * resident once touched; one server's working set of generations and events fits in far less.
+ */
+const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB', '-c', 'wal_buffers=512kB'];
+
+/** Whether `location` already holds a PGlite (Postgres) data directory. */
+const isPgliteDirectory = (location: string) =>
+  fs.access(path.join(location, 'PG_VERSION')).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Creates the data directory in a short-lived child process. PGlite runs initdb in a second WASM instance of its
+ * own, and the memory of both would otherwise stay with the server (about 500 MB more at ready: a garbage
+ * collection that frees it may never come, and even a worker thread's memory is not all returned when it ends);
+ * a process's memory is. The child's code is plain JavaScript, as it does not run the TypeScript loader this
+ * module may be running under.
+ */
+async function initializePgliteDirectory(location: string): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  const pglite = import.meta.resolve('@electric-sql/pglite');
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', PGLITE_INIT_SCRIPT, pglite, location], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => void (stderr = (stderr + chunk.toString('utf8')).slice(-2000)));
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`Creating the PGlite data directory ${location} failed (exit code ${code}): ${stderr.trim()}`)),
+    );
+  });
+}
+const PGLITE_INIT_SCRIPT = `
+const [pglite, location] = process.argv.slice(1);
+const { PGlite } = await import(pglite);
+const client = await PGlite.create(location);
+await client.close();`;
+
 async function openPglite(dataDir: string, holder: string): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
@@ -101,7 +144,8 @@ async function openPglite(dataDir: string, holder: string): Promise<Database> {
   try {
     const location = onDisk ? path.join(dataDir, 'pglite') : dataDir;
     if (onDisk) await fs.mkdir(location, { recursive: true });
-    const client = await PGlite.create(location);
+    if (onDisk && !(await isPgliteDirectory(location))) await initializePgliteDirectory(location);
+    const client = await PGlite.create(location, { startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS] });
     const db = drizzle(client, { schema });
     try {
       await migrate(db, { migrationsFolder });

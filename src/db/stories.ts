@@ -62,11 +62,11 @@ export async function findStoryByIdempotencyKey(tx: Tx, apiKeyId: string, idempo
 }
 
 /** False when the key that owns a story was revoked (its video links stop working with it). */
-export async function storyOwnerKeyIsActive(db: Db, storyId: string): Promise<boolean> {
+export async function storyOwnerKeyOf(db: Db, storyId: string): Promise<{ keyId: string; revokedAt: Date | null } | null> {
   const [row] = await db
-    .select({ revokedAt: apiKeys.revokedAt })
+    .select({ keyId: apiKeys.id, revokedAt: apiKeys.revokedAt })
     .from(stories)
     .leftJoin(apiKeys, eq(apiKeys.id, stories.apiKeyId))
     .where(eq(stories.id, storyId));
-  return !row || row.revokedAt === null;
+  return row?.keyId ? { keyId: row.keyId, revokedAt: row.revokedAt } : null;
 }

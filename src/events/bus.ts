@@ -2,10 +2,25 @@ import type { Database } from '../db/open.js';
 import type { GenerationRow, StoryRow } from '../db/schema.js';
 import { generationUpdates, listenTo, storyUpdates } from './channels.js';
 import { storyVersionsSince } from '../stories/story-timeline.js';
-import { versionsSince } from './timeline.js';
+import { generationSnapshots, versionsSince } from './timeline.js';
 
-/** Called with the new version, or NaN when updates may have been missed and the listener should re-read. */
-export type VersionListener = (version: number) => void;
+/**
+ * Called with the new version and, when the notification carried it, the row at that version (as the timeline
+ * stores it); or with NaN when updates may have been missed and the listener should re-read.
+ */
+export type VersionListener = (version: number, row?: GenerationRow) => void;
+
+/** The row a notification carried, when it is well formed and is the version it says. */
+function carriedRow(id: string, version: number, snapshot: string | undefined): GenerationRow | undefined {
+  if (snapshot === undefined) return undefined;
+  try {
+    const row = generationSnapshots.decode(JSON.parse(snapshot) as Record<string, unknown>);
+    return row.id === id && row.version === version ? row : undefined;
+  } catch {
+    // Anyone may NOTIFY: a payload that is not our snapshot only means reading the timeline instead.
+    return undefined;
+  }
+}
 
 /**
  * Fans the process's LISTEN connection out to local listeners by id: of a generation, or of a story (both are
@@ -30,17 +45,31 @@ export interface EventBus {
 export async function createEventBus(database: Database): Promise<EventBus> {
   const listeners = new Map<string, Set<VersionListener>>();
   const readsInFlight = new Map<string, Promise<unknown[]>>();
-  const announce = ({ id, version }: { id: string; version: number }) => {
-    const set = listeners.get(id);
-    if (!set) return;
-    for (const listener of set) listener(version);
-  };
   // Notifications sent while the connection was down are lost: wake everyone to re-read.
   const wakeAll = () => {
     for (const set of listeners.values()) for (const listener of set) listener(Number.NaN);
   };
-  const unlistenGenerations = await listenTo(database, generationUpdates, announce, wakeAll);
-  const unlistenStories = await listenTo(database, storyUpdates, announce, wakeAll);
+  const unlistenGenerations = await listenTo(
+    database,
+    generationUpdates,
+    ({ id, version, snapshot }) => {
+      const set = listeners.get(id);
+      if (!set) return;
+      // Decoded once for all of this process's subscribers of the generation.
+      const row = carriedRow(id, version, snapshot);
+      for (const listener of set) listener(version, row);
+    },
+    wakeAll,
+  );
+  // A story's notification carries no row: its subscribers read its timeline.
+  const unlistenStories = await listenTo(
+    database,
+    storyUpdates,
+    ({ id, version }) => {
+      for (const listener of listeners.get(id) ?? []) listener(version);
+    },
+    wakeAll,
+  );
   /** The first read in flight for a key is shared by everyone asking for the same rows. */
   const shared = <Row>(key: string, read: () => Promise<Row[]>): Promise<Row[]> => {
     let pending = readsInFlight.get(key) as Promise<Row[]> | undefined;

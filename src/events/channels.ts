@@ -12,22 +12,42 @@ export interface Channel<Payload> {
   parse(text: string): Payload | null;
 }
 
-/** A generation changed: `<id>:<version>` after every committed change, read by every process's event bus. */
-export const generationUpdates: Channel<{ id: string; version: number }> = {
+/** Postgres refuses a NOTIFY payload of 8,000 bytes or more. */
+export const MAX_NOTIFY_PAYLOAD_BYTES = 7999;
+
+/**
+ * A generation changed: `<id>:<version>` after every committed change, read by every process's event bus. When
+ * it fits, the payload also carries the new version's snapshot (the JSON the timeline stores for it) after a
+ * newline, so subscribers need no read of the timeline for it; a snapshot JSON text never holds a raw newline.
+ * A process from before snapshots were carried reads such a payload as an unknown id, and its subscribers get
+ * the version at their next sweep of the timeline.
+ */
+export const generationUpdates: Channel<{ id: string; version: number; snapshot?: string }> = {
   name: 'generation_updates',
-  encode: ({ id, version }) => `${id}:${version}`,
+  encode({ id, version, snapshot }) {
+    const head = `${id}:${version}`;
+    if (snapshot === undefined) return head;
+    const carried = `${head}\n${snapshot}`;
+    return Buffer.byteLength(carried) <= MAX_NOTIFY_PAYLOAD_BYTES ? carried : head;
+  },
   parse(text) {
-    const separator = text.lastIndexOf(':');
+    const newline = text.indexOf('\n');
+    const head = newline < 0 ? text : text.slice(0, newline);
+    const separator = head.lastIndexOf(':');
     if (separator < 0) return null;
-    return { id: text.slice(0, separator), version: Number(text.slice(separator + 1)) };
+    const update = { id: head.slice(0, separator), version: Number(head.slice(separator + 1)) };
+    return newline < 0 ? update : { ...update, snapshot: text.slice(newline + 1) };
   },
 };
 
 /** A story changed: `<id>:<version>` after every committed change, read by every process's event bus. */
 export const storyUpdates: Channel<{ id: string; version: number }> = {
   name: 'story_updates',
-  encode: (payload) => generationUpdates.encode(payload),
-  parse: (text) => generationUpdates.parse(text),
+  encode: ({ id, version }) => generationUpdates.encode({ id, version }),
+  parse: (text) => {
+    const update = generationUpdates.parse(text);
+    return update && { id: update.id, version: update.version };
+  },
 };
 
 /** A story's shots all succeeded: its id, to wake the stitching workers at once instead of at their next sweep. */

@@ -11,10 +11,12 @@ import {
   type GenerationStatus,
   type NewGenerationRow,
 } from '../db/schema.js';
-import { generationJobs, generationUpdates, notifyTx } from './channels.js';
+import { generationJobs, generationUpdates } from './channels.js';
 import { enqueueWebhookTx } from '../webhooks/outbox.js';
 import { onShotChangedTx } from '../stories/shot-hooks.js';
 import { lockStoryTx } from '../db/stories.js';
+import { fixedQueries, runPrepared } from '../db/prepared.js';
+import type { PgInsertValue } from 'drizzle-orm/pg-core';
 
 /**
  * The timeline of a generation: every change of the row bumps its version and appends one event holding a
@@ -49,24 +51,70 @@ export async function appendEventTx(tx: Tx, row: GenerationRow, event: EventInpu
  * folds into itself once, after making them.
  */
 export async function appendEventOnlyTx(tx: Tx, row: GenerationRow, event: EventInput): Promise<void> {
-  await tx.insert(generationEvents).values({
-    generationId: row.id,
-    version: row.version,
-    type: event.type,
-    status: row.status,
-    message: event.message,
-    data: event.data ?? null,
-    snapshot: generationSnapshots.encode(row),
-  });
-  await notifyTx(tx, generationUpdates, { id: row.id, version: row.version });
+  await insertEventAndNotify(tx, row, event);
   // The webhook outbox row commits with the change that causes it, or not at all.
   await enqueueWebhookTx(tx, row);
-  if (row.status === 'QUEUED') await notifyTx(tx, generationJobs, { id: row.id });
 }
+
+/**
+ * The event INSERT and its NOTIFYs as one statement (one round trip, prepared once per connection; a statement in
+ * WITH runs whether or not the outer SELECT reads it). The snapshot is serialized once, straight from the row.
+ */
+function insertEventAndNotify(tx: Tx, row: GenerationRow, event: EventInput): Promise<void> {
+  const queued = row.status === 'QUEUED';
+  const snapshot = JSON.stringify(row);
+  const params: unknown[] = [
+    row.id,
+    row.version,
+    event.type,
+    row.status,
+    event.message,
+    event.data ? JSON.stringify(event.data) : null,
+    snapshot,
+    generationUpdates.name,
+    // Subscribers take the version from the notification when the snapshot fits in it (see channels.ts).
+    generationUpdates.encode({ id: row.id, version: row.version, snapshot }),
+  ];
+  if (queued) params.push(generationJobs.name, generationJobs.encode({ id: row.id }));
+  return runPrepared(tx, queued ? 'append_event_queued' : 'append_event', {
+    sql: queued ? APPEND_EVENT_QUEUED : APPEND_EVENT,
+    params,
+  });
+}
+const APPEND_EVENT_INSERT = `with appended as (insert into generation_events
+  (generation_id, version, type, status, message, data, snapshot)
+  values ($1, $2, $3, $4, $5, $6::text::jsonb, $7::text::jsonb))`;
+const APPEND_EVENT = `${APPEND_EVENT_INSERT} select pg_notify($8, $9)`;
+const APPEND_EVENT_QUEUED = `${APPEND_EVENT_INSERT} select pg_notify($8, $9), pg_notify($10, $11)`;
+
+/**
+ * The generation INSERT, built once per set of columns given (null ones apart, as drizzle would encode a null
+ * placeholder as a value): the callers name a fixed set, so this is one or two statements in practice.
+ */
+const insertGeneration = fixedQueries(
+  'insert_generation',
+  (values: NewGenerationRow) => definedColumns(values).join(','),
+  (db, values) =>
+    db
+      .insert(generations)
+      .values(
+        Object.fromEntries(
+          definedColumns(values).map((column) => [column.replace(/=null$/, ''), column.endsWith('=null') ? null : sql.placeholder(column)]),
+        ) as PgInsertValue<typeof generations>,
+      )
+      .returning(),
+  (values) => values,
+);
+/** The columns of `values` in a stable order, `<name>=null` for those given as null. */
+const definedColumns = (values: NewGenerationRow) =>
+  Object.entries(values)
+    .filter(([, value]) => value !== undefined)
+    .map(([column, value]) => (value === null ? `${column}=null` : column))
+    .sort();
 
 /** Inserts a new generation (version 1) with its `created` event, inside the caller's transaction. */
 export async function insertGenerationTx(tx: Tx, values: NewGenerationRow): Promise<GenerationRow> {
-  const [row] = await tx.insert(generations).values(values).returning();
+  const [row] = await insertGeneration(tx, values);
   if (!row) throw new Error('insert returned no row');
   await appendEventTx(tx, row, { type: EventType.Created, message: 'Accepted and queued.' });
   return row;

@@ -5,6 +5,9 @@ import { isTerminal } from '../generations/lifecycle.js';
 import type { GenerationRow, GenerationStatus } from '../db/schema.js';
 import type { EventBus } from './bus.js';
 
+/** Rows carried by notifications that one subscriber keeps while it has not delivered them yet. */
+const MAX_CARRIED = 64;
+
 export interface WatchOptions<Row = GenerationRow> {
   /** Re-read the timeline this often even without a notification, so a lost NOTIFY only delays. @default 5000 */
   sweepMs?: number;
@@ -38,10 +41,18 @@ export function watchGeneration(
   id: string,
   options: WatchOptions = {},
 ): Promise<AsyncIterableIterator<GenerationRow> | null> {
-  return watchTimeline(bus, id, { current: (rowId, apiKeyId) => getGeneration(db, rowId, apiKeyId), versionsSince: (rowId, after) => bus.versionsSince(rowId, after) }, options);
+  return watchTimeline(
+    bus,
+    id,
+    { current: (rowId, apiKeyId) => getGeneration(db, rowId, apiKeyId), versionsSince: (rowId, after) => bus.versionsSince(rowId, after) },
+    options,
+  );
 }
 
-/** {@link watchGeneration} for any row with a timeline whose changes the bus announces (a generation, a story). */
+/**
+ * {@link watchGeneration} for any row with a timeline whose changes the bus announces (a generation, a story).
+ * Only a generation's notifications carry rows; a story's subscribers always read its timeline.
+ */
 export async function watchTimeline<Row extends { version: number; status: GenerationStatus }>(
   bus: EventBus,
   id: string,
@@ -51,8 +62,20 @@ export async function watchTimeline<Row extends { version: number; status: Gener
   const sweepMs = options.sweepMs ?? 5000;
   let pending = false;
   let wake: (() => void) | undefined;
+  // What notifications told since the last delivery: the highest version, whether a re-read is needed (updates may
+  // have been missed), and the rows they carried, by version. A version is taken from here only when it is the
+  // next one; anything else (a notification lost, or one too big to carry its row) reads the timeline.
+  let notifiedUpTo = 0;
+  let reread = false;
+  const carried = new Map<number, Row>();
   options.onOpen?.();
-  const unsubscribe = bus.subscribe(id, () => {
+  const unsubscribe = bus.subscribe(id, (version, row) => {
+    if (Number.isNaN(version)) reread = true;
+    else {
+      notifiedUpTo = Math.max(notifiedUpTo, version);
+      // Bounded: a consumer this far behind reads the timeline instead.
+      if (row && carried.size < MAX_CARRIED) carried.set(version, row as unknown as Row);
+    }
     pending = true;
     wake?.();
   });
@@ -91,29 +114,40 @@ export async function watchTimeline<Row extends { version: number; status: Gener
       await deliver(push, first);
       let last = first.version;
       let done = isTerminal(first.status);
+      const take = async (row: Row) => {
+        await deliver(push, row);
+        last = row.version;
+        if (isTerminal(row.status)) done = true;
+      };
       while (!done && !stopped) {
+        let swept = false;
         if (!pending) {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, sweepMs);
+          swept = await new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(true), sweepMs);
             wake = () => {
               clearTimeout(timer);
-              resolve();
+              resolve(false);
             };
           });
         }
         pending = false;
         if (stopped) break;
+        for (let next = carried.get(last + 1); next && !done && !stopped; next = carried.get(last + 1)) await take(next);
+        for (const version of carried.keys()) if (version <= last) carried.delete(version);
+        // The timeline is read on the sweep, after a reconnect, and for any notified version not delivered yet.
+        if (done || stopped || !(swept || reread || notifiedUpTo > last)) continue;
+        reread = false;
         let rows: Row[];
         try {
           rows = await timeline.versionsSince(id, last);
         } catch {
           // The database is unreachable (e.g. restarting): keep the subscription and try again on the next sweep.
+          reread = true;
           continue;
         }
         for (const row of rows) {
-          await deliver(push, row);
-          last = row.version;
-          if (isTerminal(row.status)) done = true;
+          if (done || stopped) break;
+          if (row.version > last) await take(row);
         }
       }
       stop();

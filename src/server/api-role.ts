@@ -4,8 +4,8 @@ import { isLoopbackHost, API_ERROR_CODES } from '../contract/tables.js';
 import { developmentKeyPolicy, ensureDevelopmentKey, isLocalSameOriginRequest } from '../auth/development-key.js';
 import { findActiveKey, type ApiKey, type Sessions } from '../auth/keys.js';
 import type { Database } from '../db/open.js';
-import { listGenerations, ownerKeyIsActive } from '../db/generations.js';
-import { storyOwnerKeyIsActive } from '../db/stories.js';
+import { listGenerations } from '../db/generations.js';
+import { createOwnerKeyCheck } from '../storage/owner-key-check.js';
 import type { EventBus } from '../events/bus.js';
 import { unauthenticatedMessage } from '../graphql/builder.js';
 import type { Provider } from '../generations/charges.js';
@@ -55,10 +55,11 @@ export async function createApiRole(options: ApiRoleOptions): Promise<ApiRole> {
   const { config, log, database, provider, authenticate } = options;
   const db = database.db;
   let publicUrl = config.http.publicUrl ?? '';
+  const ownerKeys = await createOwnerKeyCheck(database);
   const handleVideo = createVideoHandler(options.storage, {
     signingSecret: options.videoSigningSecret,
     // A stored name is a generation's id or `story-<id>`.
-    ownerIsActive: (name) => (name.startsWith('story-') ? storyOwnerKeyIsActive(db, name.slice('story-'.length)) : ownerKeyIsActive(db, name)),
+    ownerIsActive: (name) => ownerKeys.isActive(name),
     redirectSeconds: config.storage.driver === 's3' && config.storage.s3Serve === 'redirect' ? config.storage.s3PresignSeconds : undefined,
   });
   // First run in development: a key to try the API with. Production requires keys made with `npm run keys`.
@@ -140,7 +141,10 @@ export async function createApiRole(options: ApiRoleOptions): Promise<ApiRole> {
     start(listeningUrl) {
       publicUrl ||= listeningUrl;
     },
-    stop: () => graphql.closeSockets(1001, 'Server shutting down'),
+    async stop() {
+      await graphql.closeSockets(1001, 'Server shutting down');
+      await ownerKeys.close();
+    },
   };
 }
 
