@@ -137,12 +137,14 @@ export const POLLS_PER_WINDOW = 12;
  *
  * With a learned window: one wait straight to its start (a job that ends earlier than every recent one is
  * noticed there, so its lag is at most the window's start), then a poll every width / POLLS_PER_WINDOW through
- * it, where jobs end; past it, that step for a while, then slowly backing off, as without one.
+ * it, where jobs end; past it, that step for a while, then slowly backing off, as without one. Not when
+ * minMs equals maxMs: that asks for a fixed interval.
  */
 export function nextPollDelay(elapsedMs: number, options: PollScheduleOptions): number {
   const { minMs, maxMs, expectedMs, window } = options;
   const clamp = (ms: number) => Math.round(Math.min(maxMs, Math.max(minMs, ms)));
-  if (window) {
+  // Equal bounds ask for a fixed interval (the SDK's loop, say): no window changes it.
+  if (window && minMs < maxMs) {
     if (elapsedMs < window.startMs) return Math.round(Math.max(minMs, window.startMs - elapsedMs));
     const step = clamp((window.endMs - window.startMs) / POLLS_PER_WINDOW);
     const overrun = elapsedMs - window.endMs;

@@ -148,6 +148,11 @@ describe('nextPollDelay with a learned end window', () => {
     expect(mean(withWindow)).toBeLessThan(mean(withoutWindow));
   });
 
+  it('keeps a fixed interval when minMs equals maxMs, window or not', () => {
+    const fixed = { ...learned, minMs: 1000, maxMs: 1000 };
+    for (const elapsed of [0, 50_000, 95_000, 200_000]) expect(nextPollDelay(elapsed, fixed)).toBe(1000);
+  });
+
   it('bounds the lag of a job that ends before every recent one by the window start', () => {
     let elapsed = 0;
     elapsed += nextPollDelay(elapsed, learned);
