@@ -133,7 +133,7 @@ export const DEFAULTS = {
     maxInFlight: setting({ env: 'SEGMIND_MAX_IN_FLIGHT', default: 20, doc: 'Generations in flight at Segmind at once, across all workers.' }),
     submitsPerMinute: setting({ env: 'SEGMIND_SUBMITS_PER_MINUTE', default: 50, doc: 'Submits per minute per Segmind key, across all workers (the Pro tier allows 50).' }),
     pollMinMs: setting({ env: 'SEGMIND_POLL_MIN_MS', default: 1000, doc: 'Shortest wait between two status requests for one job.' }),
-    pollMaxMs: setting({ env: 'SEGMIND_POLL_MAX_MS', default: 10_000, doc: 'Longest wait between two status requests for one job.' }),
+    pollMaxMs: setting({ env: 'SEGMIND_POLL_MAX_MS', default: 10_000, doc: 'Longest wait between two status requests for one job, except the first once recent jobs of its kind show when they end: that one waits straight to their window (unless it equals SEGMIND_POLL_MIN_MS, a fixed interval).' }),
     expectedJobMs: setting({ default: 100_000, doc: 'Segmind’s advertised job length, for progress and ETA until our own history has samples.' }),
     simulatorProcessingMs: setting({ env: 'SIMULATOR_PROCESSING_MS', default: 15_000, doc: 'Length of a simulated job when the simulator is used.' }),
     frameUploadSlackMs: setting({ default: 30_000, doc: 'Frames may be uploaded until the submit request timeout plus this has passed.' }),

@@ -65,8 +65,16 @@ export interface WorkerRole {
 /** With the built-in simulator, a `[sim:slow]` prompt takes its ten-fold time in the estimate too. */
 const simulatedJobEstimate =
   (estimate: JobDurationEstimator, simulated: boolean): JobDurationEstimator =>
-  async (job) =>
-    (await estimate(job)) * (simulated ? simulatedDurationFactor(job.prompt) : 1);
+  async (job) => {
+    const times = await estimate(job);
+    const factor = simulated ? simulatedDurationFactor(job.prompt) : 1;
+    if (factor === 1) return times;
+    const { window } = times;
+    return {
+      expectedMs: times.expectedMs * factor,
+      window: window && { startMs: window.startMs * factor, endMs: window.endMs * factor },
+    };
+  };
 
 export function createWorkerRole(options: WorkerRoleOptions): WorkerRole {
   const { config, log, database, storage, segmindTarget } = options;
@@ -95,7 +103,7 @@ export function createWorkerRole(options: WorkerRoleOptions): WorkerRole {
     progressInterval: tuning.progressIntervalMs,
     pollMinMs: segmind.pollMinMs,
     pollMaxMs: segmind.pollMaxMs,
-    expectedJobMs: simulatedJobEstimate(
+    jobTimes: simulatedJobEstimate(
       createJobDurationEstimator(database.db, segmindTarget.simulated ? segmind.simulatorProcessingMs : segmind.expectedJobMs, {
         sampleSize: tuning.estimateSampleSize,
         cacheMs: tuning.estimateCacheMs,

@@ -43,7 +43,9 @@ async function claimOne(
   exclusions: ClaimExclusions,
   filter: SQL,
 ): Promise<GenerationRow | null> {
-  const [due] = await tx
+  // The pick and the lease in one statement, one round trip: the subquery locks the row it picks (SKIP LOCKED
+  // passes over rows other workers are claiming) and the UPDATE leases it in the same statement.
+  const due = tx
     .select({ id: generations.id })
     .from(generations)
     .where(
@@ -61,11 +63,10 @@ async function claimOne(
     .orderBy(asc(generations.runAfter))
     .limit(1)
     .for('update', { skipLocked: true });
-  if (!due) return null;
   const [row] = await tx
     .update(generations)
     .set({ leaseOwner: workerId, leaseExpiresAt: expiresIn(leaseMs) })
-    .where(eq(generations.id, due.id))
+    .where(sql`${generations.id} = (${due})`)
     .returning();
   return row ?? null;
 }

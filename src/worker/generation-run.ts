@@ -35,8 +35,8 @@ export interface RunnerDeps {
   pollMaxMs: number;
   /** Progress ticks between polls: `perJob` ticks over the expected job, each within the bounds. */
   progressInterval: { minMs: number; maxMs: number; perJob: number };
-  /** How long Segmind is expected to take for a generation, for polling, progress and ETA. */
-  expectedJobMs: JobDurationEstimator;
+  /** How long Segmind is expected to take for a generation, and where jobs like it end: for polling, progress and ETA. */
+  jobTimes: JobDurationEstimator;
   backoff: BackoffOptions;
   /** Largest video we agree to store. */
   maxVideoBytes: number;

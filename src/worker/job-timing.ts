@@ -50,21 +50,46 @@ export function estimateProgress(elapsedMs: number, expectedMs: number): { progr
 
 type Combination = Pick<GenerationRow, 'durationSeconds' | 'resolution' | 'generateAudio'>;
 
+/** Recent completions a combination needs before polling trusts where its jobs end. */
+export const MIN_WINDOW_SAMPLES = 5;
+
+/** What our own history says about a combination's job length. */
+export interface JobTimes {
+  /** The median of recent completions, or the fallback before there are any: for progress and ETAs. */
+  expectedMs: number;
+  /**
+   * Where recent jobs ended, widened past the shortest and longest by the gap a sample of that size is expected
+   * to leave at each end; absent with fewer than MIN_WINDOW_SAMPLES completions, when polling keeps its defaults.
+   */
+  window?: { startMs: number; endMs: number };
+}
+
+/** The window recent job lengths (ms) span; undefined for too few of them. */
+export function endWindow(lengthsMs: readonly number[]): JobTimes['window'] {
+  if (lengthsMs.length < MIN_WINDOW_SAMPLES) return undefined;
+  const shortest = Math.min(...lengthsMs);
+  const longest = Math.max(...lengthsMs);
+  // n samples of a spread leave about spread / (n - 1) beyond each extreme; a floor of 1 % of the shortest
+  // keeps a window around jobs that all took the same time.
+  const margin = Math.max((longest - shortest) / (lengthsMs.length - 1), shortest * 0.01);
+  return { startMs: Math.max(0, Math.round(shortest - margin)), endMs: Math.round(longest + margin) };
+}
+
 /**
- * How long Segmind is expected to take for a (duration, resolution, audio) combination: the median of our
- * own recent completions of it, or `fallbackMs` before there are any. Polling, progress and ETAs all use it.
+ * How long Segmind is expected to take for a (duration, resolution, audio) combination, from our own recent
+ * completions of it, or `fallbackMs` before there are any. Polling, progress and ETAs all use it.
  */
 export function createJobDurationEstimator(
   db: Db,
   fallbackMs: number,
-  /** How many recent completions the median takes, and how long one worker reuses an estimate. */
+  /** How many recent completions are taken, and how long one worker reuses an estimate. */
   { sampleSize, cacheMs }: { sampleSize: number; cacheMs: number },
 ) {
-  const cache = new Map<string, { ms: number; at: number }>();
-  return async function expectedJobMs(job: Combination): Promise<number> {
+  const cache = new Map<string, { times: JobTimes; at: number }>();
+  return async function jobTimes(job: Combination): Promise<JobTimes> {
     const key = `${job.durationSeconds}|${job.resolution}|${job.generateAudio}`;
     const cached = cache.get(key);
-    if (cached && Date.now() - cached.at < cacheMs) return cached.ms;
+    if (cached && Date.now() - cached.at < cacheMs) return cached.times;
     const rows = await db
       .select({ seconds: generations.upstreamSeconds })
       .from(generations)
@@ -78,37 +103,54 @@ export function createJobDurationEstimator(
       )
       .orderBy(desc(generations.completedAt))
       .limit(sampleSize);
-    const seconds = median(rows.map((r) => r.seconds!));
-    const ms = seconds === undefined ? fallbackMs : Math.round(seconds * 1000);
-    cache.set(key, { ms, at: Date.now() });
-    return ms;
+    const lengthsMs = rows.map((r) => Math.round(r.seconds! * 1000));
+    const times: JobTimes = { expectedMs: median(lengthsMs) ?? fallbackMs, window: endWindow(lengthsMs) };
+    cache.set(key, { times, at: Date.now() });
+    return times;
   };
 }
 
 /** What the worker asks: the estimate for one generation (its prompt matters only to the simulator). */
-export type JobDurationEstimator = (job: Combination & Pick<GenerationRow, 'prompt'>) => Promise<number>;
+export type JobDurationEstimator = (job: Combination & Pick<GenerationRow, 'prompt'>) => Promise<JobTimes>;
 
 /**
  * When to ask Segmind again. Status requests are free but not unlimited, and Segmind's job length is
- * predictable, so we poll rarely while a job is young and at the minimum interval around the moment it
- * is expected to finish. That notices completion within about `minMs` of it while spending a fraction of
- * the requests of a fixed loop.
+ * predictable, so we poll rarely while a job is young and densely around the moment it is expected to finish.
  */
 export interface PollScheduleOptions {
   minMs: number;
   maxMs: number;
   /** Expected time from submission to completion. */
   expectedMs: number;
+  /** Where recent jobs ended (JobTimes.window): polling waits straight to it and polls densely through it. */
+  window?: { startMs: number; endMs: number };
 }
 
+/** Status requests spread over the end window: its width over this, within the poll bounds. */
+export const POLLS_PER_WINDOW = 12;
+
 /**
- * The wait before the next status request, given how long the job has been running. Before the expected
- * end: half the time left (so each poll halves the distance), never below min or above max. After it: the
- * minimum for a while, then slowly backing off, since a job that overran has no better estimate.
+ * The wait before the next status request, given how long the job has been running.
+ *
+ * With no learned window: before the expected end, half the time left (so each poll halves the distance),
+ * never below min or above max; after it, the minimum for a while, then slowly backing off.
+ *
+ * With a learned window: one wait straight to its start (a job that ends earlier than every recent one is
+ * noticed there, so its lag is at most the window's start), then a poll every width / POLLS_PER_WINDOW through
+ * it, where jobs end; past it, that step for a while, then slowly backing off, as without one. Not when
+ * minMs equals maxMs: that asks for a fixed interval.
  */
 export function nextPollDelay(elapsedMs: number, options: PollScheduleOptions): number {
-  const { minMs, maxMs, expectedMs } = options;
+  const { minMs, maxMs, expectedMs, window } = options;
   const clamp = (ms: number) => Math.round(Math.min(maxMs, Math.max(minMs, ms)));
+  // Equal bounds ask for a fixed interval (the SDK's loop, say): no window changes it.
+  if (window && minMs < maxMs) {
+    if (elapsedMs < window.startMs) return Math.round(Math.max(minMs, window.startMs - elapsedMs));
+    const step = clamp((window.endMs - window.startMs) / POLLS_PER_WINDOW);
+    const overrun = elapsedMs - window.endMs;
+    if (overrun < window.endMs / 5) return step;
+    return Math.max(step, clamp(overrun / 4));
+  }
   const remaining = expectedMs - elapsedMs;
   if (remaining > 0) return clamp(remaining / 2);
   const overrun = -remaining;

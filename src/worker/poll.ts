@@ -34,13 +34,13 @@ function progressIntervalMs(run: GenerationRun, expectedMs: number): number {
 export async function pollUntilDone(run: GenerationRun): Promise<{ url: string; contentType: string } | null> {
   const { segmind, pollMinMs, pollMaxMs } = run.deps;
   const segmindRequestId = run.row.segmindRequestId!;
-  const expectedMs = await run.deps.expectedJobMs(run.row);
+  const { expectedMs, window } = await run.deps.jobTimes(run.row);
   const submittedAt = run.row.submittedAt?.getTime() ?? Date.now();
   let pollFailures = 0;
   let unusableResults = 0;
   for (;;) {
     const elapsed = Date.now() - submittedAt;
-    await waitTicking(run, nextPollDelay(elapsed, { minMs: pollMinMs, maxMs: pollMaxMs, expectedMs }), submittedAt, expectedMs);
+    await waitTicking(run, nextPollDelay(elapsed, { minMs: pollMinMs, maxMs: pollMaxMs, expectedMs, window }), submittedAt, expectedMs);
     if (run.pastDeadline()) {
       await run.fail(timeoutFailure(run.row, run.upstream));
       return null;

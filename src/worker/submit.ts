@@ -45,7 +45,7 @@ export async function submitJob(run: GenerationRun): Promise<boolean> {
       },
     );
   }
-  const expectedSeconds = etaSecondsFor(await run.deps.expectedJobMs(row));
+  const expectedSeconds = etaSecondsFor((await run.deps.jobTimes(row)).expectedMs);
   // Counted from before the mark, so this worker stops trying to record the answer before any other worker
   // may send the job again (they count from the mark, on the database's clock).
   const recordBy = Date.now() + recordingGivesUpAfterMs(run.deps.submitPatience);
@@ -122,7 +122,7 @@ async function submitFailed(run: GenerationRun, error: unknown, marked: Generati
     return void (await run.fail(decision));
   }
   const nextAttemptAt = new Date(Date.now() + decision.delayMs);
-  const expectedMs = await run.deps.expectedJobMs(marked);
+  const { expectedMs } = await run.deps.jobTimes(marked);
   const reschedule = { runAfter: nextAttemptAt, submitStartedAt: null, leaseOwner: null, leaseExpiresAt: null };
   if (rateLimited) {
     run.deps.metrics?.rateLimitWaits.inc();
