@@ -19,6 +19,12 @@ type Prepared<Result> = PgPreparedQuery<PreparedQueryConfig & { execute: Result 
 
 const clientOf = (db: Handle): unknown => (db as unknown as { session: { client: unknown } }).session.client;
 
+/**
+ * Which driver a handle speaks (its session's class: postgres.js or PGlite). A template is built per driver: one
+ * built for postgres.js cannot run on PGlite. A server uses one, but one process may hold both (the tests do).
+ */
+const driverOf = (db: Handle): unknown => (db as unknown as { session: object }).session.constructor;
+
 function boundTo<Result>(template: Prepared<Result>, db: Handle): Prepared<Result> {
   const bound = Object.create(template) as Prepared<Result>;
   (bound as unknown as { client: unknown }).client = clientOf(db);
@@ -33,9 +39,10 @@ export function fixedQuery<Result, Values extends Record<string, unknown> = Reco
   name: string,
   build: (db: Handle) => { prepare(name: string): Prepared<Result> },
 ): (db: Handle, values: Values) => Promise<Result> {
-  let template: Prepared<Result> | undefined;
+  const templates = new Map<unknown, Prepared<Result>>();
   return (db, values) => {
-    template ??= build(db).prepare(name);
+    let template = templates.get(driverOf(db));
+    if (!template) templates.set(driverOf(db), (template = build(db).prepare(name)));
     return boundTo(template, db).execute(values);
   };
 }
@@ -53,8 +60,11 @@ export function fixedQueries<Input, Result>(
   maxShapes = 16,
 ): (db: Handle, input: Input) => Promise<Result> {
   const templates = new Map<string, Prepared<Result>>();
+  const driverIds = new Map<unknown, number>();
   return (db, input) => {
-    const shape = shapeOf(input);
+    const driver = driverOf(db);
+    if (!driverIds.has(driver)) driverIds.set(driver, driverIds.size);
+    const shape = `${driverIds.get(driver)}:${shapeOf(input)}`;
     let template = templates.get(shape);
     if (!template) {
       template = build(db, input).prepare(name);

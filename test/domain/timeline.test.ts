@@ -5,7 +5,7 @@ import { EventType, isEventType } from '../../src/contract/tables.js';
 import { openDatabase, type Database } from '../../src/db/open.js';
 import { generationEvents, type NewGenerationRow } from '../../src/db/schema.js';
 import { apiKeyRevoked, generationJobs, generationUpdates, listenTo } from '../../src/events/channels.js';
-import { insertGenerationTx, listEvents, listEventsOfMany, transition, versionsSince, type EventInput } from '../../src/events/timeline.js';
+import { generationSnapshots, insertGenerationTx, listEvents, listEventsOfMany, transition, versionsSince, type EventInput } from '../../src/events/timeline.js';
 import { waitFor } from '../helpers/wait.js';
 
 // @ts-expect-error a misspelt event type does not compile
@@ -34,7 +34,7 @@ describe('the timeline, on the embedded database', () => {
 
   it('appends one event per version with its notify, stores only types of the table, and replays rows with dates', async () => {
     const { apiKey } = await createApiKey(database.db, { name: `timeline-${randomUUID()}` });
-    const updates: { id: string; version: number }[] = [];
+    const updates: { id: string; version: number; snapshot?: string }[] = [];
     const jobs: string[] = [];
     const revoked: string[] = [];
     const stops = await Promise.all([
@@ -63,7 +63,9 @@ describe('the timeline, on the embedded database', () => {
       expect(replayed[0]!.deadlineAt.getTime()).toBe(created.deadlineAt.getTime());
 
       await waitFor('the three notifications', () => updates.length >= 3 && revoked.length >= 1);
-      expect(updates).toEqual([1, 2, 3].map((version) => ({ id: created.id, version })));
+      expect(updates.map(({ id, version }) => ({ id, version }))).toEqual([1, 2, 3].map((version) => ({ id: created.id, version })));
+      // Each notification carries its version's snapshot (it fits), the row as the timeline stores it.
+      expect(updates.map((update) => generationSnapshots.decode(JSON.parse(update.snapshot!) as Record<string, unknown>))).toEqual(replayed);
       // The workers are woken for the versions that are queued, not for the cancel.
       expect(jobs).toEqual([created.id, created.id]);
       expect(revoked).toEqual([apiKey.id]);
