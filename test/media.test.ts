@@ -1,3 +1,4 @@
+import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import ffprobeInstaller from '@ffprobe-installer/ffprobe';
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
@@ -19,7 +20,8 @@ import { createLogger, lineDestination } from '../src/logger.js';
 
 // ffprobe from the registry package, so `npm test` needs no system ffmpeg; FFPROBE_PATH picks another.
 const FFPROBE = process.env.FFPROBE_PATH || ffprobeInstaller.path;
-const FFMPEG = '/usr/bin/ffmpeg';
+// The bundled ffmpeg (what the server uses without FFMPEG_PATH), so the test needs no system one.
+const FFMPEG = ffmpegInstaller.path;
 
 const GENERATE = /* GraphQL */ `
   mutation Generate($input: GenerateVideoInput!) {

@@ -1,3 +1,4 @@
+import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,7 +112,7 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL in the middle of a s
   it('stitches again on another worker when the one stitching dies, and the story SUCCEEDS without sending any shot again', async () => {
     // An ffmpeg that takes its time over the join only, so the kill lands inside the stitch.
     const slowFfmpeg = path.join(dataDir, 'slow-concat-ffmpeg.sh');
-    await writeFile(slowFfmpeg, '#!/bin/sh\ncase "$*" in *concat*) sleep 4;; esac\nexec /usr/bin/ffmpeg "$@"\n');
+    await writeFile(slowFfmpeg, `#!/bin/sh\ncase "$*" in *concat*) sleep 4;; esac\nexec ${ffmpegInstaller.path} "$@"\n`);
     await chmod(slowFfmpeg, 0o755);
     sim.simulator.reset();
     const workerA = await startWorker({ FFMPEG_PATH: slowFfmpeg });

@@ -1,3 +1,4 @@
+import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import ffprobeInstaller from '@ffprobe-installer/ffprobe';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -19,7 +20,8 @@ import { waitFor } from './helpers/wait.js';
 const run = promisify(execFile);
 // ffprobe from the registry package, so `npm test` needs no system ffmpeg; FFPROBE_PATH picks another.
 const FFPROBE = process.env.FFPROBE_PATH || ffprobeInstaller.path;
-const FFMPEG = '/usr/bin/ffmpeg';
+// The bundled ffmpeg (what the server uses without FFMPEG_PATH), so the test needs no system one.
+const FFMPEG = ffmpegInstaller.path;
 
 /** The duration of a file's video stream, read by ffprobe (not by our own probe). */
 async function probedSeconds(file: string): Promise<number> {
