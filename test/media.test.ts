@@ -204,6 +204,8 @@ describe.skipIf(!hasPostgres)('probed facts and stills of stored videos', () => 
 
     expect((await fetch(second.lastFrameUrl!)).status).toBe(200);
     expect(await revokeApiKey(dbOf(database), owner.apiKey.name)).not.toBeNull();
+    // The revocation reaches the server with its NOTIFY, milliseconds after the commit; from then on every link fails.
+    await waitFor('the server to hear of the revocation', async () => (await fetch(second.posterUrl!)).status === 403, { timeoutMs: 5000, intervalMs: 20 });
     for (const link of [second.posterUrl!, second.lastFrameUrl!]) {
       const refused = await fetch(link);
       expect(refused.status).toBe(403);

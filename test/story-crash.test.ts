@@ -112,7 +112,7 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL in the middle of a s
   it('stitches again on another worker when the one stitching dies, and the story SUCCEEDS without sending any shot again', async () => {
     // An ffmpeg that takes its time over the join only, so the kill lands inside the stitch.
     const slowFfmpeg = path.join(dataDir, 'slow-concat-ffmpeg.sh');
-    await writeFile(slowFfmpeg, `#!/bin/sh\ncase "$*" in *concat*) sleep 4;; esac\nexec ${ffmpegInstaller.path} "$@"\n`);
+    await writeFile(slowFfmpeg, `#!/bin/sh\ncase "$*" in *concat*) sleep 20;; esac\nexec ${ffmpegInstaller.path} "$@"\n`);
     await chmod(slowFfmpeg, 0o755);
     sim.simulator.reset();
     const workerA = await startWorker({ FFMPEG_PATH: slowFfmpeg });
@@ -121,17 +121,17 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL in the middle of a s
     const uuid = Buffer.from(asked.story.id as string, 'base64').toString().slice('Story:'.length);
     const storyRow = async () =>
       (await database.sql<{ status: string; lease_owner: string | null }[]>`select status, lease_owner from stories where id = ${uuid}`)[0];
-    const [workerB] = await Promise.all([
-      startWorker(),
-      waitFor(
-        'worker A to be stitching',
-        async () => {
-          const row = await storyRow();
-          return row?.status === 'STORING' && (row.lease_owner?.includes(`:${workerA.process.pid}:`) ?? false);
-        },
-        { timeoutMs: 30_000, intervalMs: 20 },
-      ),
-    ]);
+    // Worker B starts only once A is stitching, so A is the one that claims the stitch; the join is slow enough
+    // that A is still in it when B is up and A is killed.
+    await waitFor(
+      'worker A to be stitching',
+      async () => {
+        const row = await storyRow();
+        return row?.status === 'STORING' && (row.lease_owner?.includes(`:${workerA.process.pid}:`) ?? false);
+      },
+      { timeoutMs: 30_000, intervalMs: 20 },
+    );
+    const workerB = await startWorker();
     expect(await workerA.stop('SIGKILL')).toBeNull();
     const story = await waitFor(
       'the story to end on worker B',
