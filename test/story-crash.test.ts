@@ -33,7 +33,7 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL in the middle of a s
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-story-crash-'));
     database = await createTestDatabase();
     // Long enough that the second shot is still at the simulator when its worker is killed.
-    sim = await startSimulator({ processingMs: 2500 });
+    sim = await startSimulator({ processingMs: 4000 });
     api = await startTestApp({ ROLE: 'api', DATABASE_URL: database.url, DATA_DIR: dataDir, ...sim.env });
   });
   // Each test starts its own workers: one left from an earlier test would take the work from the one to be killed.
@@ -73,21 +73,19 @@ describe.skipIf(!hasPostgres)('a worker killed with SIGKILL in the middle of a s
     const [latest] = await database.sql<{ id: string }[]>`select id from stories order by created_at desc limit 1`;
     const storyId = latest!.id;
 
-    // B starts while A works, so that it is ready when A dies; it cannot take the shot while A's lease is live.
-    const [workerB] = await Promise.all([
-      startWorker(),
-      waitFor(
-        'worker A to have the second shot at the simulator',
-        async () => {
-          const second = (await shotRows(storyId))[1];
-          return second?.segmind_request_id !== null && second?.status === 'PROCESSING' && ownedBy(second, workerA);
-        },
-        { timeoutMs: 30_000, intervalMs: 20 },
-      ),
-    ]);
+    // A dies as soon as it has the second shot at the simulator; B starts after, and resumes it by polling.
+    await waitFor(
+      'worker A to have the second shot at the simulator',
+      async () => {
+        const second = (await shotRows(storyId))[1];
+        return second?.segmind_request_id !== null && second?.status === 'PROCESSING' && ownedBy(second, workerA);
+      },
+      { timeoutMs: 30_000, intervalMs: 20 },
+    );
     const atKill = (await shotRows(storyId))[1]!;
     expect(ownedBy(atKill, workerA), JSON.stringify(atKill)).toBe(true);
     expect(await workerA.stop('SIGKILL')).toBeNull();
+    const workerB = await startWorker();
     expect(sim.simulator.submissions()).toBe(2);
 
     const story = await waitFor(

@@ -217,6 +217,7 @@ describe.skipIf(!hasPostgres)('a story whose shots cannot be stitched', () => {
     const uuid = Buffer.from(asked.story.id as string, 'base64').toString().slice('Story:'.length);
     const tries = await database.sql`select type from story_events where story_id = ${uuid} and type in ('stitch_retry', 'failed') order by version`;
     expect(tries.map((t) => t.type)).toEqual(['stitch_retry', 'stitch_retry', 'failed']);
-    expect(await leftovers()).toEqual(before);
+    // None of its own: a stitcher starting elsewhere (another test's worker) may sweep others' stale copies meanwhile.
+    expect((await leftovers()).filter((name) => !before.includes(name))).toEqual([]);
   });
 });
