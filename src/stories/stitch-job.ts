@@ -121,7 +121,8 @@ async function stitchAndStore(story: StoryRow, deps: StitchDeps, signal: AbortSi
   const missing = shots.find((shot) => shot.status !== 'SUCCEEDED' || !shot.videoKey || shot.videoExpiredAt);
   if (missing || shots.length !== story.shotCount) throw new Error(`shot ${(missing?.storyShot ?? 0) + 1} has no stored video`);
   const started = performance.now();
-  const dir = await mkdtemp(path.join(os.tmpdir(), STITCH_DIR_PREFIX));
+  // Named after the story, so whose copy a leftover is can be told.
+  const dir = await mkdtemp(path.join(os.tmpdir(), `${STITCH_DIR_PREFIX}${story.id}-`));
   try {
     // Each shot was size-checked when it was stored, so these copies are bounded by shotCount × maxVideoBytes.
     const inputs: string[] = [];
