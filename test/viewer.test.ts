@@ -79,8 +79,9 @@ describe.skipIf(!hasPostgres)('viewer', () => {
     expect(viewer.spentToday.amount).toBe(cancel.chargeMayApply ? '2.90' : '2.50');
     expect(viewer.activeGenerations).toBe(0);
 
-    // A running generation counts at once, and the figure is the one admission refuses with.
-    await generate({ prompt: 'A fox on the run [sim:slow]', durationSeconds: 8 });
+    // A running generation counts at once, and the figure is the one admission refuses with. After a charged cancel
+    // ($2.90) a silent one ($0.80) still fits the $4.00 budget; otherwise ($2.50) one with audio ($1.20): $3.70 either way.
+    await generate({ prompt: 'A fox on the run [sim:slow]', durationSeconds: 8, generateAudio: !cancel.chargeMayApply });
     const running = (await as(VIEWER)).data!.viewer;
     expect(running).toMatchObject({ spentToday: { amount: '3.70' }, activeGenerations: 1 });
     const refused = (await as(OVER_BUDGET, { input: { prompt: 'One fox too many', durationSeconds: 8 } })).data!.generateVideo;
