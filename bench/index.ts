@@ -29,7 +29,8 @@ const adminUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.
  * Optional overrides: BENCH_SCALE (real ÷ benchmark time, default 10), BENCH_GENERATIONS (per mode, default 20),
  * BENCH_SUBSCRIBERS (graphql-ws subscribers, default 1000), BENCH_ONLY (comma-separated: polling, startup, mutation,
  * mutation-process, delivery, pickup, connections, serving; scale-out and soak run only when named here).
- * BENCH_SCALE_GENERATIONS / BENCH_SCALE_JOB_MS (scale-out, default 2000 / 10000), BENCH_SOAK_MINUTES (soak, default 30).
+ * BENCH_SCALE_GENERATIONS / BENCH_SCALE_JOB_MS (scale-out, default 2000 / 10000), BENCH_SOAK_MINUTES / BENCH_SOAK_INTERVAL_MS
+ * (soak, default 30 minutes, a generation every 1000 ms).
  */
 const positive = (name: string) => {
   const value = Number(process.env[name]);
@@ -156,7 +157,7 @@ try {
   }
   let soak: SoakResult | undefined;
   if (longOnly('soak')) {
-    soak = await attempt('soak', () => runSoakScenario({ adminUrl, defer, log, minutes: soakMinutes }));
+    soak = await attempt('soak', () => runSoakScenario({ adminUrl, defer, log, minutes: soakMinutes, intervalMs: positive('BENCH_SOAK_INTERVAL_MS') }));
     await cleanUp();
   }
   const environment = {

@@ -1,6 +1,8 @@
 /**
  * Soak (BENCH_ONLY=soak; not in the default run): one server (ROLE=all, Postgres, the simulator over HTTP with
- * 2 s jobs) under steady load for BENCH_SOAK_MINUTES (default 30): a generation asked for every 250 ms, each
+ * 2 s jobs) under steady load for BENCH_SOAK_MINUTES (default 30): a generation asked for every
+ * BENCH_SOAK_INTERVAL_MS (default 1000: each stored video's poster and last frame cost about 0.3 CPU-seconds, so
+ * one every 250 ms overloads two cores and measures the backlog rather than the server), each
  * watched over graphql-ws until it ends, and a GraphQL read of it. Every 10 s the server's own /metrics is read:
  * resident memory, event-loop delay p99 (since the previous read) and open handles. Reports each series' first
  * and last value and its slope per 10 minutes, fitted after the first fifth (start-up and warm-up).
@@ -60,9 +62,10 @@ export async function runSoakScenario(options: {
   defer: (cleanup: () => Promise<void>) => void;
   log: (message: string) => void;
   minutes?: number;
+  intervalMs?: number;
 }): Promise<SoakResult> {
   const minutes = options.minutes ?? 30;
-  const intervalMs = 250;
+  const intervalMs = options.intervalMs ?? 1000;
   const jobMs = 2000;
   const { log } = options;
   const database = await createBenchDatabase(options.adminUrl);
