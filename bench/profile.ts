@@ -23,7 +23,7 @@ import { connectProfiler, profileMarkdown, summarizeProfile, type CpuProfile } f
 import { closedLoop, latencyStats, pacedLoop } from './load.js';
 import { postGenerate, spawnBaseline } from './mutation.js';
 import { pickupServerEnv } from './pickup.js';
-import { cpuSecondsOf, createBenchDatabase, spawnServer, within, type SpawnedServer } from './support.js';
+import { cpuSecondsOf, createBenchDatabase, liftKeyLimits, spawnServer, within, type SpawnedServer } from './support.js';
 
 const adminUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const seconds = Number(process.env.BENCH_PROFILE_SECONDS) || 10;
@@ -105,7 +105,12 @@ async function profileMutationBaseline(databaseUrl: string): Promise<string[]> {
 const pickup =
   (simulatorJobs: () => { prompt: string; at: number }[]): Drive =>
   async (server, databaseUrl, profiler) => {
-    const create = (prompt: string) => server.graphql(GENERATE, { input: { prompt, durationSeconds: 8 } });
+    // The development key's budget would refuse most of the run.
+    await liftKeyLimits(databaseUrl);
+    const create = async (prompt: string) => {
+      const body = await server.graphql(GENERATE, { input: { prompt, durationSeconds: 8 } });
+      if (!JSON.stringify(body).includes('GenerateVideoSuccess')) throw new Error(`generateVideo was refused: ${JSON.stringify(body)}`);
+    };
     for (let i = 0; i < 3; i += 1) await create(`warm-up pickup #${i}: a kite over a beach`);
     await sleep(1000);
     const n = 40;
@@ -398,7 +403,8 @@ async function main(): Promise<void> {
       await enableStatementLog(database.url);
       const simulatorUrl = await simulator.start();
       simulatorStarted = true;
-      env = pickupServerEnv(database.url, simulatorUrl);
+      // The simulator is reached as if it were Segmind (SEGMIND_API_KEY set), so the development key is asked for.
+      env = { ...pickupServerEnv(database.url, simulatorUrl), DEVELOPMENT_KEY: 'on' };
       drive = pickup(() => simulator.jobs().map((job) => ({ prompt: job.input.prompt, at: job.submittedAt.getTime() })));
     } else {
       console.error('usage: npx tsx bench/profile.ts <mutation|pickup|delivery>');

@@ -1,5 +1,6 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { generationEvents, generations, type GenerationRow } from '../db/schema.js';
+import { fixedQuery } from '../db/prepared.js';
 import { repeatedCrashFailure, capitalized } from '../generations/charges.js';
 import { SegmindError } from '../segmind/errors.js';
 import type { VeoInput } from '../segmind/types.js';
@@ -23,6 +24,16 @@ export function toVeoInput(row: GenerationRow): VeoInput {
     seed: row.seed,
   };
 }
+
+/** The mark a submit leaves before its request goes out (on the pickup path, so prepared once per connection). */
+const markSubmitStarted = fixedQuery<GenerationRow[]>('mark_submit_started', (db) =>
+  db
+    .update(generations)
+    // Whole milliseconds, so the mark read back is exactly the one stored: recording the answer checks it.
+    .set({ submitStartedAt: sql`date_trunc('milliseconds', now())`, attempts: sql`${generations.attempts} + 1` })
+    .where(and(eq(generations.id, sql.placeholder('id')), eq(generations.leaseOwner, sql.placeholder('workerId')), isNull(generations.segmindRequestId)))
+    .returning(),
+);
 
 /** Submits to Segmind and records the request id. False when the generation was rescheduled, failed or canceled. */
 export async function submitJob(run: GenerationRun): Promise<boolean> {
@@ -49,12 +60,7 @@ export async function submitJob(run: GenerationRun): Promise<boolean> {
   // Counted from before the mark, so this worker stops trying to record the answer before any other worker
   // may send the job again (they count from the mark, on the database's clock).
   const recordBy = Date.now() + recordingGivesUpAfterMs(run.deps.submitPatience);
-  const [marked] = await db
-    .update(generations)
-    // Whole milliseconds, so the mark read back is exactly the one stored: recording the answer checks it.
-    .set({ submitStartedAt: sql`date_trunc('milliseconds', now())`, attempts: sql`${generations.attempts} + 1` })
-    .where(and(eq(generations.id, row.id), eq(generations.leaseOwner, workerId), isNull(generations.segmindRequestId)))
-    .returning();
+  const [marked] = await markSubmitStarted(db, { id: row.id, workerId });
   if (!marked || marked.status !== 'QUEUED') return false;
   run.adopt(marked);
 
