@@ -1,7 +1,6 @@
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { createLocalStorage } from './local.js';
-import { createS3Storage } from './s3.js';
 import type { VideoStorage } from './video-storage.js';
 
 /**
@@ -9,9 +8,10 @@ import type { VideoStorage } from './video-storage.js';
  * put and deleted), the local directory writable. Returns it with the line the start-up log shows.
  */
 export async function openVideoStorage(config: Config['storage']): Promise<{ storage: VideoStorage; description: string }> {
+  // The AWS SDK is loaded only for a bucket: it is most of a local server's start-up time and memory otherwise.
   const storage =
     config.driver === 's3'
-      ? createS3Storage({
+      ? (await import('./s3.js')).createS3Storage({
           // loadConfig refuses STORAGE_DRIVER=s3 without S3_BUCKET.
           bucket: config.s3Bucket!,
           endpoint: config.s3Endpoint,
