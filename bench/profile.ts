@@ -8,6 +8,8 @@
  *                                       # then the same load against scenario 1's bare baseline, also profiled
  *   npx tsx bench/profile.ts pickup     # 40 generations one every 200 ms (ROLE=all + simulator), like scenario 5
  *   npx tsx bench/profile.ts delivery   # 1,000 graphql-ws subscribers, 100 transitions/s for 10 s, like scenario 2
+ *   npx tsx bench/profile.ts serving    # random 1 MB Range requests to a 50 MB video, 16 concurrent, like scenario 7,
+ *                                       # then the same load on the bare createReadStream baseline (not profiled)
  *
  * BENCH_DATABASE_URL as for `npm run bench`; BENCH_PROFILE_SECONDS changes the measured duration.
  */
@@ -23,6 +25,7 @@ import { connectProfiler, profileMarkdown, summarizeProfile, type CpuProfile } f
 import { closedLoop, latencyStats, pacedLoop } from './load.js';
 import { postGenerate, spawnBaseline } from './mutation.js';
 import { pickupServerEnv } from './pickup.js';
+import { rangeStretch, startBaselineServer, storeServedVideo } from './serving.js';
 import { cpuSecondsOf, createBenchDatabase, liftKeyLimits, spawnServer, within, type SpawnedServer } from './support.js';
 
 const adminUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -385,6 +388,32 @@ const delivery: Drive = async (server, databaseUrl, profiler) => {
   };
 };
 
+/**
+ * Serving: 16 concurrent random 1 MB Range requests to a stored 50 MB video for `seconds`, as in scenario 7, after
+ * a 1 s warm-up; then the same load on the bare `createReadStream` baseline (not profiled) for its CPU per GB.
+ */
+const serving: Drive = async (server, databaseUrl, profiler) => {
+  const fileMb = 50;
+  const { file, url } = await storeServedVideo(server, databaseUrl, fileMb);
+  const size = fileMb * 1024 * 1024;
+  const load = (pid: number, target: URL, ms: number) => rangeStretch(pid, target, size, 1024 * 1024, 16, ms);
+  await load(server.pid, url, 1000);
+  await profiler.start();
+  const app = await load(server.pid, url, seconds * 1000);
+  const profile = await profiler.stop();
+  const baseline = await startBaselineServer(file);
+  try {
+    await load(baseline.pid, new URL(baseline.url), 1000);
+    const bare = await load(baseline.pid, new URL(baseline.url), seconds * 1000);
+    const line = (name: string, run: typeof app) =>
+      `${name}: ${(run.latencies.length / run.seconds).toFixed(0)} req/s, ${run.errors} errors, ` +
+      `${((1000 * run.cpuSeconds) / Math.max(1, run.latencies.length)).toFixed(3)} ms of CPU per request (user + system, /proc)`;
+    return { profile, notes: [`Load: random 1 MB Range requests, 16 concurrent for ${seconds} s, clients in the profiling process. ${line('reelql /videos', app)}; ${line('the bare baseline (not profiled)', bare)}.`] };
+  } finally {
+    await baseline.stop();
+  }
+};
+
 async function main(): Promise<void> {
   const database = await createBenchDatabase(adminUrl);
   const simulator = createSegmindSimulator({ processingMs: 300 });
@@ -406,8 +435,9 @@ async function main(): Promise<void> {
       // The simulator is reached as if it were Segmind (SEGMIND_API_KEY set), so the development key is asked for.
       env = { ...pickupServerEnv(database.url, simulatorUrl), DEVELOPMENT_KEY: 'on' };
       drive = pickup(() => simulator.jobs().map((job) => ({ prompt: job.input.prompt, at: job.submittedAt.getTime() })));
-    } else {
-      console.error('usage: npx tsx bench/profile.ts <mutation|pickup|delivery>');
+    } else if (scenario === 'serving') drive = serving;
+    else {
+      console.error('usage: npx tsx bench/profile.ts <mutation|pickup|delivery|serving>');
       process.exitCode = 2;
       return;
     }

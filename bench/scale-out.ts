@@ -140,7 +140,23 @@ export async function runScaleOutScenario(options: {
     }),
   );
   log(`scale-out: ${n} asked for in ${((performance.now() - startedAt) / 1000).toFixed(1)} s; waiting for them to finish`);
-  await within(Promise.all(finished.values()), Math.max(120_000, 20 * jobMs + 60 * n), 'scale-out: every subscription to complete');
+  // Every stored video's poster and last frame cost about 0.3 CPU-seconds: on 2 cores, 2,000 of them alone take
+  // about 5 minutes, so the wait allows for that besides the job waves.
+  const waitMs = Math.max(120_000, 20 * jobMs + 300 * n);
+  let ended = 0;
+  for (const done of finished.values()) void done.then(() => (ended += 1), () => undefined);
+  const progress = setInterval(() => log(`scale-out: ${ended}/${n} subscriptions complete`), 30_000);
+  try {
+    await within(Promise.all(finished.values()), waitMs, `scale-out: every subscription to complete (${n} asked for)`);
+  } catch (error) {
+    const sql = postgres(database.url, { max: 1, onnotice: () => {} });
+    const statuses = await sql<{ status: string; n: number }[]>`select status, count(*)::int as n from generations group by status`.finally(() => sql.end({ timeout: 1 }));
+    throw new Error(`${String(error)}; ${ended} had completed; generations by status: ${statuses.map((row) => `${row.status} ${row.n}`).join(', ')}`, {
+      cause: error,
+    });
+  } finally {
+    clearInterval(progress);
+  }
   const wallSeconds = (performance.now() - startedAt) / 1000;
   const postgresCpu = await postgresCpuSeconds(databaseName);
 

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { latencyStats, type LatencyStats } from './load.js';
-import { cpuSecondsOf, createBenchDatabase, rssMbOf, spawnBaselineScript, spawnServer } from './support.js';
+import { cpuSecondsOf, createBenchDatabase, rssMbOf, spawnBaselineScript, spawnServer, type SpawnedServer } from './support.js';
 
 export interface TransferResult {
   concurrency: number;
@@ -217,10 +217,7 @@ async function measureTargets(targets: [Target, Target], size: number, p: Servin
     for (const i of order) full[i]!.push(await stretch(targets[i]!.pid, p.fullConcurrency, stretchMs, (agent) => download(agent, targets[i]!.url)));
     for (const i of order) {
       range[i]!.push(
-        await stretch(targets[i]!.pid, p.rangeConcurrency, stretchMs, (agent) => {
-          const start = Math.floor(Math.random() * (size - p.rangeBytes));
-          return download(agent, targets[i]!.url, { start, end: start + p.rangeBytes - 1 });
-        }),
+        await rangeStretch(targets[i]!.pid, targets[i]!.url, size, p.rangeBytes, p.rangeConcurrency, stretchMs),
       );
     }
   }
@@ -235,11 +232,45 @@ async function measureTargets(targets: [Target, Target], size: number, p: Servin
 }
 
 /** The baseline server as a child process; resolves once it listens. */
-const startBaselineServer = (file: string) => spawnBaselineScript('bench/serving-baseline.ts', [file]);
+export const startBaselineServer = (file: string) => spawnBaselineScript('bench/serving-baseline.ts', [file]);
 
 const GENERATE = `mutation { generateVideo(input: { prompt: "bench serving: a harbour at dawn", durationSeconds: 8 }) {
   ... on GenerateVideoSuccess { generation { id } } } }`;
 const VIDEO = 'query Video($id: ID!) { generation(id: $id) { status video { url sizeBytes contentType } } }';
+
+/**
+ * A generation of the server's key, finished by hand with a `fileMb` MB file in its storage directory; returns the
+ * file and the signed URL the API gives for it.
+ */
+export async function storeServedVideo(server: SpawnedServer, databaseUrl: string, fileMb: number): Promise<{ file: string; url: URL }> {
+  const made = await server.graphql<{ generateVideo: { generation: { id: string } } }>(GENERATE);
+  const id = made.generateVideo.generation.id;
+  const file = path.join(server.dataDir, 'videos', `${id}.mp4`);
+  const size = fileMb * MB;
+  const chunk = randomBytes(MB);
+  const out = createWriteStream(file);
+  for (let i = 0; i < fileMb; i += 1) if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    await sql`
+      update generations set status = 'SUCCEEDED', progress = 1, video_key = ${`${id}.mp4`}, video_content_type = 'video/mp4',
+        video_size_bytes = ${size}, completed_at = now(), updated_at = now(), version = version + 1
+      where id = ${id}`;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+  const { generation } = await server.graphql<{ generation: { status: string; video: { url: string; sizeBytes: number } | null } }>(VIDEO, { id });
+  if (!generation.video || generation.video.sizeBytes !== size) throw new Error(`no video URL for the generation: ${JSON.stringify(generation)}`);
+  return { file, url: new URL(generation.video.url) };
+}
+
+/** `concurrency` loops of random `rangeBytes` Range requests to `url` (a file of `size` bytes) for `ms`. */
+export const rangeStretch = (pid: number, url: URL, size: number, rangeBytes: number, concurrency: number, ms: number) =>
+  stretch(pid, concurrency, ms, (agent) => {
+    const start = Math.floor(Math.random() * (size - rangeBytes));
+    return download(agent, url, { start, end: start + rangeBytes - 1 });
+  });
 
 export async function runServingScenario(options: {
   adminUrl: string;
@@ -264,27 +295,7 @@ export async function runServingScenario(options: {
   const server = await spawnServer({ env: { DATABASE_URL: database.url, ROLE: 'api' } });
   options.defer(() => server.stop());
 
-  // A generation of the server's key, finished by hand with a 50 MB file in its storage directory.
-  const made = await server.graphql<{ generateVideo: { generation: { id: string } } }>(GENERATE);
-  const id = made.generateVideo.generation.id;
-  const file = path.join(server.dataDir, 'videos', `${id}.mp4`);
-  const size = parameters.fileMb * MB;
-  const chunk = randomBytes(MB);
-  const out = createWriteStream(file);
-  for (let i = 0; i < parameters.fileMb; i += 1) if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
-  const sql = postgres(database.url, { max: 1, onnotice: () => {} });
-  try {
-    await sql`
-      update generations set status = 'SUCCEEDED', progress = 1, video_key = ${`${id}.mp4`}, video_content_type = 'video/mp4',
-        video_size_bytes = ${size}, completed_at = now(), updated_at = now(), version = version + 1
-      where id = ${id}`;
-  } finally {
-    await sql.end({ timeout: 1 });
-  }
-  const { generation } = await server.graphql<{ generation: { status: string; video: { url: string; sizeBytes: number } | null } }>(VIDEO, { id });
-  if (!generation.video || generation.video.sizeBytes !== size) throw new Error(`no video URL for the generation: ${JSON.stringify(generation)}`);
-  const appUrl = new URL(generation.video.url);
+  const { file, url: appUrl } = await storeServedVideo(server, database.url, parameters.fileMb);
   log(`serving: ${parameters.fileMb} MB file at ${appUrl.pathname} (signed URL from the API); server pid ${server.pid}`);
 
   const baselineServer = await startBaselineServer(file);
@@ -297,7 +308,7 @@ export async function runServingScenario(options: {
         { label: 'reelql /videos', pid: server.pid, url: appUrl },
         { label: 'baseline createReadStream', pid: baselineServer.pid, url: new URL(baselineServer.url) },
       ],
-      size,
+      parameters.fileMb * MB,
       parameters,
       log,
     );
