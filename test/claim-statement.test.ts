@@ -4,6 +4,7 @@ import { createApiKey } from '../src/auth/keys.js';
 import type { NewGenerationRow } from '../src/db/schema.js';
 import { insertGenerationTx } from '../src/events/timeline.js';
 import { openDatabase, type Database } from '../src/db/open.js';
+import { activeStatuses } from '../src/generations/lifecycle.js';
 import { claimNext, type SubmitLimits } from '../src/worker/claim.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { createKeyIn, createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
@@ -71,6 +72,12 @@ describe.skipIf(!hasPostgres)('a worker’s claim', () => {
     // Leased: nobody claims it again.
     expect(await claimNext(worker.db, 'worker-b', 30_000, limits(), noExclusions, never)).toBeNull();
     await finishAll();
+  });
+
+  it('picks among the statuses the domain calls active (the function writes them out, as the due index does)', async () => {
+    const [row] = await database.sql<{ body: string }[]>`select prosrc as body from pg_proc where proname = 'reelql_claim_next'`;
+    const written = `IN (${activeStatuses.map((status) => `'${status}'`).join(', ')})`;
+    expect(row!.body.split(written).length - 1, `both picks name ${written}`).toBe(2);
   });
 
   it('claims no new submit past the in-flight cap or the per-minute rate, nor what the worker is driving', async () => {
