@@ -1,8 +1,38 @@
--- A worker's claim (src/worker/claim.ts) in one round trip instead of seven. It must stay a function rather than
--- one statement: the in-flight and rate-limit counts are read after the advisory lock is taken, and only a
--- function's later statements (each with its own snapshot under READ COMMITTED) see what the previous holder of
--- the lock committed. The active statuses are those of src/generations/lifecycle.ts, written out as the
+-- A worker's claim (src/worker/claim.ts) in one round trip instead of seven.
+--
+-- reelql_lease_due picks and leases the most overdue generation no live worker holds: SKIP LOCKED passes over rows
+-- other workers are claiming, a generation past its deadline is due at once (it must fail now, even when a retry
+-- was scheduled later), and an unrecorded submit is left to its sender for the whole submit window, deadline or
+-- not. `at_segmind` chooses between work that needs no submit slot (Segmind has it, it is past QUEUED, or it is past
+-- its deadline) and new submits. The active statuses are those of src/generations/lifecycle.ts, written out as the
 -- generations_due_idx predicate is, so the planner can use that index.
+CREATE FUNCTION "reelql_lease_due"(
+	"worker_id" text,
+	"lease_ms" integer,
+	"driving_ids" uuid[],
+	"submit_window_ms" integer,
+	"at_segmind" boolean
+) RETURNS SETOF "generations" LANGUAGE sql VOLATILE AS $$
+	UPDATE "generations" SET "lease_owner" = worker_id, "lease_expires_at" = now() + lease_ms * interval '1 millisecond'
+	WHERE "id" = (
+		SELECT g."id" FROM "generations" g
+		WHERE g."status" IN ('QUEUED', 'SUBMITTED', 'PROCESSING', 'STORING')
+			AND (g."run_after" <= now() OR g."deadline_at" < now())
+			AND (g."lease_expires_at" IS NULL OR g."lease_expires_at" < now())
+			AND NOT (g."submit_started_at" IS NOT NULL AND g."segmind_request_id" IS NULL
+				AND g."submit_started_at" > now() - submit_window_ms * interval '1 millisecond')
+			AND g."id" <> ALL (driving_ids)
+			AND CASE WHEN at_segmind
+				THEN g."segmind_request_id" IS NOT NULL OR g."status" <> 'QUEUED' OR g."deadline_at" < now()
+				ELSE g."segmind_request_id" IS NULL END
+		ORDER BY g."run_after" LIMIT 1 FOR UPDATE SKIP LOCKED
+	)
+	RETURNING *
+$$;
+--> statement-breakpoint
+-- The claim itself. It must stay a function rather than one statement: the in-flight and rate-limit counts are read
+-- after the advisory lock is taken, and only a function's later statements (each with its own snapshot under READ
+-- COMMITTED) see what the previous holder of the lock committed.
 CREATE FUNCTION "reelql_claim_next"(
 	"worker_id" text,
 	"lease_ms" integer,
@@ -19,23 +49,9 @@ DECLARE
 	recent integer;
 	claimed "generations";
 BEGIN
-	-- First, work that needs no submit slot: Segmind already has it, it is past QUEUED, or past its deadline (due at
-	-- once, even when a retry was scheduled later: it must fail now). SKIP LOCKED passes over rows other workers are
-	-- claiming; an unrecorded submit is left to its sender for the whole submit window, deadline or not.
-	UPDATE "generations" SET "lease_owner" = worker_id, "lease_expires_at" = now() + lease_ms * interval '1 millisecond'
-	WHERE "id" = (
-		SELECT g."id" FROM "generations" g
-		WHERE g."status" IN ('QUEUED', 'SUBMITTED', 'PROCESSING', 'STORING')
-			AND (g."run_after" <= now() OR g."deadline_at" < now())
-			AND (g."lease_expires_at" IS NULL OR g."lease_expires_at" < now())
-			AND NOT (g."submit_started_at" IS NOT NULL AND g."segmind_request_id" IS NULL
-				AND g."submit_started_at" > now() - submit_window_ms * interval '1 millisecond')
-			AND g."id" <> ALL (driving_ids)
-			AND (g."segmind_request_id" IS NOT NULL OR g."status" <> 'QUEUED' OR g."deadline_at" < now())
-		ORDER BY g."run_after" LIMIT 1 FOR UPDATE SKIP LOCKED
-	)
-	RETURNING * INTO claimed;
-	IF FOUND THEN
+	-- Work that needs no submit slot comes first.
+	SELECT * INTO claimed FROM reelql_lease_due(worker_id, lease_ms, driving_ids, submit_window_ms, true);
+	IF claimed."id" IS NOT NULL THEN
 		RETURN NEXT claimed;
 		RETURN;
 	END IF;
@@ -58,20 +74,8 @@ BEGIN
 		RETURN;
 	END IF;
 
-	UPDATE "generations" SET "lease_owner" = worker_id, "lease_expires_at" = now() + lease_ms * interval '1 millisecond'
-	WHERE "id" = (
-		SELECT g."id" FROM "generations" g
-		WHERE g."status" IN ('QUEUED', 'SUBMITTED', 'PROCESSING', 'STORING')
-			AND (g."run_after" <= now() OR g."deadline_at" < now())
-			AND (g."lease_expires_at" IS NULL OR g."lease_expires_at" < now())
-			AND NOT (g."submit_started_at" IS NOT NULL AND g."segmind_request_id" IS NULL
-				AND g."submit_started_at" > now() - submit_window_ms * interval '1 millisecond')
-			AND g."id" <> ALL (driving_ids)
-			AND g."segmind_request_id" IS NULL
-		ORDER BY g."run_after" LIMIT 1 FOR UPDATE SKIP LOCKED
-	)
-	RETURNING * INTO claimed;
-	IF NOT FOUND THEN
+	SELECT * INTO claimed FROM reelql_lease_due(worker_id, lease_ms, driving_ids, submit_window_ms, false);
+	IF claimed."id" IS NULL THEN
 		RETURN;
 	END IF;
 	INSERT INTO "segmind_submits" ("key_id", "generation_id") VALUES (submit_key_id, claimed."id");

@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../../src/auth/keys.js';
 import { EventType, isEventType } from '../../src/contract/tables.js';
 import { openDatabase, type Database } from '../../src/db/open.js';
-import { generationEvents, type NewGenerationRow } from '../../src/db/schema.js';
+import { generationEvents } from '../../src/db/schema.js';
 import { apiKeyRevoked, generationJobs, generationUpdates, listenTo } from '../../src/events/channels.js';
 import { generationSnapshots, insertGenerationTx, listEvents, listEventsOfMany, transition, versionsSince, type EventInput } from '../../src/events/timeline.js';
+import { newGenerationRow } from '../helpers/generation-rows.js';
 import { waitFor } from '../helpers/wait.js';
 
 // @ts-expect-error a misspelt event type does not compile
@@ -18,19 +19,7 @@ describe('the timeline, on the embedded database', () => {
   });
   afterAll(() => database.close());
 
-  const newGeneration = (apiKeyId: string): NewGenerationRow => ({
-    id: randomUUID(),
-    apiKeyId,
-    prompt: 'a lighthouse at dusk',
-    aspectRatio: '16:9',
-    durationSeconds: 4,
-    resolution: '720p',
-    generateAudio: false,
-    seed: 1,
-    provider: 'simulator',
-    costUsd: '1.6000',
-    deadlineAt: new Date(Date.now() + 60_000),
-  });
+  const newGeneration = (apiKeyId: string) => newGenerationRow(apiKeyId);
 
   it('appends one event per version with its notify, stores only types of the table, and replays rows with dates', async () => {
     const { apiKey } = await createApiKey(database.db, { name: `timeline-${randomUUID()}` });
