@@ -221,3 +221,58 @@ describe.skipIf(!hasPostgres)('a story whose shots cannot be stitched', () => {
     expect((await leftovers()).filter((name) => name.includes(storyUuid))).toEqual([]);
   });
 });
+
+describe.skipIf(!hasPostgres)('a story whose stitching worker keeps stopping', () => {
+  let database: TestDatabase;
+  let sim: Awaited<ReturnType<typeof startSimulator>>;
+  let app: TestApp;
+  let bin: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    sim = await startSimulator({ processingMs: 300 });
+    // The real ffmpeg for the shot's stills; a join never finishes, so the stitch is still running when its worker "dies".
+    bin = await mkdtemp(path.join(os.tmpdir(), 'reelql-hanging-ffmpeg-'));
+    const ffmpeg = path.join(bin, 'ffmpeg');
+    await writeFile(ffmpeg, `#!/bin/sh\ncase "$*" in *concat*) exec sleep 60;; esac\nexec "${FFMPEG}" "$@"\n`, { mode: 0o755 });
+    app = await startTestApp({ DATABASE_URL: database.url, ...sim.env, FFMPEG_PATH: ffmpeg, LEASE_MS: '1500' });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await sim?.simulator.stop();
+    await database?.drop();
+    if (bin) await rm(bin, { recursive: true, force: true });
+  });
+
+  it('counts each stop as a try and FAILS with STITCH_FAILED at the third, instead of stitching again forever', async () => {
+    const asked = (await app.graphql(GENERATE_STORY, { input: { shots: shots(1), resolution: 'RES_720P' } })).data!.generateStory;
+    const uuid = Buffer.from(asked.story.id as string, 'base64').toString().slice('Story:'.length);
+    const stitching = () =>
+      waitFor('a worker to be stitching the story', async () => {
+        const [row] = await database.sql`select status, lease_owner from stories where id = ${uuid}`;
+        return row?.status === 'STORING' && row.lease_owner && !String(row.lease_owner).startsWith('stopped-') ? row : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 100 });
+    for (let stop = 1; stop <= 3; stop++) {
+      await stitching();
+      // What a SIGKILL leaves: the lease names its worker and runs out. The live worker loses it at its next renewal.
+      await database.sql`update stories set lease_owner = ${`stopped-${stop}`}, lease_expires_at = now() - interval '1 second' where id = ${uuid}`;
+      if (stop < 3) {
+        await waitFor(`try ${stop} to be recorded`, async () => {
+          const [row] = await database.sql`select count(*)::int as n from story_events where story_id = ${uuid} and type = 'stitch_retry'`;
+          return row!.n === stop || undefined;
+        }, { timeoutMs: 15_000, intervalMs: 100 });
+      }
+    }
+    const story = await waitFor('the story to end', async () => {
+      const s = (await app.graphql(GET_STORY, { id: asked.story.id })).data?.story;
+      return ['SUCCEEDED', 'FAILED', 'CANCELED'].includes(s?.status) && s;
+    }, { timeoutMs: 15_000, intervalMs: 200 });
+    expect(story.status).toBe('FAILED');
+    expect(story.error).toMatchObject({ code: 'STITCH_FAILED', retryable: true });
+    expect(story.error.message).toMatch(/after 3 tries\. Every shot is SUCCEEDED/);
+    expect(story.shots[0].status).toBe('SUCCEEDED');
+    const events = await database.sql`select type, message from story_events where story_id = ${uuid} and type in ('stitch_retry', 'failed') order by version`;
+    expect(events.map((e) => e.type)).toEqual(['stitch_retry', 'stitch_retry', 'failed']);
+    expect(events[0]!.message).toMatch(/stopped before it finished \(try 1 of 3\)/);
+  });
+});

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { and, asc, count, eq, isNull, lt, lte, or, sql } from 'drizzle-orm';
-import type { Db } from '../db/open.js';
+import type { Db, Tx } from '../db/open.js';
 import { shotsOf } from '../db/stories.js';
 import { stories, storyEvents, type StoryRow } from '../db/schema.js';
 import { GenerationErrorCode } from '../generations/errors.js';
@@ -14,14 +14,14 @@ import type { FfmpegOptions } from '../media/ffmpeg.js';
 import { StitchError, stitchClips } from '../media/stitch.js';
 import type { VideoStorage } from '../storage/video-storage.js';
 import { storyVideoKey } from '../storage/video-route.js';
-import { StoryEventType, updateStory } from './story-timeline.js';
+import { StoryEventType, updateStory, updateStoryTx } from './story-timeline.js';
 
 /*
  * Stitching a story whose shots all succeeded: copy the shots out of storage into temporary files, join them
  * with ffmpeg (no re-encode when they share codec parameters), store the result as `story-<id>.mp4`, probe it and
  * make its stills, and mark the story SUCCEEDED. Every step can be done again, so a worker that dies midway
- * leaves a lease that expires and a story another worker stitches from the start; failures are retried a few
- * times, then the story FAILS with STITCH_FAILED while its shots stay SUCCEEDED and visible.
+ * leaves a lease that expires and a story another worker stitches from the start; failures and such stops are
+ * retried a few times, then the story FAILS with STITCH_FAILED while its shots stay SUCCEEDED and visible.
  */
 
 /** Tries before a story fails with STITCH_FAILED. */
@@ -63,11 +63,17 @@ export async function removeStaleStitchDirs(olderThanMs: number): Promise<number
 
 const leaseUntil = (ms: number) => sql`now() + ${ms} * interval '1 millisecond'`;
 
-/** Claims the most overdue story due for stitching that no live worker holds (SKIP LOCKED passes over others' claims). */
+/**
+ * Claims the most overdue story due for stitching that no live worker holds (SKIP LOCKED passes over others' claims).
+ * A story whose lease ran out still named its worker: that worker stopped mid-stitch (SIGKILL, out of memory, a
+ * database outage longer than the lease) and left no failure behind. That counts as a try too, so a stitch that
+ * kills its process every time ends the story with STITCH_FAILED instead of looping; such a story is ended here
+ * and not returned.
+ */
 export async function claimStitch(db: Db, workerId: string, leaseMs: number): Promise<StoryRow | null> {
   return db.transaction(async (tx) => {
     const [due] = await tx
-      .select({ id: stories.id })
+      .select({ id: stories.id, previousOwner: stories.leaseOwner })
       .from(stories)
       .where(
         and(
@@ -80,14 +86,42 @@ export async function claimStitch(db: Db, workerId: string, leaseMs: number): Pr
       .limit(1)
       .for('update', { skipLocked: true });
     if (!due) return null;
-    const [row] = await tx
-      .update(stories)
-      .set({ leaseOwner: workerId, leaseExpiresAt: leaseUntil(leaseMs) })
-      .where(eq(stories.id, due.id))
-      .returning();
-    return row ?? null;
+    const lease = { leaseOwner: workerId, leaseExpiresAt: leaseUntil(leaseMs) };
+    if (due.previousOwner === null) {
+      const [row] = await tx.update(stories).set(lease).where(eq(stories.id, due.id)).returning();
+      return row ?? null;
+    }
+    const tries = (await failedTries(tx, due.id)) + 1;
+    if (tries >= MAX_STITCH_ATTEMPTS) {
+      await updateStoryTx(tx, due.id, {
+        from: ['STORING'],
+        set: stitchFailed(tries),
+        event: { type: StoryEventType.Failed, message: `Stitching stopped or failed ${tries} times; the story fails with STITCH_FAILED.` },
+      });
+      return null;
+    }
+    return updateStoryTx(tx, due.id, {
+      from: ['STORING'],
+      set: lease,
+      event: {
+        type: StoryEventType.StitchRetry,
+        message: `The worker stitching this story stopped before it finished (try ${tries} of ${MAX_STITCH_ATTEMPTS}); it is stitched again.`,
+      },
+    });
   });
 }
+
+/** What a story that could not be stitched becomes. */
+const stitchFailed = (tries: number) => ({
+  status: 'FAILED' as const,
+  errorCode: GenerationErrorCode.STITCH_FAILED,
+  errorMessage: `The shots could not be stitched into one video after ${tries} tries. Every shot is SUCCEEDED and can be watched on its own.`,
+  errorRetryable: true,
+  etaSeconds: null,
+  completedAt: new Date(),
+  leaseOwner: null,
+  leaseExpiresAt: null,
+});
 
 /** Hands a story back so any worker can stitch it at once (on shutdown). */
 export async function releaseStitch(db: Db, id: string, workerId: string): Promise<void> {
@@ -106,8 +140,8 @@ async function renewStitchLease(db: Db, id: string, workerId: string, leaseMs: n
   return rows.length > 0;
 }
 
-/** Tries that failed so far: each left a `stitch_retry` event (a crash leaves none, and is simply tried again). */
-async function failedTries(db: Db, id: string): Promise<number> {
+/** Tries that failed or stopped so far: each left a `stitch_retry` event (a stopped one when its story was taken over). */
+async function failedTries(db: Db | Tx, id: string): Promise<number> {
   const [row] = await db
     .select({ n: count() })
     .from(storyEvents)
@@ -192,16 +226,7 @@ export async function runStitch(story: StoryRow, deps: StitchDeps, signal: Abort
         await updateStory(deps.db, story.id, {
           from: ['STORING'],
           where: ours,
-          set: {
-            status: 'FAILED',
-            errorCode: GenerationErrorCode.STITCH_FAILED,
-            errorMessage: `The shots could not be stitched into one video after ${tries} tries. Every shot is SUCCEEDED and can be watched on its own.`,
-            errorRetryable: true,
-            etaSeconds: null,
-            completedAt: new Date(),
-            leaseOwner: null,
-            leaseExpiresAt: null,
-          },
+          set: stitchFailed(tries),
           event: { type: StoryEventType.Failed, message: `Stitching failed ${tries} times; the story fails with STITCH_FAILED.` },
         });
       } else {
