@@ -25,16 +25,16 @@ beforeAll(async () => {
 afterAll(() => sim.stop());
 beforeEach(() => sim.reset());
 
-/** Polls like the worker does and records each status change. */
-async function pollUntilFinal(c: SegmindClient, requestId: string): Promise<{ last: StatusAnswer; seen: string[] }> {
+/** Polls like the worker does and records each status change; bounded by time, as a fast machine polls more often. */
+async function pollUntilFinal(c: SegmindClient, requestId: string, timeoutMs = 20_000): Promise<{ last: StatusAnswer; seen: string[] }> {
   const seen: string[] = [];
-  for (let i = 0; i < 500; i += 1) {
+  for (const giveUpAt = Date.now() + timeoutMs; Date.now() < giveUpAt; ) {
     const last = await c.status(requestId);
     if (seen.at(-1) !== last.status) seen.push(last.status);
     if (last.status === 'COMPLETED' || last.status === 'FAILED') return { last, seen };
     await sleep(5);
   }
-  throw new Error('the job never reached a final status');
+  throw new Error(`the job never reached a final status within ${timeoutMs} ms`);
 }
 
 async function caught(promise: Promise<unknown>): Promise<SegmindError> {
