@@ -8,7 +8,7 @@ import type { VideoStorage } from './video-storage.js';
  * put and deleted), the local directory writable. Returns it with the line the start-up log shows.
  */
 export async function openVideoStorage(config: Config['storage']): Promise<{ storage: VideoStorage; description: string }> {
-  // The AWS SDK is loaded only for a bucket: it is most of a local server's start-up time and memory otherwise.
+  // The AWS SDK is loaded only for a bucket: a server storing videos elsewhere does not carry its modules.
   const storage =
     config.driver === 's3'
       ? (await import('./s3.js')).createS3Storage({
