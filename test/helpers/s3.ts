@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,8 @@ interface KoaContext {
 type S3ErrorClass = new (code: string, message: string, detail?: Record<string, string>) => Error;
 const S3rver = require('s3rver') as new (options: Record<string, unknown>) => S3rverInstance;
 const S3Error = require('s3rver/lib/models/error') as S3ErrorClass;
+/** Not an object to s3rver: its listings take only files ending in `._S3rver_object`. */
+const KEEP_FILE = '.kept-by-harness';
 
 /** s3rver's fixed account: it checks the access key id (not the V4 signature). */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -94,6 +96,14 @@ export async function startS3Server({
     const [, name, key] = /^\/([^/]+)\/?(.*)$/.exec(ctx.path) ?? [];
     if (!name) return next();
     const uploadId = ctx.query.uploadId;
+    if (key?.includes('/') && (ctx.method === 'PUT' || ctx.method === 'POST')) {
+      // s3rver keeps "a/b" as the file b in the directory a, and a DELETE that empties a directory removes it,
+      // racing any write under the same prefix (whose stream error it leaves unhandled, crashing the process).
+      // Real S3 has no directories, so a file s3rver never lists keeps the directory from ever being empty.
+      const directory = path.dirname(server.store.getResourcePath(name, key, 'object'));
+      await mkdir(directory, { recursive: true });
+      await writeFile(path.join(directory, KEEP_FILE), '');
+    }
     if (ctx.method === 'GET' && !key && 'uploads' in ctx.query && listsMultipartUploads) {
       const prefix = ctx.query.prefix ?? '';
       const uploads = (await uploadsIn(name)).filter((upload) => upload.key.startsWith(prefix));
