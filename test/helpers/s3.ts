@@ -12,7 +12,7 @@ const require = createRequire(import.meta.url);
 /** The parts of s3rver (untyped CommonJS) the harness uses. */
 interface S3rverInstance {
   middleware: ((ctx: KoaContext, next: () => Promise<void>) => Promise<unknown>)[];
-  store: { getResourcePath(bucket: string, key: string | undefined, resource: string): string };
+  store: { getBucketPath(bucket: string): string; getResourcePath(bucket: string, key: string | undefined, resource: string): string };
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
   httpServer: Server;
@@ -96,10 +96,11 @@ export async function startS3Server({
     const [, name, key] = /^\/([^/]+)\/?(.*)$/.exec(ctx.path) ?? [];
     if (!name) return next();
     const uploadId = ctx.query.uploadId;
-    if (key?.includes('/') && (ctx.method === 'PUT' || ctx.method === 'POST')) {
+    if (key?.includes('/') && (ctx.method === 'PUT' || ctx.method === 'POST') && existsSync(server.store.getBucketPath(name))) {
       // s3rver keeps "a/b" as the file b in the directory a, and a DELETE that empties a directory removes it,
       // racing any write under the same prefix (whose stream error it leaves unhandled, crashing the process).
-      // Real S3 has no directories, so a file s3rver never lists keeps the directory from ever being empty.
+      // Real S3 has no directories, so a file s3rver never lists keeps the directory from ever being empty (only
+      // in a bucket that exists: a directory made for a missing one would make s3rver find it).
       const directory = path.dirname(server.store.getResourcePath(name, key, 'object'));
       await mkdir(directory, { recursive: true });
       await writeFile(path.join(directory, KEEP_FILE), '');
