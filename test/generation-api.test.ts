@@ -646,7 +646,7 @@ describe.skipIf(!hasPostgres)('subscribing to a generation that finishes at once
         [0, 0, 0, 80, 160, 240].map(async (delayMs, i) => {
           const created = await generate(server, { prompt: `quick ${i}`, durationSeconds: 4 });
           if (delayMs) await sleep(delayMs);
-          return { id: created.id, ...(await collectWs<WatchResult>(client, WATCH, { id: created.id }, 8000)) };
+          return { id: created.id, ...(await collectWs<WatchResult>(client, WATCH, { id: created.id }, 20_000)) };
         }),
       );
       for (const { id, results, completed } of runs) {
@@ -667,7 +667,7 @@ describe.skipIf(!hasPostgres)('subscribing to a generation that finishes at once
     const runs = await Promise.all(
       [1, 2].map(async (i) => {
         const created = await generate(server, { prompt: `quick over SSE ${i}`, durationSeconds: 6 });
-        return { id: created.id, ...(await collectSse<WatchResult>(server.url, WATCH, { id: created.id }, { key: server.key, timeoutMs: 8000 })) };
+        return { id: created.id, ...(await collectSse<WatchResult>(server.url, WATCH, { id: created.id }, { key: server.key, timeoutMs: 20_000 })) };
       }),
     );
     for (const { id, results, completed } of runs) {

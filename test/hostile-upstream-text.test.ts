@@ -280,7 +280,7 @@ describe.skipIf(!hasPostgres)('a status Segmind never names', () => {
     try {
       const run = async (prompt: string) => {
         const created = await server.graphql<{ generateVideo: { generation: { id: string } } }>(GENERATE, { input: { prompt, ...INPUT } });
-        const { results, completed } = await collectWs<{ generationStatus: Generation }>(ws, WATCH, { id: created.data!.generateVideo.generation.id }, 8000);
+        const { results, completed } = await collectWs<{ generationStatus: Generation }>(ws, WATCH, { id: created.data!.generateVideo.generation.id }, 20_000);
         expect(completed).toBe(true);
         return results.at(-1)!.data!.generationStatus;
       };

@@ -5,6 +5,7 @@ import { createApp, type App } from '../../src/server/compose.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger, lineDestination } from '../../src/logger.js';
 import { createKey, keyForDatabase } from './database.js';
+import { seedPgliteDataDir } from './pglite-template.js';
 
 export interface TestApp {
   app: App;
@@ -32,6 +33,7 @@ export interface GraphqlBody<T> {
  */
 export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-test-'));
+  if (!env.DATABASE_URL && !env.DATA_DIR) await seedPgliteDataDir(dataDir);
   const logs: string[] = [];
   const config = loadConfig({
     PORT: '0',

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { keyForDatabase } from './database.js';
+import { seedPgliteDataDir } from './pglite-template.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -26,7 +27,11 @@ export async function spawnServer(
   /** What node runs: the TypeScript entry (as `npm start`) by default, or e.g. ['dist/main.js'] (as the image). */
   command: string[] = ['--import', 'tsx', 'src/main.ts'],
 ): Promise<ServerProcess> {
-  const dataDir = env.DATA_DIR ?? (await mkdtemp(path.join(os.tmpdir(), 'reelql-proc-')));
+  let dataDir = env.DATA_DIR;
+  if (!dataDir) {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-proc-'));
+    if (!env.DATABASE_URL) await seedPgliteDataDir(dataDir);
+  }
   const child = spawn(process.execPath, command, {
     cwd: root,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
