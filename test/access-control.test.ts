@@ -138,10 +138,10 @@ function watchSse(baseUrl: string, id: string, key: string) {
 
 /**
  * Runs the real keys CLI against a test database: as documented (`npm run keys -- …`), or for speed straight
- * through node with tsx (what that npm script runs).
+ * through node, as built (see ensureBuild).
  */
 function keysCli(args: string[], databaseUrl: string, dataDir: string, via: 'npm' | 'node' = 'npm') {
-  const [command, prefix] = via === 'npm' ? ['npm', ['run', 'keys', '--']] : [process.execPath, ['--import', 'tsx', 'src/cli/keys.ts']];
+  const [command, prefix] = via === 'npm' ? ['npm', ['run', 'keys', '--']] : [process.execPath, ['dist/cli/keys.js']];
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(
       command,

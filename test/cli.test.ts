@@ -34,8 +34,11 @@ interface CliRun {
 /** Empty: the command must never find a development key it was not pointed at. */
 let noKeyDir: string;
 
-/** Runs `src/cli/generate/main.ts` as its own process, as `npm run generate` does, with only the given REELQL_* variables. */
-function runCli(args: string[], env: Record<string, string> = {}, command = [process.execPath, '--import', 'tsx', 'src/cli/generate/main.ts']): CliRun {
+/**
+ * Runs the generate command as its own process, with only the given REELQL_* variables: as built (see ensureBuild)
+ * unless `command` says otherwise, e.g. through `npm run generate` as documented.
+ */
+function runCli(args: string[], env: Record<string, string> = {}, command = [process.execPath, 'dist/cli/generate/main.js']): CliRun {
   const inherited = { ...process.env };
   for (const name of ['REELQL_URL', 'REELQL_API_KEY', 'DATA_DIR']) delete inherited[name];
   const [program, ...rest] = command;

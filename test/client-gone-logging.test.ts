@@ -62,7 +62,7 @@ describe('a client that goes away', () => {
   it('logs nothing at error level and no stack trace when the generate command is canceled with Ctrl-C', async () => {
     // Every cancel used to print the trace; two rounds make a lucky pass unlikely.
     for (let round = 1; round <= 2; round++) {
-      const cli = spawn(process.execPath, ['--import', 'tsx', 'src/cli/generate/main.ts', `a canceled clip ${round}`, '--duration', '4'], {
+      const cli = spawn(process.execPath, ['dist/cli/generate/main.js', `a canceled clip ${round}`, '--duration', '4'], {
         cwd: root,
         env: { ...process.env, REELQL_URL: server.url, REELQL_API_KEY: server.key!, DATA_DIR: outDir },
         stdio: ['pipe', 'pipe', 'pipe'],

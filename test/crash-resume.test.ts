@@ -13,8 +13,13 @@ import { waitFor } from './helpers/wait.js';
 import { DEFAULTS } from '../src/config/defaults.js';
 
 const LEASE_MS = 1500;
-/** Resuming may take the rest of the lease, one sweep interval (1 s) and some scheduling slack. */
-const RESUME_LIMIT_MS = LEASE_MS + 3000;
+/**
+ * Resuming may take the rest of the lease, one sweep interval (1 s) and scheduling slack on two cores shared with
+ * the rest of the suite; when A died storing, B's first event is `succeeded`, after its own download, probe and
+ * stills (ffmpeg), which alone took 3 s under load. A resume that waited for anything else (a deadline, a
+ * restart) takes far longer.
+ */
+const RESUME_LIMIT_MS = LEASE_MS + 1000 + 5000;
 // Long enough that a `[sim:slow]` job (10×) outlasts starting a second worker on a loaded machine.
 const PROCESSING_MS = 1500;
 /**

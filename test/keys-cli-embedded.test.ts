@@ -20,12 +20,12 @@ interface KeysRun {
   stderr: string;
 }
 
-/** Runs the real keys command (what `npm run keys --` runs) as its own process. */
+/** Runs the real keys command (what `npm run keys --` runs, as built: see ensureBuild) as its own process. */
 function keys(args: string[], env: Record<string, string>): Promise<KeysRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/keys.ts', ...args],
+      ['dist/cli/keys.js', ...args],
       { cwd: root, env: { ...process.env, LOG_LEVEL: 'silent', ...env }, timeout: 60_000 },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { graphiqlTabs } from '../src/server/graphiql-tabs.js';
 import { createKey, createTestDatabase, dbOf, hasPostgres } from './helpers/database.js';
-import { spawnServer } from './helpers/process.js';
+import { NPM_START_COMMAND, spawnServer } from './helpers/process.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
@@ -73,7 +73,7 @@ describe.skipIf(!hasPostgres)('a development server without a development key', 
     const database = await createTestDatabase();
     // Keys made before the first start (or a revoked development key) mean no development key is made.
     await createKey(dbOf(database), { name: 'made-first' });
-    const server = await spawnServer({ DATABASE_URL: database.url, SEGMIND_API_KEY: '', NODE_ENV: 'development' });
+    const server = await spawnServer({ DATABASE_URL: database.url, SEGMIND_API_KEY: '', NODE_ENV: 'development' }, undefined, NPM_START_COMMAND);
     try {
       expect(server.output()).not.toContain('Development API key');
       expect(server.output()).toContain('no development key: this database already has keys');

@@ -217,11 +217,8 @@ describe.skipIf(!hasPostgres)('retention', () => {
 });
 
 describe.skipIf(!hasPostgres)('the production build', () => {
+  // dist/ is `npm run build` of these sources: the global setup builds it once per run (test/helpers/build.ts).
   const root = path.resolve(import.meta.dirname, '..');
-
-  beforeAll(async () => {
-    await run('npm', ['run', 'build'], { cwd: root });
-  }, 120_000);
 
   it('runs with plain node, and two replicas starting together migrate an empty database once', async () => {
     expect(existsSync(path.join(root, 'dist/main.js'))).toBe(true);

@@ -6,6 +6,7 @@ import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { promisify } from 'node:util';
 import { openDatabase } from '../../src/db/open.js';
+import { ensureBuild } from './build.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -49,7 +50,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const url = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
   project.provide('templateDatabase', TEMPLATE_DATABASE);
   const pgliteTemplate = await mkdtemp(path.join(os.tmpdir(), 'reelql-pglite-template-'));
-  await createPgliteTemplate(pgliteTemplate);
+  await Promise.all([createPgliteTemplate(pgliteTemplate), ensureBuild()]);
   project.provide('pgliteTemplate', pgliteTemplate);
   const removePgliteTemplate = () => rm(pgliteTemplate, { recursive: true, force: true });
   const admin = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 3 });

@@ -8,6 +8,11 @@ import { seedPgliteDataDir } from './pglite-template.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
+/** `node dist/main.js`: the server as the image runs it, built once per run by the global setup. */
+export const BUILT_SERVER_COMMAND = ['dist/main.js'];
+/** What `npm start` runs: the TypeScript sources under tsx. */
+export const NPM_START_COMMAND = ['--import', 'tsx', 'src/main.ts'];
+
 export interface ServerProcess {
   process: ChildProcess;
   /** Base URL once ready. */
@@ -20,12 +25,15 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs `src/main.ts` as a real separate process, exactly as `npm start` does, and waits until it is ready. */
+/**
+ * Runs the server as a real separate process and waits until it is ready: by default the build the global setup
+ * made (`node dist/main.js`, as the image runs it; see ensureBuild), or `npm start`'s TypeScript entry when asked.
+ */
 export async function spawnServer(
   env: Record<string, string>,
   timeoutMs = 30_000,
-  /** What node runs: the TypeScript entry (as `npm start`) by default, or e.g. ['dist/main.js'] (as the image). */
-  command: string[] = ['--import', 'tsx', 'src/main.ts'],
+  /** What node runs: the built server by default, or NPM_START_COMMAND (the TypeScript entry, as `npm start`). */
+  command: string[] = BUILT_SERVER_COMMAND,
 ): Promise<ServerProcess> {
   let dataDir = env.DATA_DIR;
   if (!dataDir) {
