@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createKeyIn, createTestDatabase, hasPostgres, type TestDatabase } from './helpers/database.js';
+import { seedPgliteDataDir } from './helpers/pglite-template.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -98,6 +99,7 @@ describe('the keys command on the embedded database while the server runs', () =
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-keys-embedded-'));
+    await seedPgliteDataDir(dataDir);
     server = await spawnServer(env(), 60_000);
   }, 90_000);
   afterAll(async () => {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { authHeaders, GENERATE, GET } from './helpers/clients.js';
+import { seedPgliteDataDir } from './helpers/pglite-template.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -41,6 +42,7 @@ describe('the embedded simulator across a server restart', () => {
     'finishes a job that was PROCESSING when the server got %s, on the same simulator port, with one submission',
     async (signal) => {
       dataDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-sim-restart-'));
+      await seedPgliteDataDir(dataDir); // the restart is under test here, not the very first start
       const first = await start();
       const firstSimulator = simulatorUrlOf(first);
       expect(firstSimulator).toBeDefined();

@@ -9,6 +9,7 @@ import { openDatabase, type Database } from '../../src/db/open.js';
 import { generations, type NewGenerationRow } from '../../src/db/schema.js';
 import { admitGeneration, KeyRevokedError, nextUtcMidnight } from '../../src/generations/admission.js';
 import { BudgetExceededError, IdempotencyKeyReusedError, TooManyActiveGenerationsError } from '../../src/generations/errors.js';
+import { seedPgliteDataDir } from '../helpers/pglite-template.js';
 
 // Admission's rules against an in-process PGlite: no Postgres server, no HTTP.
 let dataDir: string;
@@ -16,6 +17,7 @@ let database: Database;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-admission-'));
+  await seedPgliteDataDir(dataDir); // a migrated copy: creating one costs about 10 CPU-seconds
   database = await openDatabase({ url: undefined, dataDir });
 });
 

@@ -20,6 +20,7 @@ import {
 import { NotCancelableError, NotFoundError } from '../../src/generations/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { GenerationRun, type RunnerDeps } from '../../src/worker/generation-run.js';
+import { seedPgliteDataDir } from '../helpers/pglite-template.js';
 
 // What is charged when, against an in-process PGlite: no Postgres server, no HTTP, no Segmind.
 let dataDir: string;
@@ -28,6 +29,7 @@ let key: ApiKey;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'reelql-charges-'));
+  await seedPgliteDataDir(dataDir); // a migrated copy: creating one costs about 10 CPU-seconds
   database = await openDatabase({ url: undefined, dataDir });
   key = (await createApiKey(database.db, { name: 'charges' })).apiKey;
 });

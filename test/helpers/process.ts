@@ -49,8 +49,16 @@ export async function spawnServer(
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const removeOwnDataDir = () => (env.DATA_DIR ? Promise.resolve() : rm(dataDir, { recursive: true, force: true }));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server not ready in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    // A server that is not ready in time is killed before the test goes on, so it cannot go on writing into a
+    // directory the test removes, or hold a port, a lock or a lease the next test needs.
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+      void exited.then(removeOwnDataDir).finally(() => reject(new Error(`server not ready in ${timeoutMs} ms (killed):\n${output}`)));
+    }, timeoutMs);
     const onData = () => {
       const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
       if (match?.[1]) {
@@ -60,8 +68,10 @@ export async function spawnServer(
       }
     };
     child.stdout.on('data', onData);
-    void exited.then((code) => {
+    void exited.then(async (code) => {
       clearTimeout(timer);
+      if (timedOut) return;
+      await removeOwnDataDir();
       reject(new Error(`server exited with ${code} before it was ready:\n${output}`));
     });
   });
@@ -76,7 +86,7 @@ export async function spawnServer(
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const code = await exited;
-      if (!env.DATA_DIR) await rm(dataDir, { recursive: true, force: true });
+      await removeOwnDataDir();
       return code;
     },
   };
