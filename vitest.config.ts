@@ -33,5 +33,8 @@ export default defineConfig({
     maxWorkers: 3,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // expect.poll gives up after 1 s by default: less than a page takes to re-render on two cores busy with the
+    // rest of the suite. Polls that pass return as soon as they pass, so a longer bound costs nothing.
+    expect: { poll: { timeout: 10_000 } },
   },
 });

@@ -3,17 +3,25 @@
  * clips are) joined by copying, five times, then once re-encoded (the third shot at 720p forces it).
  * `npx tsx bench/stitch.ts`; prints the figures and the load average.
  *
+ * It also times what probing and the stills add between Segmind's completion and SUCCEEDED for one such shot: the
+ * probe of the stored file, then the poster and the last frame (describeStoredVideo, as the worker runs it).
+ *
  * On the 2 shared cores at load 80–240 (2026-12-02): copy median 116 ms (93–345 ms over two runs) for 24 s of film
  * (9.5 MB); re-encode 21.8–25.6 s.
  */
+import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ffmpegPath, runFfmpeg } from '../src/media/ffmpeg.js';
+import { describeStoredVideo } from '../src/media/describe.js';
 import { stitchClips } from '../src/media/stitch.js';
+import { createLogger } from '../src/logger.js';
+import { createLocalStorage } from '../src/storage/local.js';
 
 const ffmpeg = { path: ffmpegPath(process.env.FFMPEG_PATH), timeoutMs: 600_000 };
 const COPY_RUNS = 5;
+const DESCRIBE_RUNS = 5;
 
 /** A moving test pattern (so the file has a realistic size) with a tone. */
 async function shot(file: string, pattern: string, size: string): Promise<string> {
@@ -39,6 +47,18 @@ try {
     copies.push(result.ms);
     filmBytes = (await stat(out)).size;
   }
+  const storage = await createLocalStorage(path.join(dir, 'videos'));
+  const describes: number[] = [];
+  for (let run = 0; run < DESCRIBE_RUNS; run++) {
+    const key = `shot-${run}.mp4`;
+    await storage.save(key, createReadStream(shots[0]!));
+    const started = performance.now();
+    const facts = await describeStoredVideo(storage, key, { ffmpeg, maxVideoBytes: 512 * 1024 * 1024, log: createLogger('silent', process.stdout) });
+    describes.push(Math.round(performance.now() - started));
+    if (facts.stillsError) throw new Error(facts.stillsError);
+  }
+  describes.sort((a, b) => a - b);
+  const shotBytes = (await stat(shots[0]!)).size;
   const small = await shot(path.join(dir, 'shot720.mp4'), 'testsrc2', '1280x720');
   const reencode = await stitchClips([shots[0]!, shots[1]!, small], path.join(dir, 'reencoded.mp4'), {
     ffmpegPath: ffmpeg.path,
@@ -47,6 +67,10 @@ try {
   copies.sort((a, b) => a - b);
   console.log(`three 8 s 1080p shots, copied: median ${copies[Math.floor(COPY_RUNS / 2)]} ms (${copies.join(', ')} ms), film ${(filmBytes / 1e6).toFixed(1)} MB`);
   console.log(`re-encoded (third shot 720p): ${reencode.ms} ms`);
+  console.log(
+    `probe, poster and last frame of one 8 s 1080p shot (${(shotBytes / 1e6).toFixed(1)} MB): median ` +
+      `${describes[Math.floor(DESCRIBE_RUNS / 2)]} ms (${describes.join(', ')} ms)`,
+  );
   console.log(`load average: ${os.loadavg().map((n) => n.toFixed(1)).join(' / ')}`);
 } finally {
   await rm(dir, { recursive: true, force: true });
