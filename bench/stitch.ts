@@ -1,13 +1,17 @@
 /**
  * How long stitching a story takes: three 8 s 1080p shots (24 fps, H.264 High at 8 Mb/s, AAC stereo, as Veo's
- * clips are) joined by copying, five times, then once re-encoded (the third shot at 720p forces it).
+ * clips are, with a keyframe every 2 s) joined by copying, five times, then once re-encoded (the third shot at 720p
+ * forces it).
  * `npx tsx bench/stitch.ts`; prints the figures and the load average.
  *
  * It also times what probing and the stills add between Segmind's completion and SUCCEEDED for one such shot: the
  * probe of the stored file, then the poster and the last frame (describeStoredVideo, as the worker runs it).
  *
  * On the 2 shared cores at load 80–240 (2026-12-02): copy median 116 ms (93–345 ms over two runs) for 24 s of film
- * (9.5 MB); re-encode 21.8–25.6 s.
+ * (9.5 MB); re-encode 21.8–25.6 s. On 2 cores at load 3.6–4.9 (2026-12-03): copy median 134 ms (9.6 MB);
+ * re-encode 14.7–14.9 s; probe and stills of one 8.2 MB shot median 789 ms (774–854 ms), and 1,613 ms when the
+ * shot has a single keyframe (x264's default group of 250 frames), since the last frame then needs the whole clip
+ * decoded.
  */
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -27,7 +31,7 @@ const DESCRIBE_RUNS = 5;
 async function shot(file: string, pattern: string, size: string): Promise<string> {
   await runFfmpeg(ffmpeg, [
     ...['-f', 'lavfi', '-i', `${pattern}=s=${size}:r=24:d=8`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=8'],
-    ...['-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-b:v', '8M', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-ac', '2'],
+    ...['-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-b:v', '8M', '-g', '48', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-ac', '2'],
     ...['-shortest', '-y', file],
   ]);
   return file;
