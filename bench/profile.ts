@@ -24,7 +24,7 @@ import { createSegmindSimulator } from '../src/segmind/simulator/index.js';
 import { connectProfiler, profileMarkdown, summarizeProfile, type CpuProfile } from './cpuprofile.js';
 import { closedLoop, latencyStats, pacedLoop } from './load.js';
 import { postGenerate, spawnBaseline } from './mutation.js';
-import { pickupServerEnv } from './pickup.js';
+import { ENDS_AT_SEGMIND, pickupServerEnv } from './pickup.js';
 import { rangeStretch, startBaselineServer, storeServedVideo } from './serving.js';
 import { cpuSecondsOf, createBenchDatabase, liftKeyLimits, spawnServer, within, type SpawnedServer } from './support.js';
 
@@ -114,14 +114,14 @@ const pickup =
       const body = await server.graphql(GENERATE, { input: { prompt, durationSeconds: 8 } });
       if (!JSON.stringify(body).includes('GenerateVideoSuccess')) throw new Error(`generateVideo was refused: ${JSON.stringify(body)}`);
     };
-    for (let i = 0; i < 3; i += 1) await create(`warm-up pickup #${i}: a kite over a beach`);
+    for (let i = 0; i < 3; i += 1) await create(`warm-up pickup #${i}: a kite over a beach ${ENDS_AT_SEGMIND}`);
     await sleep(1000);
     const n = 40;
     const cpuBefore = await cpuSecondsOf(server.pid);
     await profiler.start();
     const started = performance.now();
     for (let i = 0; i < n; i += 1) {
-      await create(`pickup #${i}: a kite over a beach, wide shot`);
+      await create(`pickup #${i}: a kite over a beach, wide shot ${ENDS_AT_SEGMIND}`);
       await sleep(200);
     }
     const profile = await profiler.stop();

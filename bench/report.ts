@@ -156,7 +156,8 @@ export function scenariosMarkdown(s: Scenarios): string {
     ] : []),
     ...(p ? [
       '- **5 queue pickup:** a separate server with a worker (ROLE=all) and the simulator over HTTP; generations created one at a ' +
-        'time, so each is picked up by the NOTIFY rather than the 1 s sweep. created_at is set by the mutation just before its commit.',
+        'time, so each is picked up by the NOTIFY rather than the 1 s sweep. created_at is set by the mutation just before its commit. ' +
+        'The jobs then fail at the simulator, so no earlier job\'s download, probe and stills (ffmpeg) run in the measured window.',
     ] : []),
     ...(st ? [
       '- **8 start-up:** `node --import tsx src/main.ts` spawned as a child (tsx compiles TypeScript at start); ready = its ' +
