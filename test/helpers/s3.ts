@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -91,6 +92,10 @@ export async function startS3Server({
     requests.push(`${ctx.method} ${ctx.path}${names ? `?${names}` : ''}`);
     await next();
   });
+  /** UploadPart requests s3rver is still handling, by upload id. */
+  const partsInFlight = new Map<string, Set<Promise<unknown>>>();
+  /** Upload ids an AbortMultipartUpload has ended. */
+  const aborted = new Set<string>();
   // Before s3rver's router (the last middleware), so these requests never reach its refusals.
   server.middleware.splice(server.middleware.length - 1, 0, async (ctx, next) => {
     const [, name, key] = /^\/([^/]+)\/?(.*)$/.exec(ctx.path) ?? [];
@@ -125,13 +130,29 @@ export async function startS3Server({
     }
     if (key && uploadId && (ctx.method === 'DELETE' || ctx.method === 'PUT')) {
       const dir = path.join(uploadsOf(name), uploadId);
-      if (!existsSync(path.join(dir, 'key'))) {
+      if (aborted.has(uploadId) || !existsSync(path.join(dir, 'key'))) {
         throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
       }
       if (ctx.method === 'DELETE') {
+        // A part still being written would find its directory gone, and s3rver leaves that stream error
+        // unhandled (crashing the process). So the upload is gone at once for every later request, and the
+        // directory goes once the parts already in flight are written (a few seconds at most).
+        aborted.add(uploadId);
+        const writing = [...(partsInFlight.get(uploadId) ?? [])];
+        await Promise.race([Promise.allSettled(writing), sleep(5000)]);
         await rm(dir, { recursive: true, force: true });
         ctx.status = 204;
         return;
+      }
+      const parts = partsInFlight.get(uploadId) ?? new Set<Promise<unknown>>();
+      partsInFlight.set(uploadId, parts);
+      const part = next();
+      parts.add(part);
+      try {
+        return await part;
+      } finally {
+        parts.delete(part);
+        if (parts.size === 0) partsInFlight.delete(uploadId);
       }
     }
     return next();
