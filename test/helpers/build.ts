@@ -9,7 +9,7 @@ const execFileAsync = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** What `npm run build` reads: a change to any of these makes the build out of date. */
-const BUILD_INPUTS = ['src', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
+const BUILD_INPUTS = ['src', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'];
 /** Written into dist/ after a build the tests made: the hash of the inputs it was made from. */
 const STAMP = path.join(root, 'dist', '.built-from');
 
@@ -32,7 +32,7 @@ async function inputsHash(): Promise<string> {
  * Tests that start the server or a CLI as its own process run the built JavaScript, as the image does: under tsx
  * every process spends about 3 CPU-seconds more on start-up (its loader thread resolving and transforming each
  * module, and esbuild bundling the page), which adds minutes to a suite that starts dozens of them on two cores.
- * The tests of `npm start` itself (newcomer, process signals, README commands, embedded defaults) still run tsx.
+ * The tests of `npm start` itself (newcomer, process signals, README commands) still run tsx.
  */
 export async function ensureBuild(): Promise<void> {
   const wanted = await inputsHash();
